@@ -1,0 +1,52 @@
+// Command broadcast runs the live broadcast service: the signaling server
+// and the talk/watch pages.
+//
+//	broadcast [serve] [-addr :8080] [-max-watchers 10] ...
+//
+// Every flag has an environment fallback (BROADCAST_ADDR, ...); `broadcast
+// -h` lists them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "broadcast:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches a subcommand; stderr receives logs and usage.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := parseServeConfig(args, getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, newLogger(stderr, cfg.LogLevel), nil)
+	default:
+		return fmt.Errorf("unknown command %q (want: serve)", cmd)
+	}
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/static"
+)
+
+// serve listens on cfg.Addr and serves until ctx ends, then drains. If
+// ready is not nil it receives the listening address once serving.
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- net.Addr) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hub := signaling.NewHub(signaling.Options{QueueBytes: cfg.QueueBytes, Logger: log})
+	sio := signaling.NewServer(hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, Logger: log})
+	httpSrv := &http.Server{
+		Handler:           routes(cfg, hub, sio, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(sio.Serve)
+	g.Go(func() error {
+		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http serve: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down")
+		drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		err := httpSrv.Shutdown(drain)
+		_ = sio.Close()
+		return errors.Join(err, hub.Close(drain))
+	})
+	log.Info("listening", "url", "http://"+ln.Addr().String(), "max_watchers", cfg.MaxWatchers)
+	if ready != nil {
+		ready <- ln.Addr()
+	}
+	return g.Wait()
+}
+
+// routes wires the HTTP endpoints: the socket.io endpoint, health, the
+// pages' configuration and the embedded pages.
+func routes(cfg serveConfig, hub *signaling.Hub, sio http.Handler, log *slog.Logger) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Handle("/socket.io/*", sio)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		st := hub.Stats()
+		writeJSON(w, log, map[string]any{"status": "ok", "sockets": st.Clients, "rooms": st.Rooms})
+	})
+	pageConfig := map[string]any{"maxWatchers": cfg.MaxWatchers, "iceServers": cfg.ICEServers}
+	r.Get("/config", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, log, pageConfig)
+	})
+	r.Handle("/*", http.FileServerFS(static.FS))
+	return r
+}
+
+func writeJSON(w http.ResponseWriter, log *slog.Logger, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		log.Debug("write response", "err", err)
+	}
+}

@@ -1,0 +1,222 @@
+package signaling
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	socketio "github.com/googollee/go-socket.io"
+	"github.com/googollee/go-socket.io/engineio"
+	"github.com/googollee/go-socket.io/engineio/session"
+	"github.com/googollee/go-socket.io/engineio/transport"
+	"github.com/googollee/go-socket.io/engineio/transport/websocket"
+)
+
+// ServerOptions configure the socket.io transport. The zero value is usable.
+type ServerOptions struct {
+	// AllowedOrigins lists the browser origins (scheme://host[:port]) allowed
+	// to connect besides the server's own; "*" allows any. A request with no
+	// Origin header (a non-browser client) is always allowed.
+	AllowedOrigins []string
+	// PingInterval is how often clients ping; zero means 10 s.
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for a ping (and for a write
+	// to a stuck client) before dropping the socket; zero means 25 s.
+	PingTimeout time.Duration
+	// Logger receives connection records. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is the socket.io (Engine.IO 3, WebSocket transport) side of a Hub.
+// It serves the path /socket.io/ and uses none of go-socket.io's rooms: the
+// Hub owns rooms and each client's outbound queue, so a client that stops
+// reading can only stall its own queue.
+type Server struct {
+	hub *Hub
+	sio *socketio.Server
+	log *slog.Logger
+}
+
+// NewServer returns a transport for hub. Call Serve to start accepting
+// sockets and Close to stop.
+func NewServer(hub *Hub, opts ServerOptions) *Server {
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 10 * time.Second
+	}
+	if opts.PingTimeout <= 0 {
+		opts.PingTimeout = 25 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{hub: hub, log: opts.Logger}
+	s.sio = socketio.NewServer(&engineio.Options{
+		PingInterval:       opts.PingInterval,
+		PingTimeout:        opts.PingTimeout,
+		SessionIDGenerator: randomIDs{},
+		Transports: []transport.Transport{&websocket.Transport{
+			CheckOrigin: originChecker(opts.AllowedOrigins),
+		}},
+	})
+	s.sio.OnConnect("/", s.onConnect)
+	s.sio.OnEvent("/", EventEnter, s.onEnter)
+	s.sio.OnEvent("/", EventMessage, s.onMessage)
+	s.sio.OnDisconnect("/", s.onDisconnect)
+	s.sio.OnError("/", s.onError)
+	return s
+}
+
+// Serve accepts sockets until Close; it returns nil after Close.
+func (s *Server) Serve() error {
+	if err := s.sio.Serve(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("socket.io serve: %w", err)
+	}
+	return nil
+}
+
+// Close stops accepting sockets. Connected sockets are closed by Hub.Close.
+func (s *Server) Close() error { return s.sio.Close() }
+
+// ServeHTTP serves the socket.io endpoint.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.sio.ServeHTTP(w, r) }
+
+func (s *Server) onConnect(conn socketio.Conn) error {
+	c, err := s.hub.Connect(conn.ID(), newSink(conn))
+	if err != nil {
+		return err
+	}
+	conn.SetContext(c)
+	s.log.Debug("socket connected", "socket_id", conn.ID(), "remote", conn.RemoteAddr().String())
+	return nil
+}
+
+func (s *Server) onEnter(conn socketio.Conn, arg rawArg) {
+	c := clientOf(conn)
+	if c == nil {
+		return
+	}
+	var name string
+	if err := json.Unmarshal([]byte(arg), &name); err != nil {
+		c.Error(fmt.Errorf("%w: the room name must be a string", ErrBadRoom))
+		return
+	}
+	if err := c.Enter(name); err != nil {
+		c.Error(err)
+	}
+}
+
+func (s *Server) onMessage(conn socketio.Conn, arg rawArg) {
+	c := clientOf(conn)
+	if c == nil {
+		return
+	}
+	if err := c.Message([]byte(arg)); err != nil {
+		s.log.Debug("message refused", "socket_id", c.ID(), "room", c.Room(), "err", err)
+		c.Error(err)
+	}
+}
+
+func (s *Server) onDisconnect(conn socketio.Conn, reason string) {
+	if c := clientOf(conn); c != nil {
+		c.Leave()
+		s.log.Debug("socket disconnected", "socket_id", c.ID(), "reason", reason)
+	}
+}
+
+func (s *Server) onError(conn socketio.Conn, err error) {
+	if conn == nil {
+		s.log.Debug("socket.io error", "err", err)
+		return
+	}
+	s.log.Debug("socket.io error", "socket_id", conn.ID(), "err", err)
+}
+
+func clientOf(conn socketio.Conn) *Client {
+	c, _ := conn.Context().(*Client)
+	return c
+}
+
+// rawArg receives one event argument as raw JSON. Its kind is string, not
+// []byte, because go-socket.io walks byte slices element by element looking
+// for binary attachments, and decoding into it never fails on the JSON's
+// type, so the hub, not the library, answers a wrong-typed argument.
+type rawArg string
+
+// UnmarshalJSON keeps b as it is.
+func (a *rawArg) UnmarshalJSON(b []byte) error {
+	*a = rawArg(b)
+	return nil
+}
+
+// frameWriter is the Engine.IO connection under a socketio.Conn (promoted
+// from go-socket.io's connection). Writing a Frame's packet to it sends a
+// message encoded once for all its recipients.
+type frameWriter interface {
+	NextWriter(session.FrameType) (io.WriteCloser, error)
+}
+
+type sink struct {
+	conn socketio.Conn
+	fw   frameWriter // nil if the library hides it: Emit is used instead
+}
+
+func newSink(conn socketio.Conn) sink {
+	fw, _ := conn.(frameWriter)
+	return sink{conn: conn, fw: fw}
+}
+
+func (s sink) WriteFrame(f *Frame) error {
+	if s.fw == nil {
+		s.conn.Emit(f.Event, json.RawMessage(f.Data))
+		return nil
+	}
+	w, err := s.fw.NextWriter(session.TEXT)
+	if err != nil {
+		return fmt.Errorf("next writer: %w", err)
+	}
+	if _, err := w.Write(f.Packet); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("write frame: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("flush frame: %w", err)
+	}
+	return nil
+}
+
+func (s sink) Close() error { return s.conn.Close() }
+
+// randomIDs makes socket ids of 128 random bits, base64url-encoded (22
+// characters), so that ids seen by a room's members cannot be guessed.
+type randomIDs struct{}
+
+func (randomIDs) NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// originChecker allows requests with no Origin, from the request's own host,
+// or from an allowed origin.
+func originChecker(allowed []string) func(*http.Request) bool {
+	set := make(map[string]bool, len(allowed))
+	for _, o := range allowed {
+		set[strings.TrimRight(strings.ToLower(o), "/")] = true
+	}
+	return func(r *http.Request) bool {
+		origin := r.Header.Get("Origin")
+		if origin == "" || set["*"] || set[strings.ToLower(origin)] {
+			return true
+		}
+		u, err := url.Parse(origin)
+		return err == nil && strings.EqualFold(u.Host, r.Host)
+	}
+}

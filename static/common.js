@@ -1,0 +1,63 @@
+// Shared by talk.js and watch.js: the room from the URL, the server's
+// configuration, the signaling socket and small WebRTC helpers.
+
+const base = location.pathname.replace(/[^/]*$/, '');
+
+// roomFromURL returns the ?room= value, or null after telling the user.
+export function roomFromURL(state) {
+  const room = new URLSearchParams(location.search).get('room');
+  document.getElementById('room-name').textContent = room || '';
+  if (!room) {
+    setState(state, 'error: no room in the address; open this page as ?room=NAME', 'error');
+    return null;
+  }
+  return room;
+}
+
+// loadConfig returns {maxWatchers, iceServers} from the server.
+export async function loadConfig() {
+  const res = await fetch(base + 'config', { cache: 'no-store' });
+  if (!res.ok) throw new Error(`config: HTTP ${res.status}`);
+  return res.json();
+}
+
+export function setState(el, text, kind = '') {
+  el.textContent = text;
+  el.dataset.kind = kind;
+}
+
+// connect opens the signaling socket, enters room on every (re)connect and
+// calls on.message(msg), on.userDisconnected(id), on.error(err),
+// on.connect() and on.disconnect(). It returns send(msg).
+export function connect(room, on) {
+  // Only the WebSocket transport: the server speaks no long-polling.
+  const socket = io({ path: base + 'socket.io', transports: ['websocket'] });
+  socket.on('connect', () => {
+    socket.emit('enter', room);
+    on.connect?.();
+  });
+  socket.on('disconnect', () => on.disconnect?.());
+  socket.on('message', (msg) => on.message(msg));
+  socket.on('user disconnected', (ev) => on.userDisconnected?.(ev.id));
+  socket.on('signaling_error', (err) => on.error?.(err));
+  return (msg) => socket.emit('message', msg);
+}
+
+// Trickle ICE: a candidate is sent as {sdpMLineIndex, sdpMid, candidate};
+// candidates that arrive before the remote description wait in pending.
+export function candidateMessage(c, sendto) {
+  return { type: 'candidate', sendto, candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
+}
+
+export async function addCandidate(pc, pending, msg) {
+  const c = { candidate: msg.candidate, sdpMid: msg.sdpMid, sdpMLineIndex: msg.sdpMLineIndex };
+  if (!pc.remoteDescription) {
+    pending.push(c);
+    return;
+  }
+  await pc.addIceCandidate(c);
+}
+
+export async function flushCandidates(pc, pending) {
+  for (const c of pending.splice(0)) await pc.addIceCandidate(c);
+}

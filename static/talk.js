@@ -1,0 +1,212 @@
+// The talker: goes on air with camera and microphone (or a shared screen)
+// and serves each watcher with its own RTCPeerConnection, up to the
+// server's maxWatchers.
+import { roomFromURL, loadConfig, setState, connect, candidateMessage, addCandidate, flushCandidates } from './common.js';
+
+const $ = (id) => document.getElementById(id);
+const state = $('state');
+const video = $('local-video');
+const onairBtn = $('onair');
+const shareBtn = $('share-screen');
+const stopBtn = $('stop');
+
+const peers = new Map(); // watcher id -> {pc, pending, item}
+let config = { maxWatchers: 10, iceServers: [] };
+let camera = null; // MediaStream from getUserMedia
+let screen = null; // MediaStream from getDisplayMedia while sharing
+let onAir = false;
+let send = () => {};
+
+function outgoingVideo() {
+  return screen?.getVideoTracks()[0] || camera?.getVideoTracks()[0] || null;
+}
+
+function renderViewers() {
+  $('viewer-count').textContent = String(peers.size);
+  const list = $('viewers');
+  list.replaceChildren(...[...peers.values()].map((p) => p.item));
+}
+
+function showState() {
+  if (onAir) setState(state, `on air: ${peers.size} watching`, 'live');
+  else setState(state, camera ? 'off air' : 'off air: press On Air to start', '');
+}
+
+async function startCamera() {
+  const attempts = [{ video: true, audio: true }, { video: true }, { audio: true }];
+  let lastErr;
+  for (const constraints of attempts) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(constraints);
+    } catch (err) {
+      lastErr = err;
+    }
+  }
+  throw lastErr;
+}
+
+async function goOnAir() {
+  onairBtn.disabled = true;
+  try {
+    if (!camera) {
+      camera = await startCamera();
+      video.srcObject = camera;
+    }
+  } catch (err) {
+    onairBtn.disabled = false;
+    setState(state, `error: camera and microphone unavailable (${err.name})`, 'error');
+    return;
+  }
+  onAir = true;
+  shareBtn.disabled = false;
+  stopBtn.disabled = false;
+  send({ type: 'talk_ready' });
+  showState();
+}
+
+function closePeer(id) {
+  const p = peers.get(id);
+  if (!p) return;
+  peers.delete(id);
+  p.pc.close();
+  renderViewers();
+  showState();
+}
+
+function stopAir() {
+  send({ type: 'end_talk' });
+  onAir = false;
+  for (const id of [...peers.keys()]) closePeer(id);
+  stopScreen();
+  camera?.getTracks().forEach((t) => t.stop());
+  camera = null;
+  video.srcObject = null;
+  onairBtn.disabled = false;
+  shareBtn.disabled = true;
+  stopBtn.disabled = true;
+  showState();
+}
+
+async function serveWatcher(id) {
+  if (!onAir) return; // it will ask again when talk_ready arrives
+  if (peers.has(id)) closePeer(id);
+  if (peers.size >= config.maxWatchers) {
+    send({ type: 'talk_reject', reason: 'full', sendto: id });
+    return;
+  }
+  const pc = new RTCPeerConnection({ iceServers: config.iceServers });
+  const item = document.createElement('li');
+  const p = { pc, pending: [], item };
+  peers.set(id, p);
+  const label = () => { item.innerHTML = ''; item.append(Object.assign(document.createElement('span'), { textContent: id.slice(0, 8) }), pc.connectionState); };
+  label();
+  renderViewers();
+  showState();
+
+  const stream = new MediaStream();
+  const audio = camera?.getAudioTracks()[0] || null;
+  pc.addTransceiver(outgoingVideo() || 'video', { direction: 'sendonly', streams: [stream] });
+  pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [stream] });
+  pc.onicecandidate = (ev) => { if (ev.candidate) send(candidateMessage(ev.candidate, id)); };
+  pc.onconnectionstatechange = () => {
+    if (peers.get(id)?.pc !== pc) return;
+    label();
+    if (pc.connectionState === 'failed' || pc.connectionState === 'closed') closePeer(id);
+  };
+  try {
+    await pc.setLocalDescription(await pc.createOffer());
+    send({ type: 'offer', sdp: pc.localDescription.sdp, sendto: id });
+  } catch (err) {
+    closePeer(id);
+    setState(state, `error: offer to a watcher failed (${err.message})`, 'error');
+  }
+}
+
+async function onMessage(msg) {
+  const p = peers.get(msg.from);
+  try {
+    switch (msg.type) {
+      case 'talk_request':
+        await serveWatcher(msg.from);
+        break;
+      case 'answer':
+        if (p) {
+          await p.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+          await flushCandidates(p.pc, p.pending);
+        }
+        break;
+      case 'candidate':
+        if (p) await addCandidate(p.pc, p.pending, msg);
+        break;
+      case 'bye':
+        closePeer(msg.from);
+        break;
+    }
+  } catch (err) {
+    console.warn('message', msg.type, 'from', msg.from, err);
+  }
+}
+
+async function replaceVideo(track) {
+  await Promise.all([...peers.values()].map(({ pc }) => {
+    const sender = pc.getTransceivers().find((t) => t.receiver.track.kind === 'video')?.sender;
+    return sender?.replaceTrack(track);
+  }));
+}
+
+function stopScreen() {
+  if (!screen) return;
+  screen.getTracks().forEach((t) => t.stop());
+  screen = null;
+  shareBtn.setAttribute('aria-pressed', 'false');
+  shareBtn.textContent = 'Share screen';
+}
+
+async function toggleScreen() {
+  if (screen) {
+    stopScreen();
+    video.srcObject = camera;
+    await replaceVideo(outgoingVideo());
+    return;
+  }
+  try {
+    screen = await navigator.mediaDevices.getDisplayMedia({ video: true });
+  } catch (err) {
+    setState(state, `error: screen sharing unavailable (${err.name})`, 'error');
+    return;
+  }
+  const track = screen.getVideoTracks()[0];
+  track.addEventListener('ended', () => { if (screen?.getVideoTracks()[0] === track) toggleScreen(); });
+  shareBtn.setAttribute('aria-pressed', 'true');
+  shareBtn.textContent = 'Stop sharing';
+  video.srcObject = screen;
+  await replaceVideo(track);
+}
+
+async function main() {
+  const room = roomFromURL(state);
+  if (!room) return;
+  try {
+    config = await loadConfig();
+  } catch (err) {
+    setState(state, `error: ${err.message}`, 'error');
+    return;
+  }
+  $('max-watchers').textContent = String(config.maxWatchers);
+  send = connect(room, {
+    connect: () => {
+      if (onAir) send({ type: 'talk_ready' }); // back after a reconnect
+      showState();
+    },
+    disconnect: () => setState(state, 'reconnecting to the server', 'error'),
+    message: onMessage,
+    userDisconnected: closePeer,
+    error: (err) => setState(state, `error: ${err.message}`, 'error'),
+  });
+  onairBtn.addEventListener('click', goOnAir);
+  stopBtn.addEventListener('click', stopAir);
+  shareBtn.addEventListener('click', toggleScreen);
+  addEventListener('pagehide', () => { if (onAir) send({ type: 'end_talk' }); });
+}
+
+main();

@@ -1,0 +1,134 @@
+// The watcher: asks the room's talker for the stream and plays it.
+import { roomFromURL, loadConfig, setState, connect, candidateMessage, addCandidate, flushCandidates } from './common.js';
+
+const $ = (id) => document.getElementById(id);
+const state = $('state');
+const video = $('remote-video');
+const requestBtn = $('request');
+const hangupBtn = $('hangup');
+const unmuteBtn = $('unmute');
+
+let config = { iceServers: [] };
+let send = () => {};
+let talker = null; // the talker's socket id, once known
+let watching = false; // the user pressed Request and has not hung up
+let session = null; // {pc, pending} for the current offer
+
+function closeSession() {
+  session?.pc.close();
+  session = null;
+  video.srcObject = null;
+}
+
+function request() {
+  watching = true;
+  requestBtn.disabled = true;
+  hangupBtn.disabled = false;
+  // To the talker once known; before that the room hears it and the
+  // talker, if there is one, answers with an offer.
+  send(talker ? { type: 'talk_request', sendto: talker } : { type: 'talk_request' });
+  setState(state, talker ? 'connecting' : 'waiting for the broadcaster', '');
+}
+
+function hangup() {
+  if (talker) send({ type: 'bye', sendto: talker });
+  watching = false;
+  closeSession();
+  requestBtn.disabled = false;
+  hangupBtn.disabled = true;
+  setState(state, 'stopped: press Request to watch', '');
+}
+
+function talkerLeft() {
+  closeSession();
+  talker = null;
+  setState(state, 'broadcaster left', 'left');
+}
+
+async function onOffer(msg) {
+  closeSession();
+  talker = msg.from;
+  const pc = new RTCPeerConnection({ iceServers: config.iceServers });
+  const s = { pc, pending: [] };
+  session = s;
+  setState(state, 'connecting', '');
+  pc.ontrack = (ev) => {
+    const stream = ev.streams[0] || (video.srcObject instanceof MediaStream ? video.srcObject : new MediaStream());
+    if (!ev.streams[0]) stream.addTrack(ev.track);
+    if (video.srcObject !== stream) video.srcObject = stream;
+  };
+  pc.onicecandidate = (ev) => { if (ev.candidate && session === s) send(candidateMessage(ev.candidate, msg.from)); };
+  pc.onconnectionstatechange = () => {
+    if (session !== s) return;
+    if (pc.connectionState === 'connected') setState(state, 'live', 'live');
+    if (pc.connectionState === 'failed') setState(state, 'error: the media connection failed', 'error');
+  };
+  await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+  await pc.setLocalDescription(await pc.createAnswer());
+  send({ type: 'answer', sdp: pc.localDescription.sdp, sendto: msg.from });
+  await flushCandidates(pc, s.pending);
+}
+
+async function onMessage(msg) {
+  try {
+    switch (msg.type) {
+      case 'talk_ready':
+        talker = msg.from;
+        if (watching) request(); // back on air: ask again by ourselves
+        else setState(state, 'broadcaster on air: press Request to watch', '');
+        break;
+      case 'offer':
+        if (watching) await onOffer(msg);
+        break;
+      case 'candidate':
+        if (session && msg.from === talker) await addCandidate(session.pc, session.pending, msg);
+        break;
+      case 'talk_reject':
+        closeSession();
+        watching = false;
+        requestBtn.disabled = false;
+        hangupBtn.disabled = true;
+        setState(state, msg.reason === 'full' ? 'room full' : `refused: ${msg.reason}`, 'full');
+        break;
+      case 'end_talk':
+        if (msg.from === talker) talkerLeft();
+        break;
+    }
+  } catch (err) {
+    setState(state, `error: ${err.message}`, 'error');
+  }
+}
+
+async function main() {
+  const room = roomFromURL(state);
+  if (!room) return;
+  try {
+    config = await loadConfig();
+  } catch (err) {
+    setState(state, `error: ${err.message}`, 'error');
+    return;
+  }
+  send = connect(room, {
+    connect: () => {
+      requestBtn.disabled = watching;
+      if (watching && !session) request();
+      else if (!watching) setState(state, 'waiting for the broadcaster: press Request to watch', '');
+    },
+    disconnect: () => setState(state, 'reconnecting to the server', 'error'),
+    message: onMessage,
+    userDisconnected: (id) => { if (id === talker) talkerLeft(); },
+    error: (err) => setState(state, `error: ${err.message}`, 'error'),
+  });
+  requestBtn.addEventListener('click', request);
+  hangupBtn.addEventListener('click', hangup);
+  unmuteBtn.addEventListener('click', () => {
+    video.muted = !video.muted;
+    unmuteBtn.setAttribute('aria-pressed', String(!video.muted));
+    unmuteBtn.textContent = video.muted ? 'Unmute' : 'Mute';
+    if (!video.muted) video.play().catch(() => {});
+  });
+  video.addEventListener('playing', () => { if (session) setState(state, 'live', 'live'); });
+  addEventListener('pagehide', () => { if (watching && talker) send({ type: 'bye', sendto: talker }); });
+}
+
+main();
