@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	socketio "github.com/googollee/go-socket.io"
@@ -43,6 +44,11 @@ type Server struct {
 	hub *Hub
 	sio *socketio.Server
 	log *slog.Logger
+
+	// clients maps socket ids to hub clients. go-socket.io's per-connection
+	// context is not safe here: its disconnect handler may run on a
+	// goroutine that has no ordering with the one that set it.
+	clients sync.Map // string -> *Client
 }
 
 // NewServer returns a transport for hub. Call Serve to start accepting
@@ -93,13 +99,13 @@ func (s *Server) onConnect(conn socketio.Conn) error {
 	if err != nil {
 		return err
 	}
-	conn.SetContext(c)
+	s.clients.Store(conn.ID(), c)
 	s.log.Debug("socket connected", "socket_id", conn.ID(), "remote", conn.RemoteAddr().String())
 	return nil
 }
 
 func (s *Server) onEnter(conn socketio.Conn, arg rawArg) {
-	c := clientOf(conn)
+	c := s.clientOf(conn)
 	if c == nil {
 		return
 	}
@@ -114,7 +120,7 @@ func (s *Server) onEnter(conn socketio.Conn, arg rawArg) {
 }
 
 func (s *Server) onMessage(conn socketio.Conn, arg rawArg) {
-	c := clientOf(conn)
+	c := s.clientOf(conn)
 	if c == nil {
 		return
 	}
@@ -125,7 +131,8 @@ func (s *Server) onMessage(conn socketio.Conn, arg rawArg) {
 }
 
 func (s *Server) onDisconnect(conn socketio.Conn, reason string) {
-	if c := clientOf(conn); c != nil {
+	if v, ok := s.clients.LoadAndDelete(conn.ID()); ok {
+		c := v.(*Client)
 		c.Leave()
 		s.log.Debug("socket disconnected", "socket_id", c.ID(), "reason", reason)
 	}
@@ -139,8 +146,9 @@ func (s *Server) onError(conn socketio.Conn, err error) {
 	s.log.Debug("socket.io error", "socket_id", conn.ID(), "err", err)
 }
 
-func clientOf(conn socketio.Conn) *Client {
-	c, _ := conn.Context().(*Client)
+func (s *Server) clientOf(conn socketio.Conn) *Client {
+	v, _ := s.clients.Load(conn.ID())
+	c, _ := v.(*Client)
 	return c
 }
 
