@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/broadcast-service/broadcast/signaling/sioclient"
+	"github.com/broadcast-service/broadcast/static"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestServeConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(serveConfig) bool
+		wantErr string
+	}{
+		{"defaults", nil, nil, func(c serveConfig) bool {
+			return c.Addr == ":8080" && c.MaxWatchers == 10 && len(c.ICEServers) == 0 && c.ICEServers != nil
+		}, ""},
+		{"env fallback", nil, map[string]string{"BROADCAST_ADDR": "127.0.0.1:9000", "BROADCAST_MAX_WATCHERS": "3"}, func(c serveConfig) bool {
+			return c.Addr == "127.0.0.1:9000" && c.MaxWatchers == 3
+		}, ""},
+		{"flag beats env", []string{"-max-watchers", "2"}, map[string]string{"BROADCAST_MAX_WATCHERS": "3"}, func(c serveConfig) bool {
+			return c.MaxWatchers == 2
+		}, ""},
+		{"ice urls", []string{"-ice-servers", "stun:stun.example.org:3478, turn:turn.example.org"}, nil, func(c serveConfig) bool {
+			return len(c.ICEServers) == 2 && c.ICEServers[1].URLs[0] == "turn:turn.example.org"
+		}, ""},
+		{"ice json", []string{"-ice-servers", `[{"urls":["turn:t.example.org"],"username":"u","credential":"p"}]`}, nil, func(c serveConfig) bool {
+			return len(c.ICEServers) == 1 && c.ICEServers[0].Username == "u"
+		}, ""},
+		{"origins", []string{"-allowed-origins", "https://a.example, https://b.example"}, nil, func(c serveConfig) bool {
+			return len(c.AllowedOrigins) == 2 && c.AllowedOrigins[1] == "https://b.example"
+		}, ""},
+		{"zero watchers", []string{"-max-watchers", "0"}, nil, nil, "-max-watchers"},
+		{"bad env number", nil, map[string]string{"BROADCAST_MAX_WATCHERS": "ten"}, nil, "-max-watchers"},
+		{"bad ice url", []string{"-ice-servers", "http://x"}, nil, nil, "not a stun:"},
+		{"bad ice json", []string{"-ice-servers", "[{"}, nil, nil, "JSON array"},
+		{"bad duration", []string{"-shutdown-timeout", "soon"}, nil, nil, "-shutdown-timeout"},
+		{"bad level", []string{"-log-level", "loud"}, nil, nil, "-log-level"},
+		{"stray argument", []string{"extra"}, nil, nil, "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := parseServeConfig(tt.args, env(tt.env), io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(cfg) {
+				t.Errorf("config %+v", cfg)
+			}
+		})
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	err := run(context.Background(), []string{"fly"}, env(nil), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "fly") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// startServe runs the service on a loopback port and returns its base URL
+// and a stop function that asserts a clean shutdown.
+func startServe(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
+	cfg, err := parseServeConfig(append([]string{"-addr", "127.0.0.1:0"}, args...), env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, newLogger(io.Discard, 0), ready) }()
+	var addr net.Addr
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v after shutdown", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not return after shutdown")
+		}
+	}
+	t.Cleanup(stop)
+	return "http://" + addr.String(), stop
+}
+
+func get(t *testing.T, url string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func TestServeEndpoints(t *testing.T) {
+	base, _ := startServe(t, "-max-watchers", "4", "-ice-servers", "stun:stun.example.org:3478")
+
+	code, body, _ := get(t, base+"/healthz")
+	if code != 200 || !strings.Contains(body, `"status":"ok"`) {
+		t.Errorf("/healthz = %d %s", code, body)
+	}
+	code, body, _ = get(t, base+"/config")
+	var cfg struct {
+		MaxWatchers int `json:"maxWatchers"`
+		ICEServers  []struct {
+			URLs []string `json:"urls"`
+		} `json:"iceServers"`
+	}
+	if err := json.Unmarshal([]byte(body), &cfg); code != 200 || err != nil || cfg.MaxWatchers != 4 || cfg.ICEServers[0].URLs[0] != "stun:stun.example.org:3478" {
+		t.Errorf("/config = %d %s (%v)", code, body, err)
+	}
+	pages := map[string]string{
+		"/":           `formaction="talk.html"`,
+		"/talk.html":  `id="viewer-count"`,
+		"/watch.html": `id="remote-video" autoplay muted playsinline`,
+		"/talk.js":    "talk_reject",
+		"/watch.js":   "talk_request",
+		"/" + static.ClientScript: "Socket.IO v2.",
+	}
+	for path, want := range pages {
+		code, body, _ := get(t, base+path)
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("%s = %d, want 200 containing %q", path, code, want)
+		}
+	}
+	if code, _, _ := get(t, base+"/socket.io/?EIO=3&transport=polling"); code != http.StatusBadRequest {
+		t.Errorf("long-polling = %d, want 400: only WebSocket is served", code)
+	}
+}
+
+func TestGracefulShutdownClosesSockets(t *testing.T) {
+	base, stop := startServe(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := sioclient.Dial(ctx, base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Emit("enter", "r"); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	select {
+	case _, ok := <-c.Events():
+		if ok {
+			t.Fatal("got an event, want the connection closed")
+		}
+	case <-ctx.Done():
+		t.Fatal("socket still open after shutdown")
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("still serving HTTP after shutdown")
+	}
+}
+
+func TestListenError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = run(context.Background(), []string{"-addr", ln.Addr().String()}, env(nil), io.Discard)
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) {
+		t.Fatalf("err = %v, want the listen error at once", err)
+	}
+}
