@@ -3,7 +3,7 @@ GO ?= go
 ARGS ?=
 CLIENT := static/vendor/socket.io.js
 
-.PHONY: run build test test-go test-js bench deps clean
+.PHONY: run build test test-go test-js test-deps bench fuzz deps clean
 
 run: $(CLIENT)
 	$(GO) run ./cmd/broadcast $(ARGS)
@@ -11,10 +11,12 @@ run: $(CLIENT)
 build: $(CLIENT)
 	$(GO) build -o bin/broadcast ./cmd/broadcast
 
-# Installs the pinned npm packages and puts the socket.io client where the
-# binary embeds it from.
-$(CLIENT): package-lock.json
+# The pinned npm packages, and the socket.io client copied where the binary
+# embeds it from.
+node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
+
+$(CLIENT): node_modules/.package-lock.json
 	cp node_modules/socket.io-client/dist/socket.io.js $@
 
 deps: $(CLIENT)
@@ -25,13 +27,21 @@ test-go: $(CLIENT)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-# Protocol tests with the real socket.io-client and browser tests with
-# Debian's chromium (scripts/install-test-deps.sh installs it).
-test-js: build
+# Protocol tests with the real socket.io-client and page tests in Debian's
+# chromium, which test-deps installs if it is missing.
+test-js: build test-deps
 	npm test
+
+test-deps:
+	scripts/install-test-deps.sh
 
 bench: $(CLIENT)
 	$(GO) test -run '^$$' -bench . -benchmem ./signaling/
+
+FUZZTIME ?= 30s
+fuzz: $(CLIENT)
+	$(GO) test -run '^$$' -fuzz '^FuzzMessage$$' -fuzztime $(FUZZTIME) ./signaling/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./signaling/sioclient/
 
 clean:
 	rm -rf bin node_modules $(CLIENT)

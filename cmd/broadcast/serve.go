@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"fmt"
 	"log/slog"
 	"net"
@@ -50,6 +51,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		_ = sio.Close()
 		return errors.Join(err, hub.Close(drain))
 	})
+	if _, err := fs.Stat(static.FS, static.ClientScript); err != nil {
+		log.Warn("the pages cannot connect: the socket.io client is not embedded; build with `make` (it runs npm ci)", "missing", static.ClientScript)
+	}
 	log.Info("listening", "url", "http://"+ln.Addr().String(), "max_watchers", cfg.MaxWatchers)
 	if ready != nil {
 		ready <- ln.Addr()

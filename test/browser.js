@@ -1,0 +1,80 @@
+// Headless Debian Chromium driven by playwright-core, with a fake camera
+// and microphone, for the page tests.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+const shots = path.join(__dirname, '..', 'test-results');
+
+async function launch() {
+  return chromium.launch({
+    executablePath,
+    args: [
+      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      '--allow-loopback-in-peer-connection',
+    ],
+  });
+}
+
+// open loads url in a fresh context that may use the camera and microphone
+// (without that permission Chromium gathers only mDNS host candidates).
+async function open(browser, url) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
+  await context.grantPermissions(['camera', 'microphone']);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error(`page error (${url}):`, err.message));
+  await page.goto(url);
+  return page;
+}
+
+// crash kills the page's renderer: no unload handler runs, so only the
+// server can tell the room that the socket is gone.
+async function crash(page) {
+  const cdp = await page.context().newCDPSession(page);
+  cdp.send('Page.crash').catch(() => {}); // never answers: the renderer is gone
+}
+
+async function waitState(page, pattern, timeout = 20000) {
+  await page.waitForFunction(
+    (src) => new RegExp(src).test(document.getElementById('state').textContent),
+    pattern.source, { timeout },
+  );
+}
+
+// framesAdvance resolves once the page's video decodes `count` more frames
+// and its picture changes between two samples: moving video, not a still.
+async function framesAdvance(page, selector, count = 10, timeout = 20000) {
+  await page.waitForFunction((sel) => document.querySelector(sel).videoWidth > 0, selector, { timeout });
+  const start = await page.evaluate((sel) => document.querySelector(sel).getVideoPlaybackQuality().totalVideoFrames, selector);
+  await page.waitForFunction(
+    ([sel, n]) => document.querySelector(sel).getVideoPlaybackQuality().totalVideoFrames >= n,
+    [selector, start + count], { timeout },
+  );
+  const sample = () => page.evaluate((sel) => {
+    const v = document.querySelector(sel);
+    const c = document.createElement('canvas');
+    c.width = 64; c.height = 48;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0, c.width, c.height);
+    return Array.from(g.getImageData(0, 0, c.width, c.height).data);
+  }, selector);
+  const first = await sample();
+  await page.waitForFunction(([sel, n]) => document.querySelector(sel).getVideoPlaybackQuality().totalVideoFrames >= n,
+    [selector, start + 2 * count], { timeout });
+  const second = await sample();
+  let changed = 0;
+  for (let i = 0; i < first.length; i += 4) if (first[i] !== second[i] || first[i + 1] !== second[i + 1]) changed++;
+  if (changed === 0) throw new Error(`${selector}: picture did not change between samples`);
+  if (first.every((v, i) => i % 4 === 3 || v === 0)) throw new Error(`${selector}: picture is black`);
+}
+
+async function screenshot(page, name) {
+  fs.mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: path.join(shots, `${name}.png`) });
+}
+
+module.exports = { launch, open, crash, waitState, framesAdvance, screenshot };

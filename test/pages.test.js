@@ -1,0 +1,113 @@
+// The talk and watch pages in a real browser: a talker's fake camera
+// reaches several watchers, a vanished watcher is dropped, the watcher cap
+// is shown as "room full" and the talker leaving is shown to everyone.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startServer } = require('./server');
+const { launch, open, crash, waitState, framesAdvance, screenshot } = require('./browser');
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function talker(url, room) {
+  const page = await open(browser, `${url}/talk.html?room=${room}`);
+  await page.click('#onair');
+  await waitState(page, /^on air/);
+  return page;
+}
+
+async function watcher(url, room) {
+  const page = await open(browser, `${url}/watch.html?room=${room}`);
+  await page.waitForSelector('#request:not([disabled])');
+  await page.evaluate(() => {
+    // Time to first frame, from the Request click, for the closing report.
+    const v = document.getElementById('remote-video');
+    document.getElementById('request').addEventListener('click', () => {
+      const t0 = performance.now();
+      v.requestVideoFrameCallback(() => { window.firstFrameMs = performance.now() - t0; });
+    });
+  });
+  return page;
+}
+
+const viewerCount = (page) => page.$eval('#viewer-count', (el) => Number(el.textContent));
+
+test('one talker, three watchers: each decodes moving video; a killed watcher is dropped', { timeout: 120000 }, async () => {
+  const server = await startServer();
+  try {
+    const talk = await talker(server.url, 'lecture1');
+    const watchers = [];
+    for (let i = 0; i < 3; i++) watchers.push(await watcher(server.url, 'lecture1'));
+    await Promise.all(watchers.map((w) => w.click('#request')));
+    await Promise.all(watchers.map((w) => waitState(w, /^live$/)));
+    await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video')));
+    await talk.waitForFunction(() => document.getElementById('viewer-count').textContent === '3');
+    const media = await watchers[0].$eval('#remote-video', (v) => ({ autoplay: v.autoplay, muted: v.muted, playsInline: v.playsInline, w: v.videoWidth, h: v.videoHeight }));
+    assert.deepEqual(media, { autoplay: true, muted: true, playsInline: true, w: 640, h: 480 });
+    assert.equal(await talk.$$eval('#viewers li', (li) => li.filter((l) => /connected/.test(l.textContent)).length), 3);
+    const ttff = await Promise.all(watchers.map((w) => w.evaluate(() => window.firstFrameMs)));
+    console.log(`# time to first frame, 3 watchers at once (ms): ${ttff.map((t) => t.toFixed(0)).join(' ')}`);
+    await screenshot(talk, 'talker-3-watchers');
+    await screenshot(watchers[0], 'watcher-live');
+
+    await crash(watchers[2]);
+    await talk.waitForFunction(() => document.getElementById('viewer-count').textContent === '2', null, { timeout: 20000 });
+    assert.equal(await viewerCount(talk), 2);
+    await Promise.all(watchers.slice(0, 2).map((w) => framesAdvance(w, '#remote-video')));
+  } finally {
+    await server.stop();
+  }
+});
+
+test('with the cap at 2 the third watcher sees "room full"', { timeout: 120000 }, async () => {
+  const server = await startServer(['-max-watchers', '2']);
+  try {
+    const talk = await talker(server.url, 'small');
+    assert.equal(await talk.$eval('#max-watchers', (el) => el.textContent), '2');
+    const watchers = [];
+    for (let i = 0; i < 3; i++) watchers.push(await watcher(server.url, 'small'));
+    for (const w of watchers.slice(0, 2)) {
+      await w.click('#request');
+      await waitState(w, /^live$/);
+    }
+    await watchers[2].click('#request');
+    await waitState(watchers[2], /^room full$/);
+    await screenshot(watchers[2], 'watcher-room-full');
+    assert.equal(await viewerCount(talk), 2);
+    await Promise.all(watchers.slice(0, 2).map((w) => framesAdvance(w, '#remote-video')));
+  } finally {
+    await server.stop();
+  }
+});
+
+test('the talker leaving shows "broadcaster left"; back on air, watchers re-request by themselves', { timeout: 120000 }, async () => {
+  const server = await startServer();
+  try {
+    let talk = await talker(server.url, 'show');
+    const watchers = [];
+    for (let i = 0; i < 2; i++) watchers.push(await watcher(server.url, 'show'));
+    await Promise.all(watchers.map((w) => w.click('#request')));
+    await Promise.all(watchers.map((w) => waitState(w, /^live$/)));
+
+    // Stop sends end_talk.
+    await talk.click('#stop');
+    await Promise.all(watchers.map((w) => waitState(w, /^broadcaster left$/)));
+    await talk.click('#onair');
+    await Promise.all(watchers.map((w) => waitState(w, /^live$/)));
+    await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video')));
+
+    // A crashed talker says nothing: the server's notice must do.
+    await crash(talk);
+    await Promise.all(watchers.map((w) => waitState(w, /^broadcaster left$/)));
+    await screenshot(watchers[0], 'watcher-broadcaster-left');
+
+    // A new talker page in the room serves the same watchers again.
+    talk = await talker(server.url, 'show');
+    await Promise.all(watchers.map((w) => waitState(w, /^live$/)));
+    await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video')));
+  } finally {
+    await server.stop();
+  }
+});

@@ -1,0 +1,128 @@
+// Protocol compatibility: the official socket.io-client 2.x (the one the
+// pages load) against the Go server, speaking the classic talk/watch protocol.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const io = require('socket.io-client');
+const { startServer } = require('./server');
+
+let server;
+const sockets = [];
+
+before(async () => { server = await startServer(); });
+after(async () => {
+  sockets.forEach((s) => s.close());
+  await server.stop();
+});
+
+// connect opens a socket and enters room; it resolves once connected.
+function connect(room) {
+  const s = io(server.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  sockets.push(s);
+  const inbox = [];
+  const waiters = [];
+  for (const ev of ['message', 'user disconnected', 'signaling_error']) {
+    s.on(ev, (arg) => {
+      const w = waiters.findIndex((w) => w.ev === ev);
+      if (w >= 0) waiters.splice(w, 1)[0].resolve(arg);
+      else inbox.push({ ev, arg });
+    });
+  }
+  // next resolves with the next `ev` the socket receives.
+  s.next = (ev) => {
+    const i = inbox.findIndex((m) => m.ev === ev);
+    if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0].arg);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${s.id}: no ${ev} within 10s`)), 10000);
+      waiters.push({ ev, resolve: (v) => { clearTimeout(timer); resolve(v); } });
+    });
+  };
+  s.inbox = inbox;
+  return new Promise((resolve, reject) => {
+    s.on('connect', () => { if (room) s.emit('enter', room); resolve(s); });
+    s.on('connect_error', reject);
+  });
+}
+
+// settle proves the server has handled all s sent: a refused sendto comes
+// back as an error, after everything before it.
+async function settle(s) {
+  s.emit('message', { type: 'probe', sendto: 'settle-probe' });
+  const err = await s.next('signaling_error');
+  assert.equal(err.code, 'unknown_recipient');
+}
+
+test('talk/watch handshake is routed with from stamped, sendto honoured and no echo', async () => {
+  const talker = await connect('room-a');
+  const w1 = await connect('room-a');
+  const w2 = await connect('room-a');
+  const other = await connect('room-b');
+  await Promise.all([talker, w1, w2, other].map(settle));
+
+  talker.emit('message', { type: 'talk_ready' });
+  for (const w of [w1, w2]) {
+    const m = await w.next('message');
+    assert.deepEqual(m, { type: 'talk_ready', from: talker.id });
+  }
+
+  w1.emit('message', { type: 'talk_request', sendto: talker.id });
+  assert.deepEqual(await talker.next('message'), { type: 'talk_request', sendto: talker.id, from: w1.id });
+
+  const offer = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n', sendto: w1.id };
+  talker.emit('message', offer);
+  assert.deepEqual(await w1.next('message'), { ...offer, from: talker.id });
+
+  const cand = { type: 'candidate', sendto: talker.id, candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 };
+  w1.emit('message', cand);
+  assert.deepEqual(await talker.next('message'), { ...cand, from: w1.id });
+
+  // A forged from is replaced by the sender's id.
+  w2.emit('message', { type: 'bye', sendto: talker.id, from: w1.id });
+  assert.equal((await talker.next('message')).from, w2.id);
+
+  await Promise.all([talker, w1, w2, other].map(settle));
+  for (const s of [talker, w1, w2, other]) {
+    assert.deepEqual(s.inbox, [], `${s.id} got more than it should`);
+  }
+});
+
+test('bad input gets a signaling_error to its sender alone', async () => {
+  const a = await connect('room-c');
+  const b = await connect('room-c');
+  await settle(b);
+  a.emit('message', 'not an object');
+  assert.equal((await a.next('signaling_error')).code, 'bad_message');
+  a.emit('message', { sdp: 'no type' });
+  assert.equal((await a.next('signaling_error')).code, 'bad_message');
+  a.emit('enter', 42);
+  assert.equal((await a.next('signaling_error')).code, 'bad_room');
+  a.emit('message', { type: 'offer', sendto: 'someone-else' });
+  const err = await a.next('signaling_error');
+  assert.equal(err.code, 'unknown_recipient');
+  assert.match(err.message, /someone-else/);
+  // The room still works.
+  a.emit('message', { type: 'still-here' });
+  assert.equal((await b.next('message')).type, 'still-here');
+  await settle(b);
+  assert.deepEqual(b.inbox, []);
+});
+
+test('a message before enter is refused', async () => {
+  const a = await connect(null);
+  a.emit('message', { type: 'talk_ready' });
+  assert.equal((await a.next('signaling_error')).code, 'not_in_room');
+});
+
+test('a socket leaving is announced to its room once, not to other rooms', async () => {
+  const a = await connect('room-d');
+  const b = await connect('room-d');
+  const other = await connect('room-e');
+  await Promise.all([a, b, other].map(settle));
+  const id = b.id;
+  b.close();
+  assert.deepEqual(await a.next('user disconnected'), { id });
+  await settle(a);
+  await settle(other);
+  assert.deepEqual(a.inbox, []);
+  assert.deepEqual(other.inbox, []);
+});

@@ -1,0 +1,38 @@
+// Starts the broadcast binary (bin/broadcast, built by `make build`) on a
+// loopback port and stops it, checking that it drains and exits cleanly.
+'use strict';
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const assert = require('node:assert/strict');
+
+const binary = path.join(__dirname, '..', 'bin', 'broadcast');
+
+async function startServer(args = []) {
+  const proc = spawn(binary, ['-addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 15000);
+    proc.stderr.on('data', (chunk) => {
+      log += chunk;
+      const m = /msg=listening url=(\S+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return {
+    url,
+    log: () => log,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+      proc.kill('SIGTERM');
+      const { code } = await exited;
+      assert.equal(code, 0, `server exit code after SIGTERM; log:\n${log}`);
+    },
+  };
+}
+
+module.exports = { startServer };
