@@ -254,7 +254,7 @@ func parse(p []byte) (Event, bool, error) {
 			return Event{}, false, fmt.Errorf("%w: event packet %q", ErrProtocol, p)
 		}
 		var ev Event
-		if err := json.Unmarshal(arr[0], &ev.Name); err != nil {
+		if err := json.Unmarshal(arr[0], &ev.Name); err != nil || ev.Name == "" {
 			return Event{}, false, fmt.Errorf("%w: event name in %q", ErrProtocol, p)
 		}
 		ev.Args = arr[1:]

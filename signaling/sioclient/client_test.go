@@ -37,6 +37,7 @@ func TestParse(t *testing.T) {
 		{`40`, "", 0, false, nil},      // connect
 		{`6`, "", 0, false, nil},       // noop
 		{`42[1]`, "", 0, false, ErrProtocol},
+		{`42[""]`, "", 0, false, ErrProtocol},
 		{`42{`, "", 0, false, ErrProtocol},
 		{`41`, "", 0, false, ErrClosed},
 		{`1`, "", 0, false, ErrClosed},
