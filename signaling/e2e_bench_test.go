@@ -99,7 +99,7 @@ func BenchmarkWebSocketFanout(b *testing.B) {
 	if base == "" {
 		base = startServer(b, signaling.Options{}, signaling.ServerOptions{}).URL
 	}
-	pad := strings.Repeat("x", 1000)
+	pad := strconv.Quote(strings.Repeat("x", 1000))
 	var lat []time.Duration
 	var latMu sync.Mutex
 	var lost atomic.Int64
@@ -213,7 +213,7 @@ func BenchmarkWebSocketFanout(b *testing.B) {
 					}
 					time.Sleep(20 * time.Microsecond) // flow control, not synchronisation
 				}
-				msg := fmt.Appendf(nil, `42["message",{"type":"bench","n":%d,"t":%d,"pad":%q}]`, n, time.Now().UnixNano(), pad)
+				msg := fmt.Appendf(nil, `42["message",{"type":"bench","n":%d,"t":%d,"pad":%s}]`, n, time.Now().UnixNano(), pad)
 				if err := st.sender.write(msg); err != nil {
 					b.Error(err)
 					return
@@ -231,5 +231,49 @@ func BenchmarkWebSocketFanout(b *testing.B) {
 		b.ReportMetric(float64(len(lat))/b.Elapsed().Seconds(), "deliveries/s")
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	}
+}
+
+// BenchmarkIdleConnection opens b.N sockets, 10 to a room, to the server at
+// BENCH_URL and reports how much that server's resident memory grew per
+// socket (BENCH_PID names its process; bench/compare.sh sets both). Without
+// them there is no separate server process to weigh, so it is skipped.
+func BenchmarkIdleConnection(b *testing.B) {
+	base, pid := os.Getenv("BENCH_URL"), os.Getenv("BENCH_PID")
+	if base == "" || pid == "" {
+		b.Skip("needs BENCH_URL and BENCH_PID of a server process: run bench/compare.sh")
+	}
+	rss := func() int64 {
+		data, err := os.ReadFile("/proc/" + pid + "/status")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb
+			}
+		}
+		b.Fatal("no VmRSS")
+		return 0
+	}
+	before := rss()
+	conns := make([]*benchConn, 0, b.N)
+	prefix := fmt.Sprintf("idle-%d", time.Now().UnixNano())
+	for i := range b.N {
+		conns = append(conns, benchDial(b, base, fmt.Sprintf("%s-%d", prefix, i/10)))
+	}
+	// Each socket's own reply proves the server has handled its enter.
+	for _, c := range conns {
+		if err := c.write([]byte(`42["message",{"type":"probe","sendto":"nobody"}]`)); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := c.ws.ReadMessage(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(rss()-before)/float64(b.N), "server-KB/conn")
+	for _, c := range conns {
+		c.close()
 	}
 }

@@ -11,9 +11,11 @@ import (
 // countSink counts messages delivered.
 type countSink struct{ wg *sync.WaitGroup }
 
-func (s countSink) WriteFrame(f *Frame) error {
-	if f.Event == EventMessage {
-		s.wg.Done()
+func (s countSink) WriteFrames(frames []*Frame) error {
+	for _, f := range frames {
+		if f.Event == EventMessage {
+			s.wg.Done()
+		}
 	}
 	return nil
 }

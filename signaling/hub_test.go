@@ -19,8 +19,10 @@ type memSink struct {
 
 func newMemSink() *memSink { return &memSink{frames: make(chan *Frame, 4096)} }
 
-func (s *memSink) WriteFrame(f *Frame) error {
-	s.frames <- f
+func (s *memSink) WriteFrames(frames []*Frame) error {
+	for _, f := range frames {
+		s.frames <- f
+	}
 	return nil
 }
 
@@ -316,7 +318,7 @@ type stuckSink struct {
 	closed  chan struct{}
 }
 
-func (s *stuckSink) WriteFrame(*Frame) error {
+func (s *stuckSink) WriteFrames([]*Frame) error {
 	select {
 	case <-s.release:
 		return errors.New("connection closed")

@@ -2,9 +2,9 @@ package signaling
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
-	"encoding/json"
 	"testing"
 )
 

@@ -4,9 +4,10 @@ import "sync"
 
 // Sink is the transport side of one client.
 type Sink interface {
-	// WriteFrame writes one frame to the client. It may block while the
-	// client is slow; it is never called concurrently for one Sink.
-	WriteFrame(f *Frame) error
+	// WriteFrames writes frames to the client, in order. It may block
+	// while the client is slow; it is never called concurrently for one
+	// Sink, and must not keep the slice.
+	WriteFrames(frames []*Frame) error
 	// Close closes the client's connection. It must not block on the peer.
 	Close() error
 }
@@ -69,23 +70,27 @@ func (o *outbox) drain() {
 		batch, o.queue = o.queue, batch[:0]
 		o.mu.Unlock()
 
+		err := o.sink.WriteFrames(batch)
+		size := 0
 		for i, f := range batch {
-			if err := o.sink.WriteFrame(f); err != nil {
-				o.mu.Lock()
-				first := !o.closed
-				o.closeLocked()
-				o.writing = false
-				o.mu.Unlock()
-				if first {
-					go o.onEvict(err)
-				}
-				return
-			}
+			size += f.Size()
 			batch[i] = nil
-			o.mu.Lock()
-			o.queued -= f.Size()
-			o.mu.Unlock()
 		}
+		o.mu.Lock()
+		if err != nil {
+			first := !o.closed
+			o.closeLocked()
+			o.writing = false
+			o.mu.Unlock()
+			if first {
+				go o.onEvict(err)
+			}
+			return
+		}
+		if !o.closed {
+			o.queued -= size
+		}
+		o.mu.Unlock()
 	}
 }
 

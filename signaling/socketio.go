@@ -18,7 +18,6 @@ import (
 	"github.com/googollee/go-socket.io/engineio"
 	"github.com/googollee/go-socket.io/engineio/session"
 	"github.com/googollee/go-socket.io/engineio/transport"
-	"github.com/googollee/go-socket.io/engineio/transport/websocket"
 )
 
 // ServerOptions configure the socket.io transport. The zero value is usable.
@@ -68,9 +67,7 @@ func NewServer(hub *Hub, opts ServerOptions) *Server {
 		PingInterval:       opts.PingInterval,
 		PingTimeout:        opts.PingTimeout,
 		SessionIDGenerator: randomIDs{},
-		Transports: []transport.Transport{&websocket.Transport{
-			CheckOrigin: originChecker(opts.AllowedOrigins),
-		}},
+		Transports:         []transport.Transport{newWSTransport(originChecker(opts.AllowedOrigins))},
 	})
 	s.sio.OnConnect("/", s.onConnect)
 	s.sio.OnEvent("/", EventEnter, s.onEnter)
@@ -174,14 +171,32 @@ type frameWriter interface {
 type sink struct {
 	conn socketio.Conn
 	fw   frameWriter // nil if the library hides it: Emit is used instead
+	cork *corkConn   // nil if the socket was not upgraded through ServeHTTP
 }
 
 func newSink(conn socketio.Conn) sink {
 	fw, _ := conn.(frameWriter)
-	return sink{conn: conn, fw: fw}
+	addr, _ := conn.RemoteAddr().(corkAddr)
+	return sink{conn: conn, fw: fw, cork: addr.conn}
 }
 
-func (s sink) WriteFrame(f *Frame) error {
+// WriteFrames writes each frame as one WebSocket message through the
+// library (which serialises it with its own pongs), corking the TCP
+// connection around a backlog so that it leaves in one system call.
+func (s sink) WriteFrames(frames []*Frame) (err error) {
+	if s.cork != nil && len(frames) > 1 {
+		s.cork.cork()
+		defer func() { err = errors.Join(err, s.cork.uncork()) }()
+	}
+	for _, f := range frames {
+		if err := s.writeFrame(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s sink) writeFrame(f *Frame) error {
 	if s.fw == nil {
 		s.conn.Emit(f.Event, json.RawMessage(f.Data))
 		return nil

@@ -155,11 +155,11 @@ func TestServeEndpoints(t *testing.T) {
 		t.Errorf("/config = %d %s (%v)", code, body, err)
 	}
 	pages := map[string]string{
-		"/":           `formaction="talk.html"`,
-		"/talk.html":  `id="viewer-count"`,
-		"/watch.html": `id="remote-video" autoplay muted playsinline`,
-		"/talk.js":    "talk_reject",
-		"/watch.js":   "talk_request",
+		"/":                       `formaction="talk.html"`,
+		"/talk.html":              `id="viewer-count"`,
+		"/watch.html":             `id="remote-video" autoplay muted playsinline`,
+		"/talk.js":                "talk_reject",
+		"/watch.js":               "talk_request",
 		"/" + static.ClientScript: "Socket.IO v2.",
 	}
 	for path, want := range pages {

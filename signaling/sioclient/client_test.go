@@ -33,9 +33,9 @@ func TestParse(t *testing.T) {
 		{`42["message",{"type":"offer"}]`, "message", 1, true, nil},
 		{`42["user disconnected",{"id":"a"},2]`, "user disconnected", 2, true, nil},
 		{`42["noargs"]`, "noargs", 0, true, nil},
-		{`3`, "", 0, false, nil},       // pong
-		{`40`, "", 0, false, nil},      // connect
-		{`6`, "", 0, false, nil},       // noop
+		{`3`, "", 0, false, nil},  // pong
+		{`40`, "", 0, false, nil}, // connect
+		{`6`, "", 0, false, nil},  // noop
 		{`42[1]`, "", 0, false, ErrProtocol},
 		{`42[""]`, "", 0, false, ErrProtocol},
 		{`42{`, "", 0, false, ErrProtocol},
