@@ -1,0 +1,104 @@
+package signaling_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/broadcast-service/broadcast/signaling"
+)
+
+// Messages written in corked batches arrive whole and in order.
+func TestBatchedWritesKeepOrder(t *testing.T) {
+	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
+	a, b := dial(t, s.URL, "r"), dial(t, s.URL, "r")
+	a.sync()
+	b.sync()
+	const n = 3000
+	pad := strings.Repeat("y", 300)
+	for i := range n {
+		a.emit("message", map[string]any{"type": "seq", "n": i, "pad": pad})
+	}
+	for i := range n {
+		m := b.nextArg("message")
+		if m["n"] != float64(i) || m["pad"] != pad {
+			t.Fatalf("message %d arrived as n=%v", i, m["n"])
+		}
+	}
+}
+
+func rawDial(t *testing.T, url string) *websocket.Conn {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(strings.Replace(url, "http", "ws", 1)+"/socket.io/?EIO=3&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	t.Cleanup(func() { _ = ws.Close() })
+	for _, want := range []string{"0", "40"} {
+		_, p, err := ws.ReadMessage()
+		if err != nil || !strings.HasPrefix(string(p), want) {
+			t.Fatalf("handshake: %q, %v; want %s...", p, err, want)
+		}
+	}
+	return ws
+}
+
+// A ping is answered with a pong, also while events are flowing.
+func TestPingPong(t *testing.T) {
+	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
+	ws := rawDial(t, s.URL)
+	other := dial(t, s.URL, "r")
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["enter","r"]`)); err != nil {
+		t.Fatal(err)
+	}
+	other.sync()
+	for i := range 100 {
+		other.emit("message", map[string]any{"type": "x", "n": i})
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	events, pongs := 0, 0
+	for pongs == 0 || events < 100 {
+		_, p, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %d events: %v", events, err)
+		}
+		switch {
+		case string(p) == "3":
+			pongs++
+		case strings.HasPrefix(string(p), `42["message",`):
+			events++
+		default:
+			t.Fatalf("unexpected %q", p)
+		}
+	}
+}
+
+// A frame over MaxFrameBytes drops that socket alone; its room hears of it.
+func TestOversizedFrameDropsOnlyItsSocket(t *testing.T) {
+	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
+	ws := rawDial(t, s.URL)
+	other := dial(t, s.URL, "r")
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["enter","r"]`)); err != nil {
+		t.Fatal(err)
+	}
+	other.sync()
+	// The first message proves ws is in the room and tells us its id.
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["message",{"type":"hello"}]`)); err != nil {
+		t.Fatal(err)
+	}
+	id := other.nextArg("message")["from"]
+	big := fmt.Appendf(nil, `42["message",{"type":"x","pad":%q}]`, strings.Repeat("z", signaling.MaxFrameBytes))
+	_ = ws.WriteMessage(websocket.TextMessage, big)
+	if m := other.nextArg(signaling.EventUserDisconnected); m["id"] != id {
+		t.Fatalf("notice %v, want id %v", m, id)
+	}
+	other.sync()
+	if st := s.Hub.Stats(); st.Clients != 1 {
+		t.Errorf("hub %+v, want only the other client", st)
+	}
+}
