@@ -16,6 +16,8 @@ async function launch() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
       '--allow-loopback-in-peer-connection',
+      // getDisplayMedia picks the fake screen without a picker.
+      '--auto-select-desktop-capture-source=Entire screen',
     ],
   });
 }

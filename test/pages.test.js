@@ -111,3 +111,56 @@ test('the talker leaving shows "broadcaster left"; back on air, watchers re-requ
     await server.stop();
   }
 });
+
+test('Share screen swaps the video track for every watcher without renegotiation', { timeout: 120000 }, async () => {
+  const server = await startServer();
+  try {
+    const talk = await talker(server.url, 'screen');
+    const w = await watcher(server.url, 'screen');
+    await w.evaluate(() => {
+      window.remoteDescriptions = 0;
+      const set = RTCPeerConnection.prototype.setRemoteDescription;
+      RTCPeerConnection.prototype.setRemoteDescription = function (...args) {
+        window.remoteDescriptions++;
+        return set.apply(this, args);
+      };
+    });
+    await w.click('#request');
+    await waitState(w, /^live$/);
+    const aspect = (want) => w.waitForFunction((a) => {
+      const v = document.getElementById('remote-video');
+      return v.videoHeight > 0 && Math.abs(v.videoWidth / v.videoHeight - a) < 0.05;
+    }, want, { timeout: 20000 });
+    await aspect(4 / 3); // the fake camera
+    await talk.click('#share-screen');
+    assert.equal(await talk.$eval('#share-screen', (b) => b.getAttribute('aria-pressed')), 'true');
+    await aspect(16 / 9); // the fake screen
+    await framesAdvance(w, '#remote-video');
+    await screenshot(w, 'watcher-screen-share');
+    await talk.click('#share-screen');
+    await aspect(4 / 3);
+    assert.equal(await w.evaluate(() => window.remoteDescriptions), 1, 'one offer, no renegotiation');
+    assert.equal(await w.$eval('#state', (el) => el.textContent), 'live');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('the room form opens the talk or watch page for the room', { timeout: 60000 }, async () => {
+  const server = await startServer();
+  try {
+    const page = await open(browser, `${server.url}/`);
+    await page.fill('#room', 'Hörsaal 3');
+    await page.click('button[formaction="talk.html"]');
+    await page.waitForURL(/\/talk\.html\?room=H%C3%B6rsaal\+3$/);
+    assert.equal(await page.$eval('#room-name', (el) => el.textContent), 'Hörsaal 3');
+    await page.goto(`${server.url}/`);
+    await page.fill('#room', 'lecture1');
+    await page.click('button:not([formaction])');
+    await page.waitForURL(/\/watch\.html\?room=lecture1$/);
+    await page.goto(`${server.url}/watch.html`);
+    await waitState(page, /^error: no room/);
+  } finally {
+    await server.stop();
+  }
+});
