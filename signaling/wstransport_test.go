@@ -29,7 +29,8 @@ func TestBatchedWritesKeepOrder(t *testing.T) {
 	}
 }
 
-func rawDial(t *testing.T, url string) *websocket.Conn {
+// rawDial opens a socket.io session by hand and enters room.
+func rawDial(t *testing.T, url, room string) *websocket.Conn {
 	t.Helper()
 	ws, resp, err := websocket.DefaultDialer.Dial(strings.Replace(url, "http", "ws", 1)+"/socket.io/?EIO=3&transport=websocket", nil)
 	if err != nil {
@@ -43,17 +44,24 @@ func rawDial(t *testing.T, url string) *websocket.Conn {
 			t.Fatalf("handshake: %q, %v; want %s...", p, err, want)
 		}
 	}
+	// The refused probe's reply proves the enter before it was handled.
+	if err := ws.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `42["enter",%q]`, room)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["message",{"type":"sync","sendto":"sync-probe"}]`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, p, err := ws.ReadMessage(); err != nil || !strings.Contains(string(p), "sync-probe") {
+		t.Fatalf("sync reply %q, %v", p, err)
+	}
 	return ws
 }
 
 // A ping is answered with a pong, also while events are flowing.
 func TestPingPong(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
-	ws := rawDial(t, s.URL)
+	ws := rawDial(t, s.URL, "r")
 	other := dial(t, s.URL, "r")
-	if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["enter","r"]`)); err != nil {
-		t.Fatal(err)
-	}
 	other.sync()
 	for i := range 100 {
 		other.emit("message", map[string]any{"type": "x", "n": i})
@@ -81,11 +89,8 @@ func TestPingPong(t *testing.T) {
 // A frame over MaxFrameBytes drops that socket alone; its room hears of it.
 func TestOversizedFrameDropsOnlyItsSocket(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
-	ws := rawDial(t, s.URL)
+	ws := rawDial(t, s.URL, "r")
 	other := dial(t, s.URL, "r")
-	if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["enter","r"]`)); err != nil {
-		t.Fatal(err)
-	}
 	other.sync()
 	// The first message proves ws is in the room and tells us its id.
 	if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["message",{"type":"hello"}]`)); err != nil {

@@ -4,7 +4,7 @@
 const base = location.pathname.replace(/[^/]*$/, '');
 
 // roomFromURL returns the ?room= value, or null after telling the user.
-export function roomFromURL(state) {
+function roomFromURL(state) {
   const room = new URLSearchParams(location.search).get('room');
   document.getElementById('room-name').textContent = room || '';
   if (!room) {
@@ -15,10 +15,22 @@ export function roomFromURL(state) {
 }
 
 // loadConfig returns {maxWatchers, iceServers} from the server.
-export async function loadConfig() {
+async function loadConfig() {
   const res = await fetch(base + 'config', { cache: 'no-store' });
   if (!res.ok) throw new Error(`config: HTTP ${res.status}`);
   return res.json();
+}
+
+// start returns {room, config} for a page, or null after showing why not.
+export async function start(state) {
+  const room = roomFromURL(state);
+  if (!room) return null;
+  try {
+    return { room, config: await loadConfig() };
+  } catch (err) {
+    setState(state, `error: ${err.message}`, 'error');
+    return null;
+  }
 }
 
 export function setState(el, text, kind = '') {

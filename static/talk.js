@@ -1,7 +1,7 @@
 // The talker: goes on air with camera and microphone (or a shared screen)
 // and serves each watcher with its own RTCPeerConnection, up to the
 // server's maxWatchers.
-import { roomFromURL, loadConfig, setState, connect, candidateMessage, addCandidate, flushCandidates } from './common.js';
+import { start, setState, connect, candidateMessage, addCandidate, flushCandidates } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const state = $('state');
@@ -184,14 +184,10 @@ async function toggleScreen() {
 }
 
 async function main() {
-  const room = roomFromURL(state);
-  if (!room) return;
-  try {
-    config = await loadConfig();
-  } catch (err) {
-    setState(state, `error: ${err.message}`, 'error');
-    return;
-  }
+  const page = await start(state);
+  if (!page) return;
+  const { room } = page;
+  config = page.config;
   $('max-watchers').textContent = String(config.maxWatchers);
   send = connect(room, {
     connect: () => {

@@ -1,5 +1,5 @@
 // The watcher: asks the room's talker for the stream and plays it.
-import { roomFromURL, loadConfig, setState, connect, candidateMessage, addCandidate, flushCandidates } from './common.js';
+import { start, setState, connect, candidateMessage, addCandidate, flushCandidates } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const state = $('state');
@@ -100,14 +100,10 @@ async function onMessage(msg) {
 }
 
 async function main() {
-  const room = roomFromURL(state);
-  if (!room) return;
-  try {
-    config = await loadConfig();
-  } catch (err) {
-    setState(state, `error: ${err.message}`, 'error');
-    return;
-  }
+  const page = await start(state);
+  if (!page) return;
+  const { room } = page;
+  config = page.config;
   send = connect(room, {
     connect: () => {
       requestBtn.disabled = watching;
