@@ -2,44 +2,78 @@ package signaling
 
 import "errors"
 
-// Sentinel errors. Each one the hub reports to a client maps to a stable
-// code sent in the `signaling_error` event (see Code).
+// Sentinel errors. Each one reported to a client is sent in a
+// `signaling_error` event {code, message} with the stable code Code gives.
 var (
-	// ErrNotInRoom is returned when a client sends a message before `enter`.
+	// ErrNotInRoom: a message before `enter`.
 	ErrNotInRoom = errors.New("not in a room")
-	// ErrBadRoom is returned when `enter` names no usable room.
+	// ErrBadRoom: `enter` names no valid room (see ValidRoomName), or its
+	// argument is neither a room name nor {room, role, key}.
 	ErrBadRoom = errors.New("bad room name")
-	// ErrBadMessage is returned when a `message` is not a JSON object
-	// with a string `type`, or its `sendto` is not a string.
+	// ErrBadMessage: a `message` that is not a JSON object with a string
+	// `type`, or whose `sendto` is not a string.
 	ErrBadMessage = errors.New("bad message")
-	// ErrUnknownRecipient is returned when `sendto` names no client in the
-	// sender's room (it is unknown, gone, or in another room).
+	// ErrUnknownType: a `message` whose `type` the protocol does not know.
+	ErrUnknownType = errors.New("unknown message type")
+	// ErrUnknownRecipient: `sendto` names nobody the sender may reach in its
+	// room.
 	ErrUnknownRecipient = errors.New("unknown recipient")
-	// ErrClosed is returned for a client that has already left the hub.
+	// ErrTooLarge: a message over the size limit.
+	ErrTooLarge = errors.New("message too large")
+	// ErrRateLimited: a socket sending faster than its rate limit.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrNotTalker: a talker's message (talk_ready, offer, talk_reject,
+	// end_talk) from a socket that is not the room's talker.
+	ErrNotTalker = errors.New("only the room's talker may send this")
+	// ErrBadKey: a talk or watch key that does not verify.
+	ErrBadKey = errors.New("bad key")
+	// ErrExpired: a watch key past its expiry.
+	ErrExpired = errors.New("key expired")
+	// ErrRoomTaken: a talker entering a room that already has one.
+	ErrRoomTaken = errors.New("room already has a talker")
+	// ErrRoomFull: entering a room that has its maximum of sockets.
+	ErrRoomFull = errors.New("room has too many sockets")
+	// ErrTooManySockets: over the limit of sockets per address or in all.
+	ErrTooManySockets = errors.New("too many sockets")
+	// ErrClosed: the client has already left the hub.
 	ErrClosed = errors.New("client closed")
-	// ErrDuplicateID is returned by Hub.Connect for an id already connected.
+	// ErrDuplicateID: Hub.Connect with an id already connected.
 	ErrDuplicateID = errors.New("duplicate client id")
-	// ErrSlowConsumer is the reason a client is evicted when its outbound
-	// queue exceeds its byte limit.
+	// ErrSlowConsumer: why a client is evicted when its outbound queue
+	// exceeds its byte limit.
 	ErrSlowConsumer = errors.New("slow consumer: outbound queue full")
 )
 
-// Code returns the stable, machine-readable code sent to clients for err
-// ("not_in_room", "bad_room", "bad_message", "unknown_recipient"), or
-// "internal" for any other error.
+var codes = []struct {
+	err  error
+	code string
+}{
+	{ErrNotInRoom, "not_in_room"},
+	{ErrBadRoom, "bad_room"},
+	{ErrBadMessage, "bad_message"},
+	{ErrUnknownType, "unknown_type"},
+	{ErrUnknownRecipient, "unknown_recipient"},
+	{ErrTooLarge, "too_large"},
+	{ErrRateLimited, "rate_limited"},
+	{ErrNotTalker, "not_talker"},
+	{ErrBadKey, "bad_key"},
+	{ErrExpired, "expired"},
+	{ErrRoomTaken, "room_taken"},
+	{ErrRoomFull, "room_full"},
+	{ErrTooManySockets, "too_many_sockets"},
+	{ErrClosed, "closed"},
+}
+
+// Code returns the stable code sent to clients for err: "not_in_room",
+// "bad_room", "bad_message", "unknown_type", "unknown_recipient",
+// "too_large", "rate_limited", "not_talker", "bad_key", "expired",
+// "room_taken", "room_full", "too_many_sockets", "closed", or "internal"
+// for any other error.
 func Code(err error) string {
-	switch {
-	case errors.Is(err, ErrNotInRoom):
-		return "not_in_room"
-	case errors.Is(err, ErrBadRoom):
-		return "bad_room"
-	case errors.Is(err, ErrBadMessage):
-		return "bad_message"
-	case errors.Is(err, ErrUnknownRecipient):
-		return "unknown_recipient"
-	case errors.Is(err, ErrClosed):
-		return "closed"
-	default:
-		return "internal"
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
 	}
+	return "internal"
 }

@@ -7,39 +7,67 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // DefaultQueueBytes is the default limit of a client's outbound queue, in
 // bytes: room for a few hundred SDP offers and ICE candidates.
 const DefaultQueueBytes = 1 << 20
 
-// Options configure a Hub. The zero value is usable.
+// EventEntered is sent to a client whose `enter` succeeded:
+// {room, role, iceServers}. iceServers may carry TURN credentials made for
+// this socket alone.
+const EventEntered = "entered"
+
+// Options configure a Hub. The zero value is an open hub with default
+// limits.
 type Options struct {
 	// QueueBytes bounds each client's outbound queue, in bytes. A client
 	// whose queue would exceed it is evicted. Zero means DefaultQueueBytes.
 	QueueBytes int
-	// Logger receives join, leave and eviction records. Nil discards them.
+	// Keys, if set, makes the hub keyed: a talker needs its room's talk key.
+	// Without it rooms are open: the first talker holds a room until it
+	// leaves.
+	Keys *Keys
+	// PrivateRooms, with Keys, makes every room need a watch key.
+	PrivateRooms bool
+	// Limits bound sizes, rates and socket counts.
+	Limits Limits
+	// ICEServers returns the ICE servers for a socket, sent in `entered`.
+	ICEServers func(socketID string) []ICEServer
+	// Logger receives join, leave, refusal and eviction records.
 	Logger *slog.Logger
+	// Now is the clock for key expiry; nil means time.Now.
+	Now func() time.Time
 }
 
 // Hub is the room registry and router. It knows nothing of the transport:
 // a transport calls Connect for each new connection and drives the returned
 // Client. Routing never holds a lock while writing to a client, and a slow
 // client never delays another (see Sink).
+//
+// Each room has at most one talker. The talker's messages reach every
+// member (or its `sendto`); a watcher's reach only the talker, and its id
+// and departure are told to the talker alone.
 type Hub struct {
-	queueBytes int
-	log        *slog.Logger
+	opts Options
+	now  nowFunc
+	log  *slog.Logger
 
-	mu      sync.RWMutex // guards clients, rooms and every room's members
+	mu      sync.RWMutex // guards clients, rooms, perAddr and every room's members and talker
 	clients map[string]*Client
 	rooms   map[string]*room
+	perAddr map[string]int
 }
 
 type room struct {
 	name string
-	// members is replaced, never modified, under Hub.mu, so routing reads
-	// it without a lock.
+	// members and talker are replaced, never modified, under Hub.mu, so
+	// routing reads them without a lock.
 	members atomic.Pointer[[]*Client]
+	talker  atomic.Pointer[Client]
 }
 
 // NewHub returns an empty hub.
@@ -50,42 +78,69 @@ func NewHub(opts Options) *Hub {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.Limits = opts.Limits.withDefaults()
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &Hub{
-		queueBytes: opts.QueueBytes,
-		log:        opts.Logger,
-		clients:    make(map[string]*Client),
-		rooms:      make(map[string]*room),
+		opts:    opts,
+		now:     now,
+		log:     opts.Logger,
+		clients: make(map[string]*Client),
+		rooms:   make(map[string]*room),
+		perAddr: make(map[string]int),
 	}
 }
 
 // Client is one connected socket as the hub sees it.
 type Client struct {
-	id   string
-	from []byte // `"from":"<id>"`, spliced into routed messages
-	hub  *Hub
-	out  *outbox
-	sink Sink
+	id      string
+	addr    string
+	from    []byte // `"from":"<id>"`, spliced into routed messages
+	hub     *Hub
+	out     *outbox
+	sink    Sink
+	limiter *rate.Limiter
 
-	room atomic.Pointer[room] // written under Hub.mu
-	left atomic.Bool          // set once, under Hub.mu
+	room     atomic.Pointer[room] // written under Hub.mu
+	talker   atomic.Bool          // the talker of its room; written under Hub.mu
+	left     atomic.Bool          // set once, under Hub.mu
+	refusals atomic.Int32         // rate refusals in a row
 }
 
-// Connect registers a client with a unique id (the transport's socket id)
-// and the sink its frames go to. It returns ErrDuplicateID if id is taken.
-func (h *Hub) Connect(id string, sink Sink) (*Client, error) {
+// Connect registers a client with a unique id (the transport's socket id),
+// its remote address (for the per-address limit; may be "") and the sink
+// its frames go to. It returns ErrTooManySockets over the socket limits and
+// ErrDuplicateID if id is taken.
+func (h *Hub) Connect(id, addr string, sink Sink) (*Client, error) {
 	from, err := json.Marshal(id)
 	if err != nil {
 		return nil, fmt.Errorf("client id %q: %w", id, err)
 	}
-	c := &Client{id: id, from: append([]byte(`"from":`), from...), hub: h, sink: sink}
-	c.out = newOutbox(sink, h.queueBytes, c.evict)
+	lim := h.opts.Limits
+	c := &Client{
+		id: id, addr: addr, hub: h, sink: sink,
+		from:    append([]byte(`"from":`), from...),
+		limiter: rate.NewLimiter(rate.Limit(lim.MessagesPerSecond), lim.MessageBurst),
+	}
+	c.out = newOutbox(sink, h.opts.QueueBytes, c.evict)
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	switch {
+	case len(h.clients) >= lim.Sockets:
+		return nil, fmt.Errorf("%w: the server has %d", ErrTooManySockets, lim.Sockets)
+	case addr != "" && h.perAddr[addr] >= lim.AddrSockets:
+		return nil, fmt.Errorf("%w: %d from your address", ErrTooManySockets, lim.AddrSockets)
+	}
 	if _, ok := h.clients[id]; ok {
 		return nil, fmt.Errorf("client id %q: %w", id, ErrDuplicateID)
 	}
 	h.clients[id] = c
+	if addr != "" {
+		h.perAddr[addr]++
+	}
 	return c, nil
 }
 
@@ -100,33 +155,76 @@ func (c *Client) Room() string {
 	return ""
 }
 
-// Enter puts the client in the named room, leaving the room it was in (whose
-// members are told `user disconnected`). It returns ErrBadRoom for a name
-// ValidRoomName refuses and ErrClosed after Leave.
-func (c *Client) Enter(name string) error {
-	if err := ValidRoomName(name); err != nil {
+// IsTalker reports whether the client is its room's talker.
+func (c *Client) IsTalker() bool { return c.talker.Load() }
+
+// checkKey verifies the key of an enter request, as the hub's mode wants.
+func (h *Hub) checkKey(req EnterRequest) error {
+	k := h.opts.Keys
+	if k == nil {
+		return nil // open rooms: keys are not needed, and not checked
+	}
+	if req.Role == RoleTalker {
+		return k.CheckTalk(req.Room, req.Key)
+	}
+	if req.Key == "" && !h.opts.PrivateRooms {
+		return nil
+	}
+	if req.Key == "" {
+		return fmt.Errorf("%w: this room needs a watch key", ErrBadKey)
+	}
+	return k.CheckWatch(req.Room, req.Key, h.now())
+}
+
+// Enter puts the client in a room with a role, leaving the room it was in
+// (whose members are told `user disconnected` as routing allows), and sends
+// it `entered`. It returns ErrBadRoom for a name ValidRoomName refuses,
+// ErrBadKey or ErrExpired for a key that does not do, ErrRoomTaken for a
+// second talker, ErrRoomFull over the room's socket limit, and ErrClosed
+// after Leave.
+func (c *Client) Enter(req EnterRequest) error {
+	if err := ValidRoomName(req.Room); err != nil {
 		return err
 	}
 	h := c.hub
+	if err := h.checkKey(req); err != nil {
+		return err
+	}
+	talker := req.Role == RoleTalker
+
 	h.mu.Lock()
 	if c.left.Load() {
 		h.mu.Unlock()
 		return ErrClosed
 	}
 	old := c.room.Load()
-	if old != nil && old.name == name {
+	if old != nil && old.name == req.Room && c.talker.Load() == talker {
 		h.mu.Unlock()
+		c.sendEntered(req.Room)
 		return nil
+	}
+	r := h.rooms[req.Room]
+	if r != nil && r != old {
+		if n := len(*r.members.Load()); n >= h.opts.Limits.RoomSockets {
+			h.mu.Unlock()
+			return fmt.Errorf("%w: %d sockets", ErrRoomFull, n)
+		}
+	}
+	if talker && r != nil {
+		if t := r.talker.Load(); t != nil && t != c {
+			h.mu.Unlock()
+			return ErrRoomTaken
+		}
 	}
 	var notify []*Client
 	if old != nil {
 		notify = h.removeLocked(old, c)
 	}
-	r := h.rooms[name]
+	r = h.rooms[req.Room] // removeLocked may have dropped an emptied room
 	if r == nil {
-		r = &room{name: name}
+		r = &room{name: req.Room}
 		r.members.Store(&[]*Client{})
-		h.rooms[name] = r
+		h.rooms[req.Room] = r
 	}
 	members := *r.members.Load()
 	next := make([]*Client, len(members), len(members)+1)
@@ -134,18 +232,40 @@ func (c *Client) Enter(name string) error {
 	next = append(next, c)
 	r.members.Store(&next)
 	c.room.Store(r)
+	c.talker.Store(talker)
+	if talker {
+		r.talker.Store(c)
+	}
 	h.mu.Unlock()
 
 	if old != nil {
 		c.sendDisconnected(notify)
-		h.log.Debug("left room", "socket_id", c.id, "room", old.name)
 	}
-	h.log.Debug("entered room", "socket_id", c.id, "room", name)
+	h.log.Debug("entered room", "socket_id", c.id, "room", req.Room, "talker", talker)
+	c.sendEntered(req.Room)
 	return nil
 }
 
-// removeLocked takes c out of r and returns the members left to notify.
-// An emptied room is forgotten. Hub.mu must be held.
+func (c *Client) sendEntered(room string) {
+	role := RoleWatcher
+	if c.talker.Load() {
+		role = RoleTalker
+	}
+	ice := []ICEServer{}
+	if f := c.hub.opts.ICEServers; f != nil {
+		ice = f(c.id)
+	}
+	data, _ := json.Marshal(struct {
+		Room       string      `json:"room"`
+		Role       Role        `json:"role"`
+		ICEServers []ICEServer `json:"iceServers"`
+	}{room, role, ice})
+	c.out.push(NewFrame(EventEntered, data))
+}
+
+// removeLocked takes c out of r and returns who must hear of it: every
+// member if c was the talker, else the talker alone. An emptied room is
+// forgotten. Hub.mu must be held.
 func (h *Hub) removeLocked(r *room, c *Client) []*Client {
 	members := *r.members.Load()
 	rest := make([]*Client, 0, len(members))
@@ -158,7 +278,16 @@ func (h *Hub) removeLocked(r *room, c *Client) []*Client {
 	if len(rest) == 0 {
 		delete(h.rooms, r.name)
 	}
-	return rest
+	t := r.talker.Load()
+	if t == c {
+		r.talker.Store(nil)
+		c.talker.Store(false)
+		return rest
+	}
+	if t != nil {
+		return []*Client{t}
+	}
+	return nil
 }
 
 func (c *Client) sendDisconnected(to []*Client) {
@@ -174,9 +303,10 @@ func (c *Client) sendDisconnected(to []*Client) {
 	}
 }
 
-// Leave removes the client from the hub and tells the rest of its room
-// `user disconnected` {id}. It is idempotent: the transport may call it
-// more than once, and only the first call notifies.
+// Leave removes the client from the hub and tells its room `user
+// disconnected` {id} (everyone, for the talker; the talker, for a watcher).
+// It is idempotent: the transport may call it more than once, and only the
+// first call notifies.
 func (c *Client) Leave() {
 	h := c.hub
 	h.mu.Lock()
@@ -186,6 +316,11 @@ func (c *Client) Leave() {
 	}
 	c.left.Store(true)
 	delete(h.clients, c.id)
+	if c.addr != "" {
+		if h.perAddr[c.addr]--; h.perAddr[c.addr] <= 0 {
+			delete(h.perAddr, c.addr)
+		}
+	}
 	r := c.room.Load()
 	var notify []*Client
 	if r != nil {
@@ -200,9 +335,9 @@ func (c *Client) Leave() {
 	}
 }
 
-// evict drops a client whose queue overflowed or whose connection failed:
-// it leaves the hub (so the room hears of it at once) and its connection is
-// closed.
+// evict drops a client whose queue overflowed, whose connection failed, or
+// who abused its rate limit: it leaves the hub (so the room hears of it at
+// once) and its connection is closed.
 func (c *Client) evict(reason error) {
 	if c.left.Load() {
 		return
@@ -212,12 +347,27 @@ func (c *Client) evict(reason error) {
 	_ = c.sink.Close()
 }
 
-// Message routes one `message` from the client: it stamps `from` with the
-// client's id and delivers the message to `sendto` if that client is in
-// the same room, else to every other member of the room. It returns
-// ErrNotInRoom before Enter, ErrBadMessage for a malformed message and
-// ErrUnknownRecipient when `sendto` names no member of the room.
+// Message routes one `message` from the client, stamping `from` with the
+// client's id. The talker's message goes to its `sendto`, which must be a
+// member of the room, or else to every other member; a watcher's goes to
+// the talker alone (a `sendto` must name the talker). In an open hub a
+// classic client becomes the talker by sending a room's first talk_ready.
+//
+// It returns ErrTooLarge, ErrRateLimited, ErrNotInRoom, ErrBadMessage,
+// ErrUnknownType, ErrNotTalker for a talker's type from anyone else, and
+// ErrUnknownRecipient for a `sendto` the sender may not reach.
 func (c *Client) Message(raw []byte) error {
+	h := c.hub
+	if len(raw) > h.opts.Limits.MessageBytes {
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(raw), h.opts.Limits.MessageBytes)
+	}
+	if !c.limiter.Allow() {
+		if c.refusals.Add(1) >= AbuseRefusals {
+			go c.evict(ErrRateLimited)
+		}
+		return fmt.Errorf("%w: over %g messages/s", ErrRateLimited, h.opts.Limits.MessagesPerSecond)
+	}
+	c.refusals.Store(0)
 	r := c.room.Load()
 	if r == nil || c.left.Load() {
 		return ErrNotInRoom
@@ -226,12 +376,29 @@ func (c *Client) Message(raw []byte) error {
 	if err != nil {
 		return err
 	}
+	talker := r.talker.Load()
+	if talkerOnly[m.typ] && talker != c {
+		if !c.claimTalker(r, m.typ) {
+			return fmt.Errorf("%w: %s", ErrNotTalker, m.typ)
+		}
+		talker = c
+	}
+	if talker != c { // a watcher: to the talker alone
+		if talker == nil || (m.sendto != "" && m.sendto != talker.id) {
+			if m.sendto != "" {
+				return fmt.Errorf("sendto %.40q: %w", m.sendto, ErrUnknownRecipient)
+			}
+			return nil // no talker yet: nobody to hear it, as in the classic server
+		}
+		talker.out.push(NewFrame(EventMessage, m.stamp(c.from)))
+		return nil
+	}
 	if m.sendto != "" {
-		c.hub.mu.RLock()
-		to := c.hub.clients[m.sendto]
-		c.hub.mu.RUnlock()
+		h.mu.RLock()
+		to := h.clients[m.sendto]
+		h.mu.RUnlock()
 		if to == nil || to == c || to.room.Load() != r {
-			return fmt.Errorf("sendto %q: %w", m.sendto, ErrUnknownRecipient)
+			return fmt.Errorf("sendto %.40q: %w", m.sendto, ErrUnknownRecipient)
 		}
 		to.out.push(NewFrame(EventMessage, m.stamp(c.from)))
 		return nil
@@ -249,26 +416,64 @@ func (c *Client) Message(raw []byte) error {
 	return nil
 }
 
+// claimTalker makes a classic client the talker of a room without one, in
+// an open hub, on its first talk_ready.
+func (c *Client) claimTalker(r *room, typ string) bool {
+	h := c.hub
+	if typ != TypeTalkReady || h.opts.Keys != nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.left.Load() || c.room.Load() != r || r.talker.Load() != nil {
+		return false
+	}
+	r.talker.Store(c)
+	c.talker.Store(true)
+	h.log.Debug("classic client claimed the talker role", "socket_id", c.id, "room", r.name)
+	return true
+}
+
 // Error sends the client a `signaling_error` event {code, message} for err.
 func (c *Client) Error(err error) {
+	c.out.push(errorFrame(err))
+}
+
+func errorFrame(err error) *Frame {
 	data, _ := json.Marshal(struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	}{Code(err), err.Error()})
-	c.out.push(NewFrame(EventError, data))
+	return NewFrame(EventError, data)
+}
+
+// Refuse tells a connection that was not let in why, then closes it. It
+// returns at once; the writing happens on its own goroutine.
+func Refuse(sink Sink, err error) {
+	go func() {
+		_ = sink.WriteFrames([]*Frame{errorFrame(err)})
+		_ = sink.Close()
+	}()
 }
 
 // Stats is a snapshot of the hub's size.
 type Stats struct {
 	Clients int // connected clients, in or out of a room
 	Rooms   int // rooms with at least one member
+	Talkers int // rooms with a talker
 }
 
 // Stats returns the hub's current size.
 func (h *Hub) Stats() Stats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return Stats{Clients: len(h.clients), Rooms: len(h.rooms)}
+	st := Stats{Clients: len(h.clients), Rooms: len(h.rooms)}
+	for _, r := range h.rooms {
+		if r.talker.Load() != nil {
+			st.Talkers++
+		}
+	}
+	return st
 }
 
 // Members returns the ids of the room's members in join order, or nil if

@@ -27,16 +27,20 @@ func (s countSink) Close() error { return nil }
 // routed, so 9 deliveries; deliveries/s is the room fan-out rate.
 func BenchmarkHubFanout(b *testing.B) {
 	const rooms, members = 20, 10
-	h := NewHub(Options{QueueBytes: 64 << 20})
+	h := NewHub(Options{QueueBytes: 64 << 20, Limits: Limits{MessagesPerSecond: 1e9, MessageBurst: 1e9}})
 	var wg sync.WaitGroup
 	senders := make([]*Client, rooms)
 	for r := range rooms {
 		for m := range members {
-			c, err := h.Connect(fmt.Sprintf("r%d-m%d", r, m), countSink{&wg})
+			c, err := h.Connect(fmt.Sprintf("r%d-m%d", r, m), "", countSink{&wg})
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := c.Enter(fmt.Sprintf("room-%d", r)); err != nil {
+			role := RoleWatcher
+			if m == 0 {
+				role = RoleTalker
+			}
+			if err := c.Enter(EnterRequest{Room: fmt.Sprintf("room-%d", r), Role: role}); err != nil {
 				b.Fatal(err)
 			}
 			if m == 0 {

@@ -4,36 +4,128 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// MaxRoomNameBytes is the longest room name accepted, in bytes of UTF-8.
-const MaxRoomNameBytes = 128
+// MaxRoomNameRunes is the longest room name accepted, in characters.
+const MaxRoomNameRunes = 64
 
-// ValidRoomName returns ErrBadRoom unless name is 1 to MaxRoomNameBytes
-// bytes of valid UTF-8 with no control characters.
+// MaxKeyBytes is the longest key accepted in `enter`, in bytes.
+const MaxKeyBytes = 256
+
+// roomPunct are the characters besides letters, digits and inner spaces
+// that a room name may hold.
+const roomPunct = "-_.~:@+#()"
+
+// ValidRoomName returns ErrBadRoom unless name is 1 to MaxRoomNameRunes
+// characters, each a letter or digit of any script, a space (not first or
+// last), or one of - _ . ~ : @ + # ( ).
 func ValidRoomName(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("%w: empty", ErrBadRoom)
-	case len(name) > MaxRoomNameBytes:
-		return fmt.Errorf("%w: longer than %d bytes", ErrBadRoom, MaxRoomNameBytes)
 	case !utf8.ValidString(name):
 		return fmt.Errorf("%w: not UTF-8", ErrBadRoom)
+	case utf8.RuneCountInString(name) > MaxRoomNameRunes:
+		return fmt.Errorf("%w: longer than %d characters", ErrBadRoom, MaxRoomNameRunes)
+	case strings.TrimSpace(name) != name:
+		return fmt.Errorf("%w: starts or ends with a space", ErrBadRoom)
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) {
-			return fmt.Errorf("%w: control character", ErrBadRoom)
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ' ' && !strings.ContainsRune(roomPunct, r) {
+			return fmt.Errorf("%w: %q is not allowed (letters, digits, spaces and %s)", ErrBadRoom, r, roomPunct)
 		}
 	}
 	return nil
 }
 
+// Role is what a socket is in its room.
+type Role string
+
+// Roles. A classic client enters with a plain room name: it watches, and in
+// an open hub it becomes the talker by sending the room's first talk_ready.
+const (
+	RoleClassic Role = ""
+	RoleTalker  Role = "talker"
+	RoleWatcher Role = "watcher"
+)
+
+// EnterRequest is the argument of `enter`: a room name (classic), or
+// {room, role, key?}.
+type EnterRequest struct {
+	Room string `json:"room"`
+	Role Role   `json:"role"`
+	Key  string `json:"key,omitempty"`
+}
+
+// ParseEnter decodes the argument of `enter`. It returns ErrBadRoom, with
+// the reason, for anything but a valid room name or {room, role, key?}
+// with role "talker" or "watcher".
+func ParseEnter(raw []byte) (EnterRequest, error) {
+	raw = bytes.TrimSpace(raw)
+	var req EnterRequest
+	switch {
+	case len(raw) > 0 && raw[0] == '"':
+		if err := json.Unmarshal(raw, &req.Room); err != nil {
+			return req, fmt.Errorf("%w: %v", ErrBadRoom, err)
+		}
+	case len(raw) > 0 && raw[0] == '{':
+		var obj struct {
+			Room *string `json:"room"`
+			Role *string `json:"role"`
+			Key  *string `json:"key"`
+		}
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return req, fmt.Errorf("%w: room, role and key must be strings", ErrBadRoom)
+		}
+		if obj.Room == nil || obj.Role == nil {
+			return req, fmt.Errorf("%w: want {room, role, key?}", ErrBadRoom)
+		}
+		req.Room, req.Role = *obj.Room, Role(*obj.Role)
+		if req.Role != RoleTalker && req.Role != RoleWatcher {
+			return req, fmt.Errorf("%w: role must be \"talker\" or \"watcher\"", ErrBadRoom)
+		}
+		if obj.Key != nil {
+			req.Key = *obj.Key
+		}
+		if len(req.Key) > MaxKeyBytes {
+			return req, fmt.Errorf("%w: key longer than %d bytes", ErrBadKey, MaxKeyBytes)
+		}
+	default:
+		return req, fmt.Errorf("%w: want a room name or {room, role, key?}", ErrBadRoom)
+	}
+	return req, ValidRoomName(req.Room)
+}
+
+// Message types of the protocol.
+const (
+	TypeTalkReady   = "talk_ready"
+	TypeTalkRequest = "talk_request"
+	TypeTalkReject  = "talk_reject"
+	TypeOffer       = "offer"
+	TypeAnswer      = "answer"
+	TypeCandidate   = "candidate"
+	TypeBye         = "bye"
+	TypeEndTalk     = "end_talk"
+	TypeStats       = "stats"
+)
+
+// talkerOnly are the types only a room's talker may send.
+var talkerOnly = map[string]bool{TypeTalkReady: true, TypeOffer: true, TypeTalkReject: true, TypeEndTalk: true}
+
+// knownTypes are all the types the hub routes.
+var knownTypes = map[string]bool{
+	TypeTalkReady: true, TypeTalkRequest: true, TypeTalkReject: true, TypeOffer: true,
+	TypeAnswer: true, TypeCandidate: true, TypeBye: true, TypeEndTalk: true, TypeStats: true,
+}
+
 // message is a parsed `message` event: a JSON object whose `type` is a
-// non-empty string and whose optional `sendto` is a socket id.
+// known type and whose optional `sendto` is a socket id.
 type message struct {
 	raw     []byte // the object, surrounding white space trimmed
+	typ     string
 	sendto  string // "" means the whole room
 	hasFrom bool   // the sender supplied its own `from`, to be replaced
 }
@@ -45,8 +137,9 @@ type messageHead struct {
 }
 
 // parseMessage checks raw and returns ErrBadMessage, with the reason, if it
-// is not a JSON object with a string `type`. A `sendto` that is null or ""
-// means the room, as in the classic server; any other non-string is refused.
+// is not a JSON object with a string `type`, and ErrUnknownType for a type
+// the protocol does not have. A `sendto` that is null or "" means the room,
+// as in the classic server; any other non-string is refused.
 func parseMessage(raw []byte) (message, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
@@ -59,7 +152,10 @@ func parseMessage(raw []byte) (message, error) {
 	if head.Type == nil || *head.Type == "" {
 		return message{}, fmt.Errorf("%w: missing string field \"type\"", ErrBadMessage)
 	}
-	m := message{raw: raw, hasFrom: head.From != nil}
+	if !knownTypes[*head.Type] {
+		return message{}, fmt.Errorf("%w: %.40q", ErrUnknownType, *head.Type)
+	}
+	m := message{raw: raw, typ: *head.Type, hasFrom: head.From != nil}
 	if len(head.Sendto) > 0 && string(head.Sendto) != "null" {
 		if err := json.Unmarshal(head.Sendto, &m.sendto); err != nil {
 			return message{}, fmt.Errorf("%w: \"sendto\" is not a string", ErrBadMessage)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,6 +32,9 @@ type ServerOptions struct {
 	// PingTimeout is how long the server waits for a ping (and for a write
 	// to a stuck client) before dropping the socket; zero means 25 s.
 	PingTimeout time.Duration
+	// TrustProxy takes a socket's address from the first X-Forwarded-For
+	// entry, for the per-address limit, when a reverse proxy sets it.
+	TrustProxy bool
 	// Logger receives connection records. Nil discards them.
 	Logger *slog.Logger
 }
@@ -40,9 +44,10 @@ type ServerOptions struct {
 // Hub owns rooms and each client's outbound queue, so a client that stops
 // reading can only stall its own queue.
 type Server struct {
-	hub *Hub
-	sio *socketio.Server
-	log *slog.Logger
+	hub        *Hub
+	sio        *socketio.Server
+	log        *slog.Logger
+	trustProxy bool
 
 	// clients maps socket ids to hub clients. go-socket.io's per-connection
 	// context is not safe here: its disconnect handler may run on a
@@ -62,7 +67,7 @@ func NewServer(hub *Hub, opts ServerOptions) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{hub: hub, log: opts.Logger}
+	s := &Server{hub: hub, log: opts.Logger, trustProxy: opts.TrustProxy}
 	s.sio = socketio.NewServer(&engineio.Options{
 		PingInterval:       opts.PingInterval,
 		PingTimeout:        opts.PingTimeout,
@@ -92,9 +97,12 @@ func (s *Server) Close() error { return s.sio.Close() }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.sio.ServeHTTP(w, r) }
 
 func (s *Server) onConnect(conn socketio.Conn) error {
-	c, err := s.hub.Connect(conn.ID(), newSink(conn))
+	addr := s.remoteAddr(conn)
+	c, err := s.hub.Connect(conn.ID(), addr, newSink(conn))
 	if err != nil {
-		return err
+		s.log.Info("socket refused", "remote", addr, "err", err)
+		Refuse(newSink(conn), err)
+		return nil
 	}
 	s.clients.Store(conn.ID(), c)
 	s.log.Debug("socket connected", "socket_id", conn.ID(), "remote", conn.RemoteAddr().String())
@@ -106,12 +114,12 @@ func (s *Server) onEnter(conn socketio.Conn, arg rawArg) {
 	if c == nil {
 		return
 	}
-	var name string
-	if err := json.Unmarshal([]byte(arg), &name); err != nil {
-		c.Error(fmt.Errorf("%w: the room name must be a string", ErrBadRoom))
-		return
+	req, err := ParseEnter([]byte(arg))
+	if err == nil {
+		err = c.Enter(req)
 	}
-	if err := c.Enter(name); err != nil {
+	if err != nil {
+		s.log.Debug("enter refused", "socket_id", c.ID(), "err", err)
 		c.Error(err)
 	}
 }
@@ -141,6 +149,21 @@ func (s *Server) onError(conn socketio.Conn, err error) {
 		return
 	}
 	s.log.Debug("socket.io error", "socket_id", conn.ID(), "err", err)
+}
+
+// remoteAddr is the socket's IP address, without the port.
+func (s *Server) remoteAddr(conn socketio.Conn) string {
+	if s.trustProxy {
+		if xff := conn.RemoteHeader().Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			return strings.TrimSpace(first)
+		}
+	}
+	addr := conn.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 func (s *Server) clientOf(conn socketio.Conn) *Client {

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,7 +54,9 @@ type client struct {
 	t testing.TB
 }
 
-func dial(t testing.TB, url, room string) *client {
+// dial connects; with a room it enters it in role (RoleClassic: a plain
+// room name) and waits for `entered`.
+func dial(t testing.TB, url, room string, role signaling.Role) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
@@ -66,9 +67,21 @@ func dial(t testing.TB, url, room string) *client {
 	t.Cleanup(func() { _ = c.Close() })
 	cl := &client{c, t}
 	if room != "" {
-		cl.emit("enter", room)
+		cl.enter(signaling.EnterRequest{Room: room, Role: role})
 	}
 	return cl
+}
+
+func (c *client) enter(req signaling.EnterRequest) {
+	c.t.Helper()
+	if req.Role == signaling.RoleClassic {
+		c.emit("enter", req.Room)
+	} else {
+		c.emit("enter", req)
+	}
+	if m := c.nextArg(signaling.EventEntered); m["room"] != req.Room {
+		c.t.Fatalf("entered %v, want room %s", m, req.Room)
+	}
 }
 
 func (c *client) emit(event string, args ...any) {
@@ -109,7 +122,7 @@ func (c *client) nextArg(event string) map[string]any {
 // to an unknown id is answered with an error, in order.
 func (c *client) sync() {
 	c.t.Helper()
-	c.emit("message", map[string]any{"type": "sync", "sendto": "sync-probe"})
+	c.emit("message", map[string]any{"type": "bye", "sendto": "sync-probe"})
 	for {
 		ev := c.next()
 		if ev.Name == signaling.EventError && strings.Contains(string(ev.Args[0]), "sync-probe") {
@@ -121,16 +134,21 @@ func (c *client) sync() {
 
 func TestProtocolOverWebSocket(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
-	talker := dial(t, s.URL, "lecture")
-	watcher := dial(t, s.URL, "lecture")
-	other := dial(t, s.URL, "elsewhere")
-	for _, c := range []*client{talker, watcher, other} {
-		c.sync() // entered
-	}
+	talker := dial(t, s.URL, "lecture", signaling.RoleTalker)
+	watcher := dial(t, s.URL, "lecture", signaling.RoleWatcher)
+	classic := dial(t, s.URL, "lecture", signaling.RoleClassic)
+	other := dial(t, s.URL, "elsewhere", signaling.RoleTalker)
 
 	talker.emit("message", map[string]any{"type": "talk_ready"})
-	if m := watcher.nextArg("message"); m["type"] != "talk_ready" || m["from"] != talker.ID() {
-		t.Fatalf("watcher got %v", m)
+	for _, w := range []*client{watcher, classic} {
+		if m := w.nextArg("message"); m["type"] != "talk_ready" || m["from"] != talker.ID() {
+			t.Fatalf("watcher got %v", m)
+		}
+	}
+	// A watcher's room-wide request reaches the talker alone.
+	classic.emit("message", map[string]any{"type": "talk_request"})
+	if m := talker.nextArg("message"); m["type"] != "talk_request" || m["from"] != classic.ID() {
+		t.Fatalf("talker got %v", m)
 	}
 	watcher.emit("message", map[string]any{"type": "talk_request", "sendto": talker.ID()})
 	if m := talker.nextArg("message"); m["type"] != "talk_request" || m["from"] != watcher.ID() {
@@ -157,13 +175,14 @@ func TestProtocolOverWebSocket(t *testing.T) {
 	other.emit("no such event", 1)
 	other.sync()
 
-	// A socket that vanishes without a word is noticed, once.
+	// A socket that vanishes without a word is noticed, once, by the talker.
 	_ = watcher.Close()
 	if m := talker.nextArg(signaling.EventUserDisconnected); m["id"] != watcher.ID() {
 		t.Fatalf("notice %v", m)
 	}
-	talker.sync()
-	other.sync()
+	for _, c := range []*client{talker, classic, other} {
+		c.sync()
+	}
 }
 
 func TestSocketIDsAreRandom(t *testing.T) {
@@ -171,7 +190,7 @@ func TestSocketIDsAreRandom(t *testing.T) {
 	seen := map[string]bool{}
 	re := regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
 	for range 5 {
-		c := dial(t, s.URL, "")
+		c := dial(t, s.URL, "", signaling.RoleClassic)
 		if !re.MatchString(c.ID()) || seen[c.ID()] {
 			t.Fatalf("id %q: want 22 distinct base64url characters", c.ID())
 		}
@@ -241,71 +260,61 @@ func frozenConn(t *testing.T, url, room string) (*websocket.Conn, string) {
 	if err := ws.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `42["enter",%q]`, room)); err != nil {
 		t.Fatal(err)
 	}
+	if _, p, err := ws.ReadMessage(); err != nil || !strings.Contains(string(p), `"entered"`) {
+		t.Fatalf("entered: %q, %v", p, err)
+	}
 	return ws, sid.SID
 }
 
 // A client that stops reading in a busy room must not slow other rooms or
-// new joins, and is evicted, which its room hears as `user disconnected`.
+// new joins, and is evicted, which its room's talker hears as `user
+// disconnected`.
 func TestFrozenClientIsEvictedAndStallsNobody(t *testing.T) {
-	s := startServer(t, signaling.Options{QueueBytes: 64 << 10}, signaling.ServerOptions{})
+	s := startServer(t, signaling.Options{QueueBytes: 64 << 10, Limits: signaling.Limits{MessagesPerSecond: 1e6, MessageBurst: 1e6}}, signaling.ServerOptions{})
+	talker := dial(t, s.URL, "busy", signaling.RoleTalker)
 	_, frozenID := frozenConn(t, s.URL, "busy")
-	talker := dial(t, s.URL, "busy")
-	watchers := []*client{dial(t, s.URL, "busy"), dial(t, s.URL, "busy"), dial(t, s.URL, "busy")}
-	calmA, calmB := dial(t, s.URL, "calm"), dial(t, s.URL, "calm")
-	calmB.sync()
-	for _, w := range watchers {
-		w.sync()
-	}
-	talker.sync()
+	watchers := []*client{dial(t, s.URL, "busy", signaling.RoleWatcher), dial(t, s.URL, "busy", signaling.RoleWatcher)}
+	calmT, calmW := dial(t, s.URL, "calm", signaling.RoleTalker), dial(t, s.URL, "calm", signaling.RoleWatcher)
 
 	// Flood the busy room with 16 KB messages, in lockstep with the readers,
-	// until the frozen client is evicted; check the calm room each round.
+	// until the frozen client is evicted; check the calm room as it goes.
 	pad := strings.Repeat("x", 16<<10)
-	var stopCalm sync.WaitGroup
-	evicted := false
-	for i := 0; !evicted; i++ {
+	for i := 0; ; i++ {
 		if i == 2000 {
 			t.Fatalf("frozen client not evicted after %d MB", i*16>>10)
 		}
-		talker.emit("message", map[string]any{"type": "data", "n": i, "pad": pad})
+		talker.emit("message", map[string]any{"type": "candidate", "n": i, "pad": pad})
 		for _, w := range watchers {
-			for {
-				ev := w.next()
-				if ev.Name == signaling.EventUserDisconnected {
-					if !strings.Contains(string(ev.Args[0]), frozenID) {
-						t.Fatalf("unexpected notice %s", ev.Args[0])
-					}
-					evicted = true
-					continue
-				}
-				if ev.Name != signaling.EventMessage {
-					t.Fatalf("watcher got %s", ev.Name)
-				}
-				break
+			if m := w.nextArg("message"); m["n"] != float64(i) {
+				t.Fatalf("watcher got n=%v, want %d", m["n"], i)
 			}
 		}
 		if i%50 == 0 {
-			calmA.emit("message", map[string]any{"type": "ping", "n": i})
-			if m := calmB.nextArg("message"); m["n"] != float64(i) {
+			calmT.emit("message", map[string]any{"type": "candidate", "n": i})
+			if m := calmW.nextArg("message"); m["n"] != float64(i) {
 				t.Fatalf("calm room got %v", m)
 			}
 			// A new socket can join and leave while the flood goes on.
-			stopCalm.Add(1)
-			func() {
-				defer stopCalm.Done()
-				n := dial(t, s.URL, "newcomer")
-				n.sync()
-				_ = n.Close()
-			}()
+			n := dial(t, s.URL, "newcomer", signaling.RoleTalker)
+			n.sync()
+			_ = n.Close()
 		}
+		select {
+		case ev := <-talker.Events():
+			if ev.Name != signaling.EventUserDisconnected || !strings.Contains(string(ev.Args[0]), frozenID) {
+				t.Fatalf("talker got %s %s", ev.Name, ev.Args)
+			}
+		default:
+			continue // not evicted yet
+		}
+		break
 	}
-	stopCalm.Wait()
 	for _, id := range s.Hub.Members("busy") {
 		if id == frozenID {
 			t.Fatal("frozen client still in the room")
 		}
 	}
-	if m := talker.nextArg(signaling.EventUserDisconnected); m["id"] != frozenID {
-		t.Fatalf("talker notice %v", m)
+	for _, w := range watchers {
+		w.sync() // and no notice about the frozen one before it
 	}
 }

@@ -13,13 +13,12 @@ import (
 // Messages written in corked batches arrive whole and in order.
 func TestBatchedWritesKeepOrder(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
-	a, b := dial(t, s.URL, "r"), dial(t, s.URL, "r")
-	a.sync()
-	b.sync()
+	s = startServer(t, signaling.Options{Limits: signaling.Limits{MessagesPerSecond: 1e6, MessageBurst: 1e6}}, signaling.ServerOptions{})
+	a, b := dial(t, s.URL, "r", signaling.RoleTalker), dial(t, s.URL, "r", signaling.RoleWatcher)
 	const n = 3000
 	pad := strings.Repeat("y", 300)
 	for i := range n {
-		a.emit("message", map[string]any{"type": "seq", "n": i, "pad": pad})
+		a.emit("message", map[string]any{"type": "candidate", "n": i, "pad": pad})
 	}
 	for i := range n {
 		m := b.nextArg("message")
@@ -48,7 +47,10 @@ func rawDial(t *testing.T, url, room string) *websocket.Conn {
 	if err := ws.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `42["enter",%q]`, room)); err != nil {
 		t.Fatal(err)
 	}
-	if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["message",{"type":"sync","sendto":"sync-probe"}]`)); err != nil {
+	if _, p, err := ws.ReadMessage(); err != nil || !strings.Contains(string(p), `"entered"`) {
+		t.Fatalf("entered: %q, %v", p, err)
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["message",{"type":"bye","sendto":"sync-probe"}]`)); err != nil {
 		t.Fatal(err)
 	}
 	if _, p, err := ws.ReadMessage(); err != nil || !strings.Contains(string(p), "sync-probe") {
@@ -60,11 +62,10 @@ func rawDial(t *testing.T, url, room string) *websocket.Conn {
 // A ping is answered with a pong, also while events are flowing.
 func TestPingPong(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
+	other := dial(t, s.URL, "r", signaling.RoleTalker)
 	ws := rawDial(t, s.URL, "r")
-	other := dial(t, s.URL, "r")
-	other.sync()
 	for i := range 100 {
-		other.emit("message", map[string]any{"type": "x", "n": i})
+		other.emit("message", map[string]any{"type": "candidate", "n": i})
 	}
 	if err := ws.WriteMessage(websocket.TextMessage, []byte("2")); err != nil {
 		t.Fatal(err)
@@ -89,15 +90,14 @@ func TestPingPong(t *testing.T) {
 // A frame over MaxFrameBytes drops that socket alone; its room hears of it.
 func TestOversizedFrameDropsOnlyItsSocket(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
+	other := dial(t, s.URL, "r", signaling.RoleTalker)
 	ws := rawDial(t, s.URL, "r")
-	other := dial(t, s.URL, "r")
-	other.sync()
-	// The first message proves ws is in the room and tells us its id.
-	if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["message",{"type":"hello"}]`)); err != nil {
+	// The first message tells the talker the watcher's id.
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["message",{"type":"talk_request"}]`)); err != nil {
 		t.Fatal(err)
 	}
 	id := other.nextArg("message")["from"]
-	big := fmt.Appendf(nil, `42["message",{"type":"x","pad":%q}]`, strings.Repeat("z", signaling.MaxFrameBytes))
+	big := fmt.Appendf(nil, `42["message",{"type":"candidate","pad":%q}]`, strings.Repeat("z", signaling.MaxFrameBytes))
 	_ = ws.WriteMessage(websocket.TextMessage, big)
 	if m := other.nextArg(signaling.EventUserDisconnected); m["id"] != id {
 		t.Fatalf("notice %v, want id %v", m, id)

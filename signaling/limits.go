@@ -1,0 +1,63 @@
+package signaling
+
+import "time"
+
+// Limits bound what clients may do. Zero fields take the defaults below.
+type Limits struct {
+	// MessageBytes is the largest `message` accepted, in bytes of JSON
+	// (default 64 KiB); a larger one is refused with too_large.
+	MessageBytes int
+	// MessagesPerSecond and MessageBurst are each socket's token bucket
+	// (defaults 50/s and a burst of 200, room for a trickle-ICE burst). A
+	// message over it is refused with rate_limited; a socket refused
+	// AbuseRefusals times in a row is disconnected.
+	MessagesPerSecond float64
+	MessageBurst      int
+	// RoomSockets is the most sockets in one room (default 500).
+	RoomSockets int
+	// AddrSockets is the most sockets from one remote address (default 100).
+	AddrSockets int
+	// Sockets is the most sockets in all (default 10000).
+	Sockets int
+}
+
+// AbuseRefusals is how many messages in a row a socket may have refused
+// for its rate before it is disconnected.
+const AbuseRefusals = 100
+
+// Default limits.
+const (
+	DefaultMessageBytes      = 64 << 10
+	DefaultMessagesPerSecond = 50
+	DefaultMessageBurst      = 200
+	DefaultRoomSockets       = 500
+	DefaultAddrSockets       = 100
+	DefaultSockets           = 10000
+)
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MessageBytes, DefaultMessageBytes)
+	def(&l.MessageBurst, DefaultMessageBurst)
+	def(&l.RoomSockets, DefaultRoomSockets)
+	def(&l.AddrSockets, DefaultAddrSockets)
+	def(&l.Sockets, DefaultSockets)
+	if l.MessagesPerSecond <= 0 {
+		l.MessagesPerSecond = DefaultMessagesPerSecond
+	}
+	return l
+}
+
+// ICEServer is an RTCIceServer as a page's RTCPeerConnection takes it.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// nowFunc is the clock; tests replace it through Options.Now.
+type nowFunc func() time.Time

@@ -1,0 +1,239 @@
+package signaling
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// refused asserts err is want and that the client alone is told so, with
+// want's code.
+func refused(t *testing.T, p peer, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: got %v, want %v", p.ID(), err, want)
+	}
+	p.Error(err)
+	if m := decode(t, p.next(t)); m["code"] != Code(want) || m["message"] == "" {
+		t.Fatalf("%s: error frame %v, want code %s", p.ID(), m, Code(want))
+	}
+}
+
+func TestOpenRoomHijacks(t *testing.T) {
+	h := NewHub(Options{})
+	check := bystander(t, h)
+	talker := connect(t, h, "talker", "r", RoleTalker)
+	watcher := connect(t, h, "watcher", "r", RoleWatcher)
+	classic := connect(t, h, "classic", "r", RoleClassic)
+
+	second := connect(t, h, "second", "", RoleClassic)
+	refused(t, second, second.Enter(EnterRequest{Room: "r", Role: RoleTalker}), ErrRoomTaken)
+	for _, p := range []peer{watcher, classic} {
+		refused(t, p, p.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
+		refused(t, p, p.Message([]byte(`{"type":"offer","sdp":"v=0","sendto":"watcher"}`)), ErrNotTalker)
+		refused(t, p, p.Message([]byte(`{"type":"talk_reject","reason":"full","sendto":"classic"}`)), ErrNotTalker)
+		refused(t, p, p.Message([]byte(`{"type":"end_talk"}`)), ErrNotTalker)
+	}
+	refused(t, watcher, watcher.Message([]byte(`{"type":"candidate","sendto":"classic"}`)), ErrUnknownRecipient)
+	talker.drained(t)
+	watcher.drained(t)
+	classic.drained(t)
+	check()
+
+	// The room is free once its talker leaves.
+	talker.Leave()
+	for _, p := range []peer{watcher, classic} {
+		if f := p.next(t); f.Event != EventUserDisconnected {
+			t.Fatalf("%s got %s", p.ID(), f.Event)
+		}
+	}
+	second.enter(t, EnterRequest{Room: "r", Role: RoleTalker})
+	check()
+}
+
+func TestClassicClientClaimsTalkerWithFirstTalkReady(t *testing.T) {
+	h := NewHub(Options{})
+	check := bystander(t, h)
+	a := connect(t, h, "a", "r", RoleClassic)
+	b := connect(t, h, "b", "r", RoleClassic)
+	c := connect(t, h, "c", "r", RoleClassic)
+	// Before any talker, a classic room-wide message reaches nobody.
+	if err := b.Message([]byte(`{"type":"talk_request"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Message([]byte(`{"type":"talk_ready"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if !a.IsTalker() {
+		t.Fatal("a did not become the talker")
+	}
+	for _, p := range []peer{b, c} {
+		if m := decode(t, p.next(t)); m["type"] != "talk_ready" || m["from"] != "a" {
+			t.Fatalf("%s got %v", p.ID(), m)
+		}
+	}
+	refused(t, b, b.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
+	// A classic watcher's room-wide talk_request reaches the talker alone.
+	if err := c.Message([]byte(`{"type":"talk_request"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := decode(t, a.next(t)); m["type"] != "talk_request" || m["from"] != "c" {
+		t.Fatalf("talker got %v", m)
+	}
+	a.drained(t)
+	b.drained(t)
+	c.drained(t)
+	check()
+}
+
+func TestKeyedRooms(t *testing.T) {
+	keys := NewKeys([]byte("0123456789abcdef0123456789abcdef"))
+	now := time.Unix(1_800_000_000, 0)
+	h := NewHub(Options{Keys: keys, Now: func() time.Time { return now }})
+	check := bystanderKeyed(t, h, keys)
+	a := connect(t, h, "a", "", RoleClassic)
+	refused(t, a, a.Enter(EnterRequest{Room: "r", Role: RoleTalker}), ErrBadKey)
+	refused(t, a, a.Enter(EnterRequest{Room: "r", Role: RoleTalker, Key: "forged"}), ErrBadKey)
+	refused(t, a, a.Enter(EnterRequest{Room: "r", Role: RoleTalker, Key: keys.TalkKey("other")}), ErrBadKey)
+	a.enter(t, EnterRequest{Room: "r", Role: RoleTalker, Key: keys.TalkKey("r")})
+
+	// Open watching, but a key that is shown must verify.
+	w := connect(t, h, "w", "r", RoleClassic)
+	v := connect(t, h, "v", "", RoleClassic)
+	refused(t, v, v.Enter(EnterRequest{Room: "r", Role: RoleWatcher, Key: "1.forged"}), ErrBadKey)
+	// No classic claim in a keyed hub.
+	a.Leave()
+	if f := w.next(t); f.Event != EventUserDisconnected {
+		t.Fatalf("w got %s", f.Event)
+	}
+	refused(t, w, w.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
+	check()
+}
+
+func TestPrivateRoomsNeedWatchKeys(t *testing.T) {
+	keys := NewKeys([]byte("0123456789abcdef0123456789abcdef"))
+	now := time.Unix(1_800_000_000, 0)
+	h := NewHub(Options{Keys: keys, PrivateRooms: true, Now: func() time.Time { return now }})
+	check := bystanderKeyed(t, h, keys)
+	w := connect(t, h, "w", "", RoleClassic)
+	refused(t, w, w.Enter(EnterRequest{Room: "r"}), ErrBadKey)
+	refused(t, w, w.Enter(EnterRequest{Room: "r", Role: RoleWatcher}), ErrBadKey)
+	refused(t, w, w.Enter(EnterRequest{Room: "r", Role: RoleWatcher, Key: keys.WatchKey("r", now.Add(-time.Second))}), ErrExpired)
+	refused(t, w, w.Enter(EnterRequest{Room: "r", Role: RoleWatcher, Key: keys.WatchKey("other", now.Add(time.Hour))}), ErrBadKey)
+	forged := keys.WatchKey("r", now.Add(time.Hour))
+	forged = forged[:len(forged)-2] + "AA"
+	refused(t, w, w.Enter(EnterRequest{Room: "r", Role: RoleWatcher, Key: forged}), ErrBadKey)
+	// Moving the expiry invalidates the signature.
+	good := keys.WatchKey("r", now.Add(time.Hour))
+	_, sig, _ := strings.Cut(good, ".")
+	refused(t, w, w.Enter(EnterRequest{Room: "r", Role: RoleWatcher, Key: "9999999999." + sig}), ErrBadKey)
+	w.enter(t, EnterRequest{Room: "r", Role: RoleWatcher, Key: good})
+	check()
+}
+
+// bystanderKeyed is bystander for a keyed hub with private rooms.
+func bystanderKeyed(t *testing.T, h *Hub, keys *Keys) func() {
+	t.Helper()
+	y := connect(t, h, "bystander-talker", "", RoleClassic)
+	y.enter(t, EnterRequest{Room: "bystanders", Role: RoleTalker, Key: keys.TalkKey("bystanders")})
+	z := connect(t, h, "bystander-watcher", "", RoleClassic)
+	z.enter(t, EnterRequest{Room: "bystanders", Role: RoleWatcher, Key: keys.WatchKey("bystanders", h.now().Add(time.Hour))})
+	return func() {
+		t.Helper()
+		y.drained(t)
+		z.drained(t)
+		if err := y.Message([]byte(`{"type":"talk_ready"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if m := decode(t, z.next(t)); m["type"] != "talk_ready" {
+			t.Fatalf("bystander watcher got %v", m)
+		}
+	}
+}
+
+func TestMessageSizeLimit(t *testing.T) {
+	h := NewHub(Options{Limits: Limits{MessageBytes: 1024}})
+	check := bystander(t, h)
+	a := connect(t, h, "a", "r", RoleTalker)
+	b := connect(t, h, "b", "r", RoleWatcher)
+	big := []byte(`{"type":"talk_ready","pad":"` + strings.Repeat("x", 1024) + `"}`)
+	refused(t, a, a.Message(big), ErrTooLarge)
+	b.drained(t)
+	check()
+}
+
+func TestRateLimit(t *testing.T) {
+	h := NewHub(Options{Limits: Limits{MessagesPerSecond: 0.001, MessageBurst: 3}})
+	check := bystander(t, h)
+	a := connect(t, h, "a", "r", RoleTalker)
+	b := connect(t, h, "b", "r", RoleWatcher)
+	for range 3 {
+		if err := a.Message([]byte(`{"type":"talk_ready"}`)); err != nil {
+			t.Fatal(err)
+		}
+		b.next(t)
+	}
+	refused(t, a, a.Message([]byte(`{"type":"talk_ready"}`)), ErrRateLimited)
+	b.drained(t)
+	check()
+
+	// Going on regardless is abuse: the socket is dropped.
+	for range AbuseRefusals {
+		_ = a.Message([]byte(`{"type":"talk_ready"}`))
+	}
+	if f := b.next(t); f.Event != EventUserDisconnected || decode(t, f)["id"] != "a" {
+		t.Fatalf("watcher got %s %s, want the talker dropped", f.Event, f.Data)
+	}
+	if !a.sink.isClosed() {
+		t.Error("the abusive socket is still open")
+	}
+}
+
+func TestSocketLimits(t *testing.T) {
+	h := NewHub(Options{Limits: Limits{RoomSockets: 3, AddrSockets: 3, Sockets: 10}})
+	check := bystander(t, h) // 2 sockets
+	connect(t, h, "a", "r", RoleTalker)
+	connect(t, h, "b", "r", RoleWatcher)
+	connect(t, h, "c", "r", RoleWatcher)
+	d := connect(t, h, "d", "", RoleClassic) // 6 sockets
+	refused(t, d, d.Enter(EnterRequest{Room: "r", Role: RoleWatcher}), ErrRoomFull)
+
+	accept := func(id, addr string) {
+		t.Helper()
+		c, err := h.Connect(id, addr, newMemSink())
+		if err != nil {
+			t.Fatalf("%s from %s: %v", id, addr, err)
+		}
+		t.Cleanup(c.Leave)
+	}
+	refuse := func(id, addr, why string) {
+		t.Helper()
+		_, err := h.Connect(id, addr, newMemSink())
+		if !errors.Is(err, ErrTooManySockets) || !strings.Contains(err.Error(), why) {
+			t.Fatalf("%s from %s: %v, want too many sockets (%s)", id, addr, err, why)
+		}
+	}
+	for _, id := range []string{"e", "f", "g"} {
+		accept(id, "192.0.2.7") // 9 sockets
+	}
+	refuse("h", "192.0.2.7", "from your address")
+	accept("i", "198.51.100.1") // 10 sockets
+	refuse("j", "203.0.113.5", "the server has 10")
+	check()
+}
+
+// Refuse tells the socket why, then closes it.
+func TestRefuseSaysWhyThenCloses(t *testing.T) {
+	s := newMemSink()
+	Refuse(s, ErrTooManySockets)
+	f := <-s.frames
+	if f.Event != EventError || !strings.Contains(string(f.Data), `"too_many_sockets"`) {
+		t.Fatalf("got %s %s", f.Event, f.Data)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(waitFor):
+		t.Fatal("not closed")
+	}
+}
