@@ -251,9 +251,12 @@ func (c *Client) sendEntered(room string) {
 	if c.talker.Load() {
 		role = RoleTalker
 	}
-	ice := []ICEServer{}
+	var ice []ICEServer
 	if f := c.hub.opts.ICEServers; f != nil {
 		ice = f(c.id)
+	}
+	if ice == nil {
+		ice = []ICEServer{} // [] on the wire, never null
 	}
 	data, _ := json.Marshal(struct {
 		Room       string      `json:"room"`

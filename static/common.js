@@ -3,9 +3,11 @@
 
 const base = location.pathname.replace(/[^/]*$/, '');
 
+const params = new URLSearchParams(location.search);
+
 // roomFromURL returns the ?room= value, or null after telling the user.
 function roomFromURL(state) {
-  const room = new URLSearchParams(location.search).get('room');
+  const room = params.get('room');
   document.getElementById('room-name').textContent = room || '';
   if (!room) {
     setState(state, 'error: no room in the address; open this page as ?room=NAME', 'error');
@@ -21,12 +23,16 @@ async function loadConfig() {
   return res.json();
 }
 
-// start returns {room, config} for a page, or null after showing why not.
+// start returns {room, key, config} for a page, or null after showing why
+// not. ?key= is the room key of a signed link; ?relay=1 sends media through
+// TURN only (to check a TURN setup).
 export async function start(state) {
   const room = roomFromURL(state);
   if (!room) return null;
   try {
-    return { room, config: await loadConfig() };
+    const config = await loadConfig();
+    config.iceTransportPolicy = params.get('relay') === '1' ? 'relay' : 'all';
+    return { room, key: params.get('key') || undefined, config };
   } catch (err) {
     setState(state, `error: ${err.message}`, 'error');
     return null;
@@ -38,16 +44,32 @@ export function setState(el, text, kind = '') {
   el.dataset.kind = kind;
 }
 
-// connect opens the signaling socket, enters room on every (re)connect and
-// calls on.message(msg), on.userDisconnected(id), on.error(err),
+// errorText says a signaling_error {code, message} in plain words.
+export function errorText(err) {
+  const text = {
+    room_taken: 'this room already has a broadcaster',
+    bad_key: 'the key in this link is not valid for this room',
+    expired: 'this link has expired',
+    not_talker: 'only the room\'s broadcaster may do that',
+    room_full: 'too many people are in this room',
+    too_many_sockets: 'too many connections; try again later',
+    rate_limited: 'too many messages; slow down',
+  }[err.code];
+  return `error: ${text || err.message}`;
+}
+
+// connect opens the signaling socket, enters with enterArg ({room, role,
+// key?}) on every (re)connect and calls on.entered({room, role,
+// iceServers}), on.message(msg), on.userDisconnected(id), on.error(err),
 // on.connect() and on.disconnect(). It returns send(msg).
-export function connect(room, on) {
+export function connect(enterArg, on) {
   // Only the WebSocket transport: the server speaks no long-polling.
   const socket = io({ path: base + 'socket.io', transports: ['websocket'] });
   socket.on('connect', () => {
-    socket.emit('enter', room);
+    socket.emit('enter', enterArg);
     on.connect?.();
   });
+  socket.on('entered', (ev) => on.entered?.(ev));
   socket.on('disconnect', () => on.disconnect?.());
   socket.on('message', (msg) => on.message(msg));
   socket.on('user disconnected', (ev) => on.userDisconnected?.(ev.id));

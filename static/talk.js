@@ -1,7 +1,7 @@
 // The talker: goes on air with camera and microphone (or a shared screen)
 // and serves each watcher with its own RTCPeerConnection, up to the
 // server's maxWatchers.
-import { start, setState, connect, candidateMessage, addCandidate, flushCandidates } from './common.js';
+import { start, errorText, setState, connect, candidateMessage, addCandidate, flushCandidates } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const state = $('state');
@@ -11,7 +11,8 @@ const shareBtn = $('share-screen');
 const stopBtn = $('stop');
 
 const peers = new Map(); // watcher id -> {pc, pending, item}
-let config = { maxWatchers: 10, iceServers: [] };
+let config = { maxWatchers: 10, iceServers: [], iceTransportPolicy: 'all' };
+let admitted = false; // the server took us as the room's talker
 let camera = null; // MediaStream from getUserMedia
 let screen = null; // MediaStream from getDisplayMedia while sharing
 let onAir = false;
@@ -94,7 +95,7 @@ async function serveWatcher(id) {
     send({ type: 'talk_reject', reason: 'full', sendto: id });
     return;
   }
-  const pc = new RTCPeerConnection({ iceServers: config.iceServers });
+  const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy });
   const item = document.createElement('li');
   const p = { pc, pending: [], item };
   peers.set(id, p);
@@ -186,18 +187,26 @@ async function toggleScreen() {
 async function main() {
   const page = await start(state);
   if (!page) return;
-  const { room } = page;
   config = page.config;
   $('max-watchers').textContent = String(config.maxWatchers);
-  send = connect(room, {
-    connect: () => {
+  send = connect({ room: page.room, role: 'talker', key: page.key }, {
+    entered: (ev) => {
+      admitted = true;
+      config.iceServers = ev.iceServers;
+      onairBtn.disabled = onAir;
       if (onAir) send({ type: 'talk_ready' }); // back after a reconnect
       showState();
     },
-    disconnect: () => setState(state, 'reconnecting to the server', 'error'),
+    disconnect: () => {
+      admitted = false;
+      setState(state, 'reconnecting to the server', 'error');
+    },
     message: onMessage,
     userDisconnected: closePeer,
-    error: (err) => setState(state, `error: ${err.message}`, 'error'),
+    error: (err) => {
+      if (!admitted) onairBtn.disabled = true; // refused the room: nothing to do here
+      setState(state, errorText(err), 'error');
+    },
   });
   onairBtn.addEventListener('click', goOnAir);
   stopBtn.addEventListener('click', stopAir);

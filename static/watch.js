@@ -1,5 +1,5 @@
 // The watcher: asks the room's talker for the stream and plays it.
-import { start, setState, connect, candidateMessage, addCandidate, flushCandidates } from './common.js';
+import { start, errorText, setState, connect, candidateMessage, addCandidate, flushCandidates } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const state = $('state');
@@ -8,7 +8,7 @@ const requestBtn = $('request');
 const hangupBtn = $('hangup');
 const unmuteBtn = $('unmute');
 
-let config = { iceServers: [] };
+let config = { iceServers: [], iceTransportPolicy: 'all' };
 let send = () => {};
 let talker = null; // the talker's socket id, once known
 let watching = false; // the user pressed Request and has not hung up
@@ -48,7 +48,7 @@ function talkerLeft() {
 async function onOffer(msg) {
   closeSession();
   talker = msg.from;
-  const pc = new RTCPeerConnection({ iceServers: config.iceServers });
+  const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy });
   const s = { pc, pending: [] };
   session = s;
   setState(state, 'connecting', '');
@@ -102,10 +102,10 @@ async function onMessage(msg) {
 async function main() {
   const page = await start(state);
   if (!page) return;
-  const { room } = page;
   config = page.config;
-  send = connect(room, {
-    connect: () => {
+  send = connect({ room: page.room, role: 'watcher', key: page.key }, {
+    entered: (ev) => {
+      config.iceServers = ev.iceServers;
       requestBtn.disabled = watching;
       if (watching && !session) request();
       else if (!watching) setState(state, 'waiting for the broadcaster: press Request to watch', '');
@@ -113,7 +113,7 @@ async function main() {
     disconnect: () => setState(state, 'reconnecting to the server', 'error'),
     message: onMessage,
     userDisconnected: (id) => { if (id === talker) talkerLeft(); },
-    error: (err) => setState(state, `error: ${err.message}`, 'error'),
+    error: (err) => setState(state, errorText(err), 'error'),
   });
   requestBtn.addEventListener('click', request);
   hangupBtn.addEventListener('click', hangup);

@@ -4,7 +4,8 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const io = require('socket.io-client');
-const { startServer } = require('./server');
+const { execFileSync } = require('node:child_process');
+const { startServer, binary } = require('./server');
 
 let server;
 const sockets = [];
@@ -15,13 +16,14 @@ after(async () => {
   await server.stop();
 });
 
-// connect opens a socket and enters room; it resolves once connected.
-function connect(room) {
-  const s = io(server.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+// connect opens a socket and enters (a room name or {room, role, key});
+// it resolves once connected.
+function connect(enter, url = server.url) {
+  const s = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
   sockets.push(s);
   const inbox = [];
   const waiters = [];
-  for (const ev of ['message', 'user disconnected', 'signaling_error']) {
+  for (const ev of ['message', 'user disconnected', 'signaling_error', 'entered']) {
     s.on(ev, (arg) => {
       const w = waiters.findIndex((w) => w.ev === ev);
       if (w >= 0) waiters.splice(w, 1)[0].resolve(arg);
@@ -39,7 +41,13 @@ function connect(room) {
   };
   s.inbox = inbox;
   return new Promise((resolve, reject) => {
-    s.on('connect', () => { if (room) s.emit('enter', room); resolve(s); });
+    s.on('connect', async () => {
+      if (enter) {
+        s.emit('enter', enter);
+        s.entered = await s.next('entered');
+      }
+      resolve(s);
+    });
     s.on('connect_error', reject);
   });
 }
@@ -47,17 +55,18 @@ function connect(room) {
 // settle proves the server has handled all s sent: a refused sendto comes
 // back as an error, after everything before it.
 async function settle(s) {
-  s.emit('message', { type: 'probe', sendto: 'settle-probe' });
+  s.emit('message', { type: 'bye', sendto: 'settle-probe' });
   const err = await s.next('signaling_error');
   assert.equal(err.code, 'unknown_recipient');
 }
 
-test('talk/watch handshake is routed with from stamped, sendto honoured and no echo', async () => {
+test('classic talk/watch handshake: the first talk_ready makes the talker; from stamped, sendto honoured, no echo', async () => {
   const talker = await connect('room-a');
   const w1 = await connect('room-a');
   const w2 = await connect('room-a');
   const other = await connect('room-b');
   await Promise.all([talker, w1, w2, other].map(settle));
+  assert.deepEqual(talker.entered, { room: 'room-a', role: 'watcher', iceServers: [] });
 
   talker.emit('message', { type: 'talk_ready' });
   for (const w of [w1, w2]) {
@@ -96,13 +105,17 @@ test('bad input gets a signaling_error to its sender alone', async () => {
   assert.equal((await a.next('signaling_error')).code, 'bad_message');
   a.emit('enter', 42);
   assert.equal((await a.next('signaling_error')).code, 'bad_room');
-  a.emit('message', { type: 'offer', sendto: 'someone-else' });
+  a.emit('message', { type: 'shout' });
+  assert.equal((await a.next('signaling_error')).code, 'unknown_type');
+  a.emit('message', { type: 'offer', sendto: b.id });
+  assert.equal((await a.next('signaling_error')).code, 'not_talker');
+  a.emit('message', { type: 'bye', sendto: 'someone-else' });
   const err = await a.next('signaling_error');
   assert.equal(err.code, 'unknown_recipient');
   assert.match(err.message, /someone-else/);
   // The room still works.
-  a.emit('message', { type: 'still-here' });
-  assert.equal((await b.next('message')).type, 'still-here');
+  a.emit('message', { type: 'talk_ready' });
+  assert.equal((await b.next('message')).type, 'talk_ready');
   await settle(b);
   assert.deepEqual(b.inbox, []);
 });
@@ -113,11 +126,13 @@ test('a message before enter is refused', async () => {
   assert.equal((await a.next('signaling_error')).code, 'not_in_room');
 });
 
-test('a socket leaving is announced to its room once, not to other rooms', async () => {
+test('a watcher leaving is announced to the talker once, not to other rooms', async () => {
   const a = await connect('room-d');
   const b = await connect('room-d');
   const other = await connect('room-e');
   await Promise.all([a, b, other].map(settle));
+  a.emit('message', { type: 'talk_ready' });
+  await b.next('message');
   const id = b.id;
   b.close();
   assert.deepEqual(await a.next('user disconnected'), { id });
@@ -125,4 +140,51 @@ test('a socket leaving is announced to its room once, not to other rooms', async
   await settle(other);
   assert.deepEqual(a.inbox, []);
   assert.deepEqual(other.inbox, []);
+});
+
+test('roles: one talker a room; watchers reach only the talker and never see each other', async () => {
+  const talker = await connect({ room: 'room-f', role: 'talker' });
+  assert.deepEqual(talker.entered, { room: 'room-f', role: 'talker', iceServers: [] });
+  const w1 = await connect({ room: 'room-f', role: 'watcher' });
+  const w2 = await connect({ room: 'room-f', role: 'watcher' });
+  const second = await connect(null);
+  second.emit('enter', { room: 'room-f', role: 'talker' });
+  assert.equal((await second.next('signaling_error')).code, 'room_taken');
+  w1.emit('message', { type: 'talk_ready' });
+  assert.equal((await w1.next('signaling_error')).code, 'not_talker');
+  w1.emit('message', { type: 'talk_request' });
+  assert.equal((await talker.next('message')).from, w1.id);
+  w1.emit('message', { type: 'candidate', sendto: w2.id, candidate: '' });
+  assert.equal((await w1.next('signaling_error')).code, 'unknown_recipient');
+  const w2id = w2.id;
+  w2.close();
+  assert.deepEqual(await talker.next('user disconnected'), { id: w2id });
+  await Promise.all([talker, w1].map(settle));
+  assert.deepEqual(w1.inbox, [], 'a watcher heard of another watcher');
+});
+
+test('keyed rooms: talk keys and expiring watch keys from `broadcast keys`', async () => {
+  const keyed = await startServer(['-talk-secret', 'test-secret', '-private-rooms']);
+  try {
+    const out = execFileSync(binary, ['keys', '-room', 'lecture 9', '-talk-secret', 'test-secret', '-watch-ttl', '1h', '-base', keyed.url]).toString();
+    const key = (page) => new URL(out.split('\n').find((l) => l.includes(page)).split(/\s+/)[1]).searchParams.get('key');
+    const forger = await connect(null, keyed.url);
+    forger.emit('enter', { room: 'lecture 9', role: 'talker', key: 'forged' });
+    assert.equal((await forger.next('signaling_error')).code, 'bad_key');
+    forger.emit('enter', { room: 'lecture 9', role: 'talker', key: key('talk.html').replace(/.$/, 'x') });
+    assert.equal((await forger.next('signaling_error')).code, 'bad_key');
+    const talker = await connect({ room: 'lecture 9', role: 'talker', key: key('talk.html') }, keyed.url);
+    assert.equal(talker.entered.role, 'talker');
+
+    const stranger = await connect(null, keyed.url);
+    stranger.emit('enter', 'lecture 9');
+    assert.equal((await stranger.next('signaling_error')).code, 'bad_key');
+    stranger.emit('enter', { room: 'lecture 9', role: 'watcher', key: '1.expired-and-forged' });
+    assert.equal((await stranger.next('signaling_error')).code, 'bad_key');
+    const watcher = await connect({ room: 'lecture 9', role: 'watcher', key: key('watch.html') }, keyed.url);
+    talker.emit('message', { type: 'talk_ready' });
+    assert.equal((await watcher.next('message')).from, talker.id);
+  } finally {
+    await keyed.stop();
+  }
 });

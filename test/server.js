@@ -35,4 +35,4 @@ async function startServer(args = []) {
   };
 }
 
-module.exports = { startServer };
+module.exports = { startServer, binary };

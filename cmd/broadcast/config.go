@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,89 +20,197 @@ type serveConfig struct {
 	Addr            string
 	MaxWatchers     int
 	AllowedOrigins  []string
-	ICEServers      []iceServer
+	ICEServers      []signaling.ICEServer
 	QueueBytes      int
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
+	TalkSecret      string // never logged
+	PrivateRooms    bool
+	Limits          signaling.Limits
+	TrustProxy      bool
+	TURN            signaling.TURN
+	TLSCert         string
+	TLSKey          string
 }
 
-// iceServer is an RTCIceServer as the pages' RTCPeerConnection takes it.
-type iceServer struct {
-	URLs       []string `json:"urls"`
-	Username   string   `json:"username,omitempty"`
-	Credential string   `json:"credential,omitempty"`
+// flags is a FlagSet whose flags fall back to environment variables.
+type flags struct {
+	*flag.FlagSet
+	getenv func(string) string
+	parse  []func() error // conversions run after Parse
+}
+
+func newFlags(name string, getenv func(string) string, out io.Writer) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	return &flags{FlagSet: fs, getenv: getenv}
+}
+
+func (f *flags) str(name, env, def, usage string) *string {
+	if v := f.getenv(env); v != "" {
+		def = v
+	}
+	return f.String(name, def, usage+" (env "+env+")")
+}
+
+// typed registers a flag whose text is converted by conv after Parse.
+func typed[T any](f *flags, name, env, def, usage string, conv func(string) (T, error)) *T {
+	s := f.str(name, env, def, usage)
+	v := new(T)
+	f.parse = append(f.parse, func() error {
+		var err error
+		if *v, err = conv(*s); err != nil {
+			return fmt.Errorf("-%s %q: %w", name, *s, err)
+		}
+		return nil
+	})
+	return v
+}
+
+// boolean registers a flag that is set bare (-name) or from env ("true",
+// "false", "1", "0").
+func (f *flags) boolean(name, env, usage string) *bool {
+	def := false
+	if v := f.getenv(env); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			f.parse = append(f.parse, func() error { return fmt.Errorf("%s=%q: want true or false", env, v) })
+		}
+		def = b
+	}
+	return f.Bool(name, def, usage+" (env "+env+")")
+}
+
+func (f *flags) parseArgs(args []string) error {
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", f.Args())
+	}
+	var errs []error
+	for _, p := range f.parse {
+		errs = append(errs, p())
+	}
+	return errors.Join(errs...)
+}
+
+func atLeast(min int) func(string) (int, error) {
+	return func(s string) (int, error) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < min {
+			return 0, fmt.Errorf("want a whole number of at least %d", min)
+		}
+		return n, nil
+	}
+}
+
+func positiveFloat(s string) (float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 {
+		return 0, errors.New("want a positive number")
+	}
+	return v, nil
+}
+
+func duration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, errors.New("want a positive duration such as 10s")
+	}
+	return d, nil
+}
+
+func list(s string) ([]string, error) {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 func parseServeConfig(args []string, getenv func(string) string, out io.Writer) (serveConfig, error) {
-	fs := flag.NewFlagSet("broadcast serve", flag.ContinueOnError)
-	fs.SetOutput(out)
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
+	f := newFlags("broadcast serve", getenv, out)
+	addr := f.str("addr", "BROADCAST_ADDR", ":8080", "listen address")
+	maxWatchers := typed(f, "max-watchers", "BROADCAST_MAX_WATCHERS", "10", "watchers a talker serves before answering talk_reject {reason: \"full\"}", atLeast(1))
+	origins := typed(f, "allowed-origins", "BROADCAST_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed besides the server's own; * allows any", list)
+	ice := typed(f, "ice-servers", "BROADCAST_ICE_SERVERS", "", "ICE servers for the pages: comma-separated stun:/turn: URLs, or a JSON array of RTCIceServer", parseICEServers)
+	queue := typed(f, "queue-bytes", "BROADCAST_QUEUE_BYTES", strconv.Itoa(signaling.DefaultQueueBytes), "per-socket outbound queue limit in bytes; a socket that falls further behind is dropped", atLeast(1024))
+	drain := typed(f, "shutdown-timeout", "BROADCAST_SHUTDOWN_TIMEOUT", "10s", "how long a graceful shutdown may take", duration)
+	level := typed(f, "log-level", "BROADCAST_LOG_LEVEL", "info", "debug, info, warn or error", func(s string) (slog.Level, error) {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(s)); err != nil {
+			return l, errors.New("want debug, info, warn or error")
 		}
-		return def
-	}
-	addr := fs.String("addr", env("BROADCAST_ADDR", ":8080"), "listen address (env BROADCAST_ADDR)")
-	maxWatchers := fs.String("max-watchers", env("BROADCAST_MAX_WATCHERS", "10"), "watchers a talker accepts before answering talk_reject {reason: \"full\"} (env BROADCAST_MAX_WATCHERS)")
-	origins := fs.String("allowed-origins", env("BROADCAST_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed besides the server's own; * allows any (env BROADCAST_ALLOWED_ORIGINS)")
-	ice := fs.String("ice-servers", env("BROADCAST_ICE_SERVERS", ""), "ICE servers for the pages: comma-separated stun:/turn: URLs, or a JSON array of RTCIceServer (env BROADCAST_ICE_SERVERS)")
-	queue := fs.String("queue-bytes", env("BROADCAST_QUEUE_BYTES", strconv.Itoa(signaling.DefaultQueueBytes)), "per-socket outbound queue limit in bytes; a socket that falls further behind is dropped (env BROADCAST_QUEUE_BYTES)")
-	drain := fs.String("shutdown-timeout", env("BROADCAST_SHUTDOWN_TIMEOUT", "10s"), "how long a graceful shutdown may take (env BROADCAST_SHUTDOWN_TIMEOUT)")
-	level := fs.String("log-level", env("BROADCAST_LOG_LEVEL", "info"), "debug, info, warn or error (env BROADCAST_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
+		return l, nil
+	})
+	secret := f.str("talk-secret", "BROADCAST_TALK_SECRET", "", "secret for room keys; set, a talker needs its room's talk key (see `broadcast keys`)")
+	private := f.boolean("private-rooms", "BROADCAST_PRIVATE_ROOMS", "with -talk-secret, every watcher needs a signed watch key")
+	msgBytes := typed(f, "max-message-bytes", "BROADCAST_MAX_MESSAGE_BYTES", strconv.Itoa(signaling.DefaultMessageBytes), "largest message a socket may send, in bytes", atLeast(1024))
+	rate := typed(f, "rate", "BROADCAST_RATE", strconv.Itoa(signaling.DefaultMessagesPerSecond), "messages per second a socket may send, on average", positiveFloat)
+	burst := typed(f, "rate-burst", "BROADCAST_RATE_BURST", strconv.Itoa(signaling.DefaultMessageBurst), "messages a socket may send at once beyond the rate", atLeast(1))
+	roomSockets := typed(f, "max-room-sockets", "BROADCAST_MAX_ROOM_SOCKETS", strconv.Itoa(signaling.DefaultRoomSockets), "sockets in one room", atLeast(2))
+	addrSockets := typed(f, "max-addr-sockets", "BROADCAST_MAX_ADDR_SOCKETS", strconv.Itoa(signaling.DefaultAddrSockets), "sockets from one remote address", atLeast(1))
+	sockets := typed(f, "max-sockets", "BROADCAST_MAX_SOCKETS", strconv.Itoa(signaling.DefaultSockets), "sockets in all", atLeast(1))
+	trustProxy := f.boolean("trust-proxy", "BROADCAST_TRUST_PROXY", "take a socket's address from X-Forwarded-For (behind a reverse proxy)")
+	turnURLs := typed(f, "turn-urls", "BROADCAST_TURN_URLS", "", "comma-separated turn:/turns: URLs of a TURN server sharing -turn-secret", list)
+	turnSecret := f.str("turn-secret", "BROADCAST_TURN_SECRET", "", "the TURN server's static-auth-secret (coturn use-auth-secret)")
+	turnTTL := typed(f, "turn-ttl", "BROADCAST_TURN_TTL", "1h", "how long TURN credentials last", duration)
+	tlsCert := f.str("tls-cert", "BROADCAST_TLS_CERT", "", "PEM certificate file: serve HTTPS and WSS")
+	tlsKey := f.str("tls-key", "BROADCAST_TLS_KEY", "", "PEM private key file for -tls-cert")
+	if err := f.parseArgs(args); err != nil {
 		return serveConfig{}, err
 	}
-	if fs.NArg() > 0 {
-		return serveConfig{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	cfg := serveConfig{
+		Addr: *addr, MaxWatchers: *maxWatchers, AllowedOrigins: *origins, ICEServers: *ice,
+		QueueBytes: *queue, ShutdownTimeout: *drain, LogLevel: *level,
+		TalkSecret: *secret, PrivateRooms: *private, TrustProxy: *trustProxy,
+		Limits: signaling.Limits{
+			MessageBytes: *msgBytes, MessagesPerSecond: *rate, MessageBurst: *burst,
+			RoomSockets: *roomSockets, AddrSockets: *addrSockets, Sockets: *sockets,
+		},
+		TURN:    signaling.TURN{URLs: *turnURLs, Secret: []byte(*turnSecret), TTL: *turnTTL},
+		TLSCert: *tlsCert, TLSKey: *tlsKey,
 	}
-
-	cfg := serveConfig{Addr: *addr}
-	var err error
-	if cfg.MaxWatchers, err = strconv.Atoi(*maxWatchers); err != nil || cfg.MaxWatchers < 1 {
-		return cfg, fmt.Errorf("-max-watchers %q: want a whole number of at least 1", *maxWatchers)
+	switch {
+	case cfg.PrivateRooms && cfg.TalkSecret == "":
+		return cfg, errors.New("-private-rooms needs -talk-secret")
+	case (len(cfg.TURN.URLs) > 0) != (len(cfg.TURN.Secret) > 0):
+		return cfg, errors.New("-turn-urls and -turn-secret go together")
+	case (cfg.TLSCert == "") != (cfg.TLSKey == ""):
+		return cfg, errors.New("-tls-cert and -tls-key go together")
 	}
-	if cfg.QueueBytes, err = strconv.Atoi(*queue); err != nil || cfg.QueueBytes < 1024 {
-		return cfg, fmt.Errorf("-queue-bytes %q: want a whole number of at least 1024", *queue)
-	}
-	if cfg.ShutdownTimeout, err = time.ParseDuration(*drain); err != nil || cfg.ShutdownTimeout <= 0 {
-		return cfg, fmt.Errorf("-shutdown-timeout %q: want a positive duration such as 10s", *drain)
-	}
-	if err := cfg.LogLevel.UnmarshalText([]byte(*level)); err != nil {
-		return cfg, fmt.Errorf("-log-level %q: want debug, info, warn or error", *level)
-	}
-	for _, o := range strings.Split(*origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
+	for _, u := range cfg.TURN.URLs {
+		if !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			return cfg, fmt.Errorf("-turn-urls: %q is not a turn: or turns: URL", u)
 		}
-	}
-	if cfg.ICEServers, err = parseICEServers(*ice); err != nil {
-		return cfg, err
 	}
 	return cfg, nil
 }
 
 // parseICEServers reads comma-separated URLs or a JSON array of RTCIceServer.
-func parseICEServers(s string) ([]iceServer, error) {
+func parseICEServers(s string) ([]signaling.ICEServer, error) {
 	s = strings.TrimSpace(s)
-	servers := []iceServer{}
+	servers := []signaling.ICEServer{}
 	if s == "" {
 		return servers, nil
 	}
 	if strings.HasPrefix(s, "[") {
 		if err := json.Unmarshal([]byte(s), &servers); err != nil {
-			return nil, fmt.Errorf("-ice-servers: not a JSON array of {urls, username, credential}: %w", err)
+			return nil, fmt.Errorf("not a JSON array of {urls, username, credential}: %w", err)
 		}
 	} else {
-		for _, u := range strings.Split(s, ",") {
-			if u = strings.TrimSpace(u); u != "" {
-				servers = append(servers, iceServer{URLs: []string{u}})
-			}
+		urls, _ := list(s)
+		for _, u := range urls {
+			servers = append(servers, signaling.ICEServer{URLs: []string{u}})
 		}
 	}
 	for _, srv := range servers {
 		for _, u := range srv.URLs {
 			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
-				return nil, fmt.Errorf("-ice-servers: %q is not a stun:, turn: or turns: URL", u)
+				return nil, fmt.Errorf("%q is not a stun:, turn: or turns: URL", u)
 			}
 		}
 	}

@@ -2,6 +2,7 @@
 // and the talk/watch pages.
 //
 //	broadcast [serve] [-addr :8080] [-max-watchers 10] ...
+//	broadcast keys -room lecture1 [-watch-ttl 2h]
 //
 // Every flag has an environment fallback (BROADCAST_ADDR, ...); `broadcast
 // -h` lists them.
@@ -17,11 +18,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "broadcast:", err)
@@ -29,8 +31,9 @@ func main() {
 	}
 }
 
-// run dispatches a subcommand; stderr receives logs and usage.
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+// run dispatches a subcommand; stdout receives its output, stderr logs and
+// usage.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -42,8 +45,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return err
 		}
 		return serve(ctx, cfg, newLogger(stderr, cfg.LogLevel), nil)
+	case "keys":
+		return keysCommand(args, getenv, stdout, stderr, time.Now())
 	default:
-		return fmt.Errorf("unknown command %q (want: serve)", cmd)
+		return fmt.Errorf("unknown command %q (want: serve or keys)", cmd)
 	}
 }
 

@@ -26,8 +26,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hub := signaling.NewHub(signaling.Options{QueueBytes: cfg.QueueBytes, Logger: log})
-	sio := signaling.NewServer(hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, Logger: log})
+	hub := signaling.NewHub(hubOptions(cfg, log))
+	sio := signaling.NewServer(hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy, Logger: log})
 	httpSrv := &http.Server{
 		Handler:           routes(cfg, hub, sio, log),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -36,12 +36,22 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(sio.Serve)
+	scheme := "http"
 	g.Go(func() error {
-		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if cfg.TLSCert != "" {
+			err = httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			err = httpSrv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http serve: %w", err)
 		}
 		return nil
 	})
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("shutting down")
@@ -54,11 +64,29 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if _, err := fs.Stat(static.FS, static.ClientScript); err != nil {
 		log.Warn("the pages cannot connect: the socket.io client is not embedded; build with `make` (it runs npm ci)", "missing", static.ClientScript)
 	}
-	log.Info("listening", "url", "http://"+ln.Addr().String(), "max_watchers", cfg.MaxWatchers)
+	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "max_watchers", cfg.MaxWatchers,
+		"keyed", cfg.TalkSecret != "", "private_rooms", cfg.PrivateRooms, "turn", len(cfg.TURN.URLs) > 0)
 	if ready != nil {
 		ready <- ln.Addr()
 	}
 	return g.Wait()
+}
+
+// hubOptions turns the configuration into the hub's options.
+func hubOptions(cfg serveConfig, log *slog.Logger) signaling.Options {
+	opts := signaling.Options{QueueBytes: cfg.QueueBytes, Limits: cfg.Limits, PrivateRooms: cfg.PrivateRooms, Logger: log}
+	if cfg.TalkSecret != "" {
+		opts.Keys = signaling.NewKeys([]byte(cfg.TalkSecret))
+	}
+	static := cfg.ICEServers
+	opts.ICEServers = func(socketID string) []signaling.ICEServer {
+		servers := append(make([]signaling.ICEServer, 0, len(static)+1), static...)
+		if len(cfg.TURN.URLs) > 0 {
+			servers = append(servers, cfg.TURN.Credentials(socketID))
+		}
+		return servers
+	}
+	return opts
 }
 
 // routes wires the HTTP endpoints: the socket.io endpoint, health, the
