@@ -39,8 +39,9 @@ bench: $(CLIENT)
 	$(GO) test -run '^$$' -bench . -benchmem ./signaling/
 
 FUZZTIME ?= 30s
+SIGNALING_FUZZ := FuzzMessage FuzzParseEnter FuzzValidRoomName FuzzCheckWatch
 fuzz: $(CLIENT)
-	$(GO) test -run '^$$' -fuzz '^FuzzMessage$$' -fuzztime $(FUZZTIME) ./signaling/
+	for f in $(SIGNALING_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./signaling/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./signaling/sioclient/
 
 clean:

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the browser tests need from Debian: chromium. Idempotent;
-# needs root (or sudo) only when something is missing.
+# Installs what the tests need from Debian: chromium for the pages, coturn
+# for the TURN test. Idempotent; needs root (or sudo) only when something is
+# missing.
 set -euo pipefail
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""

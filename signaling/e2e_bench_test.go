@@ -17,6 +17,10 @@ import (
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
+// loadLimits lift the per-socket rate and the per-address socket count, which
+// a load test from one address on loopback would hit at once.
+var loadLimits = signaling.Limits{MessagesPerSecond: 1e9, MessageBurst: 1e9, AddrSockets: 1e6, Sockets: 1e6}
+
 // benchConn is a lean socket.io client for load: it reads frames raw and
 // pings, so that the load driver costs as little CPU as it can.
 type benchConn struct {
@@ -97,7 +101,7 @@ func BenchmarkWebSocketFanout(b *testing.B) {
 	const rooms, members, window = 20, 10, 64
 	base := os.Getenv("BENCH_URL")
 	if base == "" {
-		base = startServer(b, signaling.Options{}, signaling.ServerOptions{}).URL
+		base = startServer(b, signaling.Options{Limits: loadLimits}, signaling.ServerOptions{}).URL
 	}
 	pad := strconv.Quote(strings.Repeat("x", 1000))
 	var lat []time.Duration
@@ -126,10 +130,14 @@ func BenchmarkWebSocketFanout(b *testing.B) {
 			}
 		}
 	}()
-	// Join barrier: receivers say "joined" until the sender, having heard
-	// all of them, says "go".
+	// Join barrier, in the classic protocol both servers speak: the sender
+	// claims the room with talk_ready; receivers send talk_request until the
+	// sender, having heard all of them, says talk_ready with "go".
 	var ready sync.WaitGroup
 	for _, st := range rs {
+		if err := st.sender.write([]byte(`42["message",{"type":"talk_ready"}]`)); err != nil {
+			b.Fatal(err)
+		}
 		for _, c := range st.recv {
 			ready.Add(1)
 			go func() {
@@ -137,7 +145,7 @@ func BenchmarkWebSocketFanout(b *testing.B) {
 				stop := make(chan struct{})
 				go func() {
 					for {
-						_ = c.write([]byte(`42["message",{"type":"joined"}]`))
+						_ = c.write([]byte(`42["message",{"type":"talk_request"}]`))
 						select {
 						case <-stop:
 							return
@@ -148,7 +156,7 @@ func BenchmarkWebSocketFanout(b *testing.B) {
 				defer close(stop)
 				for {
 					_, p, err := c.ws.ReadMessage()
-					if err != nil || bytes.Contains(p, []byte(`"go"`)) {
+					if err != nil || bytes.Contains(p, []byte(`"go":1`)) {
 						return
 					}
 				}
@@ -163,12 +171,12 @@ func BenchmarkWebSocketFanout(b *testing.B) {
 				if err != nil {
 					return
 				}
-				if i := bytes.Index(p, []byte(`"from":"`)); i >= 0 && bytes.Contains(p, []byte(`"joined"`)) {
+				if i := bytes.Index(p, []byte(`"from":"`)); i >= 0 && bytes.Contains(p, []byte(`"talk_request"`)) {
 					id := p[i+8:]
 					heard[string(id[:bytes.IndexByte(id, '"')])] = true
 				}
 			}
-			_ = st.sender.write([]byte(`42["message",{"type":"go"}]`))
+			_ = st.sender.write([]byte(`42["message",{"type":"talk_ready","go":1}]`))
 		}()
 	}
 	ready.Wait()
@@ -213,7 +221,7 @@ func BenchmarkWebSocketFanout(b *testing.B) {
 					}
 					time.Sleep(20 * time.Microsecond) // flow control, not synchronisation
 				}
-				msg := fmt.Appendf(nil, `42["message",{"type":"bench","n":%d,"t":%d,"pad":%s}]`, n, time.Now().UnixNano(), pad)
+				msg := fmt.Appendf(nil, `42["message",{"type":"candidate","n":%d,"t":%d,"pad":%s}]`, n, time.Now().UnixNano(), pad)
 				if err := st.sender.write(msg); err != nil {
 					b.Error(err)
 					return
@@ -265,7 +273,7 @@ func BenchmarkIdleConnection(b *testing.B) {
 	}
 	// Each socket's own reply proves the server has handled its enter.
 	for _, c := range conns {
-		if err := c.write([]byte(`42["message",{"type":"probe","sendto":"nobody"}]`)); err != nil {
+		if err := c.write([]byte(`42["message",{"type":"bye","sendto":"nobody"}]`)); err != nil {
 			b.Fatal(err)
 		}
 		if _, _, err := c.ws.ReadMessage(); err != nil {

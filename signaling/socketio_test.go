@@ -318,3 +318,29 @@ func TestFrozenClientIsEvictedAndStallsNobody(t *testing.T) {
 		w.sync() // and no notice about the frozen one before it
 	}
 }
+
+// A socket over the limits is told why, then closed; nobody else notices.
+func TestTooManySocketsAreToldWhy(t *testing.T) {
+	s := startServer(t, signaling.Options{Limits: signaling.Limits{AddrSockets: 2}}, signaling.ServerOptions{})
+	talker := dial(t, s.URL, "r", signaling.RoleTalker)
+	watcher := dial(t, s.URL, "r", signaling.RoleWatcher)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	c, err := sioclient.Dial(ctx, s.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ev, ok := <-c.Events()
+	if !ok || ev.Name != signaling.EventError || !strings.Contains(string(ev.Args[0]), `"too_many_sockets"`) {
+		t.Fatalf("got %v %s, want too_many_sockets", ok, ev.Args)
+	}
+	if _, ok := <-c.Events(); ok {
+		t.Fatal("the refused socket stayed open")
+	}
+	talker.emit("message", map[string]any{"type": "talk_ready"})
+	if m := watcher.nextArg("message"); m["type"] != "talk_ready" {
+		t.Fatalf("watcher got %v", m)
+	}
+	talker.sync()
+}

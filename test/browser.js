@@ -27,6 +27,17 @@ async function launch() {
 async function open(browser, url) {
   const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
   await context.grantPermissions(['camera', 'microphone']);
+  // Keep every RTCPeerConnection a page makes reachable, for getStats.
+  await context.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.RTCPeerConnection = function (...args) {
+      const pc = new Native(...args);
+      window.__pcs.push(pc);
+      return pc;
+    };
+    window.RTCPeerConnection.prototype = Native.prototype;
+  });
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`page error (${url}):`, err.message));
   await page.goto(url);

@@ -6,6 +6,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startServer } = require('./server');
 const { launch, open, crash, waitState, framesAdvance, screenshot } = require('./browser');
+const { startTurn } = require('./turn');
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -162,5 +163,51 @@ test('the room form opens the talk or watch page for the room', { timeout: 60000
     await waitState(page, /^error: no room/);
   } finally {
     await server.stop();
+  }
+});
+
+test('a watcher forced to relay decodes video through coturn with credentials from the server', { timeout: 120000 }, async () => {
+  const turn = await startTurn('turn-test-secret');
+  const server = await startServer(['-turn-urls', turn.url, '-turn-secret', 'turn-test-secret', '-turn-ttl', '10m']);
+  try {
+    await talker(server.url, 'relayed');
+    const w = await open(browser, `${server.url}/watch.html?room=relayed&relay=1`);
+    await w.waitForSelector('#request:not([disabled])');
+    await w.click('#request');
+    await waitState(w, /^live$/, 30000);
+    await framesAdvance(w, '#remote-video');
+    const local = await w.evaluate(async () => {
+      // The page keeps its peer connection private; find it through getStats
+      // of every connection the page made.
+      const pcs = window.__pcs || [];
+      for (const pc of pcs) {
+        const stats = await pc.getStats();
+        for (const s of stats.values()) {
+          if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') return stats.get(s.localCandidateId).candidateType;
+        }
+      }
+      return null;
+    });
+    assert.equal(local, 'relay', `selected local candidate type; coturn log:\n${turn.log().slice(-2000)}`);
+  } finally {
+    await server.stop();
+    await turn.stop();
+  }
+});
+
+test('a second talker page sees the room is taken; a forged key is refused', { timeout: 60000 }, async () => {
+  const server = await startServer();
+  const keyed = await startServer(['-talk-secret', 'page-secret']);
+  try {
+    await talker(server.url, 'taken');
+    const second = await open(browser, `${server.url}/talk.html?room=taken`);
+    await waitState(second, /^error: this room already has a broadcaster$/);
+    assert.equal(await second.$eval('#onair', (b) => b.disabled), true);
+    await screenshot(second, 'talker-room-taken');
+    const forged = await open(browser, `${keyed.url}/talk.html?room=lecture&key=forged`);
+    await waitState(forged, /^error: the key in this link is not valid for this room$/);
+  } finally {
+    await server.stop();
+    await keyed.stop();
   }
 });
