@@ -237,3 +237,14 @@ func TestRefuseSaysWhyThenCloses(t *testing.T) {
 		t.Fatal("not closed")
 	}
 }
+
+func TestBadRoomAndNotInRoom(t *testing.T) {
+	h := NewHub(Options{})
+	check := bystander(t, h)
+	a := connect(t, h, "a", "", RoleClassic)
+	refused(t, a, a.Message([]byte(`{"type":"talk_ready"}`)), ErrNotInRoom)
+	for _, name := range []string{"", "a/b", strings.Repeat("r", MaxRoomNameRunes+1), "<x>"} {
+		refused(t, a, a.Enter(EnterRequest{Room: name, Role: RoleWatcher}), ErrBadRoom)
+	}
+	check()
+}

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -119,8 +120,7 @@ func (s *Server) onEnter(conn socketio.Conn, arg rawArg) {
 		err = c.Enter(req)
 	}
 	if err != nil {
-		s.log.Debug("enter refused", "socket_id", c.ID(), "err", err)
-		c.Error(err)
+		s.refused(c, "enter", err)
 	}
 }
 
@@ -130,9 +130,19 @@ func (s *Server) onMessage(conn socketio.Conn, arg rawArg) {
 		return
 	}
 	if err := c.Message([]byte(arg)); err != nil {
-		s.log.Debug("message refused", "socket_id", c.ID(), "room", c.Room(), "err", err)
-		c.Error(err)
+		s.refused(c, "message", err)
 	}
+}
+
+// refused tells the client why its event was refused and logs the reason;
+// rate refusals, which come in floods, only at debug level.
+func (s *Server) refused(c *Client, event string, err error) {
+	level := slog.LevelInfo
+	if errors.Is(err, ErrRateLimited) {
+		level = slog.LevelDebug
+	}
+	s.log.Log(context.Background(), level, "refused", "event", event, "code", Code(err), "socket_id", c.ID(), "room", c.Room(), "reason", err.Error())
+	c.Error(err)
 }
 
 func (s *Server) onDisconnect(conn socketio.Conn, reason string) {
