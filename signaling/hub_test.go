@@ -83,6 +83,12 @@ func bystander(t *testing.T, h *Hub) func() {
 	t.Helper()
 	y := connect(t, h, "bystander-talker", "bystanders", RoleTalker)
 	z := connect(t, h, "bystander-watcher", "bystanders", RoleWatcher)
+	return stillDelivers(t, y, z)
+}
+
+// stillDelivers returns a check that talker y and watcher z received
+// nothing unexpected and still reach each other.
+func stillDelivers(t *testing.T, y, z peer) func() {
 	return func() {
 		t.Helper()
 		y.drained(t)
