@@ -23,7 +23,7 @@ deps: $(CLIENT)
 
 test: test-go test-js
 
-test-go: $(CLIENT)
+test-go: $(CLIENT) test-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian: chromium for the pages, coturn
-# for the TURN test. Idempotent; needs root (or sudo) only when something is
+# for the TURN test, ffmpeg to make and probe media. Idempotent; needs root (or sudo) only when something is
 # missing.
 set -euo pipefail
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -58,6 +58,15 @@ async function onOffer(msg) {
     if (video.srcObject !== stream) video.srcObject = stream;
   };
   pc.onicecandidate = (ev) => { if (ev.candidate && session === s) send(candidateMessage(ev.candidate, msg.from)); };
+  pc.ondatachannel = (ev) => {
+    // The talker's data channel: text it sends is shown under the video.
+    ev.channel.onmessage = (m) => {
+      if (typeof m.data !== 'string') return;
+      const box = $('data');
+      box.hidden = false;
+      box.textContent = (box.textContent + m.data + '\n').split('\n').slice(-20).join('\n');
+    };
+  };
   pc.onconnectionstatechange = () => {
     if (session !== s) return;
     if (pc.connectionState === 'connected') setState(state, 'live', 'live');

@@ -7,6 +7,8 @@ const assert = require('node:assert/strict');
 const { startServer } = require('./server');
 const { launch, open, crash, waitState, framesAdvance, screenshot } = require('./browser');
 const { startTurn } = require('./turn');
+const { makeMedia, goTalker } = require('./media');
+const { binary } = require('./server');
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -209,5 +211,27 @@ test('a second talker page sees the room is taken; a forged key is refused', { t
   } finally {
     await server.stop();
     await keyed.stop();
+  }
+});
+
+test('a Go talker on air from files reaches watch.html: moving video, and data channel text', { timeout: 120000 }, async () => {
+  const media = makeMedia();
+  const server = await startServer();
+  const talk = await goTalker(binary, server.url, 'from-files', media, ['-data']);
+  try {
+    const w = await watcher(server.url, 'from-files');
+    await w.click('#request');
+    await waitState(w, /^live$/);
+    await framesAdvance(w, '#remote-video');
+    assert.equal(await w.$eval('#remote-video', (v) => `${v.videoWidth}x${v.videoHeight}`), '320x240');
+    talk.proc.stdin.write('hello from the studio\n');
+    await w.waitForFunction(() => document.getElementById('data')?.textContent.includes('hello from the studio'), null, { timeout: 10000 });
+    await screenshot(w, 'watcher-go-talker');
+    assert.equal(await talk.stop(), 0, `talker exit code; log:\n${talk.log()}`);
+    await waitState(w, /^broadcaster left$/);
+  } finally {
+    await talk.stop();
+    await server.stop();
+    media.cleanup();
   }
 });

@@ -3,6 +3,7 @@
 //
 //	broadcast [serve] [-addr :8080] [-max-watchers 10] ...
 //	broadcast keys -room lecture1 [-watch-ttl 2h]
+//	broadcast talk -server http://host:8080 -room lecture1 -video talk.ivf -audio talk.ogg
 //
 // Every flag has an environment fallback (BROADCAST_ADDR, ...); `broadcast
 // -h` lists them.
@@ -47,8 +48,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, newLogger(stderr, cfg.LogLevel), nil)
 	case "keys":
 		return keysCommand(args, getenv, stdout, stderr, time.Now())
+	case "talk":
+		return talkCommand(ctx, args, getenv, os.Stdin, stderr)
 	default:
-		return fmt.Errorf("unknown command %q (want: serve or keys)", cmd)
+		return fmt.Errorf("unknown command %q (want: serve, keys or talk)", cmd)
 	}
 }
 

@@ -1,0 +1,425 @@
+package broadcaster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/signaling/sioclient"
+)
+
+// Options configure a Broadcaster.
+type Options struct {
+	// Server is the signaling server's base URL (http, https).
+	Server string
+	// Room is the room to broadcast to; Key its talk key, if the server is
+	// keyed.
+	Room, Key string
+	// Video and Audio are media files: Video .ivf (VP8, VP9) or .h264 (H.264
+	// Annex B), Audio .ogg (Opus). At least one is needed. Both loop.
+	Video, Audio string
+	// FPS paces H.264 files, which carry no timestamps; zero means 30.
+	FPS float64
+	// MaxWatchers is how many watchers are served at once; the next gets
+	// talk_reject {reason: "full"}. Zero means 10.
+	MaxWatchers int
+	// DialTimeout bounds connecting to the server; zero means 10 s.
+	DialTimeout time.Duration
+	// Dial configures the socket.io connection (TLS, headers).
+	Dial *sioclient.Options
+	// Logger receives the broadcaster's records; nil discards them.
+	Logger *slog.Logger
+}
+
+// Broadcaster is a room's talker, on air from media files.
+type Broadcaster struct {
+	opts   Options
+	log    *slog.Logger
+	api    *webrtc.API
+	video  *track
+	audio  *track
+	tracks []*track
+
+	sio        *sioclient.Client
+	iceServers []webrtc.ICEServer
+
+	mu    sync.Mutex // guards peers
+	peers map[string]*peer
+}
+
+// track is one kind of media: a file source feeding a local track shared
+// by all watchers.
+type track struct {
+	src        source
+	local      *webrtc.TrackLocalStaticSample
+	wantKey    atomic.Bool // a watcher asked for a keyframe (PLI)
+	keyframes  atomic.Int64
+	skipped    atomic.Int64 // frames skipped to reach a keyframe
+	plisAnswer atomic.Int64
+}
+
+// New opens the media files, so that a missing, unreadable or unsupported
+// file is reported before going on air. It returns ErrNoMedia without files
+// and ErrUnsupportedMedia for a format it cannot send.
+func New(opts Options) (*Broadcaster, error) {
+	if opts.Video == "" && opts.Audio == "" {
+		return nil, ErrNoMedia
+	}
+	if opts.MaxWatchers <= 0 {
+		opts.MaxWatchers = 10
+	}
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Broadcaster{opts: opts, log: opts.Logger, peers: map[string]*peer{}}
+	for _, f := range []struct {
+		path string
+		dst  **track
+		kind string
+	}{{opts.Video, &b.video, "video"}, {opts.Audio, &b.audio, "audio"}} {
+		if f.path == "" {
+			continue
+		}
+		src, err := openSource(f.path, opts.FPS)
+		if err != nil {
+			b.closeSources()
+			return nil, err
+		}
+		isVideo := src.mimeType() != webrtc.MimeTypeOpus
+		if isVideo != (f.kind == "video") {
+			_ = src.Close()
+			b.closeSources()
+			return nil, fmt.Errorf("%w: %s is not %s", ErrUnsupportedMedia, f.path, f.kind)
+		}
+		local, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: src.mimeType()}, f.kind, "broadcast")
+		if err != nil {
+			_ = src.Close()
+			b.closeSources()
+			return nil, fmt.Errorf("%s track: %w", f.kind, err)
+		}
+		*f.dst = &track{src: src, local: local}
+		b.tracks = append(b.tracks, *f.dst)
+	}
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, fmt.Errorf("codecs: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, fmt.Errorf("interceptors: %w", err)
+	}
+	b.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
+	return b, nil
+}
+
+func (b *Broadcaster) closeSources() {
+	for _, t := range b.tracks {
+		_ = t.src.Close()
+	}
+}
+
+// Watchers returns how many watchers are being served.
+func (b *Broadcaster) Watchers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.peers)
+}
+
+// Run connects to the server, goes on air in the room and serves watchers
+// until ctx ends, then sends end_talk and closes every watcher's
+// connection. It returns ErrRefused if the server refuses the talker, and
+// an error if the server cannot be reached or the connection to it is lost.
+func (b *Broadcaster) Run(ctx context.Context) error {
+	defer b.closeSources()
+	dctx, cancel := context.WithTimeout(ctx, b.opts.DialTimeout)
+	sio, err := sioclient.Dial(dctx, b.opts.Server, b.opts.Dial)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("signaling server %s unreachable: %w", b.opts.Server, err)
+	}
+	b.sio = sio
+	defer sio.Close()
+	if err := b.enter(ctx); err != nil {
+		return err
+	}
+
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(b.tracks))
+	for _, t := range b.tracks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := t.pace(ctx); err != nil {
+				errs <- err
+				stop()
+			}
+		}()
+	}
+	if err := b.send(map[string]any{"type": signaling.TypeTalkReady}); err != nil {
+		return err
+	}
+	b.log.Info("on air", "room", b.opts.Room, "socket_id", sio.ID())
+	err = b.serve(ctx)
+	stop()
+	wg.Wait()
+	b.end()
+	select {
+	case perr := <-errs:
+		return perr
+	default:
+	}
+	return err
+}
+
+// enter takes the room as its talker and learns the ICE servers.
+func (b *Broadcaster) enter(ctx context.Context) error {
+	req := signaling.EnterRequest{Room: b.opts.Room, Role: signaling.RoleTalker, Key: b.opts.Key}
+	if err := b.sio.Emit(signaling.EventEnter, req); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-b.sio.Events():
+			if !ok {
+				return fmt.Errorf("signaling connection lost: %w", b.sio.Err())
+			}
+			switch ev.Name {
+			case signaling.EventEntered:
+				var entered struct {
+					ICEServers []signaling.ICEServer `json:"iceServers"`
+				}
+				if len(ev.Args) > 0 {
+					_ = json.Unmarshal(ev.Args[0], &entered)
+				}
+				b.iceServers = iceServers(entered.ICEServers)
+				return nil
+			case signaling.EventError:
+				return fmt.Errorf("%w: %s", ErrRefused, errorText(ev))
+			}
+		}
+	}
+}
+
+func iceServers(in []signaling.ICEServer) []webrtc.ICEServer {
+	out := make([]webrtc.ICEServer, 0, len(in))
+	for _, s := range in {
+		out = append(out, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	return out
+}
+
+func errorText(ev sioclient.Event) string {
+	var e struct{ Code, Message string }
+	if len(ev.Args) > 0 {
+		_ = json.Unmarshal(ev.Args[0], &e)
+	}
+	return e.Code + ": " + e.Message
+}
+
+// inbound is a message from a watcher.
+type inbound struct {
+	Type          string  `json:"type"`
+	From          string  `json:"from"`
+	SDP           string  `json:"sdp"`
+	Candidate     string  `json:"candidate"`
+	SDPMid        *string `json:"sdpMid"`
+	SDPMLineIndex *uint16 `json:"sdpMLineIndex"`
+}
+
+// serve handles signaling events until ctx ends or the connection is lost.
+func (b *Broadcaster) serve(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-b.sio.Events():
+			if !ok {
+				return fmt.Errorf("signaling connection lost: %w", b.sio.Err())
+			}
+			switch ev.Name {
+			case signaling.EventMessage:
+				var m inbound
+				if len(ev.Args) == 0 || json.Unmarshal(ev.Args[0], &m) != nil {
+					continue
+				}
+				b.handle(m)
+			case signaling.EventUserDisconnected:
+				var u struct{ ID string }
+				if len(ev.Args) > 0 && json.Unmarshal(ev.Args[0], &u) == nil {
+					b.drop(u.ID)
+				}
+			case signaling.EventError:
+				b.log.Warn("signaling error", "err", errorText(ev))
+			}
+		}
+	}
+}
+
+func (b *Broadcaster) handle(m inbound) {
+	switch m.Type {
+	case signaling.TypeTalkRequest:
+		b.drop(m.From)
+		if b.Watchers() >= b.opts.MaxWatchers {
+			_ = b.send(map[string]any{"type": signaling.TypeTalkReject, "reason": "full", "sendto": m.From})
+			b.log.Info("watcher refused: full", "watcher", m.From, "max", b.opts.MaxWatchers)
+			return
+		}
+		if err := b.offer(m.From); err != nil {
+			b.log.Warn("offer failed", "watcher", m.From, "err", err)
+			b.drop(m.From)
+		}
+	case signaling.TypeAnswer:
+		if p := b.peer(m.From); p != nil {
+			if err := p.answer(m.SDP); err != nil {
+				b.log.Warn("bad answer", "watcher", m.From, "err", err)
+				b.drop(m.From)
+			}
+		}
+	case signaling.TypeCandidate:
+		if p := b.peer(m.From); p != nil && m.Candidate != "" {
+			p.candidate(webrtc.ICECandidateInit{Candidate: m.Candidate, SDPMid: m.SDPMid, SDPMLineIndex: m.SDPMLineIndex})
+		}
+	case signaling.TypeBye:
+		b.drop(m.From)
+	}
+}
+
+func (b *Broadcaster) send(msg map[string]any) error {
+	if err := b.sio.Emit(signaling.EventMessage, msg); err != nil {
+		return fmt.Errorf("send %v: %w", msg["type"], err)
+	}
+	return nil
+}
+
+func (b *Broadcaster) peer(id string) *peer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.peers[id]
+}
+
+// drop closes a watcher's connection, if there is one.
+func (b *Broadcaster) drop(id string) {
+	b.mu.Lock()
+	p := b.peers[id]
+	delete(b.peers, id)
+	b.mu.Unlock()
+	if p != nil {
+		p.close()
+		b.log.Info("watcher left", "watcher", id, "watchers", b.Watchers())
+	}
+}
+
+// end tells the room the broadcast is over and closes every watcher.
+func (b *Broadcaster) end() {
+	_ = b.send(map[string]any{"type": signaling.TypeEndTalk})
+	b.mu.Lock()
+	peers := b.peers
+	b.peers = map[string]*peer{}
+	b.mu.Unlock()
+	for _, p := range peers {
+		p.close()
+	}
+}
+
+// Send sends text to every watcher over its data channel.
+func (b *Broadcaster) Send(text string) error {
+	return b.eachChannel(func(dc *webrtc.DataChannel) error { return dc.SendText(text) })
+}
+
+// SendBinary sends data to every watcher over its data channel.
+func (b *Broadcaster) SendBinary(data []byte) error {
+	return b.eachChannel(func(dc *webrtc.DataChannel) error { return dc.Send(data) })
+}
+
+func (b *Broadcaster) eachChannel(f func(*webrtc.DataChannel) error) error {
+	b.mu.Lock()
+	var dcs []*webrtc.DataChannel
+	for _, p := range b.peers {
+		if p.dc != nil && p.dc.ReadyState() == webrtc.DataChannelStateOpen {
+			dcs = append(dcs, p.dc)
+		}
+	}
+	b.mu.Unlock()
+	var errs []error
+	for _, dc := range dcs {
+		errs = append(errs, f(dc))
+	}
+	return errors.Join(errs...)
+}
+
+// pace writes the source's frames to the track at their own pace, looping.
+// When a watcher has asked for a keyframe, it skips ahead to the next one.
+func (t *track) pace(ctx context.Context) error {
+	next := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		f, err := t.src.next()
+		if err != nil {
+			return err
+		}
+		skipped := 0
+		for t.wantKey.Load() && !f.key && skipped < 300 {
+			if f, err = t.src.next(); err != nil {
+				return err
+			}
+			skipped++
+		}
+		if f.key {
+			t.wantKey.Store(false)
+			t.keyframes.Add(1)
+		}
+		t.skipped.Add(int64(skipped))
+		timer.Reset(time.Until(next))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		err = t.local.WriteSample(media.Sample{Data: f.data, Duration: f.duration, PrevDroppedPackets: uint16(skipped)})
+		if err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			return fmt.Errorf("write %s sample: %w", t.local.Kind(), err)
+		}
+		next = next.Add(f.duration)
+		if lag := time.Since(next); lag > time.Second {
+			next = time.Now() // fell behind (a stall): do not burst to catch up
+		}
+	}
+}
+
+// readRTCP answers a watcher's PLI and FIR by asking the track for a
+// keyframe; it returns when the sender closes.
+func (t *track) readRTCP(sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				t.plisAnswer.Add(1)
+				t.wantKey.Store(true)
+			}
+		}
+	}
+}

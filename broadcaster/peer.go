@@ -1,0 +1,105 @@
+package broadcaster
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/broadcast-service/broadcast/signaling"
+)
+
+// peer is one watcher's PeerConnection.
+type peer struct {
+	id string
+	pc *webrtc.PeerConnection
+	dc *webrtc.DataChannel
+
+	mu      sync.Mutex // guards pending and remote
+	pending []webrtc.ICECandidateInit
+	remote  bool
+}
+
+// offer creates a PeerConnection for a watcher and sends it an offer.
+func (b *Broadcaster) offer(id string) error {
+	pc, err := b.api.NewPeerConnection(webrtc.Configuration{ICEServers: b.iceServers})
+	if err != nil {
+		return fmt.Errorf("peer connection: %w", err)
+	}
+	p := &peer{id: id, pc: pc}
+	for _, t := range b.tracks {
+		sender, err := pc.AddTrack(t.local)
+		if err != nil {
+			_ = pc.Close()
+			return fmt.Errorf("add %s track: %w", t.local.Kind(), err)
+		}
+		go t.readRTCP(sender)
+	}
+	if p.dc, err = pc.CreateDataChannel("data", nil); err != nil {
+		_ = pc.Close()
+		return fmt.Errorf("data channel: %w", err)
+	}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		init := c.ToJSON()
+		msg := map[string]any{"type": signaling.TypeCandidate, "sendto": id, "candidate": init.Candidate}
+		if init.SDPMid != nil {
+			msg["sdpMid"] = *init.SDPMid
+		}
+		if init.SDPMLineIndex != nil {
+			msg["sdpMLineIndex"] = *init.SDPMLineIndex
+		}
+		_ = b.send(msg)
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		b.log.Debug("watcher connection", "watcher", id, "state", s.String())
+		if s == webrtc.PeerConnectionStateFailed {
+			b.drop(id)
+		}
+	})
+	b.mu.Lock()
+	b.peers[id] = p
+	n := len(b.peers)
+	b.mu.Unlock()
+
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return fmt.Errorf("create offer: %w", err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return fmt.Errorf("set local description: %w", err)
+	}
+	b.log.Info("watcher joined", "watcher", id, "watchers", n)
+	return b.send(map[string]any{"type": signaling.TypeOffer, "sdp": offer.SDP, "sendto": id})
+}
+
+func (p *peer) answer(sdp string) error {
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		return fmt.Errorf("set remote description: %w", err)
+	}
+	p.mu.Lock()
+	p.remote = true
+	pending := p.pending
+	p.pending = nil
+	p.mu.Unlock()
+	for _, c := range pending {
+		_ = p.pc.AddICECandidate(c)
+	}
+	return nil
+}
+
+// candidate adds a trickled candidate, or keeps it until the answer.
+func (p *peer) candidate(c webrtc.ICECandidateInit) {
+	p.mu.Lock()
+	if !p.remote {
+		p.pending = append(p.pending, c)
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	_ = p.pc.AddICECandidate(c)
+}
+
+func (p *peer) close() { _ = p.pc.Close() }
