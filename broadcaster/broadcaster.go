@@ -277,6 +277,9 @@ func (b *Broadcaster) serve(ctx context.Context) error {
 func (b *Broadcaster) handle(m inbound) {
 	switch m.Type {
 	case signaling.TypeTalkRequest:
+		if p := b.peer(m.From); p != nil && p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
+			return // an offer is out: its answer is on the way, a new offer would cross it
+		}
 		b.drop(m.From)
 		if b.Watchers() >= b.opts.MaxWatchers {
 			_ = b.send(map[string]any{"type": signaling.TypeTalkReject, "reason": "full", "sendto": m.From})
@@ -395,7 +398,10 @@ func (t *track) pace(ctx context.Context) error {
 			return nil
 		case <-timer.C:
 		}
-		err = t.local.WriteSample(media.Sample{Data: f.data, Duration: f.duration, PrevDroppedPackets: uint16(skipped)})
+		// Skipped frames are left out of the RTP timeline rather than
+		// reported as dropped: pion would also skip sequence numbers, which
+		// receivers take for loss.
+		err = t.local.WriteSample(media.Sample{Data: f.data, Duration: f.duration})
 		if err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			return fmt.Errorf("write %s sample: %w", t.local.Kind(), err)
 		}

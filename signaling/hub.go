@@ -56,10 +56,11 @@ type Hub struct {
 	now  nowFunc
 	log  *slog.Logger
 
-	mu      sync.RWMutex // guards clients, rooms, perAddr and every room's members and talker
+	mu      sync.RWMutex // guards clients, rooms, perAddr, closed and every room's members and talker
 	clients map[string]*Client
 	rooms   map[string]*room
 	perAddr map[string]int
+	closed  bool
 }
 
 type room struct {
@@ -111,8 +112,8 @@ type Client struct {
 
 // Connect registers a client with a unique id (the transport's socket id),
 // its remote address (for the per-address limit; may be "") and the sink
-// its frames go to. It returns ErrTooManySockets over the socket limits and
-// ErrDuplicateID if id is taken.
+// its frames go to. It returns ErrTooManySockets over the socket limits,
+// ErrDuplicateID if id is taken, and ErrClosed once the hub is closing.
 func (h *Hub) Connect(id, addr string, sink Sink) (*Client, error) {
 	from, err := json.Marshal(id)
 	if err != nil {
@@ -129,6 +130,8 @@ func (h *Hub) Connect(id, addr string, sink Sink) (*Client, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
+	case h.closed:
+		return nil, fmt.Errorf("server shutting down: %w", ErrClosed)
 	case len(h.clients) >= lim.Sockets:
 		return nil, fmt.Errorf("%w: the server has %d", ErrTooManySockets, lim.Sockets)
 	case addr != "" && h.perAddr[addr] >= lim.AddrSockets:
@@ -496,15 +499,16 @@ func (h *Hub) Members(name string) []string {
 	return ids
 }
 
-// Close evicts every client, closing their connections, and returns when
-// done or when ctx ends.
+// Close refuses new clients from now on, evicts every client, closing their
+// connections, and returns when done or when ctx ends.
 func (h *Hub) Close(ctx context.Context) error {
-	h.mu.RLock()
+	h.mu.Lock()
+	h.closed = true
 	all := make([]*Client, 0, len(h.clients))
 	for _, c := range h.clients {
 		all = append(all, c)
 	}
-	h.mu.RUnlock()
+	h.mu.Unlock()
 	for _, c := range all {
 		if err := ctx.Err(); err != nil {
 			return err

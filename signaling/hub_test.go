@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -362,6 +363,20 @@ func TestEnterMovesRooms(t *testing.T) {
 	b.Leave()
 	if st := h.Stats(); st.Rooms != 1 {
 		t.Errorf("an empty room is kept: %+v", st)
+	}
+}
+
+func TestClosedHubRefusesNewClients(t *testing.T) {
+	h := NewHub(Options{})
+	a := connect(t, h, "a", "r", RoleTalker)
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !a.sink.isClosed() {
+		t.Error("a client stayed open after Close")
+	}
+	if _, err := h.Connect("late", "", newMemSink()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Connect after Close = %v, want ErrClosed", err)
 	}
 }
 

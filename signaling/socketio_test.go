@@ -38,10 +38,10 @@ func startServer(t testing.TB, opts signaling.Options, sopts signaling.ServerOpt
 	ts := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		ts.Close()
-		_ = srv.Close()
 		if err := hub.Close(context.Background()); err != nil {
 			t.Error(err)
 		}
+		_ = srv.Close()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}

@@ -90,7 +90,11 @@ function stopAir() {
 
 async function serveWatcher(id) {
   if (!onAir) return; // it will ask again when talk_ready arrives
-  if (peers.has(id)) closePeer(id);
+  if (peers.has(id)) {
+    // An offer is out: its answer is on the way, and a new offer would cross it.
+    if (peers.get(id).pc.signalingState === 'have-local-offer') return;
+    closePeer(id);
+  }
   if (peers.size >= config.maxWatchers) {
     send({ type: 'talk_reject', reason: 'full', sendto: id });
     return;

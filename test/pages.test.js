@@ -9,6 +9,29 @@ const { launch, open, crash, waitState, framesAdvance, screenshot } = require('.
 const { startTurn } = require('./turn');
 const { makeMedia, goTalker } = require('./media');
 const { binary } = require('./server');
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+// goWatch runs `broadcast watch`; stop() sends SIGTERM. done resolves with
+// {code, stats, log}.
+function goWatch(url, room, args) {
+  const proc = spawn(binary, ['watch', '-server', url, '-room', room, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let log = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  const live = new Promise((resolve) => proc.stderr.on('data', (d) => { log += d; if (/msg=live/.test(log)) resolve(); }));
+  const done = new Promise((resolve) => proc.on('exit', (code) => resolve({ code, stats: out.trim() ? JSON.parse(out) : null, log })));
+  return { live, done, stop: () => proc.kill('SIGTERM') };
+}
+
+// probe returns what ffprobe decodes of a recording's video.
+function probe(file) {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames',
+    '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', file]).toString();
+  return JSON.parse(out).streams[0];
+}
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -233,5 +256,32 @@ test('a Go talker on air from files reaches watch.html: moving video, and data c
     await talk.stop();
     await server.stop();
     media.cleanup();
+  }
+});
+
+test('talk.html to the Go watcher: the recording holds the fake camera, ended by -duration or by SIGTERM', { timeout: 120000 }, async () => {
+  const server = await startServer();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'broadcast-rec-'));
+  try {
+    await talker(server.url, 'to-go');
+    const timed = goWatch(server.url, 'to-go', ['-record', path.join(dir, 'timed.webm'), '-duration', '3s']);
+    const { code, stats, log } = await timed.done;
+    assert.equal(code, 0, log);
+    assert.equal(stats.ended, 'duration');
+    assert.ok(stats.frames >= 30 && stats.ttff_ms > 0 && stats.bitrate_bps > 0, JSON.stringify(stats));
+    const v = probe(path.join(dir, 'timed.webm'));
+    assert.equal(`${v.codec_name} ${v.width}x${v.height}`, 'vp8 640x480');
+    assert.ok(Number(v.nb_read_frames) >= 30, `decoded ${v.nb_read_frames} frames`);
+
+    const open = goWatch(server.url, 'to-go', ['-record', path.join(dir, 'stopped.webm')]);
+    await open.live;
+    open.stop();
+    const stopped = await open.done;
+    assert.equal(stopped.code, 0, stopped.log);
+    assert.equal(stopped.stats.ended, 'stopped');
+    assert.ok(Number(probe(path.join(dir, 'stopped.webm')).nb_read_frames) >= 1, 'the interrupted recording is readable');
+  } finally {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -4,6 +4,7 @@
 //	broadcast [serve] [-addr :8080] [-max-watchers 10] ...
 //	broadcast keys -room lecture1 [-watch-ttl 2h]
 //	broadcast talk -server http://host:8080 -room lecture1 -video talk.ivf -audio talk.ogg
+//	broadcast watch -server http://host:8080 -room lecture1 -record out.webm -duration 30s
 //
 // Every flag has an environment fallback (BROADCAST_ADDR, ...); `broadcast
 // -h` lists them.
@@ -50,8 +51,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return keysCommand(args, getenv, stdout, stderr, time.Now())
 	case "talk":
 		return talkCommand(ctx, args, getenv, os.Stdin, stderr)
+	case "watch":
+		return watchCommand(ctx, args, getenv, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q (want: serve, keys or talk)", cmd)
+		return fmt.Errorf("unknown command %q (want: serve, keys, talk or watch)", cmd)
 	}
 }
 

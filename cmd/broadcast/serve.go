@@ -57,9 +57,12 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		log.Info("shutting down")
 		drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
+		// Stop taking connections, close the sockets (a socket still being
+		// set up is refused by the closed hub), then stop the socket.io server.
 		err := httpSrv.Shutdown(drain)
+		err = errors.Join(err, hub.Close(drain))
 		_ = sio.Close()
-		return errors.Join(err, hub.Close(drain))
+		return err
 	})
 	if _, err := fs.Stat(static.FS, static.ClientScript); err != nil {
 		log.Warn("the pages cannot connect: the socket.io client is not embedded; build with `make` (it runs npm ci)", "missing", static.ClientScript)

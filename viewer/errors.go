@@ -1,0 +1,16 @@
+package viewer
+
+import "errors"
+
+var (
+	// ErrNoTalker is returned when no talker answers within WaitTalker.
+	ErrNoTalker = errors.New("the room has no talker")
+	// ErrRoomFull is returned when the talker refuses with talk_reject.
+	ErrRoomFull = errors.New("the room is full")
+	// ErrRefused is returned when the server refuses the watcher (e.g. a
+	// bad or expired watch key).
+	ErrRefused = errors.New("refused by the signaling server")
+	// ErrUnsupportedCodec is returned when the stream's video cannot be
+	// recorded in the requested file.
+	ErrUnsupportedCodec = errors.New("unsupported codec for recording")
+)

@@ -1,0 +1,88 @@
+package viewer
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+)
+
+// rtcpCounter counts the NACKs and PLIs this side sends, whoever sends them
+// (pion's NACK generator, or the viewer asking for a keyframe).
+type rtcpCounter struct {
+	interceptor.NoOp
+	nacks, plis *atomic.Uint32
+}
+
+// rtcpCounterFactory makes the interceptor for each PeerConnection.
+type rtcpCounterFactory struct{ nacks, plis *atomic.Uint32 }
+
+func (f rtcpCounterFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &rtcpCounter{nacks: f.nacks, plis: f.plis}, nil
+}
+
+func (c *rtcpCounter) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
+	return interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, attrs interceptor.Attributes) (int, error) {
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.TransportLayerNack:
+				c.nacks.Add(1)
+			case *rtcp.PictureLossIndication:
+				c.plis.Add(1)
+			}
+		}
+		return w.Write(pkts, attrs)
+	})
+}
+
+// seqTracker counts one RTP stream's packets lost, per RFC 3550 §A.3:
+// expected (extended highest sequence number - first + 1) less received.
+type seqTracker struct {
+	started        bool
+	first, highest uint32 // extended sequence numbers
+	received       int64
+}
+
+func (s *seqTracker) push(seq uint16) {
+	s.received++
+	if !s.started {
+		s.started, s.first, s.highest = true, uint32(seq), uint32(seq)
+		return
+	}
+	ext := s.highest&^0xffff | uint32(seq)
+	switch d := int32(ext - s.highest); {
+	case d < -0x8000:
+		ext += 0x10000 // wrapped forward
+	case d > 0x8000:
+		ext -= 0x10000 // late packet from before a wrap
+	}
+	if ext > s.highest {
+		s.highest = ext
+	}
+}
+
+func (s *seqTracker) lost() int64 {
+	if !s.started {
+		return 0
+	}
+	if l := int64(s.highest-s.first+1) - s.received; l > 0 {
+		return l
+	}
+	return 0
+}
+
+func (v *Viewer) stats(ended string) Stats {
+	st := Stats{
+		Frames: v.frames.Load(), Bytes: v.bytes.Load(), Ended: ended,
+		PLIs: v.plis.Load(), NACKs: v.nacks.Load(), PacketsLost: v.lost.Load(),
+	}
+	if at := v.firstAt.Load(); at > 0 {
+		first := time.Unix(0, at)
+		st.TimeToFirstFrameMS = float64(first.Sub(v.requested).Microseconds()) / 1000
+		if secs := time.Since(first).Seconds(); secs > 0 {
+			st.Bitrate = float64(st.Bytes*8) / secs
+		}
+	}
+	return st
+}

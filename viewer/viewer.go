@@ -1,0 +1,487 @@
+package viewer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/signaling/sioclient"
+)
+
+// Options configure a Viewer.
+type Options struct {
+	// Server is the signaling server's base URL (http, https).
+	Server string
+	// Room is the room to watch; Key a watch key, if the room needs one.
+	Room, Key string
+	// Record, if set, is the file to record into (.webm).
+	Record string
+	// Duration, if set, stops watching after this long from the first frame.
+	Duration time.Duration
+	// WaitTalker is how long to wait for the talker's offer; zero means 10 s.
+	WaitTalker time.Duration
+	// Data receives what the talker sends on the data channel, a line per
+	// text message; binary messages are written as they are. Nil discards.
+	Data io.Writer
+	// OnLive, if set, is called once, at the first video keyframe.
+	OnLive func()
+	// DialTimeout bounds connecting to the server; zero means 10 s.
+	DialTimeout time.Duration
+	// Dial configures the socket.io connection (TLS, headers).
+	Dial *sioclient.Options
+	// Logger receives the viewer's records; nil discards them.
+	Logger *slog.Logger
+}
+
+// Stats is what a Viewer received, printed as one JSON line by
+// `broadcast watch`.
+type Stats struct {
+	// TimeToFirstFrameMS is from the request to the first video keyframe, in ms.
+	TimeToFirstFrameMS float64 `json:"ttff_ms"`
+	// Frames is the number of video frames received after the first keyframe.
+	Frames int64 `json:"frames"`
+	// Bytes is the media payload received, in bytes.
+	Bytes int64 `json:"bytes"`
+	// Bitrate is Bytes over the time since the first frame, in bits/s.
+	Bitrate float64 `json:"bitrate_bps"`
+	// PacketsLost is the RTP packets lost, by the receiver's reports.
+	PacketsLost int64 `json:"packets_lost"`
+	// NACKs and PLIs are the retransmission requests (RFC 4585 §6.2.1) and
+	// picture loss indications (§6.3.1) sent.
+	NACKs uint32 `json:"nacks_sent"`
+	PLIs  uint32 `json:"plis_sent"`
+	// Ended says why watching stopped: "duration", "talker_left" or "stopped".
+	Ended string `json:"ended"`
+}
+
+// Viewer watches one room.
+type Viewer struct {
+	opts Options
+	log  *slog.Logger
+	api  *webrtc.API
+
+	sio        *sioclient.Client
+	iceServers []webrtc.ICEServer
+	requested  time.Time
+
+	frames, bytes, lost atomic.Int64
+	plis, nacks         atomic.Uint32
+	firstFrame          chan struct{} // closed at the first video keyframe
+	firstOnce           sync.Once
+	firstAt             atomic.Int64 // unix ns of the first keyframe
+
+	mu      sync.Mutex // guards pc, talker, pending, rec
+	pc      *webrtc.PeerConnection
+	talker  string
+	pending []webrtc.ICECandidateInit
+	rec     *recorder
+	failed  chan error
+
+	receiving sync.WaitGroup // the track readers, done once the connection closes
+}
+
+// New returns a Viewer for opts.
+func New(opts Options) *Viewer {
+	if opts.WaitTalker <= 0 {
+		opts.WaitTalker = 10 * time.Second
+	}
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Viewer{opts: opts, log: opts.Logger, firstFrame: make(chan struct{}), failed: make(chan error, 1)}
+}
+
+// Run watches until ctx ends, Duration has passed since the first frame, or
+// the talker leaves, then says bye, finalises the recording and returns what
+// was received. It returns ErrNoTalker, ErrRoomFull or ErrRefused when there
+// is nothing to watch, and an error if the server cannot be reached.
+func (v *Viewer) Run(ctx context.Context) (Stats, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return Stats{}, fmt.Errorf("codecs: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return Stats{}, fmt.Errorf("interceptors: %w", err)
+	}
+	ir.Add(rtcpCounterFactory{nacks: &v.nacks, plis: &v.plis})
+	v.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
+
+	dctx, cancel := context.WithTimeout(ctx, v.opts.DialTimeout)
+	sio, err := sioclient.Dial(dctx, v.opts.Server, v.opts.Dial)
+	cancel()
+	if err != nil {
+		return Stats{}, fmt.Errorf("signaling server %s unreachable: %w", v.opts.Server, err)
+	}
+	v.sio = sio
+	defer sio.Close()
+
+	ended, err := v.watch(ctx)
+	v.finish()
+	st := v.stats(ended)
+	return st, err
+}
+
+func (v *Viewer) send(msg map[string]any) {
+	if err := v.sio.Emit(signaling.EventMessage, msg); err != nil {
+		v.log.Debug("send", "type", msg["type"], "err", err)
+	}
+}
+
+func (v *Viewer) request(to string) {
+	msg := map[string]any{"type": signaling.TypeTalkRequest}
+	if to != "" {
+		msg["sendto"] = to
+	}
+	v.send(msg)
+}
+
+// watch runs the signaling loop; it returns why it ended.
+func (v *Viewer) watch(ctx context.Context) (string, error) {
+	req := signaling.EnterRequest{Room: v.opts.Room, Role: signaling.RoleWatcher, Key: v.opts.Key}
+	if err := v.sio.Emit(signaling.EventEnter, req); err != nil {
+		return "", err
+	}
+	noTalker := time.NewTimer(v.opts.WaitTalker)
+	defer noTalker.Stop()
+	var done <-chan time.Time // the Duration, once the first frame is in
+	first := v.firstFrame
+	for {
+		select {
+		case <-ctx.Done():
+			return "stopped", nil
+		case <-noTalker.C:
+			return "", fmt.Errorf("%w after %v", ErrNoTalker, v.opts.WaitTalker)
+		case <-first:
+			first = nil
+			noTalker.Stop()
+			if v.opts.Duration > 0 {
+				done = time.After(v.opts.Duration)
+			}
+		case <-done:
+			return "duration", nil
+		case err := <-v.failed:
+			return "", err
+		case ev, ok := <-v.sio.Events():
+			if !ok {
+				return "", fmt.Errorf("signaling connection lost: %w", v.sio.Err())
+			}
+			ended, err := v.event(ev)
+			if ended != "" || err != nil {
+				return ended, err
+			}
+		}
+	}
+}
+
+type inbound struct {
+	Type          string  `json:"type"`
+	From          string  `json:"from"`
+	SDP           string  `json:"sdp"`
+	Reason        string  `json:"reason"`
+	Candidate     string  `json:"candidate"`
+	SDPMid        *string `json:"sdpMid"`
+	SDPMLineIndex *uint16 `json:"sdpMLineIndex"`
+	ID            string  `json:"id"`
+}
+
+func (v *Viewer) event(ev sioclient.Event) (string, error) {
+	var m inbound
+	if len(ev.Args) > 0 {
+		_ = json.Unmarshal(ev.Args[0], &m)
+	}
+	switch ev.Name {
+	case signaling.EventEntered:
+		var e struct {
+			ICEServers []signaling.ICEServer `json:"iceServers"`
+		}
+		_ = json.Unmarshal(ev.Args[0], &e)
+		for _, s := range e.ICEServers {
+			v.iceServers = append(v.iceServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+		}
+		v.requested = time.Now()
+		v.request("") // the room's talker, if it has one, answers
+	case signaling.EventError:
+		var e struct{ Code, Message string }
+		_ = json.Unmarshal(ev.Args[0], &e)
+		if v.requested.IsZero() {
+			return "", fmt.Errorf("%w: %s: %s", ErrRefused, e.Code, e.Message)
+		}
+		v.log.Warn("signaling error", "code", e.Code, "message", e.Message)
+	case signaling.EventUserDisconnected:
+		if m.ID != "" && m.ID == v.currentTalker() {
+			return "talker_left", nil
+		}
+	case signaling.EventMessage:
+		switch m.Type {
+		case signaling.TypeTalkReady:
+			if v.currentTalker() == "" || v.peerConnection() == nil {
+				v.request(m.From)
+			}
+		case signaling.TypeOffer:
+			if err := v.answer(m); err != nil {
+				return "", err
+			}
+		case signaling.TypeCandidate:
+			v.candidate(m)
+		case signaling.TypeTalkReject:
+			return "", fmt.Errorf("%w: %s", ErrRoomFull, m.Reason)
+		case signaling.TypeEndTalk:
+			if m.From == v.currentTalker() {
+				return "talker_left", nil
+			}
+		}
+	}
+	return "", nil
+}
+
+func (v *Viewer) currentTalker() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.talker
+}
+
+func (v *Viewer) peerConnection() *webrtc.PeerConnection {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.pc
+}
+
+// answer takes the talker's offer: a new PeerConnection, recording what it
+// brings, and an answer back.
+func (v *Viewer) answer(m inbound) error {
+	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}
+	if v.opts.Record != "" {
+		videoMime := offeredVideo(m.SDP)
+		rec, err := newRecorder(v.opts.Record, videoMime, strings.Contains(m.SDP, "m=audio"))
+		if err != nil {
+			return err
+		}
+		v.mu.Lock()
+		v.rec = rec
+		v.mu.Unlock()
+	}
+	pc, err := v.api.NewPeerConnection(webrtc.Configuration{ICEServers: v.iceServers})
+	if err != nil {
+		return fmt.Errorf("peer connection: %w", err)
+	}
+	v.mu.Lock()
+	old := v.pc
+	v.pc, v.talker, v.pending = pc, m.From, nil
+	v.mu.Unlock()
+	if old != nil {
+		_ = old.Close() // its track readers end, and finish waits for them
+	}
+	talker := m.From
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		init := c.ToJSON()
+		msg := map[string]any{"type": signaling.TypeCandidate, "sendto": talker, "candidate": init.Candidate}
+		if init.SDPMid != nil {
+			msg["sdpMid"] = *init.SDPMid
+		}
+		if init.SDPMLineIndex != nil {
+			msg["sdpMLineIndex"] = *init.SDPMLineIndex
+		}
+		v.send(msg)
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		v.receiving.Add(1)
+		defer v.receiving.Done()
+		v.receive(pc, t)
+	})
+	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
+			if v.opts.Data == nil {
+				return
+			}
+			if msg.IsString {
+				_, _ = fmt.Fprintln(v.opts.Data, string(msg.Data))
+			} else {
+				_, _ = v.opts.Data.Write(msg.Data)
+			}
+		})
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		v.log.Debug("connection", "state", s.String())
+		if s == webrtc.PeerConnectionStateFailed {
+			select {
+			case v.failed <- errors.New("the media connection failed"):
+			default:
+			}
+		}
+	})
+	if err := pc.SetRemoteDescription(offer); err != nil {
+		return fmt.Errorf("set remote description: %w", err)
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return fmt.Errorf("create answer: %w", err)
+	}
+	if err := pc.SetLocalDescription(answer); err != nil {
+		return fmt.Errorf("set local description: %w", err)
+	}
+	v.send(map[string]any{"type": signaling.TypeAnswer, "sdp": answer.SDP, "sendto": talker})
+	v.mu.Lock()
+	pending := v.pending
+	v.pending = nil
+	v.mu.Unlock()
+	for _, c := range pending {
+		_ = pc.AddICECandidate(c)
+	}
+	return nil
+}
+
+// offeredVideo returns the MIME type of the first video codec in an SDP.
+func offeredVideo(sdp string) string {
+	inVideo := false
+	for _, line := range strings.Split(sdp, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "m=") {
+			inVideo = strings.HasPrefix(line, "m=video")
+		}
+		if inVideo && strings.HasPrefix(line, "a=rtpmap:") {
+			f := strings.Fields(line)
+			if len(f) == 2 {
+				name, _, _ := strings.Cut(f[1], "/")
+				return "video/" + name
+			}
+		}
+	}
+	return ""
+}
+
+func (v *Viewer) candidate(m inbound) {
+	if m.Candidate == "" {
+		return
+	}
+	c := webrtc.ICECandidateInit{Candidate: m.Candidate, SDPMid: m.SDPMid, SDPMLineIndex: m.SDPMLineIndex}
+	v.mu.Lock()
+	pc := v.pc
+	if pc == nil || pc.RemoteDescription() == nil || m.From != v.talker {
+		if m.From == v.talker || v.talker == "" {
+			v.pending = append(v.pending, c)
+		}
+		v.mu.Unlock()
+		return
+	}
+	v.mu.Unlock()
+	_ = pc.AddICECandidate(c)
+}
+
+// receive reads one remote track into samples: counted, and recorded.
+func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
+	mime := t.Codec().MimeType
+	var depack rtp.Depacketizer
+	kind := "video"
+	switch strings.ToLower(mime) {
+	case strings.ToLower(webrtc.MimeTypeVP8):
+		depack, mime = &codecs.VP8Packet{}, webrtc.MimeTypeVP8
+	case strings.ToLower(webrtc.MimeTypeVP9):
+		depack, mime = &codecs.VP9Packet{}, webrtc.MimeTypeVP9
+	case strings.ToLower(webrtc.MimeTypeOpus):
+		depack, kind = &codecs.OpusPacket{}, "audio"
+	default:
+		v.log.Warn("track not recorded", "codec", mime)
+		for {
+			if _, _, err := t.ReadRTP(); err != nil {
+				return
+			}
+		}
+	}
+	clock := float64(t.Codec().ClockRate)
+	sb := samplebuilder.New(512, depack, t.Codec().ClockRate)
+	keyed := kind == "audio"
+	// Ask for a keyframe now and each second until one comes.
+	pli := func() {
+		_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+	}
+	var lastPLI time.Time
+	var seq seqTracker
+	defer func() { v.lost.Add(seq.lost()) }()
+	for {
+		pkt, _, err := t.ReadRTP()
+		if err != nil {
+			return
+		}
+		seq.push(pkt.SequenceNumber)
+		if !keyed && time.Since(lastPLI) > time.Second {
+			pli()
+			lastPLI = time.Now()
+		}
+		sb.Push(pkt)
+		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			key, w, h := false, 0, 0
+			if kind == "video" {
+				key, w, h = keyframeSize(mime, s.Data)
+				if !keyed && !key {
+					continue
+				}
+				if !keyed {
+					keyed = true
+					v.firstOnce.Do(func() {
+						v.firstAt.Store(time.Now().UnixNano())
+						close(v.firstFrame)
+						v.log.Info("live", "codec", mime, "ttff_ms", time.Since(v.requested).Milliseconds())
+						if v.opts.OnLive != nil {
+							v.opts.OnLive()
+						}
+					})
+				}
+				v.frames.Add(1)
+			}
+			v.bytes.Add(int64(len(s.Data)))
+			v.mu.Lock()
+			rec := v.rec
+			v.mu.Unlock()
+			if rec != nil {
+				if _, err := rec.write(kind, s.Data, s.PacketTimestamp, clock, key || kind == "audio", w, h); err != nil {
+					select {
+					case v.failed <- err:
+					default:
+					}
+					return
+				}
+			}
+		}
+	}
+}
+
+// finish says bye, closes the connection and finalises the recording.
+func (v *Viewer) finish() {
+	v.mu.Lock()
+	pc, talker, rec := v.pc, v.talker, v.rec
+	v.mu.Unlock()
+	if talker != "" {
+		v.send(map[string]any{"type": signaling.TypeBye, "sendto": talker})
+	}
+	if pc != nil {
+		_ = pc.Close()
+	}
+	v.receiving.Wait()
+	if rec != nil {
+		if err := rec.close(); err != nil {
+			v.log.Warn("finalise recording", "err", err)
+		}
+	}
+}

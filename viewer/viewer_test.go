@@ -1,0 +1,196 @@
+package viewer_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/broadcast-service/broadcast/broadcaster"
+	"github.com/broadcast-service/broadcast/internal/testmedia"
+	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/viewer"
+)
+
+// serve starts a signaling server on loopback for the test.
+func serve(t *testing.T) string {
+	t.Helper()
+	hub := signaling.NewHub(signaling.Options{})
+	srv := signaling.NewServer(hub, signaling.ServerOptions{})
+	go func() { _ = srv.Serve() }()
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", srv)
+	ts := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ts.Close()
+		_ = hub.Close(context.Background())
+		_ = srv.Close()
+	})
+	return ts.URL
+}
+
+// onAir runs a Go talker until the test ends; stop ends it early.
+func onAir(t *testing.T, url, room string, media testmedia.Files, maxWatchers int) (b *broadcaster.Broadcaster, stop func() error) {
+	t.Helper()
+	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: room, Video: media.VP8, Audio: media.Opus, MaxWatchers: maxWatchers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return b, stop
+}
+
+// lines is a Writer that passes each line written on a channel.
+type lines chan string
+
+func (l lines) Write(p []byte) (int, error) {
+	for _, s := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		select {
+		case l <- s:
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+// probe returns the video frames ffprobe decodes in a file, the span of
+// their timestamps (first to last, plus one frame at 30 fps) and their size.
+func probe(t *testing.T, path string) (frames int, seconds float64, width, height int) {
+	t.Helper()
+	ffprobe := func(args ...string) string {
+		out, err := exec.Command("ffprobe", append([]string{"-v", "error", "-select_streams", "v:0"}, append(args, path)...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ffprobe %v %s: %v\n%s", args, path, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	for _, line := range strings.Split(ffprobe("-count_frames", "-show_entries", "stream=nb_read_frames,width,height", "-of", "default=nw=1"), "\n") {
+		k, val, _ := strings.Cut(line, "=")
+		switch k {
+		case "nb_read_frames":
+			frames, _ = strconv.Atoi(val)
+		case "width":
+			width, _ = strconv.Atoi(val)
+		case "height":
+			height, _ = strconv.Atoi(val)
+		}
+	}
+	pts := strings.Fields(ffprobe("-show_entries", "frame=pts_time", "-of", "csv=p=0"))
+	if len(pts) > 1 {
+		first, _ := strconv.ParseFloat(pts[0], 64)
+		last, _ := strconv.ParseFloat(pts[len(pts)-1], 64)
+		seconds = last - first + 1.0/30
+	}
+	return frames, seconds, width, height
+}
+
+func TestGoTalkerToGoWatcherRecording(t *testing.T) {
+	media := testmedia.Make(t, 3)
+	url := serve(t)
+	b, _ := onAir(t, url, "studio", media, 10)
+	out := filepath.Join(t.TempDir(), "out.webm")
+	data := make(lines, 16)
+	live := make(chan struct{})
+	v := viewer.New(viewer.Options{Server: url, Room: "studio", Record: out, Duration: 4 * time.Second, Data: data, OnLive: func() { close(live) }})
+	type result struct {
+		st  viewer.Stats
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { st, err := v.Run(context.Background()); done <- result{st, err} }()
+	<-live
+	// The data channel opens about when media flows: send until it arrives.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for got := false; !got; {
+		select {
+		case line := <-data:
+			got = line == "hello from the studio"
+		case <-tick.C:
+			_ = b.Send("hello from the studio")
+		case <-time.After(5 * time.Second):
+			t.Fatal("no data channel message")
+		}
+	}
+	r := <-done
+	st, err := r.st, r.err
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Ended != "duration" || st.Frames < 90 || st.Bytes == 0 || st.Bitrate <= 0 || st.TimeToFirstFrameMS <= 0 || st.PLIs == 0 {
+		t.Errorf("stats %+v", st)
+	}
+	frames, secs, w, h := probe(t, out)
+	want := int(0.9 * secs * 30)
+	if secs < 3 || frames < want || w != 320 || h != 240 {
+		t.Errorf("recording: %d frames of %dx%d over %.2fs; want at least %d (90%% of 30 fps) of 320x240", frames, w, h, secs, want)
+	}
+	t.Logf("recorded %d frames in %.2fs; stats %+v", frames, secs, st)
+}
+
+func TestCapAndTalkerExit(t *testing.T) {
+	media := testmedia.Make(t, 2)
+	url := serve(t)
+	_, stop := onAir(t, url, "small", media, 2)
+	type result struct {
+		st  viewer.Stats
+		err error
+	}
+	results := make(chan result, 2)
+	live := make(chan struct{}, 2)
+	for range 2 {
+		go func() {
+			v := viewer.New(viewer.Options{Server: url, Room: "small", OnLive: func() { live <- struct{}{} }})
+			st, err := v.Run(context.Background())
+			results <- result{st, err}
+		}()
+	}
+	for range 2 {
+		select {
+		case <-live:
+		case <-time.After(20 * time.Second):
+			t.Fatal("watchers not served")
+		}
+	}
+	_, err := viewer.New(viewer.Options{Server: url, Room: "small"}).Run(context.Background())
+	if !errors.Is(err, viewer.ErrRoomFull) {
+		t.Fatalf("third watcher: %v, want ErrRoomFull", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("talker: %v", err)
+	}
+	for range 2 {
+		r := <-results
+		if r.err != nil || r.st.Ended != "talker_left" || r.st.Frames == 0 {
+			t.Errorf("watcher after the talker left: %+v, %v", r.st, r.err)
+		}
+	}
+}
+
+func TestNoTalkerAndUnreachable(t *testing.T) {
+	url := serve(t)
+	_, err := viewer.New(viewer.Options{Server: url, Room: "empty", WaitTalker: 500 * time.Millisecond}).Run(context.Background())
+	if !errors.Is(err, viewer.ErrNoTalker) {
+		t.Errorf("empty room: %v, want ErrNoTalker", err)
+	}
+	_, err = viewer.New(viewer.Options{Server: "http://127.0.0.1:1", Room: "r", DialTimeout: time.Second}).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Errorf("unreachable server: %v", err)
+	}
+}
