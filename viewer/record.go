@@ -8,25 +8,26 @@ import (
 	"sync"
 	"time"
 
+	"github.com/at-wat/ebml-go/mkvcore"
 	"github.com/at-wat/ebml-go/webm"
 	"github.com/pion/webrtc/v4"
 )
 
-// recorder writes audio and video into one WebM file. It starts at the
-// first video keyframe (a file must begin with one); audio before that is
-// dropped. Timestamps come from the RTP timestamps, each track anchored at
+// recorder writes audio and video into one file: WebM for VP8 and VP9,
+// Matroska for H.264. It starts at the first video keyframe (a file must
+// begin with one); audio before that is dropped. Timestamps come from the RTP timestamps, each track anchored at
 // its first sample's arrival, so the two stay in step.
 type recorder struct {
 	path      string
-	videoMime string
 	withAudio bool
 
-	mu      sync.Mutex // guards the fields below
-	start   time.Time
-	video   webm.BlockWriteCloser
-	audio   webm.BlockWriteCloser
-	anchors map[string]anchor // per kind
-	closed  bool
+	mu        sync.Mutex // guards the fields below
+	videoMime string
+	start     time.Time
+	video     webm.BlockWriteCloser
+	audio     webm.BlockWriteCloser
+	anchors   map[string]anchor // per kind
+	closed    bool
 }
 
 type anchor struct {
@@ -35,30 +36,47 @@ type anchor struct {
 	ms    int64
 }
 
-func newRecorder(path, videoMime string, withAudio bool) (*recorder, error) {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".webm", ".mkv":
-	default:
-		return nil, fmt.Errorf("%w: record to .webm (VP8/VP9 with Opus), not %s", ErrUnsupportedCodec, filepath.Base(path))
+// newRecorder records into path, a .webm (VP8, VP9) or .mkv (also H.264)
+// file; withAudio says whether the stream has audio.
+func newRecorder(path string, withAudio bool) (*recorder, error) {
+	if ext := strings.ToLower(filepath.Ext(path)); ext != ".webm" && ext != ".mkv" {
+		return nil, fmt.Errorf("%w: record to .webm (VP8/VP9) or .mkv (H.264), not %s", ErrUnsupportedCodec, filepath.Base(path))
 	}
-	if videoMime != webrtc.MimeTypeVP8 && videoMime != webrtc.MimeTypeVP9 && videoMime != "" {
-		return nil, fmt.Errorf("%w: %s into WebM", ErrUnsupportedCodec, videoMime)
-	}
-	return &recorder{path: path, videoMime: videoMime, withAudio: withAudio, anchors: map[string]anchor{}}, nil
+	return &recorder{path: path, withAudio: withAudio, anchors: map[string]anchor{}}, nil
 }
 
-// open creates the file at the first keyframe, of the given size.
-func (r *recorder) open(width, height int) error {
+// setVideo sets the video codec, the track's, and returns
+// ErrUnsupportedCodec if the file cannot hold it.
+func (r *recorder) setVideo(mime string) error {
+	ext := strings.ToLower(filepath.Ext(r.path))
+	switch {
+	case mime == webrtc.MimeTypeH264 && ext != ".mkv":
+		return fmt.Errorf("%w: H.264 goes into .mkv, not %s", ErrUnsupportedCodec, ext)
+	case mime != webrtc.MimeTypeVP8 && mime != webrtc.MimeTypeVP9 && mime != webrtc.MimeTypeH264:
+		return fmt.Errorf("%w: %s", ErrUnsupportedCodec, mime)
+	}
+	r.mu.Lock()
+	r.videoMime = mime
+	r.mu.Unlock()
+	return nil
+}
+
+// open creates the file at the first keyframe, of the given size;
+// codecPrivate is H.264's avcC record.
+func (r *recorder) open(width, height int, codecPrivate []byte) error {
 	f, err := os.Create(r.path)
 	if err != nil {
 		return fmt.Errorf("create recording: %w", err)
 	}
 	codec := "V_VP8"
-	if r.videoMime == webrtc.MimeTypeVP9 {
+	switch r.videoMime {
+	case webrtc.MimeTypeVP9:
 		codec = "V_VP9"
+	case webrtc.MimeTypeH264:
+		codec = "V_MPEG4/ISO/AVC"
 	}
 	tracks := []webm.TrackEntry{{
-		Name: "Video", TrackNumber: 1, TrackUID: 1, CodecID: codec, TrackType: 1,
+		Name: "Video", TrackNumber: 1, TrackUID: 1, CodecID: codec, CodecPrivate: codecPrivate, TrackType: 1,
 		Video: &webm.Video{PixelWidth: uint64(width), PixelHeight: uint64(height)},
 	}}
 	if r.withAudio {
@@ -67,7 +85,13 @@ func (r *recorder) open(width, height int) error {
 			Audio: &webm.Audio{SamplingFrequency: 48000, Channels: 2},
 		})
 	}
-	ws, err := webm.NewSimpleBlockWriter(f, tracks)
+	var opts []mkvcore.BlockWriterOption
+	if strings.EqualFold(filepath.Ext(r.path), ".mkv") {
+		header := *webm.DefaultEBMLHeader
+		header.DocType = "matroska"
+		opts = append(opts, mkvcore.WithEBMLHeader(&header))
+	}
+	ws, err := webm.NewSimpleBlockWriter(f, tracks, opts...)
 	if err != nil {
 		_ = f.Close()
 		return fmt.Errorf("start recording: %w", err)
@@ -81,8 +105,9 @@ func (r *recorder) open(width, height int) error {
 }
 
 // write adds one sample of kind ("video" or "audio") with its RTP timestamp
-// and clock rate. It reports whether the sample went into the file.
-func (r *recorder) write(kind string, data []byte, rtpTS uint32, clock float64, key bool, width, height int) (bool, error) {
+// and clock rate; a video keyframe comes with its size and codecPrivate. It
+// reports whether the sample went into the file.
+func (r *recorder) write(kind string, data []byte, rtpTS uint32, clock float64, key bool, width, height int, codecPrivate []byte) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -92,7 +117,7 @@ func (r *recorder) write(kind string, data []byte, rtpTS uint32, clock float64, 
 		if kind != "video" || !key {
 			return false, nil
 		}
-		if err := r.open(width, height); err != nil {
+		if err := r.open(width, height, codecPrivate); err != nil {
 			return false, err
 		}
 	}

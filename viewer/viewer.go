@@ -270,8 +270,7 @@ func (v *Viewer) peerConnection() *webrtc.PeerConnection {
 func (v *Viewer) answer(m inbound) error {
 	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}
 	if v.opts.Record != "" {
-		videoMime := offeredVideo(m.SDP)
-		rec, err := newRecorder(v.opts.Record, videoMime, strings.Contains(m.SDP, "m=audio"))
+		rec, err := newRecorder(v.opts.Record, strings.Contains(m.SDP, "m=audio"))
 		if err != nil {
 			return err
 		}
@@ -352,25 +351,6 @@ func (v *Viewer) answer(m inbound) error {
 	return nil
 }
 
-// offeredVideo returns the MIME type of the first video codec in an SDP.
-func offeredVideo(sdp string) string {
-	inVideo := false
-	for _, line := range strings.Split(sdp, "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "m=") {
-			inVideo = strings.HasPrefix(line, "m=video")
-		}
-		if inVideo && strings.HasPrefix(line, "a=rtpmap:") {
-			f := strings.Fields(line)
-			if len(f) == 2 {
-				name, _, _ := strings.Cut(f[1], "/")
-				return "video/" + name
-			}
-		}
-	}
-	return ""
-}
-
 func (v *Viewer) candidate(m inbound) {
 	if m.Candidate == "" {
 		return
@@ -399,6 +379,8 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 		depack, mime = &codecs.VP8Packet{}, webrtc.MimeTypeVP8
 	case strings.ToLower(webrtc.MimeTypeVP9):
 		depack, mime = &codecs.VP9Packet{}, webrtc.MimeTypeVP9
+	case strings.ToLower(webrtc.MimeTypeH264):
+		depack, mime = &codecs.H264Packet{IsAVC: true}, webrtc.MimeTypeH264
 	case strings.ToLower(webrtc.MimeTypeOpus):
 		depack, kind = &codecs.OpusPacket{}, "audio"
 	default:
@@ -410,6 +392,18 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 		}
 	}
 	clock := float64(t.Codec().ClockRate)
+	v.mu.Lock()
+	rec := v.rec
+	v.mu.Unlock()
+	if rec != nil && kind == "video" {
+		if err := rec.setVideo(mime); err != nil {
+			select {
+			case v.failed <- err:
+			default:
+			}
+			return
+		}
+	}
 	sb := samplebuilder.New(512, depack, t.Codec().ClockRate)
 	keyed := kind == "audio"
 	// Ask for a keyframe now and each second until one comes.
@@ -432,8 +426,19 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 		sb.Push(pkt)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			key, w, h := false, 0, 0
+			var private []byte
 			if kind == "video" {
-				key, w, h = keyframeSize(mime, s.Data)
+				if mime == webrtc.MimeTypeH264 {
+					var sps, pps []byte
+					if key, sps, pps = h264Keyframe(s.Data); key {
+						w, h = spsSize(sps)
+						if private, err = avcConfig(sps, pps); err != nil {
+							key = false // wait for an IDR that brings its parameter sets
+						}
+					}
+				} else {
+					key, w, h = keyframeSize(mime, s.Data)
+				}
 				if !keyed && !key {
 					continue
 				}
@@ -451,11 +456,8 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 				v.frames.Add(1)
 			}
 			v.bytes.Add(int64(len(s.Data)))
-			v.mu.Lock()
-			rec := v.rec
-			v.mu.Unlock()
 			if rec != nil {
-				if _, err := rec.write(kind, s.Data, s.PacketTimestamp, clock, key || kind == "audio", w, h); err != nil {
+				if _, err := rec.write(kind, s.Data, s.PacketTimestamp, clock, key || kind == "audio", w, h, private); err != nil {
 					select {
 					case v.failed <- err:
 					default:

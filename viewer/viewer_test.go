@@ -102,7 +102,15 @@ func probe(t *testing.T, path string) (frames int, seconds float64, width, heigh
 
 func TestGoTalkerToGoWatcherRecording(t *testing.T) {
 	media := testmedia.Make(t, 3)
+	t.Run("VP8", func(t *testing.T) { recordFrom(t, media, media.VP8) })
+	t.Run("VP9", func(t *testing.T) { recordFrom(t, media, media.VP9) })
+}
+
+// recordFrom puts a Go talker on air from video and records it with a Go
+// watcher for 4 s; ffprobe must count at least 90% of the source's 30 fps.
+func recordFrom(t *testing.T, media testmedia.Files, video string) {
 	url := serve(t)
+	media.VP8 = video
 	b, _ := onAir(t, url, "studio", media, 10)
 	out := filepath.Join(t.TempDir(), "out.webm")
 	data := make(lines, 16)
@@ -142,6 +150,33 @@ func TestGoTalkerToGoWatcherRecording(t *testing.T) {
 		t.Errorf("recording: %d frames of %dx%d over %.2fs; want at least %d (90%% of 30 fps) of 320x240", frames, w, h, secs, want)
 	}
 	t.Logf("recorded %d frames in %.2fs; stats %+v", frames, secs, st)
+}
+
+func TestH264IntoMatroska(t *testing.T) {
+	media := testmedia.Make(t, 3)
+	url := serve(t)
+	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: "h264", Video: media.H264, Audio: media.Opus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	out := filepath.Join(t.TempDir(), "out.mkv")
+	st, err := viewer.New(viewer.Options{Server: url, Room: "h264", Record: out, Duration: 3 * time.Second}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, secs, w, h := probe(t, out)
+	want := int(0.9 * secs * 30)
+	if secs < 2 || frames < want || w != 320 || h != 240 {
+		t.Errorf("recording: %d frames of %dx%d over %.2fs; want at least %d of 320x240", frames, w, h, secs, want)
+	}
+	t.Logf("H.264: recorded %d frames in %.2fs; stats %+v", frames, secs, st)
+	if _, err := viewer.New(viewer.Options{Server: url, Room: "h264", Record: filepath.Join(t.TempDir(), "out.webm"), Duration: time.Second}).Run(context.Background()); !errors.Is(err, viewer.ErrUnsupportedCodec) {
+		t.Errorf("H.264 into WebM: %v, want ErrUnsupportedCodec", err)
+	}
 }
 
 func TestCapAndTalkerExit(t *testing.T) {
