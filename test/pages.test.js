@@ -22,7 +22,10 @@ function goWatch(url, room, args) {
   let log = '';
   proc.stdout.on('data', (d) => { out += d; });
   const live = new Promise((resolve) => proc.stderr.on('data', (d) => { log += d; if (/msg=live/.test(log)) resolve(); }));
-  const done = new Promise((resolve) => proc.on('exit', (code) => resolve({ code, stats: out.trim() ? JSON.parse(out) : null, log })));
+  const done = new Promise((resolve) => proc.on('exit', (code) => {
+    const lines = out.trim().split('\n');
+    resolve({ code, stats: lines[0] ? JSON.parse(lines.at(-1)) : null, lines, log });
+  }));
   return { live, done, stop: () => proc.kill('SIGTERM') };
 }
 
@@ -247,8 +250,16 @@ test('a Go talker on air from files reaches watch.html: moving video, and data c
     await waitState(w, /^live$/);
     await framesAdvance(w, '#remote-video');
     assert.equal(await w.$eval('#remote-video', (v) => `${v.videoWidth}x${v.videoHeight}`), '320x240');
-    talk.proc.stdin.write('hello from the studio\n');
+    const goWatcher = goWatch(server.url, 'from-files', ['-data', '-', '-duration', '2s']);
+    await goWatcher.live;
+    // Data channels open about when media flows: keep sending until both heard.
+    const sending = setInterval(() => talk.proc.stdin.write('hello from the studio\n'), 200);
     await w.waitForFunction(() => document.getElementById('data')?.textContent.includes('hello from the studio'), null, { timeout: 10000 });
+    const gw = await goWatcher.done;
+    clearInterval(sending);
+    assert.equal(gw.code, 0, gw.log);
+    assert.ok(gw.lines.includes('hello from the studio'), `Go watcher stdout: ${gw.lines.join(' | ')}`);
+    assert.equal(gw.stats.ended, 'duration');
     await screenshot(w, 'watcher-go-talker');
     assert.equal(await talk.stop(), 0, `talker exit code; log:\n${talk.log()}`);
     await waitState(w, /^broadcaster left$/);

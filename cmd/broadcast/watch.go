@@ -13,7 +13,7 @@ import (
 )
 
 // watchCommand watches a room, optionally recording it, and prints one JSON
-// line of stats to stdout at exit.
+// line of stats to stdout at exit (after any data channel lines, with -data -).
 func watchCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("broadcast watch", getenv, stderr)
 	server := f.str("server", "BROADCAST_SERVER", "http://localhost:8080", "signaling server URL")
@@ -22,7 +22,7 @@ func watchCommand(ctx context.Context, args []string, getenv func(string) string
 	record := f.String("record", "", "record into this file (.webm: VP8/VP9 with Opus)")
 	duration := f.Duration("duration", 0, "stop after this long from the first frame (0: until interrupted or the talker leaves)")
 	wait := f.Duration("wait", 10*time.Second, "how long to wait for the talker")
-	data := f.String("data", "", "write data channel messages to this file (- for stderr)")
+	data := f.String("data", "", "write data channel messages to this file, or - for stdout (before the stats line)")
 	level := f.str("log-level", "BROADCAST_LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := f.parseArgs(args); err != nil {
 		return err
@@ -36,7 +36,7 @@ func watchCommand(ctx context.Context, args []string, getenv func(string) string
 	switch *data {
 	case "":
 	case "-":
-		opts.Data = stderr
+		opts.Data = stdout
 	default:
 		out, err := os.Create(*data)
 		if err != nil {
