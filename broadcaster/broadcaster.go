@@ -11,11 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 )
@@ -115,15 +115,12 @@ func New(opts Options) (*Broadcaster, error) {
 		*f.dst = &track{src: src, local: local}
 		b.tracks = append(b.tracks, *f.dst)
 	}
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		return nil, fmt.Errorf("codecs: %w", err)
+	api, err := rtc.NewAPI()
+	if err != nil {
+		b.closeSources()
+		return nil, err
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, fmt.Errorf("interceptors: %w", err)
-	}
-	b.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
+	b.api = api
 	return b, nil
 }
 
@@ -210,21 +207,13 @@ func (b *Broadcaster) enter(ctx context.Context) error {
 				if len(ev.Args) > 0 {
 					_ = json.Unmarshal(ev.Args[0], &entered)
 				}
-				b.iceServers = iceServers(entered.ICEServers)
+				b.iceServers = rtc.ICEServers(entered.ICEServers)
 				return nil
 			case signaling.EventError:
 				return fmt.Errorf("%w: %s", ErrRefused, errorText(ev))
 			}
 		}
 	}
-}
-
-func iceServers(in []signaling.ICEServer) []webrtc.ICEServer {
-	out := make([]webrtc.ICEServer, 0, len(in))
-	for _, s := range in {
-		out = append(out, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
-	}
-	return out
 }
 
 func errorText(ev sioclient.Event) string {

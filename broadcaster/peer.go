@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -40,18 +41,9 @@ func (b *Broadcaster) offer(id string) error {
 		return fmt.Errorf("data channel: %w", err)
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			return
+		if c != nil {
+			_ = b.send(rtc.CandidateMessage(c, id))
 		}
-		init := c.ToJSON()
-		msg := map[string]any{"type": signaling.TypeCandidate, "sendto": id, "candidate": init.Candidate}
-		if init.SDPMid != nil {
-			msg["sdpMid"] = *init.SDPMid
-		}
-		if init.SDPMLineIndex != nil {
-			msg["sdpMLineIndex"] = *init.SDPMLineIndex
-		}
-		_ = b.send(msg)
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		b.log.Debug("watcher connection", "watcher", id, "state", s.String())

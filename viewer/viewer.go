@@ -12,13 +12,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
+	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 )
@@ -114,16 +114,11 @@ func New(opts Options) *Viewer {
 // was received. It returns ErrNoTalker, ErrRoomFull or ErrRefused when there
 // is nothing to watch, and an error if the server cannot be reached.
 func (v *Viewer) Run(ctx context.Context) (Stats, error) {
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		return Stats{}, fmt.Errorf("codecs: %w", err)
+	api, err := rtc.NewAPI(rtcpCounterFactory{nacks: &v.nacks, plis: &v.plis})
+	if err != nil {
+		return Stats{}, err
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return Stats{}, fmt.Errorf("interceptors: %w", err)
-	}
-	ir.Add(rtcpCounterFactory{nacks: &v.nacks, plis: &v.plis})
-	v.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
+	v.api = api
 
 	dctx, cancel := context.WithTimeout(ctx, v.opts.DialTimeout)
 	sio, err := sioclient.Dial(dctx, v.opts.Server, v.opts.Dial)
@@ -214,9 +209,7 @@ func (v *Viewer) event(ev sioclient.Event) (string, error) {
 			ICEServers []signaling.ICEServer `json:"iceServers"`
 		}
 		_ = json.Unmarshal(ev.Args[0], &e)
-		for _, s := range e.ICEServers {
-			v.iceServers = append(v.iceServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
-		}
+		v.iceServers = rtc.ICEServers(e.ICEServers)
 		v.requested = time.Now()
 		v.request("") // the room's talker, if it has one, answers
 	case signaling.EventError:
@@ -291,18 +284,9 @@ func (v *Viewer) answer(m inbound) error {
 	}
 	talker := m.From
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			return
+		if c != nil {
+			v.send(rtc.CandidateMessage(c, talker))
 		}
-		init := c.ToJSON()
-		msg := map[string]any{"type": signaling.TypeCandidate, "sendto": talker, "candidate": init.Candidate}
-		if init.SDPMid != nil {
-			msg["sdpMid"] = *init.SDPMid
-		}
-		if init.SDPMLineIndex != nil {
-			msg["sdpMLineIndex"] = *init.SDPMLineIndex
-		}
-		v.send(msg)
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		v.receiving.Add(1)
