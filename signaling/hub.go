@@ -37,6 +37,9 @@ type Options struct {
 	Limits Limits
 	// ICEServers returns the ICE servers for a socket, sent in `entered`.
 	ICEServers func(socketID string) []ICEServer
+	// Observer is told of routed messages, refusals, evictions and viewer
+	// quality reports, for metrics; nil tells nobody.
+	Observer Observer
 	// Logger receives join, leave, refusal and eviction records.
 	Logger *slog.Logger
 	// Now is the clock for key expiry; nil means time.Now.
@@ -80,6 +83,9 @@ func NewHub(opts Options) *Hub {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.Limits = opts.Limits.withDefaults()
+	if opts.Observer == nil {
+		opts.Observer = noObserver{}
+	}
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -349,6 +355,7 @@ func (c *Client) evict(reason error) {
 		return
 	}
 	c.hub.log.Info("evicting client", "socket_id", c.id, "room", c.Room(), "reason", reason.Error())
+	c.hub.opts.Observer.Evicted(evictionReason(reason))
 	c.Leave()
 	_ = c.sink.Close()
 }
@@ -396,7 +403,12 @@ func (c *Client) Message(raw []byte) error {
 			}
 			return nil // no talker yet: nobody to hear it, as in the classic server
 		}
-		talker.out.push(NewFrame(EventMessage, m.stamp(c.from)))
+		f := NewFrame(EventMessage, m.stamp(c.from))
+		talker.out.push(f)
+		h.opts.Observer.Routed(m.typ, len(f.Data), 1)
+		if m.typ == TypeStats {
+			h.opts.Observer.ViewerReport(parseReport(m.raw))
+		}
 		return nil
 	}
 	if m.sendto != "" {
@@ -406,7 +418,9 @@ func (c *Client) Message(raw []byte) error {
 		if to == nil || to == c || to.room.Load() != r {
 			return fmt.Errorf("sendto %.40q: %w", m.sendto, ErrUnknownRecipient)
 		}
-		to.out.push(NewFrame(EventMessage, m.stamp(c.from)))
+		f := NewFrame(EventMessage, m.stamp(c.from))
+		to.out.push(f)
+		h.opts.Observer.Routed(m.typ, len(f.Data), 1)
 		return nil
 	}
 	members := *r.members.Load()
@@ -419,7 +433,29 @@ func (c *Client) Message(raw []byte) error {
 			to.out.push(f)
 		}
 	}
+	h.opts.Observer.Routed(m.typ, len(f.Data), len(members)-1)
 	return nil
+}
+
+// Refused tells the hub's Observer that an event was refused with err.
+func (h *Hub) Refused(err error) { h.opts.Observer.Refused(Code(err)) }
+
+// RoomStats is one room's size.
+type RoomStats struct {
+	Name    string
+	Members int
+	Talker  bool
+}
+
+// Rooms returns every room's size, in no order.
+func (h *Hub) Rooms() []RoomStats {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]RoomStats, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		out = append(out, RoomStats{Name: r.name, Members: len(*r.members.Load()), Talker: r.talker.Load() != nil})
+	}
+	return out
 }
 
 // claimTalker makes a classic client the talker of a room without one, in

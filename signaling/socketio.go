@@ -102,6 +102,7 @@ func (s *Server) onConnect(conn socketio.Conn) error {
 	c, err := s.hub.Connect(conn.ID(), addr, newSink(conn))
 	if err != nil {
 		s.log.Info("socket refused", "remote", addr, "err", err)
+		s.hub.Refused(err)
 		Refuse(newSink(conn), err)
 		return nil
 	}
@@ -142,6 +143,7 @@ func (s *Server) refused(c *Client, event string, err error) {
 		level = slog.LevelDebug
 	}
 	s.log.Log(context.Background(), level, "refused", "event", event, "code", Code(err), "socket_id", c.ID(), "room", c.Room(), "reason", err.Error())
+	s.hub.Refused(err)
 	c.Error(err)
 }
 

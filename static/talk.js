@@ -10,7 +10,7 @@ const onairBtn = $('onair');
 const shareBtn = $('share-screen');
 const stopBtn = $('stop');
 
-const peers = new Map(); // watcher id -> {pc, pending, item}
+const peers = new Map(); // watcher id -> {pc, pending, row, report}
 let config = { maxWatchers: 10, iceServers: [], iceTransportPolicy: 'all' };
 let admitted = false; // the server took us as the room's talker
 let camera = null; // MediaStream from getUserMedia
@@ -24,8 +24,17 @@ function outgoingVideo() {
 
 function renderViewers() {
   $('viewer-count').textContent = String(peers.size);
-  const list = $('viewers');
-  list.replaceChildren(...[...peers.values()].map((p) => p.item));
+  $('viewers').tBodies[0].replaceChildren(...[...peers.values()].map((p) => p.row));
+}
+
+// renderRow shows a watcher's connection state and its latest quality
+// report (a `stats` message it sends every few seconds).
+function renderRow(id, p) {
+  const r = p.report || {};
+  const num = (v, scale = 1, digits = 0) => (typeof v === 'number' ? (v * scale).toFixed(digits) : '');
+  const cells = [id.slice(0, 8), p.pc.connectionState, num(r.bitrate, 1e-3), num(r.fps, 1, 1),
+    num(r.packetsLost), num(r.jitter, 1e3, 1), num(r.freezes), num(r.rtt, 1e3, 1)];
+  p.row.replaceChildren(...cells.map((text) => Object.assign(document.createElement('td'), { textContent: text })));
 }
 
 function showState() {
@@ -100,10 +109,11 @@ async function serveWatcher(id) {
     return;
   }
   const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy });
-  const item = document.createElement('li');
-  const p = { pc, pending: [], item };
+  const row = document.createElement('tr');
+  row.dataset.id = id;
+  const p = { pc, pending: [], row, report: null };
   peers.set(id, p);
-  const label = () => { item.innerHTML = ''; item.append(Object.assign(document.createElement('span'), { textContent: id.slice(0, 8) }), pc.connectionState); };
+  const label = () => renderRow(id, p);
   label();
   renderViewers();
   showState();
@@ -145,6 +155,12 @@ async function onMessage(msg) {
         break;
       case 'bye':
         closePeer(msg.from);
+        break;
+      case 'stats':
+        if (p) {
+          p.report = msg;
+          renderRow(msg.from, p);
+        }
         break;
     }
   } catch (err) {

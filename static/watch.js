@@ -15,9 +15,33 @@ let watching = false; // the user pressed Request and has not hung up
 let session = null; // {pc, pending} for the current offer
 
 function closeSession() {
+  clearInterval(session?.reporter);
   session?.pc.close();
   session = null;
   video.srcObject = null;
+}
+
+// report sends the talker a quality report from the receiver's statistics:
+// bitrate (bits/s), fps, packets lost and freezes since the last report,
+// jitter and round-trip time (seconds).
+async function report(s, last) {
+  const stats = await s.pc.getStats();
+  let video;
+  let rtt;
+  stats.forEach((x) => {
+    if (x.type === 'inbound-rtp' && x.kind === 'video') video = x;
+    if (x.type === 'candidate-pair' && x.nominated && x.state === 'succeeded') rtt = x.currentRoundTripTime;
+  });
+  if (!video || session !== s) return;
+  const now = performance.now();
+  const msg = { type: 'stats', sendto: talker, fps: video.framesPerSecond ?? 0, jitter: video.jitter, rtt };
+  if (last.at) {
+    msg.bitrate = ((video.bytesReceived - last.bytes) * 8 * 1000) / (now - last.at);
+    msg.packetsLost = Math.max(0, video.packetsLost - last.lost);
+    msg.freezes = Math.max(0, (video.freezeCount ?? 0) - last.freezes);
+    send(msg);
+  }
+  Object.assign(last, { at: now, bytes: video.bytesReceived, lost: video.packetsLost, freezes: video.freezeCount ?? 0 });
 }
 
 function request() {
@@ -67,6 +91,8 @@ async function onOffer(msg) {
       box.textContent = (box.textContent + m.data + '\n').split('\n').slice(-20).join('\n');
     };
   };
+  const last = {};
+  s.reporter = setInterval(() => report(s, last).catch(() => {}), 2000);
   pc.onconnectionstatechange = () => {
     if (session !== s) return;
     if (pc.connectionState === 'connected') setState(state, 'live', 'live');

@@ -75,7 +75,13 @@ test('one talker, three watchers: each decodes moving video; a killed watcher is
     await talk.waitForFunction(() => document.getElementById('viewer-count').textContent === '3');
     const media = await watchers[0].$eval('#remote-video', (v) => ({ autoplay: v.autoplay, muted: v.muted, playsInline: v.playsInline, w: v.videoWidth, h: v.videoHeight }));
     assert.deepEqual(media, { autoplay: true, muted: true, playsInline: true, w: 640, h: 480 });
-    assert.equal(await talk.$$eval('#viewers li', (li) => li.filter((l) => /connected/.test(l.textContent)).length), 3);
+    assert.equal(await talk.$$eval('#viewers tbody tr', (rows) => rows.filter((r) => r.cells[1].textContent === 'connected').length), 3);
+    // Each watcher's quality report reaches the talker's table, and the server's metrics.
+    await talk.waitForFunction(() => [...document.querySelectorAll('#viewers tbody tr')]
+      .filter((r) => Number(r.cells[2].textContent) > 0 && Number(r.cells[3].textContent) > 0).length === 3, null, { timeout: 20000 });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /broadcast_viewer_reports_total [1-9]/);
+    assert.match(metrics, /broadcast_room_sockets\{room="lecture1"\} 4/);
     const ttff = await Promise.all(watchers.map((w) => w.evaluate(() => window.firstFrameMs)));
     console.log(`# time to first frame, 3 watchers at once (ms): ${ttff.map((t) => t.toFixed(0)).join(' ')}`);
     await screenshot(talk, 'talker-3-watchers');

@@ -86,3 +86,25 @@ func (v *Viewer) stats(ended string) Stats {
 	}
 	return st
 }
+
+// reportBase is where the previous quality report left off.
+type reportBase struct {
+	at            time.Time
+	frames, bytes int64
+	lost          int64
+}
+
+// next returns a `stats` message for the talker covering the time since
+// the previous one: bitrate (bits/s), fps and packets lost.
+func (b *reportBase) next(v *Viewer, talker string) map[string]any {
+	now := time.Now()
+	frames, bytes, lost := v.frames.Load(), v.bytes.Load(), v.videoLost.Load()
+	msg := map[string]any{"type": "stats", "sendto": talker}
+	if secs := now.Sub(b.at).Seconds(); !b.at.IsZero() && secs > 0 {
+		msg["bitrate"] = float64(bytes-b.bytes) * 8 / secs
+		msg["fps"] = float64(frames-b.frames) / secs
+		msg["packetsLost"] = lost - b.lost
+	}
+	*b = reportBase{at: now, frames: frames, bytes: bytes, lost: lost}
+	return msg
+}

@@ -40,6 +40,9 @@ type Options struct {
 	Data io.Writer
 	// OnLive, if set, is called once, at the first video keyframe.
 	OnLive func()
+	// ReportEvery is how often a quality report (a `stats` message) goes to
+	// the talker, as watch.html sends them; zero means 2 s.
+	ReportEvery time.Duration
 	// DialTimeout bounds connecting to the server; zero means 10 s.
 	DialTimeout time.Duration
 	// Dial configures the socket.io connection (TLS, headers).
@@ -80,6 +83,7 @@ type Viewer struct {
 	requested  time.Time
 
 	frames, bytes, lost atomic.Int64
+	videoLost           atomic.Int64 // the video track's loss so far, for reports
 	plis, nacks         atomic.Uint32
 	firstFrame          chan struct{} // closed at the first video keyframe
 	firstOnce           sync.Once
@@ -99,6 +103,9 @@ type Viewer struct {
 func New(opts Options) *Viewer {
 	if opts.WaitTalker <= 0 {
 		opts.WaitTalker = 10 * time.Second
+	}
+	if opts.ReportEvery <= 0 {
+		opts.ReportEvery = 2 * time.Second
 	}
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = 10 * time.Second
@@ -159,8 +166,15 @@ func (v *Viewer) watch(ctx context.Context) (string, error) {
 	defer noTalker.Stop()
 	var done <-chan time.Time // the Duration, once the first frame is in
 	first := v.firstFrame
+	reports := time.NewTicker(v.opts.ReportEvery)
+	defer reports.Stop()
+	var last reportBase
 	for {
 		select {
+		case <-reports.C:
+			if talker := v.currentTalker(); talker != "" && v.firstAt.Load() > 0 {
+				v.send(last.next(v, talker))
+			}
 		case <-ctx.Done():
 			return "stopped", nil
 		case <-noTalker.C:
@@ -403,6 +417,9 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 			return
 		}
 		seq.push(pkt.SequenceNumber)
+		if kind == "video" {
+			v.videoLost.Store(seq.lost())
+		}
 		if !keyed && time.Since(lastPLI) > time.Second {
 			pli()
 			lastPLI = time.Now()

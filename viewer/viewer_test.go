@@ -22,7 +22,14 @@ import (
 // serve starts a signaling server on loopback for the test.
 func serve(t *testing.T) string {
 	t.Helper()
-	hub := signaling.NewHub(signaling.Options{})
+	url, _ := serveObserved(t, nil)
+	return url
+}
+
+// serveObserved is serve with an Observer on the hub.
+func serveObserved(t *testing.T, obs signaling.Observer) (string, *signaling.Hub) {
+	t.Helper()
+	hub := signaling.NewHub(signaling.Options{Observer: obs})
 	srv := signaling.NewServer(hub, signaling.ServerOptions{})
 	go func() { _ = srv.Serve() }()
 	mux := http.NewServeMux()
@@ -33,7 +40,7 @@ func serve(t *testing.T) string {
 		_ = hub.Close(context.Background())
 		_ = srv.Close()
 	})
-	return ts.URL
+	return ts.URL, hub
 }
 
 // onAir runs a Go talker until the test ends; stop ends it early.
@@ -214,6 +221,41 @@ func TestCapAndTalkerExit(t *testing.T) {
 		r := <-results
 		if r.err != nil || r.st.Ended != "talker_left" || r.st.Frames == 0 {
 			t.Errorf("watcher after the talker left: %+v, %v", r.st, r.err)
+		}
+	}
+}
+
+// reports records the viewer reports the hub folds.
+type reports struct {
+	noObserver
+	c chan signaling.ViewerReport
+}
+
+type noObserver struct{}
+
+func (noObserver) Routed(string, int, int) {}
+func (noObserver) Refused(string)          {}
+func (noObserver) Evicted(string)          {}
+
+func (r reports) ViewerReport(rep signaling.ViewerReport) { r.c <- rep }
+
+func TestQualityReports(t *testing.T) {
+	media := testmedia.Make(t, 2)
+	obs := reports{c: make(chan signaling.ViewerReport, 100)}
+	url, _ := serveObserved(t, obs)
+	onAir(t, url, "rated", media, 10)
+	v := viewer.New(viewer.Options{Server: url, Room: "rated", Duration: 2 * time.Second, ReportEvery: 300 * time.Millisecond})
+	if _, err := v.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case r := <-obs.c:
+			if r.Bitrate != nil && *r.Bitrate > 0 && r.FPS != nil && *r.FPS > 10 {
+				return
+			}
+		default:
+			t.Fatal("no report with a bitrate and 10+ fps reached the hub")
 		}
 	}
 }

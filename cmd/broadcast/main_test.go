@@ -161,6 +161,14 @@ func TestServeEndpoints(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"status":"ok"`) {
 		t.Errorf("/healthz = %d %s", code, body)
 	}
+	code, body, _ = get(t, base+"/readyz")
+	if code != 200 || !strings.Contains(body, `"ready"`) {
+		t.Errorf("/readyz = %d %s", code, body)
+	}
+	code, body, _ = get(t, base+"/metrics")
+	if code != 200 || !strings.Contains(body, "broadcast_sockets 0") || !strings.Contains(body, "process_resident_memory_bytes") {
+		t.Errorf("/metrics = %d %.300s", code, body)
+	}
 	code, body, _ = get(t, base+"/config")
 	var cfg struct {
 		MaxWatchers int `json:"maxWatchers"`

@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/broadcast-service/broadcast/metrics"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/static"
 )
@@ -26,10 +28,15 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hub := signaling.NewHub(hubOptions(cfg, log))
+	m := metrics.New()
+	opts := hubOptions(cfg, log)
+	opts.Observer = m
+	hub := signaling.NewHub(opts)
+	m.Watch(hub)
 	sio := signaling.NewServer(hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy, Logger: log})
+	var draining atomic.Bool
 	httpSrv := &http.Server{
-		Handler:           routes(cfg, hub, sio, log),
+		Handler:           routes(cfg, hub, sio, m.Handler(), &draining, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -54,6 +61,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}
 	g.Go(func() error {
 		<-gctx.Done()
+		draining.Store(true)
 		log.Info("shutting down")
 		drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
@@ -92,9 +100,9 @@ func hubOptions(cfg serveConfig, log *slog.Logger) signaling.Options {
 	return opts
 }
 
-// routes wires the HTTP endpoints: the socket.io endpoint, health, the
-// pages' configuration and the embedded pages.
-func routes(cfg serveConfig, hub *signaling.Hub, sio http.Handler, log *slog.Logger) http.Handler {
+// routes wires the HTTP endpoints: the socket.io endpoint, liveness,
+// readiness, metrics, the pages' configuration and the embedded pages.
+func routes(cfg serveConfig, hub *signaling.Hub, sio, metrics http.Handler, draining *atomic.Bool, log *slog.Logger) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Handle("/socket.io/*", sio)
@@ -102,6 +110,15 @@ func routes(cfg serveConfig, hub *signaling.Hub, sio http.Handler, log *slog.Log
 		st := hub.Stats()
 		writeJSON(w, log, map[string]any{"status": "ok", "sockets": st.Clients, "rooms": st.Rooms})
 	})
+	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if draining.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			writeJSON(w, log, map[string]any{"status": "draining"})
+			return
+		}
+		writeJSON(w, log, map[string]any{"status": "ready"})
+	})
+	r.Handle("/metrics", metrics)
 	pageConfig := map[string]any{"maxWatchers": cfg.MaxWatchers, "iceServers": cfg.ICEServers}
 	r.Get("/config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")

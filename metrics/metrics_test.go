@@ -1,0 +1,77 @@
+package metrics
+
+import (
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/broadcast-service/broadcast/signaling"
+)
+
+type discard struct{}
+
+func (discard) WriteFrames([]*signaling.Frame) error { return nil }
+func (discard) Close() error                         { return nil }
+
+func TestMetrics(t *testing.T) {
+	m := New()
+	h := signaling.NewHub(signaling.Options{Observer: m})
+	m.Watch(h)
+	client := func(id, room string, role signaling.Role) *signaling.Client {
+		c, err := h.Connect(id, "", discard{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Leave)
+		if err := c.Enter(signaling.EnterRequest{Room: room, Role: role}); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	talker := client("t", "big", signaling.RoleTalker)
+	w := client("w", "big", signaling.RoleWatcher)
+	client("w2", "big", signaling.RoleWatcher)
+	for i := range TopRooms + 2 {
+		client(fmt.Sprintf("s%d", i), fmt.Sprintf("small-%02d", i), signaling.RoleWatcher)
+	}
+	if err := talker.Message([]byte(`{"type":"talk_ready"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Message([]byte(`{"type":"stats","bitrate":800000,"fps":29.5,"packetsLost":3,"jitter":0.004,"freezes":1,"rtt":0.02}`)); err != nil {
+		t.Fatal(err)
+	}
+	err := w.Message([]byte(`{"type":"talk_ready"}`))
+	h.Refused(err)
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	text := string(body)
+	for _, want := range []string{
+		"broadcast_sockets 15",
+		"broadcast_rooms 13",
+		"broadcast_talkers 1",
+		`broadcast_room_sockets{room="big"} 3`,
+		`broadcast_room_sockets{room="other"} 3`,
+		`broadcast_messages_total{type="talk_ready"} 1`,
+		`broadcast_deliveries_total{type="talk_ready"} 2`,
+		`broadcast_messages_total{type="stats"} 1`,
+		`broadcast_refusals_total{code="not_talker"} 1`,
+		"broadcast_viewer_reports_total 1",
+		"broadcast_viewer_packets_lost_total 3",
+		"broadcast_viewer_freezes_total 1",
+		"broadcast_viewer_bitrate_bits_per_second_sum 800000",
+		"broadcast_viewer_fps_count 1",
+		"go_goroutines",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	// Bounded cardinality: the largest rooms and "other", no more.
+	if n := strings.Count(text, "broadcast_room_sockets{"); n != TopRooms+1 {
+		t.Errorf("%d room series, want %d", n, TopRooms+1)
+	}
+}
