@@ -5,6 +5,7 @@
 //	broadcast keys -room lecture1 [-watch-ttl 2h]
 //	broadcast talk -server http://host:8080 -room lecture1 -video talk.ivf -audio talk.ogg
 //	broadcast watch -server http://host:8080 -room lecture1 -record out.webm -duration 30s
+//	broadcast bench -url http://host:8080 [-compare http://other:3000]
 //
 // Every flag has an environment fallback (BROADCAST_ADDR, ...); `broadcast
 // -h` lists them.
@@ -53,8 +54,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return talkCommand(ctx, args, getenv, os.Stdin, stderr)
 	case "watch":
 		return watchCommand(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return benchCommand(ctx, args, getenv, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q (want: serve, keys, talk or watch)", cmd)
+		return fmt.Errorf("unknown command %q (want: serve, keys, talk, watch or bench)", cmd)
 	}
 }
 

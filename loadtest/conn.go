@@ -1,0 +1,132 @@
+// Package loadtest drives a signaling server over real WebSockets with the
+// classic talk/watch protocol, which this service and the classic Node
+// socket.io@2 signalingServer.js both speak, so that one driver measures
+// both: room fan-out, the offer/answer/candidate handshake, idle sockets and
+// connect/leave churn.
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// conn is a lean socket.io client: frames are read raw and handed to a
+// handler, so the driver spends little CPU of its own.
+type conn struct {
+	ws   *websocket.Conn
+	id   string
+	wmu  sync.Mutex
+	done chan struct{}
+	once sync.Once
+}
+
+func dial(ctx context.Context, base string) (*conn, error) {
+	u := strings.Replace(strings.TrimRight(base, "/"), "http", "ws", 1) + "/socket.io/?EIO=3&transport=websocket"
+	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", u, err)
+	}
+	c := &conn{ws: ws, done: make(chan struct{})}
+	for i := 0; i < 2; i++ { // open, connect
+		_, p, err := ws.ReadMessage()
+		if err != nil {
+			_ = ws.Close()
+			return nil, fmt.Errorf("handshake: %w", err)
+		}
+		if i == 0 {
+			c.id = stringField(p, "sid")
+		}
+	}
+	go c.ping()
+	return c, nil
+}
+
+func (c *conn) ping() {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+			_ = c.write([]byte("2"))
+		}
+	}
+}
+
+func (c *conn) write(p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.ws.WriteMessage(websocket.TextMessage, p)
+}
+
+func (c *conn) enter(room string) error {
+	return c.write(fmt.Appendf(nil, `42["enter",%q]`, room))
+}
+
+// message sends a `message` whose fields are given as raw JSON members.
+func (c *conn) message(members string) error {
+	return c.write([]byte(`42["message",{` + members + `}]`))
+}
+
+// read calls f with each frame until f returns false or reading fails.
+func (c *conn) read(f func(p []byte) bool) error {
+	for {
+		_, p, err := c.ws.ReadMessage()
+		if err != nil {
+			return err
+		}
+		if !f(p) {
+			return nil
+		}
+	}
+}
+
+func (c *conn) close() {
+	c.once.Do(func() {
+		close(c.done)
+		_ = c.ws.Close()
+	})
+}
+
+// intField returns the integer after `"name":` in p, or -1.
+func intField(p []byte, name string) int64 {
+	i := bytes.Index(p, []byte(`"`+name+`":`))
+	if i < 0 {
+		return -1
+	}
+	p = p[i+len(name)+3:]
+	j := bytes.IndexAny(p, ",}")
+	if j < 0 {
+		return -1
+	}
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(p[:j])), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// stringField returns the string after `"name":"` in p, or "".
+func stringField(p []byte, name string) string {
+	i := bytes.Index(p, []byte(`"`+name+`":"`))
+	if i < 0 {
+		return ""
+	}
+	p = p[i+len(name)+4:]
+	j := bytes.IndexByte(p, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(p[:j])
+}

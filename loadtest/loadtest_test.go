@@ -1,0 +1,51 @@
+package loadtest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/broadcast-service/broadcast/signaling"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func serve(t *testing.T) string {
+	t.Helper()
+	hub := signaling.NewHub(signaling.Options{Limits: signaling.Limits{MessagesPerSecond: 1e6, MessageBurst: 1e6, AddrSockets: 1e5, Sockets: 1e5}})
+	srv := signaling.NewServer(hub, signaling.ServerOptions{})
+	go func() { _ = srv.Serve() }()
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", srv)
+	ts := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ts.Close()
+		_ = hub.Close(context.Background())
+		_ = srv.Close()
+	})
+	return ts.URL
+}
+
+func TestScenarios(t *testing.T) {
+	cfg := Config{
+		URL: serve(t), Rooms: 3, Watchers: 4, Messages: 300, Bytes: 500, Window: 32,
+		Idle: 60, ServerPID: os.Getpid(), Churn: 60, Quiet: time.Second,
+	}
+	ctx := context.Background()
+	for _, run := range []func(context.Context, Config) (Result, error){Fanout, Handshake, Idle, Churn} {
+		res, err := run(ctx, cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", res.Scenario, err)
+		}
+		t.Logf("%+v", res)
+		want := map[string]int64{"fanout": 3 * 4 * 300, "handshake": 3 * 4, "idle": 60, "churn": 60}[res.Scenario]
+		if res.Ops != want || res.Lost != 0 || res.Duplicated != 0 || res.Misrouted != 0 || res.PerSecond <= 0 || res.P99 <= 0 {
+			t.Errorf("%s: %+v, want %d ops and nothing lost, duplicated or misrouted", res.Scenario, res, want)
+		}
+	}
+}
