@@ -407,16 +407,26 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 	}()
 	var heard atomic.Int64
 	var wg sync.WaitGroup
-	for _, r := range rooms {
+	for i, r := range rooms {
+		// Churner k goes to room k mod rooms: this many come here.
+		due := int64(cfg.Churn / len(rooms))
+		if i < cfg.Churn%len(rooms) {
+			due++
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if due == 0 {
+				return
+			}
+			mine := int64(0)
 			_ = r.talker.read(func(p []byte) bool {
 				_ = r.talker.ws.SetReadDeadline(time.Now().Add(cfg.quiet()))
 				if bytes.Contains(p, []byte(`"user disconnected"`)) {
+					mine++
 					heard.Add(1)
 				}
-				return true
+				return mine < due
 			})
 		}()
 	}
@@ -447,7 +457,7 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 	}
 	workers.Wait()
 	res.PerSecond = float64(churned.Load()) / time.Since(start).Seconds()
-	wg.Wait() // the talkers read until Quiet passes with no notice
+	wg.Wait() // each talker reads until it heard all its churners, or Quiet passed
 	res.Ops = churned.Load()
 	res.Lost = res.Ops - heard.Load()
 	lat.fill(&res)

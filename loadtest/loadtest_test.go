@@ -34,7 +34,7 @@ func serve(t *testing.T) string {
 func TestScenarios(t *testing.T) {
 	cfg := Config{
 		URL: serve(t), Rooms: 3, Watchers: 4, Messages: 300, Bytes: 500, Window: 32,
-		Idle: 60, ServerPID: os.Getpid(), Churn: 60, Quiet: time.Second,
+		Idle: 60, ServerPID: os.Getpid(), Churn: 60, Quiet: 5 * time.Second,
 	}
 	ctx := context.Background()
 	for _, run := range []func(context.Context, Config) (Result, error){Fanout, Handshake, Idle, Churn} {
