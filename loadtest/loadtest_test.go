@@ -2,38 +2,22 @@ package loadtest
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/broadcast-service/broadcast/internal/sigtest"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func serve(t *testing.T) string {
-	t.Helper()
-	hub := signaling.NewHub(signaling.Options{Limits: signaling.Limits{MessagesPerSecond: 1e6, MessageBurst: 1e6, AddrSockets: 1e5, Sockets: 1e5}})
-	srv := signaling.NewServer(hub, signaling.ServerOptions{})
-	go func() { _ = srv.Serve() }()
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", srv)
-	ts := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ts.Close()
-		_ = hub.Close(context.Background())
-		_ = srv.Close()
-	})
-	return ts.URL
-}
-
 func TestScenarios(t *testing.T) {
+	url, _ := sigtest.Start(t, signaling.Options{Limits: sigtest.LoadLimits}, signaling.ServerOptions{})
 	cfg := Config{
-		URL: serve(t), Rooms: 3, Watchers: 4, Messages: 300, Bytes: 500, Window: 32,
+		URL: url, Rooms: 3, Watchers: 4, Messages: 300, Bytes: 500, Window: 32,
 		Idle: 60, ServerPID: os.Getpid(), Churn: 60, Quiet: 5 * time.Second,
 	}
 	ctx := context.Background()

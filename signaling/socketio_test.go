@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/broadcast-service/broadcast/internal/sigtest"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 )
@@ -29,24 +29,8 @@ type testServer struct {
 // test ends.
 func startServer(t testing.TB, opts signaling.Options, sopts signaling.ServerOptions) *testServer {
 	t.Helper()
-	hub := signaling.NewHub(opts)
-	srv := signaling.NewServer(hub, sopts)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve() }()
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", srv)
-	ts := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ts.Close()
-		if err := hub.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-		_ = srv.Close()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return &testServer{URL: ts.URL, Hub: hub}
+	url, hub := sigtest.Start(t, opts, sopts)
+	return &testServer{URL: url, Hub: hub}
 }
 
 type client struct {

@@ -3,8 +3,6 @@ package viewer_test
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/broadcast-service/broadcast/broadcaster"
+	"github.com/broadcast-service/broadcast/internal/sigtest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/viewer"
@@ -22,25 +21,8 @@ import (
 // serve starts a signaling server on loopback for the test.
 func serve(t *testing.T) string {
 	t.Helper()
-	url, _ := serveObserved(t, nil)
+	url, _ := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
 	return url
-}
-
-// serveObserved is serve with an Observer on the hub.
-func serveObserved(t *testing.T, obs signaling.Observer) (string, *signaling.Hub) {
-	t.Helper()
-	hub := signaling.NewHub(signaling.Options{Observer: obs})
-	srv := signaling.NewServer(hub, signaling.ServerOptions{})
-	go func() { _ = srv.Serve() }()
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", srv)
-	ts := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ts.Close()
-		_ = hub.Close(context.Background())
-		_ = srv.Close()
-	})
-	return ts.URL, hub
 }
 
 // onAir runs a Go talker until the test ends; stop ends it early.
@@ -242,7 +224,7 @@ func (r reports) ViewerReport(rep signaling.ViewerReport) { r.c <- rep }
 func TestQualityReports(t *testing.T) {
 	media := testmedia.Make(t, 2)
 	obs := reports{c: make(chan signaling.ViewerReport, 100)}
-	url, _ := serveObserved(t, obs)
+	url, _ := sigtest.Start(t, signaling.Options{Observer: obs}, signaling.ServerOptions{})
 	onAir(t, url, "rated", media, 10)
 	v := viewer.New(viewer.Options{Server: url, Room: "rated", Duration: 2 * time.Second, ReportEvery: 300 * time.Millisecond})
 	if _, err := v.Run(context.Background()); err != nil {
