@@ -2,7 +2,6 @@ package broadcaster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -201,37 +200,13 @@ func (b *Broadcaster) enter(ctx context.Context) error {
 			}
 			switch ev.Name {
 			case signaling.EventEntered:
-				var entered struct {
-					ICEServers []signaling.ICEServer `json:"iceServers"`
-				}
-				if len(ev.Args) > 0 {
-					_ = json.Unmarshal(ev.Args[0], &entered)
-				}
-				b.iceServers = rtc.ICEServers(entered.ICEServers)
+				b.iceServers = rtc.EnteredICEServers(ev)
 				return nil
 			case signaling.EventError:
-				return fmt.Errorf("%w: %s", ErrRefused, errorText(ev))
+				return fmt.Errorf("%w: %s", ErrRefused, rtc.Refusal(ev))
 			}
 		}
 	}
-}
-
-func errorText(ev sioclient.Event) string {
-	var e struct{ Code, Message string }
-	if len(ev.Args) > 0 {
-		_ = json.Unmarshal(ev.Args[0], &e)
-	}
-	return e.Code + ": " + e.Message
-}
-
-// inbound is a message from a watcher.
-type inbound struct {
-	Type          string  `json:"type"`
-	From          string  `json:"from"`
-	SDP           string  `json:"sdp"`
-	Candidate     string  `json:"candidate"`
-	SDPMid        *string `json:"sdpMid"`
-	SDPMLineIndex *uint16 `json:"sdpMLineIndex"`
 }
 
 // serve handles signaling events until ctx ends or the connection is lost.
@@ -246,24 +221,23 @@ func (b *Broadcaster) serve(ctx context.Context) error {
 			}
 			switch ev.Name {
 			case signaling.EventMessage:
-				var m inbound
-				if len(ev.Args) == 0 || json.Unmarshal(ev.Args[0], &m) != nil {
-					continue
+				var m rtc.Message
+				if rtc.Decode(ev, &m) {
+					b.handle(m)
 				}
-				b.handle(m)
 			case signaling.EventUserDisconnected:
-				var u struct{ ID string }
-				if len(ev.Args) > 0 && json.Unmarshal(ev.Args[0], &u) == nil {
-					b.drop(u.ID)
+				var m rtc.Message
+				if rtc.Decode(ev, &m) {
+					b.drop(m.ID)
 				}
 			case signaling.EventError:
-				b.log.Warn("signaling error", "err", errorText(ev))
+				b.log.Warn("signaling error", "err", rtc.Refusal(ev))
 			}
 		}
 	}
 }
 
-func (b *Broadcaster) handle(m inbound) {
+func (b *Broadcaster) handle(m rtc.Message) {
 	switch m.Type {
 	case signaling.TypeTalkRequest:
 		if p := b.peer(m.From); p != nil && p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
@@ -288,7 +262,7 @@ func (b *Broadcaster) handle(m inbound) {
 		}
 	case signaling.TypeCandidate:
 		if p := b.peer(m.From); p != nil && m.Candidate != "" {
-			p.candidate(webrtc.ICECandidateInit{Candidate: m.Candidate, SDPMid: m.SDPMid, SDPMLineIndex: m.SDPMLineIndex})
+			p.candidate(m.ICECandidate())
 		}
 	case signaling.TypeBye:
 		b.drop(m.From)

@@ -2,7 +2,6 @@ package viewer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -201,38 +200,19 @@ func (v *Viewer) watch(ctx context.Context) (string, error) {
 	}
 }
 
-type inbound struct {
-	Type          string  `json:"type"`
-	From          string  `json:"from"`
-	SDP           string  `json:"sdp"`
-	Reason        string  `json:"reason"`
-	Candidate     string  `json:"candidate"`
-	SDPMid        *string `json:"sdpMid"`
-	SDPMLineIndex *uint16 `json:"sdpMLineIndex"`
-	ID            string  `json:"id"`
-}
-
 func (v *Viewer) event(ev sioclient.Event) (string, error) {
-	var m inbound
-	if len(ev.Args) > 0 {
-		_ = json.Unmarshal(ev.Args[0], &m)
-	}
+	var m rtc.Message
+	rtc.Decode(ev, &m)
 	switch ev.Name {
 	case signaling.EventEntered:
-		var e struct {
-			ICEServers []signaling.ICEServer `json:"iceServers"`
-		}
-		_ = json.Unmarshal(ev.Args[0], &e)
-		v.iceServers = rtc.ICEServers(e.ICEServers)
+		v.iceServers = rtc.EnteredICEServers(ev)
 		v.requested = time.Now()
 		v.request("") // the room's talker, if it has one, answers
 	case signaling.EventError:
-		var e struct{ Code, Message string }
-		_ = json.Unmarshal(ev.Args[0], &e)
 		if v.requested.IsZero() {
-			return "", fmt.Errorf("%w: %s: %s", ErrRefused, e.Code, e.Message)
+			return "", fmt.Errorf("%w: %s", ErrRefused, rtc.Refusal(ev))
 		}
-		v.log.Warn("signaling error", "code", e.Code, "message", e.Message)
+		v.log.Warn("signaling error", "err", rtc.Refusal(ev))
 	case signaling.EventUserDisconnected:
 		if m.ID != "" && m.ID == v.currentTalker() {
 			return "talker_left", nil
@@ -274,7 +254,7 @@ func (v *Viewer) peerConnection() *webrtc.PeerConnection {
 
 // answer takes the talker's offer: a new PeerConnection, recording what it
 // brings, and an answer back.
-func (v *Viewer) answer(m inbound) error {
+func (v *Viewer) answer(m rtc.Message) error {
 	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}
 	if v.opts.Record != "" {
 		rec, err := newRecorder(v.opts.Record, strings.Contains(m.SDP, "m=audio"))
@@ -349,11 +329,11 @@ func (v *Viewer) answer(m inbound) error {
 	return nil
 }
 
-func (v *Viewer) candidate(m inbound) {
+func (v *Viewer) candidate(m rtc.Message) {
 	if m.Candidate == "" {
 		return
 	}
-	c := webrtc.ICECandidateInit{Candidate: m.Candidate, SDPMid: m.SDPMid, SDPMLineIndex: m.SDPMLineIndex}
+	c := m.ICECandidate()
 	v.mu.Lock()
 	pc := v.pc
 	if pc == nil || pc.RemoteDescription() == nil || m.From != v.talker {

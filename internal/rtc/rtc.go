@@ -42,12 +42,3 @@ func CandidateMessage(c *webrtc.ICECandidate, sendto string) map[string]any {
 	}
 	return msg
 }
-
-// ICEServers converts the servers of an `entered` reply for pion.
-func ICEServers(in []signaling.ICEServer) []webrtc.ICEServer {
-	out := make([]webrtc.ICEServer, 0, len(in))
-	for _, s := range in {
-		out = append(out, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
-	}
-	return out
-}

@@ -1,0 +1,55 @@
+package rtc
+
+import (
+	"encoding/json"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/signaling/sioclient"
+)
+
+// Message is what the Go peers read of a `message` event (type, from, sdp,
+// reason, trickled candidate) or of a `user disconnected` notice (id).
+type Message struct {
+	Type          string  `json:"type"`
+	From          string  `json:"from"`
+	SDP           string  `json:"sdp"`
+	Reason        string  `json:"reason"`
+	Candidate     string  `json:"candidate"`
+	SDPMid        *string `json:"sdpMid"`
+	SDPMLineIndex *uint16 `json:"sdpMLineIndex"`
+	ID            string  `json:"id"`
+}
+
+// ICECandidate is the message's trickled candidate, for AddICECandidate.
+func (m Message) ICECandidate() webrtc.ICECandidateInit {
+	return webrtc.ICECandidateInit{Candidate: m.Candidate, SDPMid: m.SDPMid, SDPMLineIndex: m.SDPMLineIndex}
+}
+
+// Decode reads an event's first argument into v. It reports false when the
+// event has none or it does not decode.
+func Decode(ev sioclient.Event, v any) bool {
+	return len(ev.Args) > 0 && json.Unmarshal(ev.Args[0], v) == nil
+}
+
+// Refusal is a `signaling_error` event as "code: message".
+func Refusal(ev sioclient.Event) string {
+	var e struct{ Code, Message string }
+	Decode(ev, &e)
+	return e.Code + ": " + e.Message
+}
+
+// EnteredICEServers returns the ICE servers an `entered` reply hands out,
+// TURN credentials included, for pion.
+func EnteredICEServers(ev sioclient.Event) []webrtc.ICEServer {
+	var entered struct {
+		ICEServers []signaling.ICEServer `json:"iceServers"`
+	}
+	Decode(ev, &entered)
+	out := make([]webrtc.ICEServer, 0, len(entered.ICEServers))
+	for _, s := range entered.ICEServers {
+		out = append(out, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	return out
+}
