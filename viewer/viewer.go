@@ -91,7 +91,7 @@ type Viewer struct {
 	mu      sync.Mutex // guards pc, talker, pending, rec
 	pc      *webrtc.PeerConnection
 	talker  string
-	pending []webrtc.ICECandidateInit
+	pending []rtc.Message // candidates that came before their offer
 	rec     *recorder
 	failed  chan error
 
@@ -271,7 +271,15 @@ func (v *Viewer) answer(m rtc.Message) error {
 	}
 	v.mu.Lock()
 	old := v.pc
-	v.pc, v.talker, v.pending = pc, m.From, nil
+	// A talker's candidates can overtake its offer (pion trickles from its
+	// own goroutine): keep the ones this talker sent, drop any others.
+	var early []rtc.Message
+	for _, c := range v.pending {
+		if c.From == m.From {
+			early = append(early, c)
+		}
+	}
+	v.pc, v.talker, v.pending = pc, m.From, early
 	v.mu.Unlock()
 	if old != nil {
 		_ = old.Close() // its track readers end, and finish waits for them
@@ -324,27 +332,30 @@ func (v *Viewer) answer(m rtc.Message) error {
 	v.pending = nil
 	v.mu.Unlock()
 	for _, c := range pending {
-		_ = pc.AddICECandidate(c)
+		_ = pc.AddICECandidate(c.ICECandidate())
 	}
 	return nil
 }
+
+// maxPending bounds the candidates kept for an offer still to come.
+const maxPending = 100
 
 func (v *Viewer) candidate(m rtc.Message) {
 	if m.Candidate == "" {
 		return
 	}
-	c := m.ICECandidate()
 	v.mu.Lock()
 	pc := v.pc
 	if pc == nil || pc.RemoteDescription() == nil || m.From != v.talker {
-		if m.From == v.talker || v.talker == "" {
-			v.pending = append(v.pending, c)
+		// Its offer is still to come; answer keeps it if the offer does.
+		if len(v.pending) < maxPending {
+			v.pending = append(v.pending, m)
 		}
 		v.mu.Unlock()
 		return
 	}
 	v.mu.Unlock()
-	_ = pc.AddICECandidate(c)
+	_ = pc.AddICECandidate(m.ICECandidate())
 }
 
 // receive reads one remote track into samples: counted, and recorded.

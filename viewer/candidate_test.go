@@ -1,0 +1,65 @@
+package viewer
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/broadcast-service/broadcast/internal/rtc"
+	"github.com/broadcast-service/broadcast/internal/sigtest"
+	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/signaling/sioclient"
+)
+
+// A talker's candidate can overtake its offer; it must survive the offer,
+// while a stranger's does not.
+func TestEarlyCandidatesSurviveTheOffer(t *testing.T) {
+	url, _ := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sio, err := sioclient.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sio.Close()
+	api, err := rtc.NewAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	talker, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer talker.Close()
+	if _, err := talker.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := talker.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	v := New(Options{})
+	v.sio, v.api = sio, api
+	mid, index := "0", uint16(0)
+	early := func(from, ip string) rtc.Message {
+		return rtc.Message{Type: "candidate", From: from, Candidate: "candidate:1 1 udp 2130706431 " + ip + " 40000 typ host", SDPMid: &mid, SDPMLineIndex: &index}
+	}
+	v.candidate(early("talker", "127.0.0.7"))
+	v.candidate(early("stranger", "127.0.0.8"))
+	if err := v.answer(rtc.Message{Type: "offer", From: "talker", SDP: offer.SDP}); err != nil {
+		t.Fatal(err)
+	}
+	defer v.finish()
+	remote := map[string]bool{}
+	for _, s := range v.peerConnection().GetStats() {
+		if c, ok := s.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeRemoteCandidate {
+			remote[c.IP] = true
+		}
+	}
+	if !remote["127.0.0.7"] || remote["127.0.0.8"] {
+		t.Errorf("remote candidates %v: want the talker's early one and not the stranger's", remote)
+	}
+}
