@@ -61,12 +61,9 @@ type Broadcaster struct {
 // track is one kind of media: a file source feeding a local track shared
 // by all watchers.
 type track struct {
-	src        source
-	local      *webrtc.TrackLocalStaticSample
-	wantKey    atomic.Bool // a watcher asked for a keyframe (PLI)
-	keyframes  atomic.Int64
-	skipped    atomic.Int64 // frames skipped to reach a keyframe
-	plisAnswer atomic.Int64
+	src     source
+	local   *webrtc.TrackLocalStaticSample
+	wantKey atomic.Bool // a watcher asked for a keyframe (PLI)
 }
 
 // New opens the media files, so that a missing, unreadable or unsupported
@@ -352,9 +349,7 @@ func (t *track) pace(ctx context.Context) error {
 		}
 		if f.key {
 			t.wantKey.Store(false)
-			t.keyframes.Add(1)
 		}
-		t.skipped.Add(int64(skipped))
 		timer.Reset(time.Until(next))
 		select {
 		case <-ctx.Done():
@@ -386,7 +381,6 @@ func (t *track) readRTCP(sender *webrtc.RTPSender) {
 		for _, p := range pkts {
 			switch p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				t.plisAnswer.Add(1)
 				t.wantKey.Store(true)
 			}
 		}

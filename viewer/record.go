@@ -105,26 +105,27 @@ func (r *recorder) open(width, height int, codecPrivate []byte) error {
 }
 
 // write adds one sample of kind ("video" or "audio") with its RTP timestamp
-// and clock rate; a video keyframe comes with its size and codecPrivate. It
-// reports whether the sample went into the file.
-func (r *recorder) write(kind string, data []byte, rtpTS uint32, clock float64, key bool, width, height int, codecPrivate []byte) (bool, error) {
+// and clock rate; a video keyframe comes with its size and codecPrivate.
+// Samples before the first video keyframe, and audio the file has no track
+// for, are left out.
+func (r *recorder) write(kind string, data []byte, rtpTS uint32, clock float64, key bool, width, height int, codecPrivate []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return false, nil
+		return nil
 	}
 	if r.video == nil {
 		if kind != "video" || !key {
-			return false, nil
+			return nil
 		}
 		if err := r.open(width, height, codecPrivate); err != nil {
-			return false, err
+			return err
 		}
 	}
 	w := r.video
 	if kind == "audio" {
 		if r.audio == nil {
-			return false, nil
+			return nil
 		}
 		w = r.audio
 	}
@@ -135,9 +136,9 @@ func (r *recorder) write(kind string, data []byte, rtpTS uint32, clock float64, 
 	}
 	ms := a.ms + int64(float64(int32(rtpTS-a.rtp))/a.clock*1000)
 	if _, err := w.Write(key, ms, data); err != nil {
-		return false, fmt.Errorf("write %s: %w", kind, err)
+		return fmt.Errorf("write %s: %w", kind, err)
 	}
-	return true, nil
+	return nil
 }
 
 // close finalises the file; it is safe to call more than once.

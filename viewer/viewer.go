@@ -449,7 +449,7 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 			}
 			v.bytes.Add(int64(len(s.Data)))
 			if rec != nil {
-				if _, err := rec.write(kind, s.Data, s.PacketTimestamp, clock, key || kind == "audio", w, h, private); err != nil {
+				if err := rec.write(kind, s.Data, s.PacketTimestamp, clock, key || kind == "audio", w, h, private); err != nil {
 					select {
 					case v.failed <- err:
 					default:
