@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -98,12 +97,16 @@ func (s *Server) Close() error { return s.sio.Close() }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.sio.ServeHTTP(w, r) }
 
 func (s *Server) onConnect(conn socketio.Conn) error {
+	sk, err := newSink(conn)
+	if err != nil {
+		return err // go-socket.io closes the connection
+	}
 	addr := s.remoteAddr(conn)
-	c, err := s.hub.Connect(conn.ID(), addr, newSink(conn))
+	c, err := s.hub.Connect(conn.ID(), addr, sk)
 	if err != nil {
 		s.log.Info("socket refused", "remote", addr, "err", err)
 		s.hub.Refused(err)
-		Refuse(newSink(conn), err)
+		Refuse(sk, err)
 		return nil
 	}
 	s.clients.Store(conn.ID(), c)
@@ -205,14 +208,19 @@ type frameWriter interface {
 
 type sink struct {
 	conn socketio.Conn
-	fw   frameWriter // nil if the library hides it: Emit is used instead
-	cork *corkConn   // nil if the socket was not upgraded through ServeHTTP
+	fw   frameWriter
+	cork *corkConn // nil if the socket did not come through wsTransport
 }
 
-func newSink(conn socketio.Conn) sink {
-	fw, _ := conn.(frameWriter)
+var errNoFrameWriter = errors.New("socket.io connection without an Engine.IO frame writer")
+
+func newSink(conn socketio.Conn) (sink, error) {
+	fw, ok := conn.(frameWriter)
+	if !ok {
+		return sink{}, errNoFrameWriter
+	}
 	addr, _ := conn.RemoteAddr().(corkAddr)
-	return sink{conn: conn, fw: fw, cork: addr.conn}
+	return sink{conn: conn, fw: fw, cork: addr.conn}, nil
 }
 
 // WriteFrames writes each frame as one WebSocket message through the
@@ -232,10 +240,6 @@ func (s sink) WriteFrames(frames []*Frame) (err error) {
 }
 
 func (s sink) writeFrame(f *Frame) error {
-	if s.fw == nil {
-		s.conn.Emit(f.Event, json.RawMessage(f.Data))
-		return nil
-	}
 	w, err := s.fw.NextWriter(session.TEXT)
 	if err != nil {
 		return fmt.Errorf("next writer: %w", err)
