@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian: chromium for the pages, coturn
-# for the TURN test, ffmpeg to make and probe media. Idempotent; needs root (or sudo) only when something is
-# missing.
+# for the TURN test, ffmpeg to make and probe media, redis-server for the
+# multi-node tests and docker-compose to validate docker-compose.yml.
+# Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -40,6 +40,9 @@ type Options struct {
 	// Observer is told of routed messages, refusals, evictions and viewer
 	// quality reports, for metrics; nil tells nobody.
 	Observer Observer
+	// Cluster, if set, spans rooms across nodes: room limits, talkers and
+	// routing then hold for members connected to other nodes.
+	Cluster Cluster
 	// Logger receives join, leave, refusal and eviction records.
 	Logger *slog.Logger
 	// Now is the clock for key expiry; nil means time.Now.
@@ -200,40 +203,75 @@ func (c *Client) Enter(req EnterRequest) error {
 		return err
 	}
 	talker := req.Role == RoleTalker
+	cl := h.opts.Cluster
+	if cl == nil || c.inRoomAs(req.Room, talker) {
+		_, err := c.enter(req.Room, talker)
+		return err
+	}
+	// The cluster checks the room's limit and talker across nodes first;
+	// what the local entry then refuses is undone there.
+	if err := cl.Join(req.Room, c.id, talker, h.opts.Limits.RoomSockets); err != nil {
+		return err
+	}
+	old, err := c.enter(req.Room, talker)
+	switch {
+	case err != nil && c.Room() == req.Room: // a refused change of role
+		_ = cl.Join(req.Room, c.id, c.IsTalker(), h.opts.Limits.RoomSockets+1)
+	case err != nil:
+		cl.Leave(req.Room, c.id)
+	case old != "" && old != req.Room:
+		cl.Leave(old, c.id)
+	}
+	return err
+}
 
+// inRoomAs reports whether the client is already in room with the role.
+func (c *Client) inRoomAs(room string, talker bool) bool {
+	r := c.room.Load()
+	return r != nil && r.name == room && c.talker.Load() == talker
+}
+
+// enter makes the client a member of room, the talker if talker, here on
+// this node, and returns the name of the room it left ("" if none).
+func (c *Client) enter(name string, talker bool) (string, error) {
+	h := c.hub
 	h.mu.Lock()
 	if c.left.Load() {
 		h.mu.Unlock()
-		return ErrClosed
+		return "", ErrClosed
 	}
 	old := c.room.Load()
-	if old != nil && old.name == req.Room && c.talker.Load() == talker {
-		h.mu.Unlock()
-		c.sendEntered(req.Room)
-		return nil
+	oldName := ""
+	if old != nil {
+		oldName = old.name
 	}
-	r := h.rooms[req.Room]
+	if old != nil && old.name == name && c.talker.Load() == talker {
+		h.mu.Unlock()
+		c.sendEntered(name)
+		return oldName, nil
+	}
+	r := h.rooms[name]
 	if r != nil && r != old {
 		if n := len(*r.members.Load()); n >= h.opts.Limits.RoomSockets {
 			h.mu.Unlock()
-			return fmt.Errorf("%w: %d sockets", ErrRoomFull, n)
+			return "", fmt.Errorf("%w: %d sockets", ErrRoomFull, n)
 		}
 	}
 	if talker && r != nil {
 		if t := r.talker.Load(); t != nil && t != c {
 			h.mu.Unlock()
-			return ErrRoomTaken
+			return "", ErrRoomTaken
 		}
 	}
 	var notify []*Client
 	if old != nil {
 		notify = h.removeLocked(old, c)
 	}
-	r = h.rooms[req.Room] // removeLocked may have dropped an emptied room
+	r = h.rooms[name] // removeLocked may have dropped an emptied room
 	if r == nil {
-		r = &room{name: req.Room}
+		r = &room{name: name}
 		r.members.Store(&[]*Client{})
-		h.rooms[req.Room] = r
+		h.rooms[name] = r
 	}
 	members := *r.members.Load()
 	next := make([]*Client, len(members), len(members)+1)
@@ -248,11 +286,11 @@ func (c *Client) Enter(req EnterRequest) error {
 	h.mu.Unlock()
 
 	if old != nil {
-		c.sendDisconnected(notify)
+		sendDisconnected(c.id, notify)
 	}
-	h.log.Debug("entered room", "socket_id", c.id, "room", req.Room, "talker", talker)
-	c.sendEntered(req.Room)
-	return nil
+	h.log.Debug("entered room", "socket_id", c.id, "room", name, "talker", talker)
+	c.sendEntered(name)
+	return oldName, nil
 }
 
 func (c *Client) sendEntered(room string) {
@@ -302,13 +340,14 @@ func (h *Hub) removeLocked(r *room, c *Client) []*Client {
 	return nil
 }
 
-func (c *Client) sendDisconnected(to []*Client) {
+// sendDisconnected tells to that the socket id left.
+func sendDisconnected(id string, to []*Client) {
 	if len(to) == 0 {
 		return
 	}
 	data, _ := json.Marshal(struct {
 		ID string `json:"id"`
-	}{c.id})
+	}{id})
 	f := NewFrame(EventUserDisconnected, data)
 	for _, m := range to {
 		m.out.push(f)
@@ -341,8 +380,11 @@ func (c *Client) Leave() {
 	h.mu.Unlock()
 
 	c.out.close()
-	c.sendDisconnected(notify)
+	sendDisconnected(c.id, notify)
 	if r != nil {
+		if cl := h.opts.Cluster; cl != nil {
+			cl.Leave(r.name, c.id)
+		}
 		h.log.Debug("left room", "socket_id", c.id, "room", r.name)
 	}
 }
@@ -396,44 +438,75 @@ func (c *Client) Message(raw []byte) error {
 		}
 		talker = c
 	}
-	if talker != c { // a watcher: to the talker alone
-		if talker == nil || (m.sendto != "" && m.sendto != talker.id) {
-			if m.sendto != "" {
-				return fmt.Errorf("sendto %.40q: %w", m.sendto, ErrUnknownRecipient)
-			}
-			return nil // no talker yet: nobody to hear it, as in the classic server
-		}
-		f := NewFrame(EventMessage, m.stamp(c.from))
-		talker.out.push(f)
-		h.opts.Observer.Routed(m.typ, len(f.Data), 1)
-		if m.typ == TypeStats {
-			h.opts.Observer.ViewerReport(parseReport(m.raw))
-		}
-		return nil
+	if talker != c {
+		return c.toTalker(r, talker, m)
 	}
+	cl := h.opts.Cluster
 	if m.sendto != "" {
 		h.mu.RLock()
 		to := h.clients[m.sendto]
 		h.mu.RUnlock()
-		if to == nil || to == c || to.room.Load() != r {
+		data := m.stamp(c.from)
+		switch {
+		case to != nil && to != c && to.room.Load() == r:
+			to.out.push(NewFrame(EventMessage, data))
+		case to == nil && cl != nil && cl.Member(r.name, m.sendto):
+			cl.Send(r.name, m.sendto, data)
+		default:
 			return fmt.Errorf("sendto %.40q: %w", m.sendto, ErrUnknownRecipient)
 		}
-		f := NewFrame(EventMessage, m.stamp(c.from))
-		to.out.push(f)
-		h.opts.Observer.Routed(m.typ, len(f.Data), 1)
+		h.opts.Observer.Routed(m.typ, len(data), 1)
 		return nil
 	}
 	members := *r.members.Load()
-	if len(members) < 2 {
-		return nil
+	var data json.RawMessage
+	remote := 0
+	if cl != nil {
+		data = m.stamp(c.from)
+		remote = cl.Broadcast(r.name, data)
 	}
-	f := NewFrame(EventMessage, m.stamp(c.from))
-	for _, to := range members {
-		if to != c {
-			to.out.push(f)
+	if len(members) >= 2 {
+		if data == nil {
+			data = m.stamp(c.from)
+		}
+		f := NewFrame(EventMessage, data)
+		for _, to := range members {
+			if to != c {
+				to.out.push(f)
+			}
 		}
 	}
-	h.opts.Observer.Routed(m.typ, len(f.Data), len(members)-1)
+	if n := len(members) - 1 + remote; n > 0 {
+		h.opts.Observer.Routed(m.typ, len(data), n)
+	}
+	return nil
+}
+
+// toTalker routes a watcher's message to the room's talker alone: talker,
+// if it is on this node, or else the talker the cluster knows.
+func (c *Client) toTalker(r *room, talker *Client, m message) error {
+	h := c.hub
+	remote := ""
+	if talker == nil && h.opts.Cluster != nil {
+		remote, _ = h.opts.Cluster.Talker(r.name)
+	}
+	switch {
+	case talker != nil && (m.sendto == "" || m.sendto == talker.id):
+		data := m.stamp(c.from)
+		talker.out.push(NewFrame(EventMessage, data))
+		h.opts.Observer.Routed(m.typ, len(data), 1)
+	case remote != "" && (m.sendto == "" || m.sendto == remote):
+		data := m.stamp(c.from)
+		h.opts.Cluster.Send(r.name, remote, data)
+		h.opts.Observer.Routed(m.typ, len(data), 1)
+	case m.sendto != "":
+		return fmt.Errorf("sendto %.40q: %w", m.sendto, ErrUnknownRecipient)
+	default:
+		return nil // no talker yet: nobody to hear it, as in the classic server
+	}
+	if m.typ == TypeStats {
+		h.opts.Observer.ViewerReport(parseReport(m.raw))
+	}
 	return nil
 }
 
@@ -464,6 +537,11 @@ func (c *Client) claimTalker(r *room, typ string) bool {
 	h := c.hub
 	if typ != TypeTalkReady || h.opts.Keys != nil {
 		return false
+	}
+	if cl := h.opts.Cluster; cl != nil {
+		if _, ok := cl.Talker(r.name); ok || cl.ClaimTalker(r.name, c.id) != nil {
+			return false
+		}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -1,0 +1,474 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/broadcast-service/broadcast/signaling"
+)
+
+// DefaultTTL is how long a node that stops renewing its liveness key is
+// still counted alive. Its sockets are announced gone within DefaultTTL
+// plus one check interval (DefaultTTL/5): 6 s.
+const DefaultTTL = 5 * time.Second
+
+// opTimeout bounds each round trip to Redis.
+const opTimeout = time.Second
+
+// Options configure a Cluster.
+type Options struct {
+	// URL is the Redis URL, redis://[user:password@]host:port/db (or
+	// rediss:// for TLS).
+	URL string
+	// TTL is the node liveness TTL (see DefaultTTL); zero means
+	// DefaultTTL. Heartbeats and checks for dead nodes run every TTL/5.
+	TTL time.Duration
+	// Prefix is put before every key and channel; "" means "broadcast:".
+	Prefix string
+	// Logger receives Redis state changes and dead nodes.
+	Logger *slog.Logger
+	// OnState, if set, is called with true when the node (re)joins the
+	// cluster and false when Redis becomes unreachable.
+	OnState func(up bool)
+}
+
+// Local is the hub a Cluster serves: *signaling.Hub.
+type Local interface {
+	Deliver(room, to string, data []byte)
+	Departed(room, id string, talker bool)
+	Kick(id string, err error)
+}
+
+// Cluster is a signaling.Cluster over Redis.
+type Cluster struct {
+	opts  Options
+	ttl   time.Duration
+	k     keys
+	node  string
+	log   *slog.Logger
+	rdb   *redis.Client
+	ps    *redis.PubSub
+	local Local
+
+	ops      chan *op
+	subs     chan subscription
+	up       atomic.Bool
+	closing  atomic.Bool
+	stopping atomic.Bool
+	nodes    atomic.Int64
+	dropped  atomic.Uint64
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopped  chan struct{} // closed when the worker has run its last op
+
+	mu       sync.Mutex // guards mine, views, suspects, pongs and pings
+	pongs    map[string]chan struct{}
+	pings    int
+	mine     map[string]*member
+	views    map[string]*view
+	suspects []suspect
+}
+
+// member is one of this node's sockets as told to Redis.
+type member struct {
+	room    string
+	talker  bool
+	pending bool // its join is queued
+}
+
+var _ signaling.Cluster = (*Cluster)(nil)
+
+// New returns a Cluster for the Redis at opts.URL; it does not connect
+// until Start. It returns ErrBadURL for a URL that does not parse.
+func New(opts Options) (*Cluster, error) {
+	ropts, err := redis.ParseURL(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadURL, err)
+	}
+	ropts.DialTimeout = opTimeout
+	ropts.ReadTimeout = opTimeout
+	ropts.WriteTimeout = opTimeout
+	ropts.MaxRetries = -1 // the caller decides; a retry would reorder
+	ropts.DisableIdentity = true
+	if opts.TTL <= 0 {
+		opts.TTL = DefaultTTL
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = "broadcast:"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	id := make([]byte, 8)
+	_, _ = rand.Read(id)
+	node := hex.EncodeToString(id)
+	return &Cluster{
+		opts:    opts,
+		ttl:     opts.TTL,
+		k:       keys{opts.Prefix},
+		node:    node,
+		log:     opts.Logger.With("node", node),
+		rdb:     redis.NewClient(ropts),
+		ops:     make(chan *op, 8192),
+		subs:    make(chan subscription, 8192),
+		stopped: make(chan struct{}),
+		mine:    map[string]*member{},
+		pongs:   map[string]chan struct{}{},
+		views:   map[string]*view{},
+	}, nil
+}
+
+// Node returns this node's id, random for each process.
+func (c *Cluster) Node() string { return c.node }
+
+// Up reports whether Redis is reachable and this node is part of the
+// cluster.
+func (c *Cluster) Up() bool { return c.up.Load() }
+
+// Nodes returns how many live nodes this node last counted, itself
+// included.
+func (c *Cluster) Nodes() int { return int(c.nodes.Load()) }
+
+// Dropped returns how many messages for other nodes were dropped because
+// Redis was unreachable or behind.
+func (c *Cluster) Dropped() uint64 { return c.dropped.Load() }
+
+// Start connects the cluster to local and runs it until Close: it
+// subscribes to its node's channel, registers the node (if Redis can be
+// reached now; else it keeps trying) and starts its heartbeat.
+func (c *Cluster) Start(local Local) {
+	c.local = local
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.ps = c.rdb.Subscribe(ctx) // connects lazily
+	c.wg.Add(4)
+	go c.work()
+	go c.subscriptions()
+	go c.receive(ctx)
+	c.subscribe(c.k.nodeChannel(c.node), true)
+	c.beat(ctx, true)
+	go c.live(ctx)
+}
+
+// Close tells the other nodes this node is gone (its sockets that are
+// still registered are announced as departed), then disconnects. Close
+// the hub first, so its sockets leave in order.
+func (c *Cluster) Close(ctx context.Context) error { return c.stop(ctx, true) }
+
+// stop stops the cluster once; with farewell, it first unregisters the
+// node.
+func (c *Cluster) stop(ctx context.Context, farewell bool) error {
+	if c.stopping.Swap(true) {
+		return nil
+	}
+	if c.cancel == nil {
+		return c.rdb.Close()
+	}
+	c.cancel() // stops the heartbeat and the receiver
+	last := &op{last: true, fn: func(ctx context.Context) error {
+		if !farewell {
+			return nil
+		}
+		_, err := reapScript.Run(ctx, c.rdb, []string{c.k.nodes(), c.k.sockets(c.node)}, c.node, c.opts.Prefix).Result()
+		_ = c.rdb.Del(ctx, c.k.alive(c.node)).Err()
+		return err
+	}}
+	_, err := c.do(ctx, last)
+	c.closing.Store(true)
+	close(c.subs)
+	_ = c.ps.Close()
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	c.setDown(nil)
+	return errors.Join(err, c.rdb.Close())
+}
+
+// setUp marks the node part of the cluster.
+func (c *Cluster) setUp() {
+	if !c.up.Swap(true) {
+		c.log.Info("redis reachable: rooms span nodes")
+		if c.opts.OnState != nil {
+			c.opts.OnState(true)
+		}
+	}
+}
+
+// setDown marks Redis unreachable (err is why; nil when closing).
+func (c *Cluster) setDown(err error) {
+	if c.up.Swap(false) && err != nil {
+		c.log.Warn("redis unreachable: serving this node's sockets only", "err", err.Error())
+		if c.opts.OnState != nil {
+			c.opts.OnState(false)
+		}
+	}
+}
+
+// Join implements signaling.Cluster. When Redis is unreachable it lets
+// the socket in, and registers it once Redis is back.
+func (c *Cluster) Join(room, id string, talker bool, limit int) error {
+	c.mu.Lock()
+	prev := c.mine[id]
+	c.mine[id] = &member{room: room, talker: talker, pending: true}
+	v := c.views[room]
+	fresh := v == nil
+	if fresh {
+		v = newView()
+		c.views[room] = v
+	}
+	v.local[id] = true
+	ready := v.ready
+	c.mu.Unlock()
+	if fresh {
+		c.subscribe(c.k.roomChannel(room), true)
+	}
+	if !c.up.Load() {
+		c.settle(id, room)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
+	defer cancel()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+	}
+	force := "0"
+	reply, err := c.do(ctx, &op{script: joinScript, keys: append(c.k.room(room), c.k.sockets(c.node), c.k.roomChannel(room)),
+		args: []any{id, c.node, flag(talker), limit, force, room}})
+	if err != nil {
+		c.settle(id, room) // Redis went away: let it in; it is registered when Redis is back
+		return nil
+	}
+	list, _ := reply.([]any)
+	status := ""
+	if len(list) > 0 {
+		status, _ = list[0].(string)
+	}
+	switch status {
+	case "full":
+		c.undo(id, room, prev)
+		return fmt.Errorf("%w: %d sockets across nodes", signaling.ErrRoomFull, limit)
+	case "taken":
+		c.undo(id, room, prev)
+		return signaling.ErrRoomTaken
+	case "ok":
+		if s, err := parseSnapshot(list[1:]); err == nil {
+			c.replace(room, s, false)
+		}
+		c.settle(id, room)
+		return nil
+	default:
+		c.undo(id, room, prev)
+		return fmt.Errorf("join %v: %w", reply, ErrProtocol)
+	}
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// settle marks a join done.
+func (c *Cluster) settle(id, room string) {
+	c.mu.Lock()
+	if m := c.mine[id]; m != nil && m.room == room {
+		m.pending = false
+	}
+	c.mu.Unlock()
+}
+
+// undo forgets a refused join, restoring what id was before it.
+func (c *Cluster) undo(id, room string, prev *member) {
+	c.mu.Lock()
+	if prev != nil {
+		c.mine[id] = prev
+	} else {
+		delete(c.mine, id)
+	}
+	drop := false
+	if v := c.views[room]; v != nil && (prev == nil || prev.room != room) {
+		delete(v.local, id)
+		if len(v.local) == 0 {
+			delete(c.views, room)
+			drop = true
+		}
+	}
+	c.mu.Unlock()
+	if drop {
+		c.subscribe(c.k.roomChannel(room), false)
+	}
+}
+
+// ClaimTalker implements signaling.Cluster.
+func (c *Cluster) ClaimTalker(room, id string) error {
+	c.mu.Lock()
+	m := c.mine[id]
+	if m != nil {
+		m.talker = true
+	}
+	c.mu.Unlock()
+	if !c.up.Load() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
+	defer cancel()
+	keys := append(c.k.room(room), c.k.roomChannel(room))
+	reply, err := c.do(ctx, &op{script: claimScript, keys: keys, args: []any{id, c.node}})
+	if err != nil || reply != "taken" {
+		return nil // claimed, or registered so when Redis is back
+	}
+	c.mu.Lock()
+	if m != nil {
+		m.talker = false
+	}
+	c.mu.Unlock()
+	return signaling.ErrRoomTaken
+}
+
+// Leave implements signaling.Cluster; it does not wait for Redis.
+func (c *Cluster) Leave(room, id string) {
+	c.mu.Lock()
+	if m := c.mine[id]; m != nil && m.room == room {
+		delete(c.mine, id)
+	}
+	drop := false
+	if v := c.views[room]; v != nil {
+		delete(v.local, id)
+		if len(v.local) == 0 {
+			delete(c.views, room)
+			drop = true
+		}
+	}
+	c.mu.Unlock()
+	if drop {
+		c.subscribe(c.k.roomChannel(room), false)
+	}
+	c.enqueue(&op{script: leaveScript, keys: append(c.k.room(room), c.k.sockets(c.node), c.k.roomChannel(room)),
+		args: []any{id, c.node, room}})
+}
+
+// Talker implements signaling.Cluster.
+func (c *Cluster) Talker(room string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := c.views[room]
+	if v == nil || v.talker == "" || v.members[v.talker] == c.node {
+		return "", false
+	}
+	return v.talker, true
+}
+
+// Member implements signaling.Cluster.
+func (c *Cluster) Member(room, id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := c.views[room]
+	if v == nil {
+		return false
+	}
+	node, ok := v.members[id]
+	return ok && node != c.node
+}
+
+// Broadcast implements signaling.Cluster: one publish on the room's
+// channel, whatever the number of nodes.
+func (c *Cluster) Broadcast(room string, data []byte) int {
+	c.mu.Lock()
+	n := 0
+	if v := c.views[room]; v != nil {
+		n = v.remote
+	}
+	c.mu.Unlock()
+	if n == 0 {
+		return 0
+	}
+	payload, _ := json.Marshal(event{Kind: "m", Node: c.node, Data: data})
+	c.enqueue(&op{channel: c.k.roomChannel(room), payload: payload})
+	return n
+}
+
+// Send implements signaling.Cluster: one publish on the node channel of
+// the recipient's node.
+func (c *Cluster) Send(room, id string, data []byte) {
+	c.mu.Lock()
+	node := ""
+	if v := c.views[room]; v != nil {
+		node = v.members[id]
+	}
+	c.mu.Unlock()
+	if node == "" || node == c.node {
+		return
+	}
+	payload, _ := json.Marshal(event{Kind: "m", Room: room, Socket: id, Data: data})
+	c.enqueue(&op{channel: c.k.nodeChannel(node), payload: payload})
+}
+
+// replace takes a snapshot of room into its view and announces the
+// departures it shows. A forced replace, after Redis came back, only
+// suspects them: their nodes may not have registered again yet, so they
+// are announced if still gone one TTL later (see settle).
+func (c *Cluster) replace(room string, s snapshot, force bool) {
+	c.mu.Lock()
+	var gone []departure
+	if v := c.views[room]; v != nil {
+		gone = v.replace(room, s, c.node, force)
+	}
+	if force {
+		at := time.Now().Add(c.ttl)
+		for _, d := range gone {
+			c.suspects = append(c.suspects, suspect{d, at})
+		}
+		gone = nil
+	}
+	c.mu.Unlock()
+	for _, d := range gone {
+		c.local.Departed(d.room, d.id, d.talker)
+	}
+}
+
+// suspect is a member missing after Redis came back.
+type suspect struct {
+	departure
+	at time.Time
+}
+
+// settleSuspects announces the suspects still missing once due.
+func (c *Cluster) settleSuspects(now time.Time) {
+	c.mu.Lock()
+	var gone []departure
+	rest := c.suspects[:0]
+	for _, s := range c.suspects {
+		if now.Before(s.at) {
+			rest = append(rest, s)
+			continue
+		}
+		v := c.views[s.room]
+		if v == nil {
+			continue
+		}
+		if _, ok := v.members[s.id]; !ok || (s.talker && v.talker != s.id) {
+			gone = append(gone, s.departure)
+		}
+	}
+	c.suspects = rest
+	c.mu.Unlock()
+	for _, d := range gone {
+		c.local.Departed(d.room, d.id, d.talker)
+	}
+}

@@ -1,0 +1,290 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/broadcast-service/broadcast/cluster"
+	"github.com/broadcast-service/broadcast/internal/redistest"
+	"github.com/broadcast-service/broadcast/signaling"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// ttl is the liveness TTL of the test nodes: a dead one is noticed within
+// ttl + ttl/5.
+const ttl = time.Second
+
+// wait bounds every wait for something that must happen.
+const wait = 10 * time.Second
+
+type node struct {
+	hub   *signaling.Hub
+	cl    *cluster.Cluster
+	state chan bool
+	n     int
+}
+
+func startNode(t *testing.T, url string, limits signaling.Limits) *node {
+	t.Helper()
+	nd := &node{state: make(chan bool, 16)}
+	cl, err := cluster.New(cluster.Options{URL: url, TTL: ttl, OnState: func(up bool) { nd.state <- up }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd.cl = cl
+	nd.hub = signaling.NewHub(signaling.Options{Cluster: cl, Limits: limits})
+	cl.Start(nd.hub)
+	if !cl.Up() || !<-nd.state {
+		t.Fatal("node did not join the cluster")
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		_ = nd.hub.Close(ctx)
+		_ = cl.Close(ctx)
+	})
+	return nd
+}
+
+// waitState waits for the node's cluster to report up (or down).
+func (nd *node) waitState(t *testing.T, up bool) {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		select {
+		case s := <-nd.state:
+			if s == up {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("node never reported up=%v", up)
+		}
+	}
+}
+
+// peer is a client of a hub whose frames land in a channel.
+type peer struct {
+	t      *testing.T
+	c      *signaling.Client
+	frames chan *signaling.Frame
+}
+
+type sink struct{ frames chan *signaling.Frame }
+
+func (s sink) WriteFrames(fs []*signaling.Frame) error {
+	for _, f := range fs {
+		s.frames <- f
+	}
+	return nil
+}
+func (s sink) Close() error { return nil }
+
+func (nd *node) join(t *testing.T, room string, role signaling.Role) *peer {
+	t.Helper()
+	p, err := nd.enter(t, room, role)
+	if err != nil {
+		t.Fatalf("enter %s as %s: %v", room, role, err)
+	}
+	return p
+}
+
+func (nd *node) enter(t *testing.T, room string, role signaling.Role) (*peer, error) {
+	t.Helper()
+	nd.n++
+	frames := make(chan *signaling.Frame, 256)
+	c, err := nd.hub.Connect(fmt.Sprintf("%s-%s-%d-%p", room, role, nd.n, nd), "", sink{frames})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &peer{t: t, c: c, frames: frames}
+	t.Cleanup(c.Leave)
+	if err := c.Enter(signaling.EnterRequest{Room: room, Role: role}); err != nil {
+		c.Leave()
+		return nil, err
+	}
+	p.want(signaling.EventEntered, "")
+	return p, nil
+}
+
+// send emits a message; it must be accepted.
+func (p *peer) send(msg string) {
+	p.t.Helper()
+	if err := p.c.Message([]byte(msg)); err != nil {
+		p.t.Fatalf("%s sends %s: %v", p.c.ID(), msg, err)
+	}
+}
+
+// want returns the next frame, which must be event with data containing
+// substr.
+func (p *peer) want(event, substr string) map[string]any {
+	p.t.Helper()
+	select {
+	case f := <-p.frames:
+		if f.Event != event || !strings.Contains(string(f.Data), substr) {
+			p.t.Fatalf("%s got %s %s, want %s with %q", p.c.ID(), f.Event, f.Data, event, substr)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(f.Data, &m)
+		return m
+	case <-time.After(wait):
+		p.t.Fatalf("%s: no %s with %q", p.c.ID(), event, substr)
+	}
+	return nil
+}
+
+func TestRoutingAcrossNodes(t *testing.T) {
+	rs := redistest.Start(t)
+	n1, n2, n3 := startNode(t, rs.URL(), signaling.Limits{}), startNode(t, rs.URL(), signaling.Limits{}), startNode(t, rs.URL(), signaling.Limits{})
+
+	talker := n1.join(t, "a", signaling.RoleTalker)
+	w2 := n2.join(t, "a", signaling.RoleWatcher)
+	w3 := n3.join(t, "a", signaling.RoleWatcher)
+	otherTalker := n1.join(t, "b", signaling.RoleTalker)
+	otherWatcher := n2.join(t, "b", signaling.RoleWatcher)
+
+	// A watcher reaches the talker on another node, stamped.
+	w2.send(`{"type":"talk_request"}`)
+	if m := talker.want(signaling.EventMessage, "talk_request"); m["from"] != w2.c.ID() {
+		t.Fatalf("from = %v, want %s", m["from"], w2.c.ID())
+	}
+	// The talker's sendto reaches that watcher alone: the next message w2
+	// sees is the broadcast sent after the offer.
+	talker.send(fmt.Sprintf(`{"type":"offer","sendto":%q,"sdp":"v=0"}`, w3.c.ID()))
+	talker.send(`{"type":"talk_ready"}`)
+	if m := w3.want(signaling.EventMessage, `"offer"`); m["from"] != talker.c.ID() {
+		t.Fatalf("offer from = %v", m["from"])
+	}
+	w3.want(signaling.EventMessage, "talk_ready")
+	w2.want(signaling.EventMessage, "talk_ready")
+	// Rooms stay apart: room b's watcher, on the node that got room a's
+	// broadcast, sees its own talker's message first.
+	otherTalker.send(`{"type":"end_talk"}`)
+	otherWatcher.want(signaling.EventMessage, "end_talk")
+
+	// A watcher may not reach anyone but its talker, wherever they are.
+	if err := w2.c.Message([]byte(fmt.Sprintf(`{"type":"answer","sendto":%q}`, w3.c.ID()))); !errors.Is(err, signaling.ErrUnknownRecipient) {
+		t.Fatalf("watcher to watcher: %v, want ErrUnknownRecipient", err)
+	}
+	// Nor may a talker reach a socket of another room.
+	if err := talker.c.Message([]byte(fmt.Sprintf(`{"type":"offer","sendto":%q}`, otherWatcher.c.ID()))); !errors.Is(err, signaling.ErrUnknownRecipient) {
+		t.Fatalf("talker to another room: %v, want ErrUnknownRecipient", err)
+	}
+
+	// Departures: a watcher's is told to the talker alone; the talker's to
+	// every watcher.
+	w3.c.Leave()
+	talker.want(signaling.EventUserDisconnected, w3.c.ID())
+	talker.c.Leave()
+	w2.want(signaling.EventUserDisconnected, talker.c.ID())
+	otherTalker.send(`{"type":"talk_ready"}`)
+	otherWatcher.want(signaling.EventMessage, "talk_ready")
+}
+
+func TestOwnershipAndLimitAcrossNodes(t *testing.T) {
+	rs := redistest.Start(t)
+	limits := signaling.Limits{RoomSockets: 3}
+	n1, n2, n3 := startNode(t, rs.URL(), limits), startNode(t, rs.URL(), limits), startNode(t, rs.URL(), limits)
+
+	talker := n1.join(t, "a", signaling.RoleTalker)
+	if _, err := n2.enter(t, "a", signaling.RoleTalker); !errors.Is(err, signaling.ErrRoomTaken) {
+		t.Fatalf("second talker on another node: %v, want ErrRoomTaken", err)
+	}
+	w2 := n2.join(t, "a", signaling.RoleWatcher)
+	w3 := n3.join(t, "a", signaling.RoleWatcher)
+	if _, err := n2.enter(t, "a", signaling.RoleWatcher); !errors.Is(err, signaling.ErrRoomFull) {
+		t.Fatalf("fourth socket of a 3-socket room: %v, want ErrRoomFull", err)
+	}
+	// The refused sockets took no place: one leaving lets one in (a
+	// node's changes reach Redis in order).
+	w3.c.Leave()
+	n3.join(t, "a", signaling.RoleWatcher)
+
+	// Once the talker is gone (as its watchers hear), another node's
+	// socket may take the room.
+	talker.c.Leave()
+	w2.want(signaling.EventUserDisconnected, talker.c.ID())
+	n3.join(t, "a", signaling.RoleTalker)
+
+	// Classic clients: the first talk_ready, on any node, claims the room.
+	c1 := n1.join(t, "classic", signaling.RoleClassic)
+	c2 := n2.join(t, "classic", signaling.RoleClassic)
+	c1.send(`{"type":"talk_ready"}`)
+	c2.want(signaling.EventMessage, "talk_ready")
+	if err := c2.c.Message([]byte(`{"type":"talk_ready"}`)); !errors.Is(err, signaling.ErrNotTalker) {
+		t.Fatalf("second classic talk_ready: %v, want ErrNotTalker", err)
+	}
+}
+
+func TestDeadNodeIsFreed(t *testing.T) {
+	rs := redistest.Start(t)
+	n1, n2 := startNode(t, rs.URL(), signaling.Limits{}), startNode(t, rs.URL(), signaling.Limits{})
+	n3 := startNode(t, rs.URL(), signaling.Limits{})
+
+	talker := n1.join(t, "a", signaling.RoleTalker)
+	doomed := n3.join(t, "a", signaling.RoleWatcher)
+	doomedTalker := n3.join(t, "b", signaling.RoleTalker)
+	watcher := n1.join(t, "b", signaling.RoleWatcher)
+
+	start := time.Now()
+	n3.cl.Halt()
+	talker.want(signaling.EventUserDisconnected, doomed.c.ID())
+	watcher.want(signaling.EventUserDisconnected, doomedTalker.c.ID())
+	if took := time.Since(start); took > ttl+ttl/5+time.Second {
+		t.Errorf("a dead node was noticed after %v, want within %v", took, ttl+ttl/5)
+	}
+	// Its talker's room is free again.
+	n2.join(t, "b", signaling.RoleTalker)
+	if got := n1.cl.Nodes(); got != 2 {
+		t.Errorf("live nodes = %d, want 2", got)
+	}
+}
+
+func TestRedisRestart(t *testing.T) {
+	rs := redistest.Start(t)
+	n1, n2 := startNode(t, rs.URL(), signaling.Limits{}), startNode(t, rs.URL(), signaling.Limits{})
+	n3 := startNode(t, rs.URL(), signaling.Limits{})
+	talker := n1.join(t, "a", signaling.RoleTalker)
+	local := n1.join(t, "a", signaling.RoleWatcher)
+	remote := n2.join(t, "a", signaling.RoleWatcher)
+
+	rs.Stop()
+	for _, n := range []*node{n1, n2, n3} {
+		n.waitState(t, false)
+	}
+	// Each node keeps serving what it holds.
+	local.send(`{"type":"talk_request"}`)
+	talker.want(signaling.EventMessage, "talk_request")
+	late := n1.join(t, "a", signaling.RoleWatcher) // let in while Redis is away
+
+	rs.Restart(t)
+	n1.waitState(t, true)
+	n2.waitState(t, true)
+	n3.waitState(t, true)
+
+	// Rooms span the nodes again: routing, ownership and notices.
+	remote.send(`{"type":"talk_request"}`)
+	talker.want(signaling.EventMessage, remote.c.ID())
+	newcomer := n3.join(t, "a", signaling.RoleWatcher)
+	newcomer.send(`{"type":"talk_request"}`)
+	talker.want(signaling.EventMessage, newcomer.c.ID())
+	talker.send(`{"type":"talk_ready"}`)
+	for _, p := range []*peer{local, late, remote, newcomer} {
+		p.want(signaling.EventMessage, "talk_ready")
+	}
+	if _, err := n3.enter(t, "a", signaling.RoleTalker); !errors.Is(err, signaling.ErrRoomTaken) {
+		t.Fatalf("second talker after the restart: %v, want ErrRoomTaken", err)
+	}
+	talker.c.Leave()
+	remote.want(signaling.EventUserDisconnected, talker.c.ID())
+	newcomer.want(signaling.EventUserDisconnected, talker.c.ID())
+}

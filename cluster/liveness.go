@@ -1,0 +1,150 @@
+package cluster
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/broadcast-service/broadcast/signaling"
+)
+
+// reconcileEvery is how many heartbeats pass between checks that Redis
+// holds exactly this node's sockets.
+const reconcileEvery = 10
+
+// live renews the node's liveness key every TTL/5, frees dead nodes, and
+// rejoins after Redis was unreachable, until ctx ends.
+func (c *Cluster) live(ctx context.Context) {
+	defer c.wg.Done()
+	t := time.NewTicker(c.ttl / 5)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		c.beat(ctx, n%reconcileEvery == 0)
+		c.settleSuspects(time.Now())
+	}
+}
+
+// beat is one heartbeat. A node that finds itself unregistered (Redis
+// restarted, or the others took it for dead) or that was cut off
+// registers again with all its sockets.
+func (c *Cluster) beat(ctx context.Context, check bool) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	registered, err := heartbeatScript.Run(ctx, c.rdb, []string{c.k.alive(c.node), c.k.nodes()},
+		c.ttl.Milliseconds(), c.node).Int()
+	if err != nil {
+		c.setDown(err)
+		return
+	}
+	if registered == 0 || !c.up.Load() || check {
+		rejoin := registered == 0 || !c.up.Load()
+		if rejoin {
+			if err := c.listening(ctx); err != nil {
+				c.setDown(err)
+				return
+			}
+		}
+		if _, err := c.do(ctx, &op{fn: func(ctx context.Context) error { return c.reconcile(ctx, rejoin) }}); err != nil {
+			c.setDown(err)
+			return
+		}
+		c.setUp()
+	}
+	c.reap(ctx)
+}
+
+// reap frees the nodes whose liveness key expired: their sockets leave
+// their rooms, and the rooms hear of it.
+func (c *Cluster) reap(ctx context.Context) {
+	nodes, err := c.rdb.SMembers(ctx, c.k.nodes()).Result()
+	if err != nil {
+		return
+	}
+	pipe := c.rdb.Pipeline()
+	alive := make([]*redis.IntCmd, len(nodes))
+	for i, n := range nodes {
+		alive[i] = pipe.Exists(ctx, c.k.alive(n))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return
+	}
+	live := 0
+	for i, n := range nodes {
+		if alive[i].Val() == 1 {
+			live++
+			continue
+		}
+		freed, err := reapScript.Run(ctx, c.rdb, []string{c.k.nodes(), c.k.sockets(n)}, n, c.opts.Prefix).Int()
+		if err == nil && freed >= 0 {
+			c.log.Warn("node gone: its sockets left their rooms", "dead_node", n, "sockets", freed)
+		}
+	}
+	c.nodes.Store(int64(live))
+}
+
+// reconcile makes Redis hold exactly this node's sockets, in their rooms
+// and roles, and reads every room this node has members in afresh. It
+// runs on the worker, in order with joins and leaves. With rejoin, the
+// views are reset first: Redis may have restarted, its versions with it.
+// A talker whose room another node's talker took meanwhile is kicked.
+func (c *Cluster) reconcile(ctx context.Context, rejoin bool) error {
+	if err := c.rdb.SAdd(ctx, c.k.nodes(), c.node).Err(); err != nil {
+		return err
+	}
+	held, err := c.rdb.HGetAll(ctx, c.k.sockets(c.node)).Result()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	mine := make(map[string]member, len(c.mine))
+	for id, m := range c.mine {
+		mine[id] = *m
+	}
+	rooms := make([]string, 0, len(c.views))
+	for room := range c.views {
+		rooms = append(rooms, room)
+	}
+	c.mu.Unlock()
+
+	pipe := c.rdb.Pipeline()
+	for id, room := range held {
+		if m, ok := mine[id]; !ok || (m.room != room && !m.pending) {
+			leaveScript.Eval(ctx, pipe, append(c.k.room(room), c.k.sockets(c.node), c.k.roomChannel(room)), id, c.node, room)
+		}
+	}
+	joins := map[string]*redis.Cmd{}
+	for id, m := range mine {
+		if m.pending || (held[id] == m.room && !m.talker && !rejoin) {
+			continue
+		}
+		joins[id] = joinScript.Eval(ctx, pipe, append(c.k.room(m.room), c.k.sockets(c.node), c.k.roomChannel(m.room)),
+			id, c.node, flag(m.talker), 0, "1", m.room)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isReplyError(err) {
+		return err
+	}
+	for _, room := range rooms {
+		reply, err := snapshotScript.Run(ctx, c.rdb, c.k.room(room)).Slice()
+		if err != nil {
+			return err
+		}
+		if s, err := parseSnapshot(reply); err == nil {
+			c.replace(room, s, rejoin)
+		}
+	}
+	for id, cmd := range joins {
+		if list, _ := cmd.Slice(); len(list) > 0 && list[0] == "taken" {
+			c.local.Kick(id, signaling.ErrRoomTaken)
+		}
+	}
+	if rejoin {
+		c.log.Info("registered with redis", "sockets", len(mine), "rooms", len(rooms))
+	}
+	return nil
+}

@@ -1,0 +1,192 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// subscription is a change to the channels this node listens on.
+type subscription struct {
+	channel string
+	on      bool
+}
+
+// subscribe queues a change of subscription; changes run in order on their
+// own goroutine, since a change may wait on a connection to Redis.
+func (c *Cluster) subscribe(channel string, on bool) {
+	if c.closing.Load() {
+		return
+	}
+	select {
+	case c.subs <- subscription{channel, on}:
+	default:
+		c.log.Warn("subscription queue full", "channel", channel, "subscribe", on)
+	}
+}
+
+func (c *Cluster) subscriptions() {
+	defer c.wg.Done()
+	for s := range c.subs {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		// An error leaves the channel in the set go-redis resubscribes to
+		// when it reconnects.
+		if s.on {
+			_ = c.ps.Subscribe(ctx, s.channel)
+		} else {
+			_ = c.ps.Unsubscribe(ctx, s.channel)
+		}
+		cancel()
+	}
+}
+
+// receive reads the node's subscriptions until Close.
+func (c *Cluster) receive(ctx context.Context) {
+	defer c.wg.Done()
+	for {
+		msg, err := c.ps.ReceiveTimeout(ctx, c.ttl)
+		if ctx.Err() != nil {
+			return
+		}
+		var ne net.Error
+		switch {
+		case err != nil && errors.As(err, &ne) && ne.Timeout():
+			_ = c.ps.Ping(ctx) // quiet channels: keep the connection checked
+			continue
+		case err != nil:
+			// Not connected: go-redis redials, and resubscribes, on the
+			// next receive.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(redialEvery):
+			}
+			continue
+		}
+		switch m := msg.(type) {
+		case *redis.Pong:
+			c.mu.Lock()
+			if ch := c.pongs[m.Payload]; ch != nil {
+				close(ch)
+				delete(c.pongs, m.Payload)
+			}
+			c.mu.Unlock()
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				c.subscribed(m.Channel)
+			}
+		case *redis.Message:
+			c.dispatch(m.Channel, []byte(m.Payload))
+		}
+	}
+}
+
+// redialEvery is how often the receiver tries to reconnect to Redis.
+const redialEvery = 250 * time.Millisecond
+
+// listening returns once the node's subscriptions are live on Redis: a
+// PING on the subscriber connection (which redials and resubscribes if it
+// must) has come back, so the SUBSCRIBEs before it were done.
+func (c *Cluster) listening(ctx context.Context) error {
+	c.mu.Lock()
+	c.pings++
+	token := fmt.Sprintf("listening-%d", c.pings)
+	pong := make(chan struct{})
+	c.pongs[token] = pong
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pongs, token)
+		c.mu.Unlock()
+	}()
+	if err := c.ps.Ping(ctx, token); err != nil {
+		return err
+	}
+	select {
+	case <-pong:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// subscribed: Redis confirmed a subscription. The first time for a room,
+// its join may go ahead; later, after a reconnection, the room is read
+// afresh, since events may have been missed.
+func (c *Cluster) subscribed(channel string) {
+	room, ok := strings.CutPrefix(channel, c.k.roomChannel(""))
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	v := c.views[room]
+	first := v != nil && v.waiting
+	if first {
+		v.waiting = false
+		close(v.ready)
+	}
+	c.mu.Unlock()
+	if v != nil && !first {
+		c.enqueue(c.snapshotOp(room, false))
+	}
+}
+
+// dispatch handles one message from a channel.
+func (c *Cluster) dispatch(channel string, payload []byte) {
+	var ev event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		c.log.Warn("bad message from redis", "channel", channel, "err", err.Error())
+		return
+	}
+	if channel == c.k.nodeChannel(c.node) {
+		if ev.Kind == "m" {
+			c.local.Deliver(ev.Room, ev.Socket, ev.Data)
+		}
+		return
+	}
+	room, ok := strings.CutPrefix(channel, c.k.roomChannel(""))
+	if !ok {
+		return
+	}
+	if ev.Kind == "m" {
+		if ev.Node != c.node {
+			c.local.Deliver(room, "", ev.Data)
+		}
+		return
+	}
+	c.mu.Lock()
+	var gone *departure
+	gap := false
+	if v := c.views[room]; v != nil {
+		gone, gap = v.apply(room, ev, c.node)
+	}
+	c.mu.Unlock()
+	if gone != nil {
+		c.local.Departed(gone.room, gone.id, gone.talker)
+	}
+	if gap {
+		c.enqueue(c.snapshotOp(room, false))
+	}
+}
+
+// snapshotOp reads room afresh into its view.
+func (c *Cluster) snapshotOp(room string, force bool) *op {
+	return &op{fn: func(ctx context.Context) error {
+		reply, err := snapshotScript.Run(ctx, c.rdb, c.k.room(room)).Slice()
+		if err != nil {
+			return err
+		}
+		s, err := parseSnapshot(reply)
+		if err != nil {
+			return err
+		}
+		c.replace(room, s, force)
+		return nil
+	}}
+}

@@ -1,0 +1,90 @@
+package signaling
+
+// Cluster spans a hub's rooms across nodes. The hub keeps its own sockets;
+// it asks the Cluster about members on other nodes and sends to them
+// through it. Package cluster implements it over Redis; a hub without one
+// is a single node.
+//
+// Join and ClaimTalker may block on the network for a bounded time; the
+// other methods must not block.
+type Cluster interface {
+	// Join records id as a member of room, its talker if talker, atomically
+	// across nodes. It returns ErrRoomFull when the room already has limit
+	// members and ErrRoomTaken when another socket is its talker. A Cluster
+	// that cannot reach the other nodes lets the socket in (nil).
+	Join(room, id string, talker bool, limit int) error
+	// ClaimTalker makes id, a member of room, the room's talker if it has
+	// none; ErrRoomTaken if it has one.
+	ClaimTalker(room, id string) error
+	// Leave records that id left room.
+	Leave(room, id string)
+	// Talker returns the id of room's talker when it is on another node.
+	Talker(room string) (id string, ok bool)
+	// Member reports whether id is a member of room on another node.
+	Member(room, id string) bool
+	// Broadcast sends a routed message (its JSON, `from` stamped) to every
+	// member of room on other nodes, and returns how many it addressed.
+	Broadcast(room string, data []byte) int
+	// Send sends a routed message to id, a member of room on another node.
+	Send(room, id string, data []byte)
+}
+
+// Deliver hands the hub a message routed on another node: data is the
+// message's JSON, `from` stamped. It goes to the member `to` of room, or to
+// every member of room when to is "". A recipient no longer in room is
+// skipped.
+func (h *Hub) Deliver(room, to string, data []byte) {
+	h.mu.RLock()
+	r := h.rooms[room]
+	var one *Client
+	if to != "" {
+		one = h.clients[to]
+	}
+	h.mu.RUnlock()
+	if r == nil {
+		return
+	}
+	f := NewFrame(EventMessage, data)
+	if to != "" {
+		if one != nil && one.room.Load() == r {
+			one.out.push(f)
+		}
+		return
+	}
+	for _, m := range *r.members.Load() {
+		m.out.push(f)
+	}
+}
+
+// Departed tells the hub that id, a member of room on another node, left:
+// the hub's members of room hear `user disconnected` {id}, all of them if
+// id was the talker, else the room's talker if it is here.
+func (h *Hub) Departed(room, id string, talker bool) {
+	h.mu.RLock()
+	r := h.rooms[room]
+	h.mu.RUnlock()
+	if r == nil {
+		return
+	}
+	var to []*Client
+	if talker {
+		to = *r.members.Load()
+	} else if t := r.talker.Load(); t != nil {
+		to = []*Client{t}
+	}
+	sendDisconnected(id, to)
+}
+
+// Kick tells the socket id why it must go (a `signaling_error` for err),
+// then drops it as if it had left. Unknown ids are ignored.
+func (h *Hub) Kick(id string, err error) {
+	h.mu.RLock()
+	c := h.clients[id]
+	h.mu.RUnlock()
+	if c == nil {
+		return
+	}
+	h.log.Info("kicking client", "socket_id", id, "room", c.Room(), "reason", err.Error())
+	c.Leave()
+	Refuse(c.sink, err)
+}
