@@ -387,15 +387,17 @@ func (c *Cluster) Member(room, id string) bool {
 }
 
 // Broadcast implements signaling.Cluster: one publish on the room's
-// channel, whatever the number of nodes.
+// channel, whatever the number of nodes. It publishes even when this node
+// knows of no member elsewhere, since one may have joined a moment ago.
 func (c *Cluster) Broadcast(room string, data []byte) int {
 	c.mu.Lock()
+	v := c.views[room]
 	n := 0
-	if v := c.views[room]; v != nil {
+	if v != nil {
 		n = v.remote
 	}
 	c.mu.Unlock()
-	if n == 0 {
+	if v == nil || !c.up.Load() {
 		return 0
 	}
 	payload, _ := json.Marshal(event{Kind: "m", Node: c.node, Data: data})

@@ -1,7 +1,8 @@
 // Package metrics exposes the service in the Prometheus format: sockets,
 // rooms, talkers and the largest rooms' sockets (read from the hub at each
 // scrape), messages and bytes routed by type, refusals by code, evictions by
-// reason, and the quality watchers report, plus Go and process metrics.
+// reason, the quality watchers report, and with Redis its state, plus Go
+// and process metrics.
 //
 //	m := metrics.New()
 //	hub := signaling.NewHub(signaling.Options{Observer: m})
@@ -42,8 +43,24 @@ type Metrics struct {
 	freezes   prometheus.Counter
 	reports   prometheus.Counter
 
+	cluster atomic.Pointer[clusterHolder]
+
 	sockets, rooms, talkers, roomSockets *prometheus.Desc
+	redisUp, nodes, dropped              *prometheus.Desc
 }
+
+// Cluster is what a node sharing rooms through Redis reports
+// (*cluster.Cluster).
+type Cluster interface {
+	// Up reports whether Redis is reachable and the node registered.
+	Up() bool
+	// Nodes returns the live nodes last counted.
+	Nodes() int
+	// Dropped returns the messages for other nodes dropped so far.
+	Dropped() uint64
+}
+
+type clusterHolder struct{ Cluster }
 
 // New returns Metrics with their own registry.
 func New() *Metrics {
@@ -93,6 +110,9 @@ func New() *Metrics {
 		rooms:       prometheus.NewDesc("broadcast_rooms", "Rooms with at least one socket.", nil, nil),
 		talkers:     prometheus.NewDesc("broadcast_talkers", "Rooms with a talker.", nil, nil),
 		roomSockets: prometheus.NewDesc("broadcast_room_sockets", "Sockets in the largest rooms; the rest summed as room=\"other\".", []string{"room"}, nil),
+		redisUp:     prometheus.NewDesc("broadcast_redis_up", "1 while Redis is reachable and this node shares rooms through it, else 0 (only with -redis).", nil, nil),
+		nodes:       prometheus.NewDesc("broadcast_cluster_nodes", "Live nodes sharing rooms, this one included (only with -redis).", nil, nil),
+		dropped:     prometheus.NewDesc("broadcast_cluster_dropped_total", "Messages for sockets on other nodes dropped while Redis was unreachable (only with -redis).", nil, nil),
 	}
 	m.reg.MustRegister(m.messages, m.bytes, m.delivered, m.refusals, m.evictions,
 		m.bitrate, m.fps, m.jitter, m.rtt, m.lost, m.freezes, m.reports, m,
@@ -102,6 +122,9 @@ func New() *Metrics {
 
 // Watch makes the hub's sizes part of each scrape.
 func (m *Metrics) Watch(h *signaling.Hub) { m.hub.Store(h) }
+
+// WatchCluster makes the Redis state part of each scrape.
+func (m *Metrics) WatchCluster(c Cluster) { m.cluster.Store(&clusterHolder{c}) }
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
@@ -147,10 +170,22 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.rooms
 	ch <- m.talkers
 	ch <- m.roomSockets
+	ch <- m.redisUp
+	ch <- m.nodes
+	ch <- m.dropped
 }
 
-// Collect reads the hub's sizes.
+// Collect reads the hub's sizes and the Redis state.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	if c := m.cluster.Load(); c != nil {
+		up := 0.0
+		if c.Up() {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(m.redisUp, prometheus.GaugeValue, up)
+		ch <- prometheus.MustNewConstMetric(m.nodes, prometheus.GaugeValue, float64(c.Nodes()))
+		ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(c.Dropped()))
+	}
 	h := m.hub.Load()
 	if h == nil {
 		return

@@ -75,3 +75,40 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("%d room series, want %d", n, TopRooms+1)
 	}
 }
+
+type fakeCluster struct {
+	up      bool
+	nodes   int
+	dropped uint64
+}
+
+func (f fakeCluster) Up() bool        { return f.up }
+func (f fakeCluster) Nodes() int      { return f.nodes }
+func (f fakeCluster) Dropped() uint64 { return f.dropped }
+
+func TestClusterMetrics(t *testing.T) {
+	scrape := func(m *Metrics) string {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		return rec.Body.String()
+	}
+	m := New()
+	if text := scrape(m); strings.Contains(text, "broadcast_redis_up") {
+		t.Error("a single node reports a Redis state")
+	}
+	for _, tt := range []struct {
+		c    fakeCluster
+		want []string
+	}{
+		{fakeCluster{true, 3, 0}, []string{"broadcast_redis_up 1", "broadcast_cluster_nodes 3", "broadcast_cluster_dropped_total 0"}},
+		{fakeCluster{false, 2, 7}, []string{"broadcast_redis_up 0", "broadcast_cluster_nodes 2", "broadcast_cluster_dropped_total 7"}},
+	} {
+		m.WatchCluster(tt.c)
+		text := scrape(m)
+		for _, want := range tt.want {
+			if !strings.Contains(text, want) {
+				t.Errorf("%+v: metrics lack %q", tt.c, want)
+			}
+		}
+	}
+}

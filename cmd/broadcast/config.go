@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/broadcast-service/broadcast/cluster"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -31,6 +32,8 @@ type serveConfig struct {
 	TURN            signaling.TURN
 	TLSCert         string
 	TLSKey          string
+	Redis           string // may hold a password: never logged
+	RedisNodeTTL    time.Duration
 }
 
 // flags is a FlagSet whose flags fall back to environment variables.
@@ -160,6 +163,8 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	turnTTL := typed(f, "turn-ttl", "BROADCAST_TURN_TTL", "1h", "how long TURN credentials last", duration)
 	tlsCert := f.str("tls-cert", "BROADCAST_TLS_CERT", "", "PEM certificate file: serve HTTPS and WSS")
 	tlsKey := f.str("tls-key", "BROADCAST_TLS_KEY", "", "PEM private key file for -tls-cert")
+	redisURL := f.str("redis", "BROADCAST_REDIS", "", "redis://[user:password@]host:port/db: share rooms with the other nodes using this Redis")
+	redisTTL := typed(f, "redis-node-ttl", "BROADCAST_REDIS_NODE_TTL", cluster.DefaultTTL.String(), "how long a silent node counts as alive; its sockets are announced gone within 1.2× this", duration)
 	if err := f.parseArgs(args); err != nil {
 		return serveConfig{}, err
 	}
@@ -173,6 +178,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 		},
 		TURN:    signaling.TURN{URLs: *turnURLs, Secret: []byte(*turnSecret), TTL: *turnTTL},
 		TLSCert: *tlsCert, TLSKey: *tlsKey,
+		Redis: *redisURL, RedisNodeTTL: *redisTTL,
 	}
 	switch {
 	case cfg.PrivateRooms && cfg.TalkSecret == "":
@@ -181,6 +187,8 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 		return cfg, errors.New("-turn-urls and -turn-secret go together")
 	case (cfg.TLSCert == "") != (cfg.TLSKey == ""):
 		return cfg, errors.New("-tls-cert and -tls-key go together")
+	case cfg.Redis != "" && !strings.HasPrefix(cfg.Redis, "redis://") && !strings.HasPrefix(cfg.Redis, "rediss://"):
+		return cfg, errors.New("-redis: want a redis:// or rediss:// URL")
 	}
 	for _, u := range cfg.TURN.URLs {
 		if !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(nodeEnv) == "1" {
+		main() // a node process of a multi-node test (see startNode)
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -75,6 +80,11 @@ func TestServeConfig(t *testing.T) {
 		{"turn url scheme", []string{"-turn-urls", "stun:x", "-turn-secret", "s"}, nil, nil, "not a turn:"},
 		{"tls cert without key", []string{"-tls-cert", "c.pem"}, nil, nil, "go together"},
 		{"rate zero", []string{"-rate", "0"}, nil, nil, "-rate"},
+		{"redis", nil, map[string]string{"BROADCAST_REDIS": "redis://:pw@127.0.0.1:6379/0", "BROADCAST_REDIS_NODE_TTL": "2s"}, func(c serveConfig) bool {
+			return c.Redis == "redis://:pw@127.0.0.1:6379/0" && c.RedisNodeTTL == 2*time.Second
+		}, ""},
+		{"redis default ttl", nil, nil, func(c serveConfig) bool { return c.Redis == "" && c.RedisNodeTTL == 5*time.Second }, ""},
+		{"redis url scheme", []string{"-redis", "127.0.0.1:6379"}, nil, nil, "redis:// or rediss://"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,8 +14,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/broadcast-service/broadcast/cluster"
 	"github.com/broadcast-service/broadcast/metrics"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/static"
@@ -31,12 +33,26 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	m := metrics.New()
 	opts := hubOptions(cfg, log)
 	opts.Observer = m
+	var cl *cluster.Cluster
+	if cfg.Redis != "" {
+		cl, err = cluster.New(cluster.Options{URL: cfg.Redis, TTL: cfg.RedisNodeTTL, Logger: log})
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("-redis: %w", err)
+		}
+		redis.SetLogger(redisLog{log})
+		opts.Cluster = cl
+		m.WatchCluster(cl)
+	}
 	hub := signaling.NewHub(opts)
 	m.Watch(hub)
+	if cl != nil {
+		cl.Start(hub)
+	}
 	sio := signaling.NewServer(hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy, Logger: log})
 	var draining atomic.Bool
 	httpSrv := &http.Server{
-		Handler:           routes(cfg, hub, sio, m.Handler(), &draining, log),
+		Handler:           routes(cfg, hub, cl, sio, m.Handler(), &draining, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -69,6 +85,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		// set up is refused by the closed hub), then stop the socket.io server.
 		err := httpSrv.Shutdown(drain)
 		err = errors.Join(err, hub.Close(drain))
+		if cl != nil {
+			err = errors.Join(err, cl.Close(drain))
+		}
 		_ = sio.Close()
 		return err
 	})
@@ -76,7 +95,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		log.Warn("the pages cannot connect: the socket.io client is not embedded; build with `make` (it runs npm ci)", "missing", static.ClientScript)
 	}
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "max_watchers", cfg.MaxWatchers,
-		"keyed", cfg.TalkSecret != "", "private_rooms", cfg.PrivateRooms, "turn", len(cfg.TURN.URLs) > 0)
+		"keyed", cfg.TalkSecret != "", "private_rooms", cfg.PrivateRooms, "turn", len(cfg.TURN.URLs) > 0,
+		"redis", cl != nil)
 	if ready != nil {
 		ready <- ln.Addr()
 	}
@@ -101,22 +121,33 @@ func hubOptions(cfg serveConfig, log *slog.Logger) signaling.Options {
 }
 
 // routes wires the HTTP endpoints: the socket.io endpoint, liveness,
-// readiness, metrics, the pages' configuration and the embedded pages.
-func routes(cfg serveConfig, hub *signaling.Hub, sio, metrics http.Handler, draining *atomic.Bool, log *slog.Logger) http.Handler {
+// readiness, metrics, the pages' configuration and the embedded pages. cl
+// is nil for a single node.
+func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio, metrics http.Handler, draining *atomic.Bool, log *slog.Logger) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Handle("/socket.io/*", sio)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		st := hub.Stats()
-		writeJSON(w, log, map[string]any{"status": "ok", "sockets": st.Clients, "rooms": st.Rooms})
+		body := map[string]any{"status": "ok", "sockets": st.Clients, "rooms": st.Rooms}
+		if cl != nil {
+			body["redis"] = redisState(cl)
+			body["nodes"] = cl.Nodes()
+		}
+		writeJSON(w, log, body)
 	})
 	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if draining.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			writeJSON(w, log, map[string]any{"status": "draining"})
-			return
+		status := "ready"
+		switch {
+		case draining.Load():
+			status = "draining"
+		case cl != nil && !cl.Up():
+			status = "redis unreachable"
 		}
-		writeJSON(w, log, map[string]any{"status": "ready"})
+		if status != "ready" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		writeJSON(w, log, map[string]any{"status": status})
 	})
 	r.Handle("/metrics", metrics)
 	pageConfig := map[string]any{"maxWatchers": cfg.MaxWatchers, "iceServers": cfg.ICEServers}
@@ -126,6 +157,21 @@ func routes(cfg serveConfig, hub *signaling.Hub, sio, metrics http.Handler, drai
 	})
 	r.Handle("/*", http.FileServerFS(static.FS))
 	return r
+}
+
+func redisState(cl *cluster.Cluster) string {
+	if cl.Up() {
+		return "up"
+	}
+	return "down"
+}
+
+// redisLog passes go-redis's own messages (redials) to the log at debug
+// level: state changes are logged by the cluster itself.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...), "from", "go-redis")
 }
 
 func writeJSON(w http.ResponseWriter, log *slog.Logger, v any) {
