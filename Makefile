@@ -3,7 +3,7 @@ GO ?= go
 ARGS ?=
 CLIENT := static/vendor/socket.io.js
 
-.PHONY: run build test test-go test-js test-deps bench fuzz deps clean
+.PHONY: run build test test-go test-js test-compose test-deps bench fuzz deps clean
 
 run: $(CLIENT)
 	$(GO) run ./cmd/broadcast $(ARGS)
@@ -21,7 +21,7 @@ $(CLIENT): node_modules/.package-lock.json
 
 deps: $(CLIENT)
 
-test: test-go test-js
+test: test-go test-js test-compose
 
 test-go: $(CLIENT) test-deps
 	$(GO) vet ./...
@@ -31,6 +31,10 @@ test-go: $(CLIENT) test-deps
 # chromium, which test-deps installs if it is missing.
 test-js: build test-deps
 	npm test
+
+# docker-compose.yml and its Dockerfile, validated without a Docker engine.
+test-compose: test-deps
+	docker-compose -f docker-compose.yml config -q
 
 test-deps:
 	scripts/install-test-deps.sh

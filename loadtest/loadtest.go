@@ -18,6 +18,10 @@ import (
 type Config struct {
 	// URL is the server's base URL.
 	URL string
+	// URLs, if set, are the base URLs of nodes sharing rooms (through
+	// Redis); they replace URL, and each room's sockets are spread over
+	// them in turn.
+	URLs []string
 	// Rooms and Watchers: each room has a talker and this many watchers.
 	Rooms, Watchers int
 	// Messages is how many messages each room's talker broadcasts (fan-out).
@@ -50,6 +54,14 @@ type Result struct {
 	KBPerConn  float64 // server memory per idle socket (Idle, with ServerPID)
 }
 
+// url is the base URL of the i-th socket of a spread.
+func (c *Config) url(i int) string {
+	if len(c.URLs) == 0 {
+		return c.URL
+	}
+	return c.URLs[i%len(c.URLs)]
+}
+
 func (c *Config) quiet() time.Duration {
 	if c.Quiet <= 0 {
 		return 5 * time.Second
@@ -75,18 +87,21 @@ func (r *room) close() {
 // with talk_ready and the watchers ask with talk_request until the talker
 // has heard each, then it answers talk_ready {"go":1}, which every watcher
 // waits for.
-func setupRoom(ctx context.Context, url, name string, watchers int, quiet time.Duration) (*room, error) {
+// The i-th room's talker connects to cfg.url(i), its watchers to the next
+// ones.
+func setupRoom(ctx context.Context, cfg Config, i int, name string) (*room, error) {
+	watchers, quiet := cfg.Watchers, cfg.quiet()
 	r := &room{name: name}
 	var err error
-	if r.talker, err = dial(ctx, url); err != nil {
+	if r.talker, err = dial(ctx, cfg.url(i)); err != nil {
 		return nil, err
 	}
 	if err = r.talker.enter(name); err == nil {
 		err = r.talker.message(`"type":"talk_ready"`)
 	}
-	for i := 0; i < watchers && err == nil; i++ {
+	for j := 0; j < watchers && err == nil; j++ {
 		var w *conn
-		if w, err = dial(ctx, url); err == nil {
+		if w, err = dial(ctx, cfg.url(i+1+j)); err == nil {
 			r.watchers = append(r.watchers, w)
 			err = w.enter(name)
 		}
@@ -150,7 +165,7 @@ func setupRooms(ctx context.Context, cfg Config, prefix string) ([]*room, error)
 	rooms := make([]*room, 0, cfg.Rooms)
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	for i := range cfg.Rooms {
-		r, err := setupRoom(ctx, cfg.URL, fmt.Sprintf("%s-%s-%d", prefix, stamp, i), cfg.Watchers, cfg.quiet())
+		r, err := setupRoom(ctx, cfg, i, fmt.Sprintf("%s-%s-%d", prefix, stamp, i))
 		if err != nil {
 			for _, r := range rooms {
 				r.close()
@@ -365,7 +380,7 @@ func Idle(ctx context.Context, cfg Config) (Result, error) {
 	start := time.Now()
 	for i := range cfg.Idle {
 		t0 := time.Now()
-		c, err := dial(ctx, cfg.URL)
+		c, err := dial(ctx, cfg.url(i))
 		if err != nil {
 			return res, err
 		}
@@ -405,6 +420,7 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 			r.close()
 		}
 	}()
+	entered := repliesEntered(rooms[0].talker)
 	var heard atomic.Int64
 	var wg sync.WaitGroup
 	for i, r := range rooms {
@@ -441,15 +457,20 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 			defer workers.Done()
 			for i := w; i < cfg.Churn; i += 4 {
 				t0 := time.Now()
-				c, err := dial(ctx, cfg.URL)
+				c, err := dial(ctx, cfg.url(i+1)) // not its talker's node, in a spread
 				if err != nil {
 					errs <- err
 					return
 				}
 				lat.add(time.Since(t0))
 				_ = c.enter(rooms[i%len(rooms)].name)
-				_ = c.write([]byte("2")) // a ping; its pong follows the enter
-				_ = c.read(func(p []byte) bool { return string(p) != "3" })
+				if entered {
+					// The reply proves the enter done before the socket goes.
+					_ = c.read(func(p []byte) bool { return !bytes.HasPrefix(p, []byte(`42["entered"`)) })
+				} else {
+					_ = c.write([]byte("2")) // a ping; its pong follows the enter
+					_ = c.read(func(p []byte) bool { return string(p) != "3" })
+				}
 				c.close()
 				churned.Add(1)
 			}
@@ -467,6 +488,21 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 	default:
 	}
 	return res, nil
+}
+
+// repliesEntered reports whether the server answers `enter` with
+// `entered`, as this service does (and the classic server does not), from
+// what c, which entered a while ago, has received by the pong of a ping.
+// A churner then waits for that reply rather than for a ping's pong, which
+// the transport may send before the enter is done.
+func repliesEntered(c *conn) bool {
+	seen := false
+	_ = c.write([]byte("2"))
+	_ = c.read(func(p []byte) bool {
+		seen = seen || bytes.HasPrefix(p, []byte(`42["entered"`))
+		return string(p) != "3"
+	})
+	return seen
 }
 
 // rssKB reads a process's resident memory, in KiB.

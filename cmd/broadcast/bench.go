@@ -12,11 +12,12 @@ import (
 	"github.com/broadcast-service/broadcast/loadtest"
 )
 
-// benchCommand runs the load scenarios against -url and, with -compare,
-// alternately against a second server, and prints the medians and ratios.
+// benchCommand runs the load scenarios against -url (one server, or nodes
+// sharing rooms) and, with -compare, alternately against a second one, and
+// prints the medians and ratios.
 func benchCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := newFlags("broadcast bench", getenv, stderr)
-	url := f.String("url", "http://localhost:8080", "server to load")
+	url := f.String("url", "http://localhost:8080", "server to load; comma-separated nodes sharing rooms (-redis) get each room spread over them")
 	compare := f.String("compare", "", "a second server (e.g. the classic Node signalingServer.js) to load alternately")
 	pid := f.Int("pid", 0, "-url's server process, for memory per idle socket")
 	comparePID := f.Int("compare-pid", 0, "-compare's server process")
@@ -57,6 +58,9 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 			for i, t := range targets {
 				cfg := loadtest.Config{URL: t.url, ServerPID: t.pid, Rooms: *rooms, Watchers: *watchers,
 					Messages: *messages, Bytes: *size, Window: *window, Idle: *idle, Churn: *churn}
+				if urls, _ := list(t.url); len(urls) > 1 {
+					cfg.URLs = urls
+				}
 				res, err := scenario(ctx, cfg)
 				if err != nil {
 					return fmt.Errorf("%s against %s: %w", name, t.url, err)
