@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,16 +61,18 @@ type Cluster struct {
 	ps    *redis.PubSub
 	local Local
 
-	ops      chan *op
-	subs     chan subscription
-	up       atomic.Bool
-	closing  atomic.Bool
-	stopping atomic.Bool
-	nodes    atomic.Int64
-	dropped  atomic.Uint64
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	stopped  chan struct{} // closed when the worker has run its last op
+	ops        chan *op
+	subs       chan subscription
+	subsMu     sync.RWMutex // guards closing subs
+	subsClosed bool
+	up         atomic.Bool
+	closing    atomic.Bool
+	stopping   atomic.Bool
+	nodes      atomic.Int64
+	dropped    atomic.Uint64
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	stopped    chan struct{} // closed when the worker has run its last op
 
 	mu       sync.Mutex // guards mine, views, suspects, pongs and pings
 	pongs    map[string]chan struct{}
@@ -93,6 +96,10 @@ var _ signaling.Cluster = (*Cluster)(nil)
 func New(opts Options) (*Cluster, error) {
 	ropts, err := redis.ParseURL(opts.URL)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold a password
+		}
 		return nil, fmt.Errorf("%w: %w", ErrBadURL, err)
 	}
 	ropts.DialTimeout = opTimeout
@@ -185,7 +192,10 @@ func (c *Cluster) stop(ctx context.Context, farewell bool) error {
 	}}
 	_, err := c.do(ctx, last)
 	c.closing.Store(true)
+	c.subsMu.Lock()
+	c.subsClosed = true
 	close(c.subs)
+	c.subsMu.Unlock()
 	_ = c.ps.Close()
 	done := make(chan struct{})
 	go func() { c.wg.Wait(); close(done) }()

@@ -21,7 +21,9 @@ type subscription struct {
 // subscribe queues a change of subscription; changes run in order on their
 // own goroutine, since a change may wait on a connection to Redis.
 func (c *Cluster) subscribe(channel string, on bool) {
-	if c.closing.Load() {
+	c.subsMu.RLock()
+	defer c.subsMu.RUnlock()
+	if c.subsClosed {
 		return
 	}
 	select {

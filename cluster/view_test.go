@@ -1,0 +1,56 @@
+package cluster
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestViewOrdersEventsAndSnapshots(t *testing.T) {
+	const self = "me"
+	v := newView()
+	// Events before the first snapshot wait for it; those it already has
+	// are skipped after it.
+	v.apply("r", event{Kind: "j", Node: "n2", Socket: "w1", Ver: 2}, self)
+	v.apply("r", event{Kind: "j", Node: "n2", Socket: "w2", Ver: 3}, self)
+	if len(v.members) != 0 {
+		t.Fatalf("members before a snapshot: %v", v.members)
+	}
+	gone := v.replace("r", snapshot{ver: 2, talker: "t", members: map[string]string{"t": self, "w1": "n2"}}, self, false)
+	if len(gone) != 0 || v.ver != 3 || v.members["w2"] != "n2" || v.remote != 2 || v.talker != "t" {
+		t.Fatalf("after snapshot at 2 and early event 3: ver %d members %v remote %d gone %v", v.ver, v.members, v.remote, gone)
+	}
+	// A stale snapshot changes nothing; a stale event neither.
+	if gone := v.replace("r", snapshot{ver: 1, members: map[string]string{}}, self, false); gone != nil || len(v.members) != 3 {
+		t.Fatalf("stale snapshot applied: %v %v", gone, v.members)
+	}
+	if d, gap := v.apply("r", event{Kind: "l", Node: "n2", Socket: "w1", Ver: 3}, self); d != nil || gap || v.members["w1"] == "" {
+		t.Fatal("stale departure applied")
+	}
+	// A departure of another node's member is announced; a gap asks for
+	// a snapshot.
+	d, gap := v.apply("r", event{Kind: "l", Node: "n2", Socket: "w1", Ver: 4}, self)
+	if d == nil || d.id != "w1" || d.talker || gap || v.remote != 1 {
+		t.Fatalf("departure: %+v gap %v remote %d", d, gap, v.remote)
+	}
+	if _, gap := v.apply("r", event{Kind: "t", Node: "n2", Socket: "w2", Ver: 6}, self); !gap || v.talker != "w2" {
+		t.Fatalf("gap %v talker %q", gap, v.talker)
+	}
+	// A newer snapshot that lacks a member (and the talker) announces them.
+	gone = v.replace("r", snapshot{ver: 9, members: map[string]string{"t": self}}, self, false)
+	if len(gone) != 1 || gone[0].id != "w2" || !gone[0].talker || v.remote != 0 {
+		t.Fatalf("gone %v remote %d", gone, v.remote)
+	}
+	// After Redis restarts, versions start again: a forced snapshot wins.
+	v.replace("r", snapshot{ver: 1, members: map[string]string{"t": self, "x": "n3"}}, self, true)
+	if v.ver != 1 || v.members["x"] != "n3" {
+		t.Fatalf("forced snapshot not taken: ver %d %v", v.ver, v.members)
+	}
+}
+
+func TestNewHidesPasswordOfBadURL(t *testing.T) {
+	_, err := New(Options{URL: "redis://user:s3cret@host:notaport/0"})
+	if !errors.Is(err, ErrBadURL) || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("err = %v, want ErrBadURL without the password", err)
+	}
+}
