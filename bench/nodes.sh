@@ -34,4 +34,4 @@ for p in "${ports[@]}"; do
 done
 
 bin/broadcast bench -url "$(IFS=,; echo "${urls[*]}")" -compare "http://127.0.0.1:$np" \
-  -scenarios fanout,handshake,churn -rounds "$rounds"
+  -scenarios "${SCENARIOS:-fanout,handshake,churn}" -rounds "$rounds"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -410,8 +409,7 @@ func (c *Cluster) Broadcast(room string, data []byte) int {
 	if v == nil || !c.up.Load() {
 		return 0
 	}
-	payload, _ := json.Marshal(event{Kind: "m", Node: c.node, Data: data})
-	c.enqueue(&op{channel: c.k.roomChannel(room), payload: payload})
+	c.enqueue(&op{channel: c.k.roomChannel(room), payload: encodeMessage(c.node, room, "", data)})
 	return n
 }
 
@@ -427,8 +425,7 @@ func (c *Cluster) Send(room, id string, data []byte) {
 	if node == "" || node == c.node {
 		return
 	}
-	payload, _ := json.Marshal(event{Kind: "m", Room: room, Socket: id, Data: data})
-	c.enqueue(&op{channel: c.k.nodeChannel(node), payload: payload})
+	c.enqueue(&op{channel: c.k.nodeChannel(node), payload: encodeMessage(c.node, room, id, data)})
 }
 
 // replace takes a snapshot of room into its view and announces the

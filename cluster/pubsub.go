@@ -139,16 +139,12 @@ func (c *Cluster) subscribed(channel string) {
 	}
 }
 
-// dispatch handles one message from a channel.
+// dispatch handles one message from a channel: a routed message for this
+// node's sockets, or a room's membership event.
 func (c *Cluster) dispatch(channel string, payload []byte) {
-	var ev event
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		c.log.Warn("bad message from redis", "channel", channel, "err", err.Error())
-		return
-	}
-	if channel == c.k.nodeChannel(c.node) {
-		if ev.Kind == "m" {
-			c.local.Deliver(ev.Room, ev.Socket, ev.Data)
+	if node, room, to, data, ok := decodeMessage(payload); ok {
+		if node != c.node { // this node delivered its own already
+			c.local.Deliver(room, to, data)
 		}
 		return
 	}
@@ -156,10 +152,9 @@ func (c *Cluster) dispatch(channel string, payload []byte) {
 	if !ok {
 		return
 	}
-	if ev.Kind == "m" {
-		if ev.Node != c.node {
-			c.local.Deliver(room, "", ev.Data)
-		}
+	var ev event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		c.log.Warn("bad event from redis", "channel", channel, "err", err.Error())
 		return
 	}
 	c.mu.Lock()

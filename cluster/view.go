@@ -1,22 +1,17 @@
 package cluster
 
-import (
-	"encoding/json"
-	"fmt"
-)
+import "fmt"
 
-// event is what travels on the channels. On a room's channel: a join
-// ("j"), a departure ("l"), a talker's claim ("t"), each with the room's
-// version, or a broadcast ("m") from a node's talker. On a node's channel:
-// a message ("m") for one socket of a room.
+// event is a room's membership event, as the scripts publish it on the
+// room's channel: a join ("j"), a departure ("l") or a talker's claim
+// ("t") of a socket on a node, with the room's version after it. Routed
+// messages travel in another form (see encodeMessage).
 type event struct {
-	Kind   string          `json:"k"`
-	Node   string          `json:"n,omitempty"`
-	Socket string          `json:"s,omitempty"`
-	Talker bool            `json:"t,omitempty"`
-	Ver    int64           `json:"v,omitempty"`
-	Room   string          `json:"r,omitempty"`
-	Data   json.RawMessage `json:"d,omitempty"`
+	Kind   string `json:"k"`
+	Node   string `json:"n"`
+	Socket string `json:"s"`
+	Talker bool   `json:"t"`
+	Ver    int64  `json:"v"`
 }
 
 // view is a node's picture of a room it has members in: every member's

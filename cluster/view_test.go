@@ -54,3 +54,20 @@ func TestNewHidesPasswordOfBadURL(t *testing.T) {
 		t.Fatalf("err = %v, want ErrBadURL without the password", err)
 	}
 }
+
+func TestMessageEnvelope(t *testing.T) {
+	data := []byte(`{"type":"offer","sdp":"v=0\r\n","from":"abc"}`)
+	p := encodeMessage("node1", "room-1", "sock", data)
+	node, room, to, got, ok := decodeMessage(p)
+	if !ok || node != "node1" || room != "room-1" || to != "sock" || string(got) != string(data) {
+		t.Fatalf("decoded %q %q %q %q %v", node, room, to, got, ok)
+	}
+	if _, _, to, _, ok := decodeMessage(encodeMessage("n", "r", "", data)); !ok || to != "" {
+		t.Fatal("a room broadcast does not round-trip")
+	}
+	for _, bad := range []string{`{"k":"j","n":"x","s":"y","t":false,"v":1}`, "m", "m\x00n\x00r", ""} {
+		if _, _, _, _, ok := decodeMessage([]byte(bad)); ok {
+			t.Errorf("%q decoded as a message", bad)
+		}
+	}
+}
