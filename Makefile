@@ -47,6 +47,7 @@ SIGNALING_FUZZ := FuzzMessage FuzzParseEnter FuzzValidRoomName FuzzCheckWatch
 fuzz: $(CLIENT)
 	for f in $(SIGNALING_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./signaling/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./signaling/sioclient/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) ./cluster/
 
 clean:
 	rm -rf bin node_modules $(CLIENT)
