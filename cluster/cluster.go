@@ -255,9 +255,8 @@ func (c *Cluster) Join(room, id string, talker bool, limit int) error {
 	case <-ready:
 	case <-ctx.Done():
 	}
-	force := "0"
-	reply, err := c.do(ctx, &op{script: joinScript, keys: append(c.k.room(room), c.k.sockets(c.node), c.k.roomChannel(room)),
-		args: []any{id, c.node, flag(talker), limit, force, room}})
+	reply, err := c.do(ctx, &op{script: joinScript, keys: c.memberKeys(room),
+		args: []any{id, c.node, flag(talker), limit, "0", room}})
 	if err != nil {
 		c.settle(id, room) // Redis went away: let it in; it is registered when Redis is back
 		return nil
@@ -310,18 +309,32 @@ func (c *Cluster) undo(id, room string, prev *member) {
 	} else {
 		delete(c.mine, id)
 	}
-	drop := false
-	if v := c.views[room]; v != nil && (prev == nil || prev.room != room) {
-		delete(v.local, id)
-		if len(v.local) == 0 {
-			delete(c.views, room)
-			drop = true
-		}
-	}
+	drop := (prev == nil || prev.room != room) && c.forgetLocked(room, id)
 	c.mu.Unlock()
 	if drop {
 		c.subscribe(c.k.roomChannel(room), false)
 	}
+}
+
+// forgetLocked takes id out of its room's view, dropping the view of a
+// room this node no longer has members in; it reports whether it did, so
+// the room's channel is unsubscribed. c.mu must be held.
+func (c *Cluster) forgetLocked(room, id string) bool {
+	v := c.views[room]
+	if v == nil {
+		return false
+	}
+	delete(v.local, id)
+	if len(v.local) > 0 {
+		return false
+	}
+	delete(c.views, room)
+	return true
+}
+
+// memberKeys are the KEYS of joinScript and leaveScript for room.
+func (c *Cluster) memberKeys(room string) []string {
+	return append(c.k.room(room), c.k.sockets(c.node), c.k.roomChannel(room))
 }
 
 // ClaimTalker implements signaling.Cluster.
@@ -356,20 +369,12 @@ func (c *Cluster) Leave(room, id string) {
 	if m := c.mine[id]; m != nil && m.room == room {
 		delete(c.mine, id)
 	}
-	drop := false
-	if v := c.views[room]; v != nil {
-		delete(v.local, id)
-		if len(v.local) == 0 {
-			delete(c.views, room)
-			drop = true
-		}
-	}
+	drop := c.forgetLocked(room, id)
 	c.mu.Unlock()
 	if drop {
 		c.subscribe(c.k.roomChannel(room), false)
 	}
-	c.enqueue(&op{script: leaveScript, keys: append(c.k.room(room), c.k.sockets(c.node), c.k.roomChannel(room)),
-		args: []any{id, c.node, room}})
+	c.enqueue(&op{script: leaveScript, keys: c.memberKeys(room), args: []any{id, c.node, room}})
 }
 
 // Talker implements signaling.Cluster.

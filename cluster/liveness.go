@@ -115,7 +115,7 @@ func (c *Cluster) reconcile(ctx context.Context, rejoin bool) error {
 	pipe := c.rdb.Pipeline()
 	for id, room := range held {
 		if m, ok := mine[id]; !ok || (m.room != room && !m.pending) {
-			leaveScript.Eval(ctx, pipe, append(c.k.room(room), c.k.sockets(c.node), c.k.roomChannel(room)), id, c.node, room)
+			leaveScript.Eval(ctx, pipe, c.memberKeys(room), id, c.node, room)
 		}
 	}
 	joins := map[string]*redis.Cmd{}
@@ -123,8 +123,7 @@ func (c *Cluster) reconcile(ctx context.Context, rejoin bool) error {
 		if m.pending || (held[id] == m.room && !m.talker && !rejoin) {
 			continue
 		}
-		joins[id] = joinScript.Eval(ctx, pipe, append(c.k.room(m.room), c.k.sockets(c.node), c.k.roomChannel(m.room)),
-			id, c.node, flag(m.talker), 0, "1", m.room)
+		joins[id] = joinScript.Eval(ctx, pipe, c.memberKeys(m.room), id, c.node, flag(m.talker), 0, "1", m.room)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !isReplyError(err) {
 		return err

@@ -165,14 +165,21 @@ func (s *sock) want(name, substr string) string {
 	return ""
 }
 
+// expectGet asserts that GET url answers code with a body containing
+// substr.
+func expectGet(t *testing.T, url string, code int, substr string) {
+	t.Helper()
+	if got, body, _ := get(t, url); got != code || !strings.Contains(body, substr) {
+		t.Errorf("GET %s = %d %.200s, want %d with %q", url, got, body, code, substr)
+	}
+}
+
 // TestNodesShareRoomsOverRedis runs three node processes on one
 // redis-server, with each room's sockets spread across them.
 func TestNodesShareRoomsOverRedis(t *testing.T) {
 	rs := redistest.Start(t)
 	n1, n2, n3 := startNode(t, rs.URL()), startNode(t, rs.URL()), startNode(t, rs.URL())
-	if _, body, _ := get(t, n3.url+"/healthz"); !strings.Contains(body, `"nodes":3`) || !strings.Contains(body, `"redis":"up"`) {
-		t.Errorf("/healthz of the third node = %s", body)
-	}
+	expectGet(t, n3.url+"/healthz", 200, `"nodes":3,"redis":"up"`)
 
 	talker := n1.enter("a", "talker", "entered")
 	w2 := n2.enter("a", "watcher", "entered")
@@ -218,15 +225,9 @@ func TestNodesShareRoomsOverRedis(t *testing.T) {
 	// on /readyz, /healthz and /metrics, and rejoin.
 	rs.Stop()
 	n1.waitLog("redis unreachable")
-	if code, body, _ := get(t, n1.url+"/readyz"); code != 503 || !strings.Contains(body, "redis unreachable") {
-		t.Errorf("/readyz with Redis down = %d %s", code, body)
-	}
-	if _, body, _ := get(t, n1.url+"/healthz"); !strings.Contains(body, `"redis":"down"`) {
-		t.Errorf("/healthz with Redis down = %s", body)
-	}
-	if _, body, _ := get(t, n1.url+"/metrics"); !strings.Contains(body, "broadcast_redis_up 0") {
-		t.Error("metrics do not show Redis down")
-	}
+	expectGet(t, n1.url+"/readyz", 503, "redis unreachable")
+	expectGet(t, n1.url+"/healthz", 200, `"redis":"down"`)
+	expectGet(t, n1.url+"/metrics", 200, "broadcast_redis_up 0")
 	local := n1.enter("a", "watcher", "entered")
 	local.send(`{"type":"talk_request"}`)
 	talker.want("message", local.id())
@@ -234,12 +235,8 @@ func TestNodesShareRoomsOverRedis(t *testing.T) {
 	rs.Restart(t)
 	n1.waitLog("redis reachable")
 	n2.waitLog("redis reachable")
-	if code, _, _ := get(t, n1.url+"/readyz"); code != 200 {
-		t.Errorf("/readyz after Redis came back = %d", code)
-	}
-	if _, body, _ := get(t, n1.url+"/metrics"); !strings.Contains(body, "broadcast_redis_up 1") {
-		t.Error("metrics do not show Redis up")
-	}
+	expectGet(t, n1.url+"/readyz", 200, `"ready"`)
+	expectGet(t, n1.url+"/metrics", 200, "broadcast_redis_up 1")
 	late := n2.enter("a", "watcher", "entered")
 	late.send(`{"type":"talk_request"}`)
 	talker.want("message", late.id())
