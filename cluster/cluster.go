@@ -65,6 +65,7 @@ type Cluster struct {
 	subsMu     sync.RWMutex // guards closing subs
 	subsClosed bool
 	up         atomic.Bool
+	dirty      atomic.Bool // a write failed: reconcile at the next heartbeat
 	closing    atomic.Bool
 	stopping   atomic.Bool
 	nodes      atomic.Int64
@@ -104,7 +105,10 @@ func New(opts Options) (*Cluster, error) {
 	ropts.DialTimeout = opTimeout
 	ropts.ReadTimeout = opTimeout
 	ropts.WriteTimeout = opTimeout
-	ropts.MaxRetries = -1 // the caller decides; a retry would reorder
+	// A pooled connection that died with a restarted Redis fails once:
+	// retried on a fresh one. One worker waits for each batch, so a retry
+	// cannot reorder a node's writes.
+	ropts.MaxRetries = 2
 	ropts.DisableIdentity = true
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultTTL
@@ -249,16 +253,21 @@ func (c *Cluster) Join(room, id string, talker bool, limit int) error {
 		c.settle(id, room)
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
-	defer cancel()
+	wait := time.NewTimer(opTimeout)
 	select {
 	case <-ready:
-	case <-ctx.Done():
+	case <-wait.C: // go on: a snapshot follows the late subscription
 	}
+	wait.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
+	defer cancel()
 	reply, err := c.do(ctx, &op{script: joinScript, keys: c.memberKeys(room),
 		args: []any{id, c.node, flag(talker), limit, "0", room}})
 	if err != nil {
-		c.settle(id, room) // Redis went away: let it in; it is registered when Redis is back
+		// Redis went away or is slow: let it in; the next heartbeat
+		// registers it.
+		c.dirty.Store(true)
+		c.settle(id, room)
 		return nil
 	}
 	list, _ := reply.([]any)
@@ -352,8 +361,11 @@ func (c *Cluster) ClaimTalker(room, id string) error {
 	defer cancel()
 	keys := append(c.k.room(room), c.k.roomChannel(room))
 	reply, err := c.do(ctx, &op{script: claimScript, keys: keys, args: []any{id, c.node}})
+	if err != nil {
+		c.dirty.Store(true) // registered as talker by the next heartbeat
+	}
 	if err != nil || reply != "taken" {
-		return nil // claimed, or registered so when Redis is back
+		return nil
 	}
 	c.mu.Lock()
 	if m != nil {

@@ -21,8 +21,9 @@ func TestMain(m *testing.M) {
 }
 
 // ttl is the liveness TTL of the test nodes: a dead one is noticed within
-// ttl + ttl/5.
-const ttl = time.Second
+// ttl + ttl/5. Long enough that a node starved of CPU on a loaded machine
+// is not taken for dead.
+const ttl = 2 * time.Second
 
 // wait bounds every wait for something that must happen.
 const wait = 10 * time.Second

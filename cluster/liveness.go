@@ -32,17 +32,21 @@ func (c *Cluster) live(ctx context.Context) {
 
 // beat is one heartbeat. A node that finds itself unregistered (Redis
 // restarted, or the others took it for dead) or that was cut off
-// registers again with all its sockets.
-func (c *Cluster) beat(ctx context.Context, check bool) {
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
+// registers again with all its sockets; one whose writes failed (or every
+// reconcileEvery beats) checks that Redis holds its sockets.
+func (c *Cluster) beat(parent context.Context, check bool) {
+	ctx, cancel := context.WithTimeout(parent, opTimeout)
 	registered, err := heartbeatScript.Run(ctx, c.rdb, []string{c.k.alive(c.node), c.k.nodes()},
 		c.ttl.Milliseconds(), c.node).Int()
+	cancel()
 	if err != nil {
 		c.setDown(err)
 		return
 	}
-	if registered == 0 || !c.up.Load() || check {
+	// Registering every socket again may take longer than one round trip.
+	ctx, cancel = context.WithTimeout(parent, 5*opTimeout)
+	defer cancel()
+	if dirty := c.dirty.Swap(false); registered == 0 || !c.up.Load() || check || dirty {
 		rejoin := registered == 0 || !c.up.Load()
 		if rejoin {
 			if err := c.listening(ctx); err != nil {
@@ -51,6 +55,7 @@ func (c *Cluster) beat(ctx context.Context, check bool) {
 			}
 		}
 		if _, err := c.do(ctx, &op{fn: func(ctx context.Context) error { return c.reconcile(ctx, rejoin) }}); err != nil {
+			c.dirty.Store(true)
 			c.setDown(err)
 			return
 		}

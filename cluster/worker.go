@@ -124,6 +124,7 @@ func (c *Cluster) run(batch []*op) (last bool) {
 
 // pipeline sends publishes and scripts in one round trip. While Redis is
 // unreachable they fail at once: the heartbeat finds when it is back.
+// Failed publishes are lost (counted in Dropped).
 func (c *Cluster) pipeline(ops []*op) {
 	if !c.up.Load() {
 		for _, o := range ops {
@@ -144,7 +145,9 @@ func (c *Cluster) pipeline(ops []*op) {
 	}
 	_, err := pipe.Exec(ctx)
 	if err != nil && !isReplyError(err) {
-		c.setDown(err)
+		// The heartbeat decides whether Redis is down; these writes are
+		// made good by the reconciliation it runs next.
+		c.dirty.Store(true)
 		for _, o := range ops {
 			c.fail(o, fmt.Errorf("%w: %w", ErrUnavailable, err))
 		}
