@@ -60,19 +60,18 @@ type Cluster struct {
 	ps    *redis.PubSub
 	local Local
 
-	ops        chan *op
-	subs       chan subscription
-	subsMu     sync.RWMutex // guards closing subs
-	subsClosed bool
-	up         atomic.Bool
-	dirty      atomic.Bool // a write failed: reconcile at the next heartbeat
-	closing    atomic.Bool
-	stopping   atomic.Bool
-	nodes      atomic.Int64
-	dropped    atomic.Uint64
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
-	stopped    chan struct{} // closed when the worker has run its last op
+	ops      chan *op
+	subsKick chan struct{} // a pass of subscriptions is due
+	subsStop chan struct{} // closed by Close
+	up       atomic.Bool
+	dirty    atomic.Bool // a write failed: reconcile at the next heartbeat
+	closing  atomic.Bool
+	stopping atomic.Bool
+	nodes    atomic.Int64
+	dropped  atomic.Uint64
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopped  chan struct{} // closed when the worker has run its last op
 
 	mu       sync.Mutex // guards mine, views, suspects, pongs and pings
 	pongs    map[string]chan struct{}
@@ -123,18 +122,19 @@ func New(opts Options) (*Cluster, error) {
 	_, _ = rand.Read(id)
 	node := hex.EncodeToString(id)
 	return &Cluster{
-		opts:    opts,
-		ttl:     opts.TTL,
-		k:       keys{opts.Prefix},
-		node:    node,
-		log:     opts.Logger.With("node", node),
-		rdb:     redis.NewClient(ropts),
-		ops:     make(chan *op, 8192),
-		subs:    make(chan subscription, 8192),
-		stopped: make(chan struct{}),
-		mine:    map[string]*member{},
-		pongs:   map[string]chan struct{}{},
-		views:   map[string]*view{},
+		opts:     opts,
+		ttl:      opts.TTL,
+		k:        keys{opts.Prefix},
+		node:     node,
+		log:      opts.Logger.With("node", node),
+		rdb:      redis.NewClient(ropts),
+		ops:      make(chan *op, 8192),
+		subsKick: make(chan struct{}, 1),
+		subsStop: make(chan struct{}),
+		stopped:  make(chan struct{}),
+		mine:     map[string]*member{},
+		pongs:    map[string]chan struct{}{},
+		views:    map[string]*view{},
 	}, nil
 }
 
@@ -164,8 +164,10 @@ func (c *Cluster) Start(local Local) {
 	c.wg.Add(4)
 	go c.work()
 	go c.subscriptions()
+	sctx, scancel := context.WithTimeout(ctx, opTimeout)
+	_ = c.ps.Subscribe(sctx, c.k.nodeChannel(c.node)) // kept for reconnections even if Redis is down now
+	scancel()
 	go c.receive(ctx)
-	c.subscribe(c.k.nodeChannel(c.node), true)
 	c.beat(ctx, true)
 	go c.live(ctx)
 }
@@ -195,10 +197,7 @@ func (c *Cluster) stop(ctx context.Context, farewell bool) error {
 	}}
 	_, err := c.do(ctx, last)
 	c.closing.Store(true)
-	c.subsMu.Lock()
-	c.subsClosed = true
-	close(c.subs)
-	c.subsMu.Unlock()
+	close(c.subsStop)
 	_ = c.ps.Close()
 	done := make(chan struct{})
 	go func() { c.wg.Wait(); close(done) }()
@@ -247,7 +246,7 @@ func (c *Cluster) Join(room, id string, talker bool, limit int) error {
 	ready := v.ready
 	c.mu.Unlock()
 	if fresh {
-		c.subscribe(c.k.roomChannel(room), true)
+		c.resubscribe()
 	}
 	if !c.up.Load() {
 		c.settle(id, room)
@@ -321,7 +320,7 @@ func (c *Cluster) undo(id, room string, prev *member) {
 	drop := (prev == nil || prev.room != room) && c.forgetLocked(room, id)
 	c.mu.Unlock()
 	if drop {
-		c.subscribe(c.k.roomChannel(room), false)
+		c.resubscribe()
 	}
 }
 
@@ -384,7 +383,7 @@ func (c *Cluster) Leave(room, id string) {
 	drop := c.forgetLocked(room, id)
 	c.mu.Unlock()
 	if drop {
-		c.subscribe(c.k.roomChannel(room), false)
+		c.resubscribe()
 	}
 	c.enqueue(&op{script: leaveScript, keys: c.memberKeys(room), args: []any{id, c.node, room}})
 }

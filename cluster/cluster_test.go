@@ -289,3 +289,23 @@ func TestRedisRestart(t *testing.T) {
 	remote.want(signaling.EventUserDisconnected, talker.c.ID())
 	newcomer.want(signaling.EventUserDisconnected, talker.c.ID())
 }
+
+// TestRoomStaysSubscribedThroughTurnover: a node whose last member of a
+// room leaves just as a new one enters stays subscribed to the room, so
+// the newcomer hears the talker on another node.
+func TestRoomStaysSubscribedThroughTurnover(t *testing.T) {
+	rs := redistest.Start(t)
+	n1, n2 := startNode(t, rs.URL(), signaling.Limits{}), startNode(t, rs.URL(), signaling.Limits{})
+	talker := n1.join(t, "a", signaling.RoleTalker)
+	w := n2.join(t, "a", signaling.RoleWatcher)
+	for i := range 30 {
+		left := make(chan struct{})
+		go func() { w.c.Leave(); close(left) }()
+		next := n2.join(t, "a", signaling.RoleWatcher)
+		<-left
+		talker.want(signaling.EventUserDisconnected, w.c.ID())
+		talker.send(fmt.Sprintf(`{"type":"talk_ready","round":%d}`, i))
+		next.want(signaling.EventMessage, fmt.Sprintf(`"round":%d`, i))
+		w = next
+	}
+}

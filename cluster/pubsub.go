@@ -12,37 +12,61 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// subscription is a change to the channels this node listens on.
-type subscription struct {
-	channel string
-	on      bool
-}
-
-// subscribe queues a change of subscription; changes run in order on their
-// own goroutine, since a change may wait on a connection to Redis.
-func (c *Cluster) subscribe(channel string, on bool) {
-	c.subsMu.RLock()
-	defer c.subsMu.RUnlock()
-	if c.subsClosed {
-		return
-	}
+// resubscribe asks for the room channels to be made those of the rooms
+// this node has views of. It does not wait.
+func (c *Cluster) resubscribe() {
 	select {
-	case c.subs <- subscription{channel, on}:
-	default:
-		c.log.Warn("subscription queue full", "channel", channel, "subscribe", on)
+	case c.subsKick <- struct{}{}:
+	default: // a pass is due anyway
 	}
 }
 
+// subscriptions keeps the node subscribed to the channel of each room it
+// has a view of, and to no other room's, until Close. Each pass compares
+// the views with what is subscribed, so changes that race (a room's last
+// member leaving as a new one enters) cannot leave it out of step. A
+// change may wait on a connection to Redis, hence its own goroutine.
 func (c *Cluster) subscriptions() {
 	defer c.wg.Done()
-	for s := range c.subs {
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		// An error leaves the channel in the set go-redis resubscribes to
+	have := map[string]bool{}
+	for {
+		select {
+		case <-c.subsKick:
+		case <-c.subsStop:
+			return
+		}
+		c.mu.Lock()
+		want := make(map[string]bool, len(c.views))
+		for room, v := range c.views {
+			ch := c.k.roomChannel(room)
+			want[ch] = true
+			if v.waiting && have[ch] { // still subscribed from before
+				v.waiting = false
+				close(v.ready)
+			}
+		}
+		c.mu.Unlock()
+		var on, off []string
+		for ch := range want {
+			if !have[ch] {
+				on = append(on, ch)
+				have[ch] = true
+			}
+		}
+		for ch := range have {
+			if !want[ch] {
+				off = append(off, ch)
+				delete(have, ch)
+			}
+		}
+		// An error leaves the channels in the set go-redis resubscribes to
 		// when it reconnects.
-		if s.on {
-			_ = c.ps.Subscribe(ctx, s.channel)
-		} else {
-			_ = c.ps.Unsubscribe(ctx, s.channel)
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		if len(on) > 0 {
+			_ = c.ps.Subscribe(ctx, on...)
+		}
+		if len(off) > 0 {
+			_ = c.ps.Unsubscribe(ctx, off...)
 		}
 		cancel()
 	}

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -42,7 +43,10 @@ func TestScenariosAcrossNodes(t *testing.T) {
 	rs := redistest.Start(t)
 	var urls []string
 	for range 3 {
-		cl, err := cluster.New(cluster.Options{URL: rs.URL()})
+		// Redis state changes and dead nodes, should any happen, go to the
+		// test's log.
+		log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+		cl, err := cluster.New(cluster.Options{URL: rs.URL(), Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}
