@@ -143,8 +143,8 @@ func (c *Cluster) listening(ctx context.Context) error {
 }
 
 // subscribed: Redis confirmed a subscription. The first time for a room,
-// its join may go ahead; later, after a reconnection, the room is read
-// afresh, since events may have been missed.
+// its join may go ahead; otherwise the room is read afresh, since events
+// may have been missed.
 func (c *Cluster) subscribed(channel string) {
 	room, ok := strings.CutPrefix(channel, c.k.roomChannel(""))
 	if !ok {
@@ -157,8 +157,11 @@ func (c *Cluster) subscribed(channel string) {
 		v.waiting = false
 		close(v.ready)
 	}
+	// Read afresh after a reconnection, or when a join gave up waiting for
+	// this subscription and took its snapshot before it.
+	again := v != nil && (!first || v.based)
 	c.mu.Unlock()
-	if v != nil && !first {
+	if again {
 		c.enqueue(c.snapshotOp(room, false))
 	}
 }

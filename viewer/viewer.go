@@ -88,12 +88,13 @@ type Viewer struct {
 	firstOnce           sync.Once
 	firstAt             atomic.Int64 // unix ns of the first keyframe
 
-	mu      sync.Mutex // guards pc, talker, pending, rec
-	pc      *webrtc.PeerConnection
-	talker  string
-	pending []rtc.Message // candidates that came before their offer
-	rec     *recorder
-	failed  chan error
+	mu        sync.Mutex // guards pc, talker, pending, rec, finishing
+	pc        *webrtc.PeerConnection
+	talker    string
+	pending   []rtc.Message // candidates that came before their offer
+	rec       *recorder
+	finishing bool // no track reader may start: finish waits for those running
+	failed    chan error
 
 	receiving sync.WaitGroup // the track readers, done once the connection closes
 }
@@ -291,7 +292,16 @@ func (v *Viewer) answer(m rtc.Message) error {
 		}
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		// pion calls this on a goroutine of its own, which may start as
+		// finish waits: under mu, a reader either counts before the wait
+		// or does not start.
+		v.mu.Lock()
+		if v.finishing {
+			v.mu.Unlock()
+			return
+		}
 		v.receiving.Add(1)
+		v.mu.Unlock()
 		defer v.receiving.Done()
 		v.receive(pc, t)
 	})
@@ -465,6 +475,7 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 func (v *Viewer) finish() {
 	v.mu.Lock()
 	pc, talker, rec := v.pc, v.talker, v.rec
+	v.finishing = true
 	v.mu.Unlock()
 	if talker != "" {
 		v.send(map[string]any{"type": signaling.TypeBye, "sendto": talker})
