@@ -52,7 +52,6 @@ type Local interface {
 // Cluster is a signaling.Cluster over Redis.
 type Cluster struct {
 	opts  Options
-	ttl   time.Duration
 	k     keys
 	node  string
 	log   *slog.Logger
@@ -123,7 +122,6 @@ func New(opts Options) (*Cluster, error) {
 	node := hex.EncodeToString(id)
 	return &Cluster{
 		opts:     opts,
-		ttl:      opts.TTL,
 		k:        keys{opts.Prefix},
 		node:     node,
 		log:      opts.Logger.With("node", node),
@@ -137,9 +135,6 @@ func New(opts Options) (*Cluster, error) {
 		views:    map[string]*view{},
 	}, nil
 }
-
-// Node returns this node's id, random for each process.
-func (c *Cluster) Node() string { return c.node }
 
 // Up reports whether Redis is reachable and this node is part of the
 // cluster.
@@ -455,7 +450,7 @@ func (c *Cluster) replace(room string, s snapshot, force bool) {
 		gone = v.replace(room, s, c.node, force)
 	}
 	if force {
-		at := time.Now().Add(c.ttl)
+		at := time.Now().Add(c.opts.TTL)
 		for _, d := range gone {
 			c.suspects = append(c.suspects, suspect{d, at})
 		}

@@ -17,7 +17,7 @@ const reconcileEvery = 10
 // rejoins after Redis was unreachable, until ctx ends.
 func (c *Cluster) live(ctx context.Context) {
 	defer c.wg.Done()
-	t := time.NewTicker(c.ttl / 5)
+	t := time.NewTicker(c.opts.TTL / 5)
 	defer t.Stop()
 	for n := 1; ; n++ {
 		select {
@@ -37,7 +37,7 @@ func (c *Cluster) live(ctx context.Context) {
 func (c *Cluster) beat(parent context.Context, check bool) {
 	ctx, cancel := context.WithTimeout(parent, opTimeout)
 	registered, err := heartbeatScript.Run(ctx, c.rdb, []string{c.k.alive(c.node), c.k.nodes()},
-		c.ttl.Milliseconds(), c.node).Int()
+		c.opts.TTL.Milliseconds(), c.node).Int()
 	cancel()
 	if err != nil {
 		c.setDown(err)

@@ -76,7 +76,7 @@ func (c *Cluster) subscriptions() {
 func (c *Cluster) receive(ctx context.Context) {
 	defer c.wg.Done()
 	for {
-		msg, err := c.ps.ReceiveTimeout(ctx, c.ttl)
+		msg, err := c.ps.ReceiveTimeout(ctx, c.opts.TTL)
 		if ctx.Err() != nil {
 			return
 		}
