@@ -7,6 +7,7 @@ const assert = require('node:assert/strict');
 const { startServer } = require('./server');
 const { launch, open, crash, waitState, framesAdvance, screenshot } = require('./browser');
 const { startTurn } = require('./turn');
+const { startRedis } = require('./redis');
 const { makeMedia, goTalker } = require('./media');
 const { binary } = require('./server');
 const { spawn, execFileSync } = require('node:child_process');
@@ -144,6 +145,31 @@ test('the talker leaving shows "broadcaster left"; back on air, watchers re-requ
     await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video')));
   } finally {
     await server.stop();
+  }
+});
+
+test('two nodes over Redis: watchers on either node see the talker on one; its leaving reaches both', { timeout: 120000 }, async () => {
+  const redis = await startRedis();
+  const nodes = [];
+  try {
+    for (let i = 0; i < 2; i++) nodes.push(await startServer(['-redis', redis.url]));
+    const [a, b] = nodes;
+    const talk = await talker(a.url, 'spread');
+    const watchers = [await watcher(b.url, 'spread'), await watcher(b.url, 'spread'), await watcher(a.url, 'spread')];
+    await Promise.all(watchers.map((w) => w.click('#request')));
+    await Promise.all(watchers.map((w) => waitState(w, /^live$/)));
+    await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video')));
+    await talk.waitForFunction(() => document.getElementById('viewer-count').textContent === '3');
+    await screenshot(watchers[0], 'watcher-on-other-node-live');
+    // A second talker page, on the other node, finds the room taken.
+    const second = await open(browser, `${b.url}/talk.html?room=spread`);
+    await waitState(second, /^error: this room already has a broadcaster$/);
+    // The talker's crash is announced by its node to both nodes' watchers.
+    await crash(talk);
+    await Promise.all(watchers.map((w) => waitState(w, /^broadcaster left$/)));
+  } finally {
+    for (const n of nodes) await n.stop();
+    await redis.stop();
   }
 });
 
