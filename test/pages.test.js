@@ -16,9 +16,10 @@ const os = require('node:os');
 const path = require('node:path');
 
 // goWatch runs `broadcast watch`; stop() sends SIGTERM. done resolves with
-// {code, stats, log}.
+// {code, stats, log}. It waits up to 30 s for the first video keyframe: a
+// browser talker on a loaded 2-core machine has taken over 10 s.
 function goWatch(url, room, args) {
-  const proc = spawn(binary, ['watch', '-server', url, '-room', room, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(binary, ['watch', '-server', url, '-room', room, '-wait', '30s', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let log = '';
   proc.stdout.on('data', (d) => { out += d; });
