@@ -2,15 +2,7 @@
 // persistence, for the multi-node page test.
 'use strict';
 const { spawn } = require('node:child_process');
-const net = require('node:net');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-  });
-}
+const { freePort } = require('./port');
 
 async function startRedis() {
   const port = await freePort();
