@@ -190,12 +190,23 @@ async function toggleScreen() {
     await replaceVideo(outgoingVideo());
     return;
   }
+  // The picker stays open until the user chooses; a second click meanwhile
+  // would open another one.
+  shareBtn.disabled = true;
+  let picked;
   try {
-    screen = await navigator.mediaDevices.getDisplayMedia({ video: true });
+    picked = await navigator.mediaDevices.getDisplayMedia({ video: true });
   } catch (err) {
     setState(state, `error: screen sharing unavailable (${err.name})`, 'error');
     return;
+  } finally {
+    shareBtn.disabled = !onAir;
   }
+  if (!onAir) { // went off air while the picker was open
+    picked.getTracks().forEach((t) => t.stop());
+    return;
+  }
+  screen = picked;
   const track = screen.getVideoTracks()[0];
   track.addEventListener('ended', () => { if (screen?.getVideoTracks()[0] === track) toggleScreen(); });
   shareBtn.setAttribute('aria-pressed', 'true');

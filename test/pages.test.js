@@ -77,7 +77,9 @@ test('one talker, three watchers: each decodes moving video; a killed watcher is
     await talk.waitForFunction(() => document.getElementById('viewer-count').textContent === '3');
     const media = await watchers[0].$eval('#remote-video', (v) => ({ autoplay: v.autoplay, muted: v.muted, playsInline: v.playsInline, w: v.videoWidth, h: v.videoHeight }));
     assert.deepEqual(media, { autoplay: true, muted: true, playsInline: true, w: 640, h: 480 });
-    assert.equal(await talk.$$eval('#viewers tbody tr', (rows) => rows.filter((r) => r.cells[1].textContent === 'connected').length), 3);
+    // The talker's side reports "connected" on its own event, a moment after the watcher's.
+    await talk.waitForFunction(() => [...document.querySelectorAll('#viewers tbody tr')]
+      .filter((r) => r.cells[1].textContent === 'connected').length === 3);
     // Each watcher's quality report reaches the talker's table, and the server's metrics.
     await talk.waitForFunction(() => [...document.querySelectorAll('#viewers tbody tr')]
       .filter((r) => Number(r.cells[2].textContent) > 0 && Number(r.cells[3].textContent) > 0).length === 3, null, { timeout: 20000 });
@@ -195,7 +197,7 @@ test('Share screen swaps the video track for every watcher without renegotiation
     }, want, { timeout: 20000 });
     await aspect(4 / 3); // the fake camera
     await talk.click('#share-screen');
-    assert.equal(await talk.$eval('#share-screen', (b) => b.getAttribute('aria-pressed')), 'true');
+    await talk.waitForSelector('#share-screen[aria-pressed="true"]:not([disabled])'); // getDisplayMedia resolves later
     await aspect(16 / 9); // the fake screen
     await framesAdvance(w, '#remote-video');
     await screenshot(w, 'watcher-screen-share');
