@@ -238,7 +238,14 @@ func (b *Broadcaster) handle(m rtc.Message) {
 	switch m.Type {
 	case signaling.TypeTalkRequest:
 		if p := b.peer(m.From); p != nil && p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
-			return // an offer is out: its answer is on the way, a new offer would cross it
+			// Asked again while an offer is out: the offer may have been
+			// lost. The same offer again, not a new one, so that an answer
+			// to either copy fits this PeerConnection.
+			if offer := p.pc.LocalDescription(); offer != nil {
+				b.log.Debug("offer repeated", "watcher", m.From)
+				_ = b.send(map[string]any{"type": signaling.TypeOffer, "sdp": offer.SDP, "sendto": m.From})
+			}
+			return
 		}
 		b.drop(m.From)
 		if b.Watchers() >= b.opts.MaxWatchers {

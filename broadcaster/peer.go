@@ -67,7 +67,15 @@ func (b *Broadcaster) offer(id string) error {
 	return b.send(map[string]any{"type": signaling.TypeOffer, "sdp": offer.SDP, "sendto": id})
 }
 
+// answer takes the watcher's answer. A repeat of it, sent again because
+// the watcher could not tell it was heard, is ignored.
 func (p *peer) answer(sdp string) error {
+	p.mu.Lock()
+	taken := p.remote
+	p.mu.Unlock()
+	if taken {
+		return nil
+	}
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
 		return fmt.Errorf("set remote description: %w", err)
 	}

@@ -100,8 +100,13 @@ function stopAir() {
 async function serveWatcher(id) {
   if (!onAir) return; // it will ask again when talk_ready arrives
   if (peers.has(id)) {
-    // An offer is out: its answer is on the way, and a new offer would cross it.
-    if (peers.get(id).pc.signalingState === 'have-local-offer') return;
+    const { pc } = peers.get(id);
+    // Asked again while an offer is out: the offer may have been lost. The
+    // same offer again, not a new one, so that an answer to either copy fits.
+    if (pc.signalingState === 'have-local-offer') {
+      if (pc.localDescription) send({ type: 'offer', sdp: pc.localDescription.sdp, sendto: id });
+      return;
+    }
     closePeer(id);
   }
   if (peers.size >= config.maxWatchers) {
@@ -145,7 +150,8 @@ async function onMessage(msg) {
         await serveWatcher(msg.from);
         break;
       case 'answer':
-        if (p) {
+        // Only the first copy: a watcher repeats its answer until connected.
+        if (p && p.pc.signalingState === 'have-local-offer') {
           await p.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
           await flushCandidates(p.pc, p.pending);
         }

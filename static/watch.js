@@ -13,6 +13,9 @@ let send = () => {};
 let talker = null; // the talker's socket id, once known
 let watching = false; // the user pressed Request and has not hung up
 let session = null; // {pc, pending} for the current offer
+let online = false; // entered, and not disconnected since
+let askedAt = 0; // when the last talk_request or answer went out (ms)
+const RETRY_MS = 3000;
 
 function closeSession() {
   clearInterval(session?.reporter);
@@ -51,8 +54,28 @@ function request() {
   // To the talker once known; before that the room hears it and the
   // talker, if there is one, answers with an offer.
   send(talker ? { type: 'talk_request', sendto: talker } : { type: 'talk_request' });
+  askedAt = performance.now();
   setState(state, talker ? 'connecting' : 'waiting for the broadcaster', '');
 }
+
+// nudge asks again when the talker seems not to have heard: messages
+// between nodes are lost while Redis is away. While no offer has come, a
+// talk_request; while the media connection is still to come up, the same
+// answer. The talker takes a repeat as the same request.
+function nudge() {
+  if (!watching || !online || performance.now() - askedAt < RETRY_MS) return;
+  askedAt = performance.now();
+  if (!session) {
+    send({ type: 'talk_request' }); // the room's talker alone hears it, if there is one
+    return;
+  }
+  const { pc } = session;
+  if ((pc.connectionState === 'new' || pc.connectionState === 'connecting') && pc.localDescription?.type === 'answer') {
+    send({ type: 'answer', sdp: pc.localDescription.sdp, sendto: talker });
+  }
+}
+
+const iceUfrag = (sdp) => /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
 
 function hangup() {
   if (talker) send({ type: 'bye', sendto: talker });
@@ -70,6 +93,14 @@ function talkerLeft() {
 }
 
 async function onOffer(msg) {
+  const current = session?.pc;
+  const ufrag = iceUfrag(msg.sdp);
+  if (current && msg.from === talker && ufrag && iceUfrag(current.remoteDescription?.sdp ?? '') === ufrag) {
+    // The same offer again: the talker did not hear the answer.
+    if (current.localDescription) send({ type: 'answer', sdp: current.localDescription.sdp, sendto: talker });
+    askedAt = performance.now();
+    return;
+  }
   closeSession();
   talker = msg.from;
   const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy });
@@ -101,6 +132,7 @@ async function onOffer(msg) {
   await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
   await pc.setLocalDescription(await pc.createAnswer());
   send({ type: 'answer', sdp: pc.localDescription.sdp, sendto: msg.from });
+  askedAt = performance.now();
   await flushCandidates(pc, s.pending);
 }
 
@@ -140,18 +172,23 @@ async function main() {
   config = page.config;
   send = connect({ room: page.room, role: 'watcher', key: page.key }, {
     entered: (ev) => {
+      online = true;
       config.iceServers = ev.iceServers;
       requestBtn.disabled = watching;
       if (watching && !session) request();
       else if (!watching) setState(state, 'waiting for the broadcaster: press Request to watch', '');
     },
-    disconnect: () => setState(state, 'reconnecting to the server', 'error'),
+    disconnect: () => {
+      online = false;
+      setState(state, 'reconnecting to the server', 'error');
+    },
     message: onMessage,
     userDisconnected: (id) => { if (id === talker) talkerLeft(); },
     error: (err) => setState(state, errorText(err), 'error'),
   });
   requestBtn.addEventListener('click', request);
   hangupBtn.addEventListener('click', hangup);
+  setInterval(nudge, 1000);
   unmuteBtn.addEventListener('click', () => {
     video.muted = !video.muted;
     unmuteBtn.setAttribute('aria-pressed', String(!video.muted));

@@ -176,6 +176,36 @@ test('two nodes over Redis: watchers on either node see the talker on one; its l
   }
 });
 
+test('a request lost while Redis is away is asked again: the watcher goes live once Redis is back, with no click', { timeout: 120000 }, async () => {
+  const redis = await startRedis();
+  const nodes = [];
+  try {
+    for (let i = 0; i < 2; i++) nodes.push(await startServer(['-redis', redis.url]));
+    const [a, b] = nodes;
+    const talk = await talker(a.url, 'outage');
+    const w = await watcher(b.url, 'outage');
+    const mark = b.log().length;
+    await redis.stop();
+    await b.waitLog(/redis unreachable/, mark);
+    await w.click('#request');
+    // The talk_request for the talker on node A is dropped on node B.
+    await w.waitForFunction(async () => {
+      const m = /broadcast_cluster_dropped_total (\d+)/.exec(await (await fetch('/metrics')).text());
+      return m && Number(m[1]) >= 1;
+    }, null, { polling: 200, timeout: 20000 });
+    assert.doesNotMatch(await w.$eval('#state', (el) => el.textContent), /^live$/);
+    await redis.restart();
+    await b.waitLog(/redis reachable/, mark);
+    await waitState(w, /^live$/, 30000);
+    await framesAdvance(w, '#remote-video');
+    await screenshot(w, 'watcher-live-after-redis-outage');
+    assert.equal(await viewerCount(talk), 1);
+  } finally {
+    for (const n of nodes) await n.stop();
+    await redis.stop();
+  }
+});
+
 test('Share screen swaps the video track for every watcher without renegotiation', { timeout: 120000 }, async () => {
   const server = await startServer();
   try {

@@ -25,6 +25,23 @@ async function startServer(args = []) {
   return {
     url,
     log: () => log,
+    // waitLog resolves once the log after offset `since` matches pattern.
+    waitLog(pattern, since = 0, timeout = 20000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!pattern.test(log.slice(since))) return false;
+          clearTimeout(timer);
+          proc.stderr.off('data', check);
+          resolve();
+          return true;
+        };
+        const timer = setTimeout(() => {
+          proc.stderr.off('data', check);
+          reject(new Error(`no ${pattern} in the server log within ${timeout} ms:\n${log.slice(since)}`));
+        }, timeout);
+        if (!check()) proc.stderr.on('data', check);
+      });
+    },
     async stop() {
       if (proc.exitCode !== null) return;
       const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));

@@ -34,6 +34,11 @@ type Options struct {
 	Duration time.Duration
 	// WaitTalker is how long to wait for the talker's offer; zero means 10 s.
 	WaitTalker time.Duration
+	// Retry is how long to wait for the talker's offer, or for the media
+	// connection once answered, before asking again: a talk_request, or the
+	// same answer again. Messages between nodes are lost while Redis is
+	// away; the talker takes a repeat as the same request. Zero means 3 s.
+	Retry time.Duration
 	// Data receives what the talker sends on the data channel, a line per
 	// text message; binary messages are written as they are. Nil discards.
 	Data io.Writer
@@ -79,7 +84,8 @@ type Viewer struct {
 
 	sio        *sioclient.Client
 	iceServers []webrtc.ICEServer
-	requested  time.Time
+	requested  time.Time // the first talk_request, for time to first frame
+	asked      time.Time // the last talk_request or answer sent
 
 	frames, bytes, lost atomic.Int64
 	videoLost           atomic.Int64 // the video track's loss so far, for reports
@@ -106,6 +112,9 @@ func New(opts Options) *Viewer {
 	}
 	if opts.ReportEvery <= 0 {
 		opts.ReportEvery = 2 * time.Second
+	}
+	if opts.Retry <= 0 {
+		opts.Retry = 3 * time.Second
 	}
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = 10 * time.Second
@@ -153,7 +162,36 @@ func (v *Viewer) request(to string) {
 	if to != "" {
 		msg["sendto"] = to
 	}
+	v.asked = time.Now()
 	v.send(msg)
+}
+
+// nudge asks again when the talker seems not to have heard: a talk_request
+// while no offer has come, the same answer while the media connection is
+// still to come up. Called from the signaling loop only.
+func (v *Viewer) nudge() {
+	if v.requested.IsZero() || time.Since(v.asked) < v.opts.Retry {
+		return
+	}
+	v.mu.Lock()
+	pc, talker := v.pc, v.talker
+	v.mu.Unlock()
+	if pc == nil {
+		v.request("") // the room's talker alone hears it, if there is one
+		return
+	}
+	switch pc.ConnectionState() {
+	case webrtc.PeerConnectionStateNew, webrtc.PeerConnectionStateConnecting:
+		if answer := pc.LocalDescription(); answer != nil {
+			v.log.Debug("answer repeated", "talker", talker)
+			v.sendAnswer(answer.SDP, talker)
+		}
+	}
+}
+
+func (v *Viewer) sendAnswer(sdp, talker string) {
+	v.asked = time.Now()
+	v.send(map[string]any{"type": signaling.TypeAnswer, "sdp": sdp, "sendto": talker})
 }
 
 // watch runs the signaling loop; it returns why it ended.
@@ -168,9 +206,13 @@ func (v *Viewer) watch(ctx context.Context) (string, error) {
 	first := v.firstFrame
 	reports := time.NewTicker(v.opts.ReportEvery)
 	defer reports.Stop()
+	retry := time.NewTicker(v.opts.Retry / 3)
+	defer retry.Stop()
 	var last reportBase
 	for {
 		select {
+		case <-retry.C:
+			v.nudge()
 		case <-reports.C:
 			if talker := v.currentTalker(); talker != "" && v.firstAt.Load() > 0 {
 				v.send(last.next(v, talker))
@@ -254,8 +296,20 @@ func (v *Viewer) peerConnection() *webrtc.PeerConnection {
 }
 
 // answer takes the talker's offer: a new PeerConnection, recording what it
-// brings, and an answer back.
+// brings, and an answer back. The same offer again (the talker did not hear
+// the answer) gets the same answer again.
 func (v *Viewer) answer(m rtc.Message) error {
+	v.mu.Lock()
+	cur, talker := v.pc, v.talker
+	v.mu.Unlock()
+	if cur != nil && talker == m.From {
+		remote, local := cur.RemoteDescription(), cur.LocalDescription()
+		if u := rtc.ICEUfrag(m.SDP); u != "" && remote != nil && local != nil && rtc.ICEUfrag(remote.SDP) == u {
+			v.log.Debug("offer repeated: answer repeated", "talker", talker)
+			v.sendAnswer(local.SDP, talker)
+			return nil
+		}
+	}
 	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}
 	if v.opts.Record != "" {
 		rec, err := newRecorder(v.opts.Record, strings.Contains(m.SDP, "m=audio"))
@@ -285,7 +339,7 @@ func (v *Viewer) answer(m rtc.Message) error {
 	if old != nil {
 		_ = old.Close() // its track readers end, and finish waits for them
 	}
-	talker := m.From
+	talker = m.From
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			v.send(rtc.CandidateMessage(c, talker))
@@ -336,7 +390,7 @@ func (v *Viewer) answer(m rtc.Message) error {
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return fmt.Errorf("set local description: %w", err)
 	}
-	v.send(map[string]any{"type": signaling.TypeAnswer, "sdp": answer.SDP, "sendto": talker})
+	v.sendAnswer(answer.SDP, talker)
 	v.mu.Lock()
 	pending := v.pending
 	v.pending = nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/broadcast-service/broadcast/signaling"
@@ -41,4 +42,24 @@ func CandidateMessage(c *webrtc.ICECandidate, sendto string) map[string]any {
 		msg["sdpMLineIndex"] = *init.SDPMLineIndex
 	}
 	return msg
+}
+
+// ICEUfrag returns an SDP's ICE username fragment (RFC 8839 §5.4), from its
+// session level or else its first media section that has one, or "" if the
+// SDP does not parse or has none. Offers from one PeerConnection share it,
+// until an ICE restart: it tells a repeated offer from a new one.
+func ICEUfrag(raw string) string {
+	var s sdp.SessionDescription
+	if err := s.UnmarshalString(raw); err != nil {
+		return ""
+	}
+	if u, ok := s.Attribute("ice-ufrag"); ok {
+		return u
+	}
+	for _, m := range s.MediaDescriptions {
+		if u, ok := m.Attribute("ice-ufrag"); ok {
+			return u
+		}
+	}
+	return ""
 }
