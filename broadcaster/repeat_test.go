@@ -9,6 +9,7 @@ import (
 
 	"github.com/broadcast-service/broadcast/broadcaster"
 	"github.com/broadcast-service/broadcast/internal/rtc"
+	"github.com/broadcast-service/broadcast/internal/rtctest"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/signaling"
@@ -56,15 +57,7 @@ func TestRepeatedRequestAndAnswer(t *testing.T) {
 		t.Fatalf("second offer's ice-ufrag %q, want the first's %q", rtc.ICEUfrag(second.SDP), u)
 	}
 
-	api, err := rtc.NewAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
+	pc := rtctest.Peer(t)
 	packets := make(chan struct{})
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		for n := 0; ; n++ {

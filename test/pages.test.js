@@ -4,12 +4,11 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer } = require('./server');
+const { startServer, waitFor, binary } = require('./server');
 const { launch, open, crash, waitState, framesAdvance, screenshot } = require('./browser');
 const { startTurn } = require('./turn');
 const { startRedis } = require('./redis');
 const { makeMedia, goTalker } = require('./media');
-const { binary } = require('./server');
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -151,60 +150,53 @@ test('the talker leaving shows "broadcaster left"; back on air, watchers re-requ
   }
 });
 
-test('two nodes over Redis: watchers on either node see the talker on one; its leaving reaches both', { timeout: 120000 }, async () => {
+// twoNodes runs fn with two servers sharing rooms over a redis-server, and
+// stops all three after it.
+async function twoNodes(fn) {
   const redis = await startRedis();
   const nodes = [];
   try {
     for (let i = 0; i < 2; i++) nodes.push(await startServer(['-redis', redis.url]));
-    const [a, b] = nodes;
-    const talk = await talker(a.url, 'spread');
-    const watchers = [await watcher(b.url, 'spread'), await watcher(b.url, 'spread'), await watcher(a.url, 'spread')];
-    await Promise.all(watchers.map((w) => w.click('#request')));
-    await Promise.all(watchers.map((w) => waitState(w, /^live$/)));
-    await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video')));
-    await talk.waitForFunction(() => document.getElementById('viewer-count').textContent === '3');
-    await screenshot(watchers[0], 'watcher-on-other-node-live');
-    // A second talker page, on the other node, finds the room taken.
-    const second = await open(browser, `${b.url}/talk.html?room=spread`);
-    await waitState(second, /^error: this room already has a broadcaster$/);
-    // The talker's crash is announced by its node to both nodes' watchers.
-    await crash(talk);
-    await Promise.all(watchers.map((w) => waitState(w, /^broadcaster left$/)));
+    await fn(nodes[0], nodes[1], redis);
   } finally {
     for (const n of nodes) await n.stop();
     await redis.stop();
   }
-});
+}
 
-test('a request lost while Redis is away is asked again: the watcher goes live once Redis is back, with no click', { timeout: 120000 }, async () => {
-  const redis = await startRedis();
-  const nodes = [];
-  try {
-    for (let i = 0; i < 2; i++) nodes.push(await startServer(['-redis', redis.url]));
-    const [a, b] = nodes;
-    const talk = await talker(a.url, 'outage');
-    const w = await watcher(b.url, 'outage');
-    const mark = b.log().length;
-    await redis.stop();
-    await b.waitLog(/redis unreachable/, mark);
-    await w.click('#request');
-    // The talk_request for the talker on node A is dropped on node B.
-    await w.waitForFunction(async () => {
-      const m = /broadcast_cluster_dropped_total (\d+)/.exec(await (await fetch('/metrics')).text());
-      return m && Number(m[1]) >= 1;
-    }, null, { polling: 200, timeout: 20000 });
-    assert.doesNotMatch(await w.$eval('#state', (el) => el.textContent), /^live$/);
-    await redis.restart();
-    await b.waitLog(/redis reachable/, mark);
-    await waitState(w, /^live$/, 30000);
-    await framesAdvance(w, '#remote-video');
-    await screenshot(w, 'watcher-live-after-redis-outage');
-    assert.equal(await viewerCount(talk), 1);
-  } finally {
-    for (const n of nodes) await n.stop();
-    await redis.stop();
-  }
-});
+test('two nodes over Redis: watchers on either node see the talker on one; its leaving reaches both', { timeout: 120000 }, () => twoNodes(async (a, b) => {
+  const talk = await talker(a.url, 'spread');
+  const watchers = [await watcher(b.url, 'spread'), await watcher(b.url, 'spread'), await watcher(a.url, 'spread')];
+  await Promise.all(watchers.map((w) => w.click('#request')));
+  await Promise.all(watchers.map((w) => waitState(w, /^live$/)));
+  await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video')));
+  await talk.waitForFunction(() => document.getElementById('viewer-count').textContent === '3');
+  await screenshot(watchers[0], 'watcher-on-other-node-live');
+  // A second talker page, on the other node, finds the room taken.
+  const second = await open(browser, `${b.url}/talk.html?room=spread`);
+  await waitState(second, /^error: this room already has a broadcaster$/);
+  // The talker's crash is announced by its node to both nodes' watchers.
+  await crash(talk);
+  await Promise.all(watchers.map((w) => waitState(w, /^broadcaster left$/)));
+}));
+
+test('a request lost while Redis is away is asked again: the watcher goes live once Redis is back, with no click', { timeout: 120000 }, () => twoNodes(async (a, b, redis) => {
+  const talk = await talker(a.url, 'outage');
+  const w = await watcher(b.url, 'outage');
+  const mark = b.log().length;
+  await redis.stop();
+  await b.waitLog(/redis unreachable/, mark);
+  await w.click('#request');
+  // The talk_request for the talker on node A is dropped on node B.
+  await waitFor('dropped message on node B', async () => await b.metric('broadcast_cluster_dropped_total') >= 1);
+  assert.doesNotMatch(await w.$eval('#state', (el) => el.textContent), /^live$/);
+  await redis.restart();
+  await b.waitLog(/redis reachable/, mark);
+  await waitState(w, /^live$/, 30000);
+  await framesAdvance(w, '#remote-video');
+  await screenshot(w, 'watcher-live-after-redis-outage');
+  assert.equal(await viewerCount(talk), 1);
+}));
 
 test('Share screen swaps the video track for every watcher without renegotiation', { timeout: 120000 }, async () => {
   const server = await startServer();

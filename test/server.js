@@ -25,6 +25,12 @@ async function startServer(args = []) {
   return {
     url,
     log: () => log,
+    // metric returns a sample's value from /metrics (NaN if absent).
+    async metric(name) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : NaN;
+    },
     // waitLog resolves once the log after offset `since` matches pattern.
     waitLog(pattern, since = 0, timeout = 20000) {
       return new Promise((resolve, reject) => {
@@ -52,4 +58,14 @@ async function startServer(args = []) {
   };
 }
 
-module.exports = { startServer, binary };
+// waitFor resolves once check() resolves true, trying every 200 ms, and
+// rejects after timeout ms.
+async function waitFor(what, check, timeout = 20000) {
+  const end = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`no ${what} within ${timeout} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+module.exports = { startServer, binary, waitFor };

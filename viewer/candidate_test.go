@@ -8,6 +8,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/broadcast-service/broadcast/internal/rtc"
+	"github.com/broadcast-service/broadcast/internal/rtctest"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
@@ -28,18 +29,7 @@ func TestEarlyCandidatesSurviveTheOffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	talker, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer talker.Close()
-	if _, err := talker.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-		t.Fatal(err)
-	}
-	offer, err := talker.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, offer := rtctest.Talker(t)
 
 	v := New(Options{})
 	v.sio, v.api = sio, api

@@ -5,9 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/broadcast-service/broadcast/internal/rtc"
+	"github.com/broadcast-service/broadcast/internal/rtctest"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/viewer"
@@ -38,25 +37,7 @@ func TestRetriesWhatWasNotHeard(t *testing.T) {
 		t.Fatalf("talk_request from %s, want %s", again.From, first.From)
 	}
 
-	api, err := rtc.NewAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-		t.Fatal(err)
-	}
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
+	_, offer := rtctest.Talker(t)
 	send := func() { tk.Send(map[string]any{"type": signaling.TypeOffer, "sdp": offer.SDP, "sendto": first.From}) }
 	send()
 	answer := rtc.ICEUfrag(tk.Next(signaling.TypeAnswer).SDP)
