@@ -12,7 +12,7 @@ let config = { iceServers: [], iceTransportPolicy: 'all' };
 let send = () => {};
 let talker = null; // the talker's socket id, once known
 let watching = false; // the user pressed Request and has not hung up
-let session = null; // {pc, pending} for the current offer
+let session = null; // {pc, pending, ufrag} for the current offer
 let online = false; // entered, and not disconnected since
 let askedAt = 0; // when the last talk_request or answer went out (ms)
 const RETRY_MS = 3000;
@@ -71,8 +71,13 @@ function nudge() {
   }
   const { pc } = session;
   if ((pc.connectionState === 'new' || pc.connectionState === 'connecting') && pc.localDescription?.type === 'answer') {
-    send({ type: 'answer', sdp: pc.localDescription.sdp, sendto: talker });
+    sendAnswer(pc);
   }
+}
+
+function sendAnswer(pc) {
+  send({ type: 'answer', sdp: pc.localDescription.sdp, sendto: talker });
+  askedAt = performance.now();
 }
 
 const iceUfrag = (sdp) => /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
@@ -93,18 +98,17 @@ function talkerLeft() {
 }
 
 async function onOffer(msg) {
-  const current = session?.pc;
   const ufrag = iceUfrag(msg.sdp);
-  if (current && msg.from === talker && ufrag && iceUfrag(current.remoteDescription?.sdp ?? '') === ufrag) {
-    // The same offer again: the talker did not hear the answer.
-    if (current.localDescription) send({ type: 'answer', sdp: current.localDescription.sdp, sendto: talker });
-    askedAt = performance.now();
+  if (session && msg.from === talker && ufrag && session.ufrag === ufrag) {
+    // The same offer again: the talker did not hear the answer (or it is
+    // still being made, and goes out by itself).
+    if (session.pc.localDescription) sendAnswer(session.pc);
     return;
   }
   closeSession();
   talker = msg.from;
   const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy });
-  const s = { pc, pending: [] };
+  const s = { pc, pending: [], ufrag };
   session = s;
   setState(state, 'connecting', '');
   pc.ontrack = (ev) => {
@@ -131,8 +135,7 @@ async function onOffer(msg) {
   };
   await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
   await pc.setLocalDescription(await pc.createAnswer());
-  send({ type: 'answer', sdp: pc.localDescription.sdp, sendto: msg.from });
-  askedAt = performance.now();
+  sendAnswer(pc); // talker is msg.from by now
   await flushCandidates(pc, s.pending);
 }
 

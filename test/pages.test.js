@@ -8,6 +8,7 @@ const { startServer, waitFor, binary } = require('./server');
 const { launch, open, crash, waitState, framesAdvance, screenshot } = require('./browser');
 const { startTurn } = require('./turn');
 const { startRedis } = require('./redis');
+const { connect } = require('./socket');
 const { makeMedia, goTalker } = require('./media');
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -197,6 +198,34 @@ test('a request lost while Redis is away is asked again: the watcher goes live o
   await screenshot(w, 'watcher-live-after-redis-outage');
   assert.equal(await viewerCount(talk), 1);
 }));
+
+test('watch.html asks again for what its talker did not hear, and answers a repeated offer from the same connection', { timeout: 60000 }, async () => {
+  const server = await startServer();
+  const tk = await connect(server.url, { room: 'lossy', role: 'talker' }); // a talker played by hand
+  try {
+    const w = await watcher(server.url, 'lossy');
+    await w.click('#request');
+    const first = await tk.nextMessage('talk_request'); // dropped, as if lost between nodes
+    assert.equal((await tk.nextMessage('talk_request')).from, first.from);
+    const offer = await w.evaluate(async () => {
+      const pc = new RTCPeerConnection();
+      pc.addTransceiver('video', { direction: 'sendonly' });
+      await pc.setLocalDescription(await pc.createOffer());
+      return pc.localDescription.sdp;
+    });
+    const ufrag = (sdp) => /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+    tk.emit('message', { type: 'offer', sdp: offer, sendto: first.from });
+    const answered = ufrag((await tk.nextMessage('answer')).sdp);
+    assert.ok(answered);
+    tk.emit('message', { type: 'offer', sdp: offer, sendto: first.from }); // as if the answer were lost
+    assert.equal(ufrag((await tk.nextMessage('answer')).sdp), answered, 'the repeated offer is answered from the same connection');
+    assert.equal(ufrag((await tk.nextMessage('answer')).sdp), answered, 'unasked, the answer is repeated while not connected');
+    assert.equal(await w.$eval('#state', (el) => el.textContent), 'connecting');
+  } finally {
+    tk.close();
+    await server.stop();
+  }
+});
 
 test('Share screen swaps the video track for every watcher without renegotiation', { timeout: 120000 }, async () => {
   const server = await startServer();

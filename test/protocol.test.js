@@ -3,9 +3,9 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const io = require('socket.io-client');
 const { execFileSync } = require('node:child_process');
 const { startServer, binary } = require('./server');
+const { connect: dial } = require('./socket');
 
 let server;
 const sockets = [];
@@ -16,40 +16,12 @@ after(async () => {
   await server.stop();
 });
 
-// connect opens a socket and enters (a room name or {room, role, key});
-// it resolves once connected.
-function connect(enter, url = server.url) {
-  const s = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+// connect opens a socket to the server (or url) and enters; the sockets
+// close after the tests.
+async function connect(enter, url = server.url) {
+  const s = await dial(url, enter);
   sockets.push(s);
-  const inbox = [];
-  const waiters = [];
-  for (const ev of ['message', 'user disconnected', 'signaling_error', 'entered']) {
-    s.on(ev, (arg) => {
-      const w = waiters.findIndex((w) => w.ev === ev);
-      if (w >= 0) waiters.splice(w, 1)[0].resolve(arg);
-      else inbox.push({ ev, arg });
-    });
-  }
-  // next resolves with the next `ev` the socket receives.
-  s.next = (ev) => {
-    const i = inbox.findIndex((m) => m.ev === ev);
-    if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0].arg);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${s.id}: no ${ev} within 10s`)), 10000);
-      waiters.push({ ev, resolve: (v) => { clearTimeout(timer); resolve(v); } });
-    });
-  };
-  s.inbox = inbox;
-  return new Promise((resolve, reject) => {
-    s.on('connect', async () => {
-      if (enter) {
-        s.emit('enter', enter);
-        s.entered = await s.next('entered');
-      }
-      resolve(s);
-    });
-    s.on('connect_error', reject);
-  });
+  return s;
 }
 
 // settle proves the server has handled all s sent: a refused sendto comes
