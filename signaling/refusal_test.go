@@ -175,7 +175,10 @@ func TestRateLimit(t *testing.T) {
 	if f := b.next(t); f.Event != EventUserDisconnected || decode(t, f)["id"] != "a" {
 		t.Fatalf("watcher got %s %s, want the talker dropped", f.Event, f.Data)
 	}
-	if !a.sink.isClosed() {
+	// The eviction tells the room, then closes the socket, on a goroutine.
+	select {
+	case <-a.sink.done:
+	case <-time.After(10 * time.Second):
 		t.Error("the abusive socket is still open")
 	}
 }
