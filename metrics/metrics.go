@@ -1,8 +1,8 @@
 // Package metrics exposes the service in the Prometheus format: sockets,
-// rooms, talkers and the largest rooms' sockets (read from the hub at each
-// scrape), messages and bytes routed by type, refusals by code, evictions by
-// reason, the quality watchers report, and with Redis its state, plus Go
-// and process metrics.
+// rooms, talkers and the largest rooms' sockets and watchers (read from the
+// hub at each scrape), messages and bytes routed by type, refusals by code,
+// evictions by reason, the quality watchers report, and with Redis its
+// state, plus Go and process metrics.
 //
 //	m := metrics.New()
 //	hub := signaling.NewHub(signaling.Options{Observer: m})
@@ -23,7 +23,8 @@ import (
 )
 
 // TopRooms is how many rooms get a label of their own in
-// broadcast_room_sockets; the rest are summed under room="other".
+// broadcast_room_sockets and broadcast_room_watchers (the largest, by
+// sockets); the rest are summed under room="other".
 const TopRooms = 10
 
 // Metrics is a signaling.Observer that keeps Prometheus metrics.
@@ -45,8 +46,8 @@ type Metrics struct {
 
 	cluster atomic.Pointer[clusterHolder]
 
-	sockets, rooms, talkers, roomSockets *prometheus.Desc
-	redisUp, nodes, dropped              *prometheus.Desc
+	sockets, rooms, talkers, roomSockets, roomWatchers *prometheus.Desc
+	redisUp, nodes, dropped                            *prometheus.Desc
 }
 
 // Cluster is what a node sharing rooms through Redis reports
@@ -106,13 +107,14 @@ func New() *Metrics {
 		reports: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "broadcast_viewer_reports_total", Help: "Quality reports (stats messages) from watchers.",
 		}),
-		sockets:     prometheus.NewDesc("broadcast_sockets", "Connected sockets.", nil, nil),
-		rooms:       prometheus.NewDesc("broadcast_rooms", "Rooms with at least one socket.", nil, nil),
-		talkers:     prometheus.NewDesc("broadcast_talkers", "Rooms with a talker.", nil, nil),
-		roomSockets: prometheus.NewDesc("broadcast_room_sockets", "Sockets in the largest rooms; the rest summed as room=\"other\".", []string{"room"}, nil),
-		redisUp:     prometheus.NewDesc("broadcast_redis_up", "1 while Redis is reachable and this node shares rooms through it, else 0 (only with -redis).", nil, nil),
-		nodes:       prometheus.NewDesc("broadcast_cluster_nodes", "Live nodes sharing rooms, this one included (only with -redis).", nil, nil),
-		dropped:     prometheus.NewDesc("broadcast_cluster_dropped_total", "Messages for sockets on other nodes dropped while Redis was unreachable (only with -redis).", nil, nil),
+		sockets:      prometheus.NewDesc("broadcast_sockets", "Connected sockets.", nil, nil),
+		rooms:        prometheus.NewDesc("broadcast_rooms", "Rooms with at least one socket.", nil, nil),
+		talkers:      prometheus.NewDesc("broadcast_talkers", "Rooms with a talker.", nil, nil),
+		roomSockets:  prometheus.NewDesc("broadcast_room_sockets", "Sockets in the largest rooms on this node; the rest summed as room=\"other\".", []string{"room"}, nil),
+		roomWatchers: prometheus.NewDesc("broadcast_room_watchers", "Watchers (members but the talker) in the largest rooms on this node; the rest summed as room=\"other\".", []string{"room"}, nil),
+		redisUp:      prometheus.NewDesc("broadcast_redis_up", "1 while Redis is reachable and this node shares rooms through it, else 0 (only with -redis).", nil, nil),
+		nodes:        prometheus.NewDesc("broadcast_cluster_nodes", "Live nodes sharing rooms, this one included (only with -redis).", nil, nil),
+		dropped:      prometheus.NewDesc("broadcast_cluster_dropped_total", "Messages for sockets on other nodes dropped while Redis was unreachable (only with -redis).", nil, nil),
 	}
 	m.reg.MustRegister(m.messages, m.bytes, m.delivered, m.refusals, m.evictions,
 		m.bitrate, m.fps, m.jitter, m.rtt, m.lost, m.freezes, m.reports, m,
@@ -170,6 +172,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.rooms
 	ch <- m.talkers
 	ch <- m.roomSockets
+	ch <- m.roomWatchers
 	ch <- m.redisUp
 	ch <- m.nodes
 	ch <- m.dropped
@@ -201,15 +204,22 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		return rooms[i].Name < rooms[j].Name
 	})
-	other := 0
+	var other, otherWatchers int
 	for i, r := range rooms {
+		watchers := r.Members
+		if r.Talker {
+			watchers--
+		}
 		if i < TopRooms {
 			ch <- prometheus.MustNewConstMetric(m.roomSockets, prometheus.GaugeValue, float64(r.Members), r.Name)
+			ch <- prometheus.MustNewConstMetric(m.roomWatchers, prometheus.GaugeValue, float64(watchers), r.Name)
 		} else {
 			other += r.Members
+			otherWatchers += watchers
 		}
 	}
 	if len(rooms) > TopRooms {
 		ch <- prometheus.MustNewConstMetric(m.roomSockets, prometheus.GaugeValue, float64(other), "other")
+		ch <- prometheus.MustNewConstMetric(m.roomWatchers, prometheus.GaugeValue, float64(otherWatchers), "other")
 	}
 }

@@ -55,6 +55,8 @@ func TestMetrics(t *testing.T) {
 		"broadcast_talkers 1",
 		`broadcast_room_sockets{room="big"} 3`,
 		`broadcast_room_sockets{room="other"} 3`,
+		`broadcast_room_watchers{room="big"} 2`,
+		`broadcast_room_watchers{room="other"} 3`,
 		`broadcast_messages_total{type="talk_ready"} 1`,
 		`broadcast_deliveries_total{type="talk_ready"} 2`,
 		`broadcast_messages_total{type="stats"} 1`,
@@ -71,8 +73,10 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	// Bounded cardinality: the largest rooms and "other", no more.
-	if n := strings.Count(text, "broadcast_room_sockets{"); n != TopRooms+1 {
-		t.Errorf("%d room series, want %d", n, TopRooms+1)
+	for _, name := range []string{"broadcast_room_sockets{", "broadcast_room_watchers{"} {
+		if n := strings.Count(text, name); n != TopRooms+1 {
+			t.Errorf("%d %s series, want %d", n, name, TopRooms+1)
+		}
 	}
 }
 

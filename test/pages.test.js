@@ -86,6 +86,7 @@ test('one talker, three watchers: each decodes moving video; a killed watcher is
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(metrics, /broadcast_viewer_reports_total [1-9]/);
     assert.match(metrics, /broadcast_room_sockets\{room="lecture1"\} 4/);
+    assert.match(metrics, /broadcast_room_watchers\{room="lecture1"\} 3/);
     const ttff = await Promise.all(watchers.map((w) => w.evaluate(() => window.firstFrameMs)));
     console.log(`# time to first frame, 3 watchers at once (ms): ${ttff.map((t) => t.toFixed(0)).join(' ')}`);
     await screenshot(talk, 'talker-3-watchers');
