@@ -40,7 +40,7 @@ test-deps:
 	scripts/install-test-deps.sh
 
 bench: $(CLIENT)
-	$(GO) test -run '^$$' -bench . -benchmem ./signaling/
+	$(GO) test -run '^$$' -bench . -benchmem ./signaling/ ./cluster/
 
 # Inputs per target. A count, not a duration: Go 1.26's fuzzing coordinator
 # can fail a target with "context deadline exceeded" when a -fuzztime

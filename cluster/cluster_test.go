@@ -35,7 +35,7 @@ type node struct {
 	n     int
 }
 
-func startNode(t *testing.T, url string, limits signaling.Limits) *node {
+func startNode(t testing.TB, url string, limits signaling.Limits) *node {
 	t.Helper()
 	nd := &node{state: make(chan bool, 16)}
 	cl, err := cluster.New(cluster.Options{URL: url, TTL: ttl, OnState: func(up bool) { nd.state <- up }})
@@ -58,7 +58,7 @@ func startNode(t *testing.T, url string, limits signaling.Limits) *node {
 }
 
 // waitState waits for the node's cluster to report up (or down).
-func (nd *node) waitState(t *testing.T, up bool) {
+func (nd *node) waitState(t testing.TB, up bool) {
 	t.Helper()
 	deadline := time.After(wait)
 	for {
@@ -75,7 +75,7 @@ func (nd *node) waitState(t *testing.T, up bool) {
 
 // peer is a client of a hub whose frames land in a channel.
 type peer struct {
-	t      *testing.T
+	t      testing.TB
 	c      *signaling.Client
 	frames chan *signaling.Frame
 }
@@ -90,7 +90,7 @@ func (s sink) WriteFrames(fs []*signaling.Frame) error {
 }
 func (s sink) Close() error { return nil }
 
-func (nd *node) join(t *testing.T, room string, role signaling.Role) *peer {
+func (nd *node) join(t testing.TB, room string, role signaling.Role) *peer {
 	t.Helper()
 	p, err := nd.enter(t, room, role)
 	if err != nil {
@@ -99,7 +99,7 @@ func (nd *node) join(t *testing.T, room string, role signaling.Role) *peer {
 	return p
 }
 
-func (nd *node) enter(t *testing.T, room string, role signaling.Role) (*peer, error) {
+func (nd *node) enter(t testing.TB, room string, role signaling.Role) (*peer, error) {
 	t.Helper()
 	nd.n++
 	frames := make(chan *signaling.Frame, 256)
