@@ -417,7 +417,13 @@ func (c *Cluster) Broadcast(room string, data []byte) int {
 		n = v.remote
 	}
 	c.mu.Unlock()
-	if v == nil || !c.up.Load() {
+	if v == nil {
+		return 0
+	}
+	if !c.up.Load() {
+		if n > 0 {
+			c.dropped.Add(1) // the members elsewhere miss it
+		}
 		return 0
 	}
 	c.enqueue(&op{channel: c.k.roomChannel(room), payload: encodeMessage(c.node, room, "", data)})

@@ -257,6 +257,10 @@ func TestRedisRestart(t *testing.T) {
 	talker := n1.join(t, "a", signaling.RoleTalker)
 	local := n1.join(t, "a", signaling.RoleWatcher)
 	remote := n2.join(t, "a", signaling.RoleWatcher)
+	// Node 1 has heard of the remote watcher once it delivers its message:
+	// Redis sends node 1 the join's event before it.
+	remote.send(`{"type":"talk_request"}`)
+	talker.want(signaling.EventMessage, remote.c.ID())
 
 	rs.Stop()
 	for _, n := range []*node{n1, n2, n3} {
@@ -265,6 +269,14 @@ func TestRedisRestart(t *testing.T) {
 	// Each node keeps serving what it holds.
 	local.send(`{"type":"talk_request"}`)
 	talker.want(signaling.EventMessage, "talk_request")
+	// A broadcast reaches this node's members; the one elsewhere misses it,
+	// and the node counts it.
+	before := n1.cl.Dropped()
+	talker.send(`{"type":"talk_ready","during":"outage"}`)
+	local.want(signaling.EventMessage, "outage")
+	if got := n1.cl.Dropped(); got != before+1 {
+		t.Errorf("dropped %d messages during the outage, want 1", got-before)
+	}
 	late := n1.join(t, "a", signaling.RoleWatcher) // let in while Redis is away
 
 	rs.Restart(t)

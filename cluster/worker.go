@@ -35,7 +35,8 @@ type result struct {
 const maxBatch = 256
 
 // enqueue queues o without waiting. When the queue is full, or the
-// cluster closed, o is dropped (and a publish counted in Dropped).
+// cluster closed, o is dropped: a publish is counted in Dropped, and a
+// dropped registry change is made good by the next heartbeat.
 func (c *Cluster) enqueue(o *op) {
 	if !c.closing.Load() {
 		select {
@@ -69,6 +70,8 @@ func (c *Cluster) do(ctx context.Context, o *op) (any, error) {
 func (c *Cluster) fail(o *op, err error) {
 	if o.channel != "" {
 		c.dropped.Add(1)
+	} else if o.script != nil {
+		c.dirty.Store(true) // reconciled at the next heartbeat
 	}
 	if o.done != nil {
 		o.done <- result{err: err}
