@@ -231,7 +231,12 @@ async function main() {
       admitted = true;
       config.iceServers = ev.iceServers;
       onairBtn.disabled = onAir;
-      if (onAir) send({ type: 'talk_ready' }); // back after a reconnect
+      if (onAir) {
+        // Back after a reconnect, under a new socket id: the room has heard
+        // the old one leave, so every watcher asks again after talk_ready.
+        for (const id of [...peers.keys()]) closePeer(id);
+        send({ type: 'talk_ready' });
+      }
       showState();
     },
     disconnect: () => {

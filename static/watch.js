@@ -178,8 +178,16 @@ async function main() {
       online = true;
       config.iceServers = ev.iceServers;
       requestBtn.disabled = watching;
-      if (watching && !session) request();
-      else if (!watching) setState(state, 'waiting for the broadcaster: press Request to watch', '');
+      if (watching) {
+        // Back after a reconnect, under a new socket id: the talker has
+        // heard the old one leave and closed its side, and may itself have
+        // moved. Start over with the room's talker, whoever it is now.
+        closeSession();
+        talker = null;
+        request();
+      } else {
+        setState(state, 'waiting for the broadcaster: press Request to watch', '');
+      }
     },
     disconnect: () => {
       online = false;

@@ -200,6 +200,55 @@ test('a request lost while Redis is away is asked again: the watcher goes live o
   assert.equal(await viewerCount(talk), 1);
 }));
 
+// states records every text the page's #state shows from now on, in
+// window.states.
+const recordStates = (page) => page.evaluate(() => {
+  const el = document.getElementById('state');
+  window.states = [];
+  new MutationObserver(() => window.states.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+});
+
+test('a node restarted under its sockets ends no broadcast: talker and watcher pages reconnect and play again with no click', { timeout: 180000 }, () => twoNodes(async (a, b, redis) => {
+  // Room "rolling": watcher on node B. Room "moving": talker on node B.
+  const talkA = await talker(a.url, 'rolling');
+  const watchB = await watcher(b.url, 'rolling');
+  const talkB = await talker(b.url, 'moving');
+  const watchA = await watcher(a.url, 'moving');
+  await Promise.all([watchB, watchA].map((w) => w.click('#request')));
+  await Promise.all([watchB, watchA].map((w) => waitState(w, /^live$/)));
+  await Promise.all([watchB, watchA, talkB].map(recordStates));
+  const pcsBefore = await Promise.all([watchB, watchA].map((w) => w.evaluate(() => window.__pcs.length)));
+
+  // Node B is replaced, as in a rolling upgrade: drained, then a new
+  // process on the same address and Redis.
+  const stopped = Date.now();
+  await b.stop();
+  const b2 = await startServer(['-redis', redis.url, '-addr', new URL(b.url).host]);
+  try {
+    // Each page goes through the outage: the pages on node B lose their
+    // socket, the watcher of B's talker hears it leave.
+    const went = (page, text) => page.waitForFunction((t) => window.states.includes(t), text, { timeout: 30000 });
+    await Promise.all([went(watchB, 'reconnecting to the server'), went(talkB, 'reconnecting to the server'), went(watchA, 'broadcaster left')]);
+    // Each watcher has a new media connection up, and plays through it.
+    const back = [];
+    for (const [i, w] of [watchB, watchA].entries()) {
+      await w.waitForFunction((n) => window.__pcs.length > n && window.__pcs.at(-1).connectionState === 'connected', pcsBefore[i], { timeout: 30000 });
+      back.push(Date.now() - stopped);
+      await waitState(w, /^live$/);
+      await framesAdvance(w, '#remote-video');
+    }
+    console.log(`# connected again after node B was stopped (ms): watcher on B ${back[0]}, watcher of B's talker ${back[1]}`);
+    // Each talker serves its one watcher again, and no stale connection.
+    for (const t of [talkA, talkB]) {
+      await t.waitForFunction(() => document.getElementById('viewer-count').textContent === '1'
+        && document.querySelector('#viewers tbody tr').cells[1].textContent === 'connected', null, { timeout: 30000 });
+    }
+    await screenshot(watchB, 'watcher-after-node-restart');
+  } finally {
+    await b2.stop();
+  }
+}));
+
 test('watch.html asks again for what its talker did not hear, and answers a repeated offer from the same connection', { timeout: 60000 }, async () => {
   const server = await startServer();
   const tk = await connect(server.url, { room: 'lossy', role: 'talker' }); // a talker played by hand
