@@ -51,7 +51,7 @@ type Broadcaster struct {
 	audio  *track
 	tracks []*track
 
-	sio        *sioclient.Client
+	sio        atomic.Pointer[sioclient.Client] // replaced on a reconnect; pion's callbacks send through it
 	iceServers []webrtc.ICEServer
 
 	mu    sync.Mutex // guards peers
@@ -136,18 +136,23 @@ func (b *Broadcaster) Watchers() int {
 // Run connects to the server, goes on air in the room and serves watchers
 // until ctx ends, then sends end_talk and closes every watcher's
 // connection. It returns ErrRefused if the server refuses the talker, and
-// an error if the server cannot be reached or the connection to it is lost.
+// an error if the server cannot be reached.
+//
+// A connection to the server lost while on air (a signaling node
+// restarting, say) is made again, with waits from 250 ms up to 5 s between
+// tries, until ctx ends. The talker comes back under a new socket id: the
+// room has heard the old one leave, so it closes its watchers' connections
+// and says talk_ready again, and the watchers ask again. A refusal while
+// coming back (the room still held by the old socket, until its node is
+// found dead) is retried the same way.
 func (b *Broadcaster) Run(ctx context.Context) error {
 	defer b.closeSources()
-	dctx, cancel := context.WithTimeout(ctx, b.opts.DialTimeout)
-	sio, err := sioclient.Dial(dctx, b.opts.Server, b.opts.Dial)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("signaling server %s unreachable: %w", b.opts.Server, err)
-	}
-	b.sio = sio
-	defer sio.Close()
-	if err := b.enter(ctx); err != nil {
+	defer func() {
+		if sio := b.sio.Load(); sio != nil {
+			_ = sio.Close()
+		}
+	}()
+	if err := b.connect(ctx); err != nil {
 		return err
 	}
 
@@ -165,11 +170,24 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	if err := b.send(map[string]any{"type": signaling.TypeTalkReady}); err != nil {
-		return err
+	var err error
+	for {
+		if err = b.send(map[string]any{"type": signaling.TypeTalkReady}); err == nil {
+			b.log.Info("on air", "room", b.opts.Room, "socket_id", b.sio.Load().ID())
+			err = b.serve(ctx)
+		}
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		b.log.Warn("signaling connection lost: reconnecting", "err", err)
+		b.closePeers()
+		if err = b.reconnect(ctx); err != nil {
+			break
+		}
 	}
-	b.log.Info("on air", "room", b.opts.Room, "socket_id", sio.ID())
-	err = b.serve(ctx)
+	if ctx.Err() != nil {
+		err = nil
+	}
 	stop()
 	wg.Wait()
 	b.end()
@@ -181,19 +199,62 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 	return err
 }
 
-// enter takes the room as its talker and learns the ICE servers.
-func (b *Broadcaster) enter(ctx context.Context) error {
+// connect dials the server and takes the room as its talker. It returns
+// ErrRefused if the server refuses the talker.
+func (b *Broadcaster) connect(ctx context.Context) error {
+	dctx, cancel := context.WithTimeout(ctx, b.opts.DialTimeout)
+	sio, err := sioclient.Dial(dctx, b.opts.Server, b.opts.Dial)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("signaling server %s unreachable: %w", b.opts.Server, err)
+	}
+	if old := b.sio.Swap(sio); old != nil {
+		_ = old.Close()
+	}
+	return b.enter(ctx, sio)
+}
+
+// Waits between tries to reconnect: from reconnectMin, doubling up to
+// reconnectMax.
+const (
+	reconnectMin = 250 * time.Millisecond
+	reconnectMax = 5 * time.Second
+)
+
+// reconnect connects again until it is in the room or ctx ends.
+func (b *Broadcaster) reconnect(ctx context.Context) error {
+	wait := reconnectMin
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+		}
+		err := b.connect(ctx)
+		if err == nil {
+			return nil
+		}
+		b.log.Warn("reconnecting", "err", err, "next_try", wait)
+		wait = min(2*wait, reconnectMax)
+		timer.Reset(wait)
+	}
+}
+
+// enter takes the room as its talker over sio and learns the ICE servers.
+func (b *Broadcaster) enter(ctx context.Context, sio *sioclient.Client) error {
 	req := signaling.EnterRequest{Room: b.opts.Room, Role: signaling.RoleTalker, Key: b.opts.Key}
-	if err := b.sio.Emit(signaling.EventEnter, req); err != nil {
+	if err := sio.Emit(signaling.EventEnter, req); err != nil {
 		return err
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case ev, ok := <-b.sio.Events():
+		case ev, ok := <-sio.Events():
 			if !ok {
-				return fmt.Errorf("signaling connection lost: %w", b.sio.Err())
+				return fmt.Errorf("signaling connection lost: %w", sio.Err())
 			}
 			switch ev.Name {
 			case signaling.EventEntered:
@@ -206,15 +267,17 @@ func (b *Broadcaster) enter(ctx context.Context) error {
 	}
 }
 
-// serve handles signaling events until ctx ends or the connection is lost.
+// serve handles signaling events until ctx ends (nil) or the connection
+// is lost.
 func (b *Broadcaster) serve(ctx context.Context) error {
+	sio := b.sio.Load()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev, ok := <-b.sio.Events():
+		case ev, ok := <-sio.Events():
 			if !ok {
-				return fmt.Errorf("signaling connection lost: %w", b.sio.Err())
+				return fmt.Errorf("signaling connection lost: %w", sio.Err())
 			}
 			switch ev.Name {
 			case signaling.EventMessage:
@@ -274,7 +337,7 @@ func (b *Broadcaster) handle(m rtc.Message) {
 }
 
 func (b *Broadcaster) send(msg map[string]any) error {
-	if err := b.sio.Emit(signaling.EventMessage, msg); err != nil {
+	if err := b.sio.Load().Emit(signaling.EventMessage, msg); err != nil {
 		return fmt.Errorf("send %v: %w", msg["type"], err)
 	}
 	return nil
@@ -301,6 +364,11 @@ func (b *Broadcaster) drop(id string) {
 // end tells the room the broadcast is over and closes every watcher.
 func (b *Broadcaster) end() {
 	_ = b.send(map[string]any{"type": signaling.TypeEndTalk})
+	b.closePeers()
+}
+
+// closePeers closes every watcher's connection.
+func (b *Broadcaster) closePeers() {
 	b.mu.Lock()
 	peers := b.peers
 	b.peers = map[string]*peer{}

@@ -253,3 +253,25 @@ func TestNoTalkerAndUnreachable(t *testing.T) {
 		t.Errorf("unreachable server: %v", err)
 	}
 }
+
+// A talker whose connection to the server is lost (its node restarting,
+// say) comes back under a new socket id and says talk_ready again; a
+// watcher asking then is served.
+func TestTalkerReconnects(t *testing.T) {
+	media := testmedia.Make(t, 2)
+	url, hub := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
+	w := sigtest.Enter(t, url, signaling.EnterRequest{Room: "moving", Role: signaling.RoleWatcher})
+	onAir(t, url, "moving", media, 10)
+	first := w.Next(signaling.TypeTalkReady).From
+	hub.Kick(first, signaling.ErrSlowConsumer) // the server drops the talker's socket
+	second := w.Next(signaling.TypeTalkReady).From
+	if second == first {
+		t.Fatalf("talk_ready again from %q, want a new socket id", second)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := viewer.New(viewer.Options{Server: url, Room: "moving", Duration: time.Second}).Run(ctx)
+	if err != nil || st.Ended != "duration" || st.Frames == 0 {
+		t.Fatalf("watcher of the reconnected talker: %+v, %v", st, err)
+	}
+}
