@@ -61,12 +61,14 @@ export function errorText(err) {
 // connect opens the signaling socket, enters with enterArg ({room, role,
 // key?}) on every (re)connect and calls on.entered({room, role,
 // iceServers}), on.message(msg), on.userDisconnected(id), on.error(err),
-// on.connect() and on.disconnect(). It returns send(msg).
+// on.connect() and on.disconnect(). It returns {send(msg), enter()}: enter
+// asks to enter again, as after a refusal that may pass.
 export function connect(enterArg, on) {
   // Only the WebSocket transport: the server speaks no long-polling.
   const socket = io({ path: base + 'socket.io', transports: ['websocket'] });
+  const enter = () => socket.emit('enter', enterArg);
   socket.on('connect', () => {
-    socket.emit('enter', enterArg);
+    enter();
     on.connect?.();
   });
   socket.on('entered', (ev) => on.entered?.(ev));
@@ -74,8 +76,16 @@ export function connect(enterArg, on) {
   socket.on('message', (msg) => on.message(msg));
   socket.on('user disconnected', (ev) => on.userDisconnected?.(ev.id));
   socket.on('signaling_error', (err) => on.error?.(err));
-  return (msg) => socket.emit('message', msg);
+  return { send: (msg) => socket.emit('message', msg), enter };
 }
+
+// iceUfrag returns the a=ice-ufrag of an SDP: it names one media session,
+// and only its two ends (and the server) have seen it.
+export const iceUfrag = (sdp) => /^a=ice-ufrag:(\S+)/m.exec(sdp || '')?.[1];
+
+// How long a media connection that is still up waits for the other end's
+// socket to come back (its node restarting) before it is closed.
+export const RESUME_GRACE_MS = 10000;
 
 // Trickle ICE: a candidate is sent as {sdpMLineIndex, sdpMid, candidate};
 // candidates that arrive before the remote description wait in pending.

@@ -1,7 +1,7 @@
 // The talker: goes on air with camera and microphone (or a shared screen)
 // and serves each watcher with its own RTCPeerConnection, up to the
 // server's maxWatchers.
-import { start, errorText, setState, connect, candidateMessage, addCandidate, flushCandidates } from './common.js';
+import { start, errorText, setState, connect, candidateMessage, addCandidate, flushCandidates, iceUfrag, RESUME_GRACE_MS } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const state = $('state');
@@ -10,7 +10,7 @@ const onairBtn = $('onair');
 const shareBtn = $('share-screen');
 const stopBtn = $('stop');
 
-const peers = new Map(); // watcher id -> {pc, pending, row, report}
+const peers = new Map(); // watcher id -> {id, pc, pending, row, report, orphan}
 let config = { maxWatchers: 10, iceServers: [], iceTransportPolicy: 'all' };
 let admitted = false; // the server took us as the room's talker
 let camera = null; // MediaStream from getUserMedia
@@ -29,10 +29,11 @@ function renderViewers() {
 
 // renderRow shows a watcher's connection state and its latest quality
 // report (a `stats` message it sends every few seconds).
-function renderRow(id, p) {
+function renderRow(p) {
   const r = p.report || {};
   const num = (v, scale = 1, digits = 0) => (typeof v === 'number' ? (v * scale).toFixed(digits) : '');
-  const cells = [id.slice(0, 8), p.pc.connectionState, num(r.bitrate, 1e-3), num(r.fps, 1, 1),
+  p.row.dataset.id = p.id;
+  const cells = [p.id.slice(0, 8), p.pc.connectionState, num(r.bitrate, 1e-3), num(r.fps, 1, 1),
     num(r.packetsLost), num(r.jitter, 1e3, 1), num(r.freezes), num(r.rtt, 1e3, 1)];
   p.row.replaceChildren(...cells.map((text) => Object.assign(document.createElement('td'), { textContent: text })));
 }
@@ -77,10 +78,48 @@ async function goOnAir() {
 function closePeer(id) {
   const p = peers.get(id);
   if (!p) return;
+  clearTimeout(p.orphan);
   peers.delete(id);
   p.pc.close();
   renderViewers();
   showState();
+}
+
+// orphan gives a watcher whose socket left, but whose media connection is
+// up, RESUME_GRACE_MS to come back (see resume) before it is closed.
+function orphan(p) {
+  clearTimeout(p.orphan);
+  p.orphan = setTimeout(() => { if (peers.get(p.id) === p) closePeer(p.id); }, RESUME_GRACE_MS);
+}
+
+// watcherLeft: the server says a watcher's socket is gone. Its media may
+// outlive it (its signaling node restarting): a connected one is orphaned.
+function watcherLeft(id) {
+  const p = peers.get(id);
+  if (!p) return;
+  if (p.pc.connectionState === 'connected') orphan(p);
+  else closePeer(id);
+}
+
+// resume takes a watcher back, under the socket id it asks from now, on
+// the media connection it still has: the one whose offer had its ufrag.
+// The watcher is told with a talk_ready {resumed: true} of its own.
+function resume(id, ufrag) {
+  const p = [...peers.values()].find((q) => q.pc.connectionState === 'connected' && iceUfrag(q.pc.localDescription?.sdp) === ufrag);
+  if (!p) return false;
+  clearTimeout(p.orphan);
+  p.orphan = null;
+  if (p.id !== id) {
+    if (peers.has(id)) closePeer(id);
+    peers.delete(p.id);
+    p.id = id;
+    peers.set(id, p);
+  }
+  renderRow(p);
+  renderViewers();
+  showState();
+  send({ type: 'talk_ready', resumed: true, sendto: id });
+  return true;
 }
 
 function stopAir() {
@@ -114,11 +153,9 @@ async function serveWatcher(id) {
     return;
   }
   const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy });
-  const row = document.createElement('tr');
-  row.dataset.id = id;
-  const p = { pc, pending: [], row, report: null };
+  const p = { id, pc, pending: [], row: document.createElement('tr'), report: null, orphan: null };
   peers.set(id, p);
-  const label = () => renderRow(id, p);
+  const label = () => renderRow(p);
   label();
   renderViewers();
   showState();
@@ -127,11 +164,12 @@ async function serveWatcher(id) {
   const audio = camera?.getAudioTracks()[0] || null;
   pc.addTransceiver(outgoingVideo() || 'video', { direction: 'sendonly', streams: [stream] });
   pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [stream] });
-  pc.onicecandidate = (ev) => { if (ev.candidate) send(candidateMessage(ev.candidate, id)); };
+  pc.onicecandidate = (ev) => { if (ev.candidate) send(candidateMessage(ev.candidate, p.id)); };
   pc.onconnectionstatechange = () => {
-    if (peers.get(id)?.pc !== pc) return;
+    if (peers.get(p.id) !== p) return;
     label();
-    if (pc.connectionState === 'failed' || pc.connectionState === 'closed') closePeer(id);
+    const s = pc.connectionState;
+    if (s === 'failed' || s === 'closed' || (s === 'disconnected' && p.orphan)) closePeer(p.id);
   };
   try {
     await pc.setLocalDescription(await pc.createOffer());
@@ -147,6 +185,9 @@ async function onMessage(msg) {
   try {
     switch (msg.type) {
       case 'talk_request':
+        // A watcher back under a new socket id asks with the ufrag of the
+        // media session it still has; one this page does not know is served anew.
+        if (typeof msg.resume === 'string' && resume(msg.from, msg.resume)) break;
         await serveWatcher(msg.from);
         break;
       case 'answer':
@@ -165,7 +206,7 @@ async function onMessage(msg) {
       case 'stats':
         if (p) {
           p.report = msg;
-          renderRow(msg.from, p);
+          renderRow(p);
         }
         break;
     }
@@ -226,15 +267,19 @@ async function main() {
   if (!page) return;
   config = page.config;
   $('max-watchers').textContent = String(config.maxWatchers);
-  send = connect({ room: page.room, role: 'talker', key: page.key }, {
+  const signaling = connect({ room: page.room, role: 'talker', key: page.key }, {
     entered: (ev) => {
       admitted = true;
       config.iceServers = ev.iceServers;
       onairBtn.disabled = onAir;
       if (onAir) {
         // Back after a reconnect, under a new socket id: the room has heard
-        // the old one leave, so every watcher asks again after talk_ready.
-        for (const id of [...peers.keys()]) closePeer(id);
+        // the old one leave. Media connections still up wait for their
+        // watchers to resume them after talk_ready; the rest ask anew.
+        for (const p of [...peers.values()]) {
+          if (p.pc.connectionState === 'connected') orphan(p);
+          else closePeer(p.id);
+        }
         send({ type: 'talk_ready' });
       }
       showState();
@@ -244,12 +289,20 @@ async function main() {
       setState(state, 'reconnecting to the server', 'error');
     },
     message: onMessage,
-    userDisconnected: closePeer,
+    userDisconnected: watcherLeft,
     error: (err) => {
+      if (!admitted && onAir && err.code === 'room_taken') {
+        // Back after a reconnect while the server still holds this page's
+        // old socket (its node died and is not yet found dead): try again.
+        setState(state, 'reconnecting: waiting for the server to free the room', 'error');
+        setTimeout(signaling.enter, 1000);
+        return;
+      }
       if (!admitted) onairBtn.disabled = true; // refused the room: nothing to do here
       setState(state, errorText(err), 'error');
     },
   });
+  send = signaling.send;
   onairBtn.addEventListener('click', goOnAir);
   stopBtn.addEventListener('click', stopAir);
   shareBtn.addEventListener('click', toggleScreen);

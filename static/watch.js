@@ -1,5 +1,5 @@
 // The watcher: asks the room's talker for the stream and plays it.
-import { start, errorText, setState, connect, candidateMessage, addCandidate, flushCandidates } from './common.js';
+import { start, errorText, setState, connect, candidateMessage, addCandidate, flushCandidates, iceUfrag, RESUME_GRACE_MS } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const state = $('state');
@@ -15,9 +15,16 @@ let watching = false; // the user pressed Request and has not hung up
 let session = null; // {pc, pending, ufrag} for the current offer
 let online = false; // entered, and not disconnected since
 let askedAt = 0; // when the last talk_request or answer went out (ms)
+let resuming = 0; // when this page began asking to resume its media session (ms), or 0
+let talkerGone = null; // timer: the talker's socket left while the media is up
 const RETRY_MS = 3000;
 
+const mediaUp = () => session?.pc.connectionState === 'connected';
+
 function closeSession() {
+  resuming = 0;
+  clearTimeout(talkerGone);
+  talkerGone = null;
   clearInterval(session?.reporter);
   session?.pc.close();
   session = null;
@@ -35,7 +42,8 @@ async function report(s, last) {
     if (x.type === 'inbound-rtp' && x.kind === 'video') video = x;
     if (x.type === 'candidate-pair' && x.nominated && x.state === 'succeeded') rtt = x.currentRoundTripTime;
   });
-  if (!video || session !== s) return;
+  // Not while the talker is away: its socket id may be gone.
+  if (!video || session !== s || resuming || talkerGone) return;
   const now = performance.now();
   const msg = { type: 'stats', sendto: talker, fps: video.framesPerSecond ?? 0, jitter: video.jitter, rtt };
   if (last.at) {
@@ -63,7 +71,19 @@ function request() {
 // talk_request; while the media connection is still to come up, the same
 // answer. The talker takes a repeat as the same request.
 function nudge() {
-  if (!watching || !online || performance.now() - askedAt < RETRY_MS) return;
+  if (!watching || !online) return;
+  if (resuming && performance.now() - resuming > RESUME_GRACE_MS) {
+    // The talker did not take the session back: ask for a new one.
+    closeSession();
+    talker = null;
+    request();
+    return;
+  }
+  if (performance.now() - askedAt < RETRY_MS) return;
+  if (resuming) {
+    askResume();
+    return;
+  }
   askedAt = performance.now();
   if (!session) {
     send({ type: 'talk_request' }); // the room's talker alone hears it, if there is one
@@ -80,7 +100,23 @@ function sendAnswer(pc) {
   askedAt = performance.now();
 }
 
-const iceUfrag = (sdp) => /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+// askResume asks the room's talker to take back the media session this
+// page still has, by the ufrag of its offer, after either end's socket
+// came back under a new id. The talker that made it answers with a
+// talk_ready {resumed: true}; another answers with a new offer.
+function askResume() {
+  if (!resuming) resuming = performance.now();
+  askedAt = performance.now();
+  send({ type: 'talk_request', resume: session.ufrag });
+}
+
+function resumed(msg) {
+  resuming = 0;
+  clearTimeout(talkerGone);
+  talkerGone = null;
+  talker = msg.from;
+  setState(state, 'live', 'live');
+}
 
 function hangup() {
   if (talker) send({ type: 'bye', sendto: talker });
@@ -130,6 +166,10 @@ async function onOffer(msg) {
   s.reporter = setInterval(() => report(s, last).catch(() => {}), 2000);
   pc.onconnectionstatechange = () => {
     if (session !== s) return;
+    if (talkerGone && pc.connectionState !== 'connected') {
+      talkerLeft(); // the media went with the talker's socket
+      return;
+    }
     if (pc.connectionState === 'connected') setState(state, 'live', 'live');
     if (pc.connectionState === 'failed') setState(state, 'error: the media connection failed', 'error');
   };
@@ -143,6 +183,14 @@ async function onMessage(msg) {
   try {
     switch (msg.type) {
       case 'talk_ready':
+        if (msg.resumed) {
+          if (resuming) resumed(msg);
+          break;
+        }
+        if (watching && mediaUp()) {
+          askResume(); // the talker is back, maybe under a new socket id
+          break;
+        }
         talker = msg.from;
         if (watching) request(); // back on air: ask again by ourselves
         else setState(state, 'broadcaster on air: press Request to watch', '');
@@ -173,15 +221,17 @@ async function main() {
   const page = await start(state);
   if (!page) return;
   config = page.config;
-  send = connect({ room: page.room, role: 'watcher', key: page.key }, {
+  ({ send } = connect({ room: page.room, role: 'watcher', key: page.key }, {
     entered: (ev) => {
       online = true;
       config.iceServers = ev.iceServers;
       requestBtn.disabled = watching;
-      if (watching) {
-        // Back after a reconnect, under a new socket id: the talker has
-        // heard the old one leave and closed its side, and may itself have
-        // moved. Start over with the room's talker, whoever it is now.
+      if (watching && mediaUp()) {
+        // Back after a reconnect, under a new socket id, with the media
+        // still up: ask the room's talker to take the session back.
+        askResume();
+      } else if (watching) {
+        // Nothing to keep: start over with the room's talker, whoever it is now.
         closeSession();
         talker = null;
         request();
@@ -194,9 +244,21 @@ async function main() {
       setState(state, 'reconnecting to the server', 'error');
     },
     message: onMessage,
-    userDisconnected: (id) => { if (id === talker) talkerLeft(); },
+    userDisconnected: (id) => {
+      if (id !== talker) return;
+      if (!watching || !mediaUp()) {
+        talkerLeft();
+        return;
+      }
+      // The media is still up: the talker's signaling node may be
+      // restarting. Wait for it to come back and resume (or for the media
+      // to drop) before calling it gone.
+      clearTimeout(talkerGone);
+      talkerGone = setTimeout(talkerLeft, RESUME_GRACE_MS);
+      setState(state, 'live: the broadcaster is reconnecting', 'live');
+    },
     error: (err) => setState(state, errorText(err), 'error'),
-  });
+  }));
   requestBtn.addEventListener('click', request);
   hangupBtn.addEventListener('click', hangup);
   setInterval(nudge, 1000);

@@ -208,46 +208,67 @@ const recordStates = (page) => page.evaluate(() => {
   new MutationObserver(() => window.states.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
 });
 
-test('a node restarted under its sockets ends no broadcast: talker and watcher pages reconnect and play again with no click', { timeout: 180000 }, () => twoNodes(async (a, b, redis) => {
-  // Room "rolling": watcher on node B. Room "moving": talker on node B.
-  const talkA = await talker(a.url, 'rolling');
-  const watchB = await watcher(b.url, 'rolling');
-  const talkB = await talker(b.url, 'moving');
-  const watchA = await watcher(a.url, 'moving');
-  await Promise.all([watchB, watchA].map((w) => w.click('#request')));
-  await Promise.all([watchB, watchA].map((w) => waitState(w, /^live$/)));
-  await Promise.all([watchB, watchA, talkB].map(recordStates));
-  const pcsBefore = await Promise.all([watchB, watchA].map((w) => w.evaluate(() => window.__pcs.length)));
-
-  // Node B is replaced, as in a rolling upgrade: drained, then a new
-  // process on the same address and Redis.
-  const stopped = Date.now();
-  await b.stop();
-  const b2 = await startServer(['-redis', redis.url, '-addr', new URL(b.url).host]);
-  try {
-    // Each page goes through the outage: the pages on node B lose their
-    // socket, the watcher of B's talker hears it leave.
-    const went = (page, text) => page.waitForFunction((t) => window.states.includes(t), text, { timeout: 30000 });
-    await Promise.all([went(watchB, 'reconnecting to the server'), went(talkB, 'reconnecting to the server'), went(watchA, 'broadcaster left')]);
-    // Each watcher has a new media connection up, and plays through it.
-    const back = [];
-    for (const [i, w] of [watchB, watchA].entries()) {
-      await w.waitForFunction((n) => window.__pcs.length > n && window.__pcs.at(-1).connectionState === 'connected', pcsBefore[i], { timeout: 30000 });
-      back.push(Date.now() - stopped);
-      await waitState(w, /^live$/);
-      await framesAdvance(w, '#remote-video');
-    }
-    console.log(`# connected again after node B was stopped (ms): watcher on B ${back[0]}, watcher of B's talker ${back[1]}`);
-    // Each talker serves its one watcher again, and no stale connection.
+// A node replaced under its sockets, as in a rolling upgrade (drained) or
+// after a crash (killed), ends no broadcast: media flows peer to peer, and
+// the pages take their media sessions back once their sockets are in again.
+for (const how of ['drained', 'killed']) {
+  test(`a node ${how} under a talker and a watcher ends no broadcast: the pages reconnect and resume their media connections`, { timeout: 180000 }, () => twoNodes(async (a, b, redis) => {
+    // Room "rolling": watcher on node B. Room "moving": talker on node B.
+    const talkA = await talker(a.url, 'rolling');
+    const watchB = await watcher(b.url, 'rolling');
+    const talkB = await talker(b.url, 'moving');
+    const watchA = await watcher(a.url, 'moving');
+    const pages = [talkA, watchB, talkB, watchA];
+    await Promise.all([watchB, watchA].map((w) => w.click('#request')));
+    await Promise.all([watchB, watchA].map((w) => waitState(w, /^live$/)));
     for (const t of [talkA, talkB]) {
-      await t.waitForFunction(() => document.getElementById('viewer-count').textContent === '1'
-        && document.querySelector('#viewers tbody tr').cells[1].textContent === 'connected', null, { timeout: 30000 });
+      await t.waitForFunction(() => document.querySelector('#viewers tbody tr')?.cells[1].textContent === 'connected');
     }
-    await screenshot(watchB, 'watcher-after-node-restart');
-  } finally {
-    await b2.stop();
-  }
-}));
+    await Promise.all(pages.map(recordStates));
+    const pcs = () => Promise.all(pages.map((p) => p.evaluate(() => window.__pcs.length)));
+    const pcsBefore = await pcs();
+    const rowId = (t) => t.$eval('#viewers tbody tr', (r) => r.dataset.id);
+    const watcherOnB = await rowId(talkA);
+    const frames = (w) => w.$eval('#remote-video', (v) => v.getVideoPlaybackQuality().totalVideoFrames);
+    const framesBefore = await frames(watchB);
+
+    const stopped = Date.now();
+    if (how === 'killed') await b.kill();
+    else await b.stop();
+    const b2 = await startServer(['-redis', redis.url, '-addr', new URL(b.url).host]);
+    try {
+      // The pages on node B lose their socket and come back; the watcher of
+      // B's talker hears it leave, and keeps playing meanwhile.
+      const went = (page, text) => page.waitForFunction((t) => window.states.includes(t), text, { timeout: 30000 });
+      await Promise.all([went(watchB, 'reconnecting to the server'), went(talkB, 'reconnecting to the server'),
+        went(watchA, 'live: the broadcaster is reconnecting')]);
+      // B's talker is on air again, and each watcher live on its old
+      // connection: the talker of the watcher that moved knows it by its
+      // new socket id.
+      await waitState(talkB, /^on air: 1 watching$/, 30000);
+      for (const w of [watchB, watchA]) await waitState(w, /^live$/, 30000);
+      const resumedAt = Date.now() - stopped;
+      await talkA.waitForFunction((old) => {
+        const r = document.querySelector('#viewers tbody tr');
+        return r && r.dataset.id !== old && r.cells[1].textContent === 'connected';
+      }, watcherOnB, { timeout: 30000 });
+      for (const w of [watchB, watchA]) await framesAdvance(w, '#remote-video');
+      assert.deepEqual(await pcs(), pcsBefore, 'no page made a new RTCPeerConnection');
+      for (const t of [talkA, talkB]) assert.equal(await viewerCount(t), 1);
+      const played = (await frames(watchB)) - framesBefore;
+      console.log(`# node ${how}: sessions resumed after ${resumedAt} ms; the watcher on B decoded ${played} frames in ${Date.now() - stopped} ms since`);
+      // The resumed sessions carry quality reports again, to the new ids.
+      for (const t of [talkA, talkB]) {
+        await t.evaluate(() => { document.querySelector('#viewers tbody tr').cells[3].textContent = ''; });
+        await t.waitForFunction(() => Number(document.querySelector('#viewers tbody tr').cells[3].textContent) > 0, null, { timeout: 20000 });
+      }
+      await screenshot(watchB, `watcher-after-node-${how}`);
+      await screenshot(talkA, `talker-after-node-${how}`);
+    } finally {
+      await b2.stop();
+    }
+  }));
+}
 
 test('watch.html asks again for what its talker did not hear, and answers a repeated offer from the same connection', { timeout: 60000 }, async () => {
   const server = await startServer();
@@ -401,6 +422,35 @@ test('a Go talker on air from files reaches watch.html: moving video, and data c
     await waitState(w, /^broadcaster left$/);
   } finally {
     await talk.stop();
+    await server.stop();
+    media.cleanup();
+  }
+});
+
+test('the server restarted under a Go talker and watch.html: the talker comes back on air, and the page takes its new offer', { timeout: 120000 }, async () => {
+  const media = makeMedia();
+  const server = await startServer();
+  const talk = await goTalker(binary, server.url, 'restart', media);
+  let again;
+  try {
+    const w = await watcher(server.url, 'restart');
+    await w.click('#request');
+    await waitState(w, /^live$/);
+    await recordStates(w);
+    const pcsBefore = await w.evaluate(() => window.__pcs.length);
+    const mark = talk.log().length;
+    await server.kill();
+    again = await startServer(['-addr', new URL(server.url).host]);
+    // The Go talker reconnects and says talk_ready; the page asks it to
+    // resume, and the Go talker, which does not resume, offers anew.
+    await waitFor('the Go talker on air again', async () => /msg="on air"/.test(talk.log().slice(mark)), 30000);
+    await w.waitForFunction((n) => window.__pcs.length > n && window.__pcs.at(-1).connectionState === 'connected', pcsBefore, { timeout: 30000 });
+    await waitState(w, /^live$/);
+    await framesAdvance(w, '#remote-video');
+    assert.ok((await w.evaluate(() => window.states)).includes('reconnecting to the server'));
+  } finally {
+    assert.equal(await talk.stop(), 0, `talker exit code; log:\n${talk.log()}`);
+    await again?.stop();
     await server.stop();
     media.cleanup();
   }

@@ -48,8 +48,15 @@ async function startServer(args = []) {
         if (!check()) proc.stderr.on('data', check);
       });
     },
+    // kill ends the server with SIGKILL: no drain, no farewell to other nodes.
+    async kill() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((resolve) => proc.on('exit', resolve));
+      proc.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
       proc.kill('SIGTERM');
       const { code } = await exited;
