@@ -140,11 +140,12 @@ func (b *Broadcaster) Watchers() int {
 //
 // A connection to the server lost while on air (a signaling node
 // restarting, say) is made again, with waits from 250 ms up to 5 s between
-// tries, until ctx ends. The talker comes back under a new socket id: the
-// room has heard the old one leave, so it closes its watchers' connections
-// and says talk_ready again, and the watchers ask again. A refusal while
-// coming back (the room still held by the old socket, until its node is
-// found dead) is retried the same way.
+// tries, until ctx ends. The talker comes back under a new socket id and
+// says talk_ready again; its watchers' media connections that are still up
+// wait rtc.ResumeGrace for them to resume (a talk_request with the offer's
+// ice-ufrag, answered with talk_ready {resumed: true}), as talk.html does.
+// A refusal while coming back (the room still held by the old socket, until
+// its node is found dead) is retried the same way.
 func (b *Broadcaster) Run(ctx context.Context) error {
 	defer b.closeSources()
 	defer func() {
@@ -180,7 +181,7 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 			break
 		}
 		b.log.Warn("signaling connection lost: reconnecting", "err", err)
-		b.closePeers()
+		b.orphanAll()
 		if err = b.reconnect(ctx); err != nil {
 			break
 		}
@@ -214,32 +215,11 @@ func (b *Broadcaster) connect(ctx context.Context) error {
 	return b.enter(ctx, sio)
 }
 
-// Waits between tries to reconnect: from reconnectMin, doubling up to
-// reconnectMax.
-const (
-	reconnectMin = 250 * time.Millisecond
-	reconnectMax = 5 * time.Second
-)
-
 // reconnect connects again until it is in the room or ctx ends.
 func (b *Broadcaster) reconnect(ctx context.Context) error {
-	wait := reconnectMin
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timer.C:
-		}
-		err := b.connect(ctx)
-		if err == nil {
-			return nil
-		}
-		b.log.Warn("reconnecting", "err", err, "next_try", wait)
-		wait = min(2*wait, reconnectMax)
-		timer.Reset(wait)
-	}
+	return rtc.Retry(ctx, b.connect, func(err error, next time.Duration) {
+		b.log.Warn("reconnecting", "err", err, "next_try", next)
+	})
 }
 
 // enter takes the room as its talker over sio and learns the ICE servers.
@@ -288,7 +268,7 @@ func (b *Broadcaster) serve(ctx context.Context) error {
 			case signaling.EventUserDisconnected:
 				var m rtc.Message
 				if rtc.Decode(ev, &m) {
-					b.drop(m.ID)
+					b.left(m.ID)
 				}
 			case signaling.EventError:
 				b.log.Warn("signaling error", "err", rtc.Refusal(ev))
@@ -300,6 +280,9 @@ func (b *Broadcaster) serve(ctx context.Context) error {
 func (b *Broadcaster) handle(m rtc.Message) {
 	switch m.Type {
 	case signaling.TypeTalkRequest:
+		if m.Resume != "" && b.resume(m.From, m.Resume) {
+			return
+		}
 		if p := b.peer(m.From); p != nil && p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
 			// Asked again while an offer is out: the offer may have been
 			// lost. The same offer again, not a new one, so that an answer
@@ -351,14 +334,141 @@ func (b *Broadcaster) peer(id string) *peer {
 
 // drop closes a watcher's connection, if there is one.
 func (b *Broadcaster) drop(id string) {
-	b.mu.Lock()
-	p := b.peers[id]
-	delete(b.peers, id)
-	b.mu.Unlock()
-	if p != nil {
-		p.close()
-		b.log.Info("watcher left", "watcher", id, "watchers", b.Watchers())
+	if p := b.peer(id); p != nil {
+		b.dropPeer(p, 0)
 	}
+}
+
+// dropPeer closes p if it is still a watcher's connection and, with an
+// orphaning generation (not 0), still orphaned since then.
+func (b *Broadcaster) dropPeer(p *peer, orphaned uint64) {
+	b.mu.Lock()
+	mine := b.peers[p.id] == p && (orphaned == 0 || (p.orphan != nil && p.orphans == orphaned))
+	if mine {
+		delete(b.peers, p.id)
+		if p.orphan != nil {
+			p.orphan.Stop()
+		}
+	}
+	id, n := p.id, len(b.peers)
+	b.mu.Unlock()
+	if mine {
+		p.close()
+		b.log.Info("watcher left", "watcher", id, "watchers", n)
+	}
+}
+
+func (b *Broadcaster) peerID(p *peer) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return p.id
+}
+
+func (b *Broadcaster) orphaned(p *peer) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return p.orphan != nil
+}
+
+// orphanLocked gives p rtc.ResumeGrace to be resumed before it is
+// dropped. b.mu must be held.
+func (b *Broadcaster) orphanLocked(p *peer) {
+	if p.orphan != nil {
+		p.orphan.Stop()
+	}
+	p.orphans++
+	gen := p.orphans
+	p.orphan = time.AfterFunc(rtc.ResumeGrace, func() { b.dropPeer(p, gen) })
+}
+
+// left: the server says a watcher's socket is gone. A media connection
+// that is still up outlives it for rtc.ResumeGrace (its signaling node may
+// be restarting); any other is dropped.
+func (b *Broadcaster) left(id string) {
+	p := b.peer(id)
+	if p == nil {
+		return
+	}
+	if p.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		b.dropPeer(p, 0)
+		return
+	}
+	b.mu.Lock()
+	if b.peers[id] == p {
+		b.orphanLocked(p)
+	}
+	b.mu.Unlock()
+}
+
+// orphanAll, after this talker's own socket was lost, keeps the media
+// connections that are up for their watchers to resume, and drops the rest.
+func (b *Broadcaster) orphanAll() {
+	for _, p := range b.allPeers() {
+		if p.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			b.dropPeer(p, 0)
+			continue
+		}
+		b.mu.Lock()
+		if b.peers[p.id] == p {
+			b.orphanLocked(p)
+		}
+		b.mu.Unlock()
+	}
+}
+
+func (b *Broadcaster) allPeers() []*peer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	all := make([]*peer, 0, len(b.peers))
+	for _, p := range b.peers {
+		all = append(all, p)
+	}
+	return all
+}
+
+// resume takes a watcher back under the socket id it asks from, on the
+// media connection it still has: the one whose offer had ufrag. It reports
+// false when there is none, and the request is served anew.
+func (b *Broadcaster) resume(id, ufrag string) bool {
+	var found *peer
+	for _, p := range b.allPeers() {
+		if p.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			continue
+		}
+		if d := p.pc.LocalDescription(); d != nil && rtc.ICEUfrag(d.SDP) == ufrag {
+			found = p
+			break
+		}
+	}
+	if found == nil {
+		return false
+	}
+	b.mu.Lock()
+	old := found.id
+	if b.peers[old] != found {
+		b.mu.Unlock()
+		return false // dropped meanwhile
+	}
+	if found.orphan != nil {
+		found.orphan.Stop()
+		found.orphan = nil
+	}
+	displaced := b.peers[id]
+	if old != id {
+		delete(b.peers, old)
+		found.id = id
+		b.peers[id] = found
+	}
+	b.mu.Unlock()
+	if displaced != nil && displaced != found {
+		if displaced.orphan != nil {
+			displaced.orphan.Stop()
+		}
+		displaced.close()
+	}
+	b.log.Info("watcher resumed", "watcher", id, "was", old)
+	_ = b.send(map[string]any{"type": signaling.TypeTalkReady, "resumed": true, "sendto": id})
+	return true
 }
 
 // end tells the room the broadcast is over and closes every watcher.
@@ -372,6 +482,11 @@ func (b *Broadcaster) closePeers() {
 	b.mu.Lock()
 	peers := b.peers
 	b.peers = map[string]*peer{}
+	for _, p := range peers {
+		if p.orphan != nil {
+			p.orphan.Stop()
+		}
+	}
 	b.mu.Unlock()
 	for _, p := range peers {
 		p.close()

@@ -3,6 +3,7 @@ package broadcaster
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -12,9 +13,11 @@ import (
 
 // peer is one watcher's PeerConnection.
 type peer struct {
-	id string
-	pc *webrtc.PeerConnection
-	dc *webrtc.DataChannel
+	id      string      // guarded by Broadcaster.mu: a watcher resumes under a new id
+	orphan  *time.Timer // guarded by Broadcaster.mu: set while the watcher's socket is gone
+	orphans uint64      // guarded by Broadcaster.mu: times orphaned, to tell a stale timer
+	pc      *webrtc.PeerConnection
+	dc      *webrtc.DataChannel
 
 	mu      sync.Mutex // guards pending and remote
 	pending []webrtc.ICECandidateInit
@@ -42,13 +45,13 @@ func (b *Broadcaster) offer(id string) error {
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
-			_ = b.send(rtc.CandidateMessage(c, id))
+			_ = b.send(rtc.CandidateMessage(c, b.peerID(p)))
 		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		b.log.Debug("watcher connection", "watcher", id, "state", s.String())
-		if s == webrtc.PeerConnectionStateFailed {
-			b.drop(id)
+		b.log.Debug("watcher connection", "watcher", b.peerID(p), "state", s.String())
+		if s == webrtc.PeerConnectionStateFailed || (s == webrtc.PeerConnectionStateDisconnected && b.orphaned(p)) {
+			b.dropPeer(p, 0)
 		}
 	})
 	b.mu.Lock()

@@ -427,7 +427,7 @@ test('a Go talker on air from files reaches watch.html: moving video, and data c
   }
 });
 
-test('the server restarted under a Go talker and watch.html: the talker comes back on air, and the page takes its new offer', { timeout: 120000 }, async () => {
+test('the server restarted under a Go talker and watch.html: both reconnect, and the Go talker resumes the page\'s session', { timeout: 120000 }, async () => {
   const media = makeMedia();
   const server = await startServer();
   const talk = await goTalker(binary, server.url, 'restart', media);
@@ -441,13 +441,13 @@ test('the server restarted under a Go talker and watch.html: the talker comes ba
     const mark = talk.log().length;
     await server.kill();
     again = await startServer(['-addr', new URL(server.url).host]);
-    // The Go talker reconnects and says talk_ready; the page asks it to
-    // resume, and the Go talker, which does not resume, offers anew.
-    await waitFor('the Go talker on air again', async () => /msg="on air"/.test(talk.log().slice(mark)), 30000);
-    await w.waitForFunction((n) => window.__pcs.length > n && window.__pcs.at(-1).connectionState === 'connected', pcsBefore, { timeout: 30000 });
+    // The Go talker reconnects and says talk_ready under its new id; the
+    // page asks it to resume, and it takes the session back.
+    await waitFor('the Go talker resuming the watcher', async () => /msg="watcher resumed"/.test(talk.log().slice(mark)), 30000);
+    await w.waitForFunction(() => window.states.includes('reconnecting to the server'), null, { timeout: 30000 });
     await waitState(w, /^live$/);
     await framesAdvance(w, '#remote-video');
-    assert.ok((await w.evaluate(() => window.states)).includes('reconnecting to the server'));
+    assert.equal(await w.evaluate(() => window.__pcs.length), pcsBefore, 'no new RTCPeerConnection');
   } finally {
     assert.equal(await talk.stop(), 0, `talker exit code; log:\n${talk.log()}`);
     await again?.stop();

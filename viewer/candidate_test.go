@@ -32,7 +32,8 @@ func TestEarlyCandidatesSurviveTheOffer(t *testing.T) {
 	_, offer := rtctest.Talker(t)
 
 	v := New(Options{})
-	v.sio, v.api = sio, api
+	v.sio.Store(sio)
+	v.api = api
 	mid, index := "0", uint16(0)
 	early := func(from, ip string) rtc.Message {
 		return rtc.Message{Type: "candidate", From: from, Candidate: "candidate:1 1 udp 2130706431 " + ip + " 40000 typ host", SDPMid: &mid, SDPMLineIndex: &index}

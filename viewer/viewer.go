@@ -82,10 +82,12 @@ type Viewer struct {
 	log  *slog.Logger
 	api  *webrtc.API
 
-	sio        *sioclient.Client
+	sio        atomic.Pointer[sioclient.Client] // replaced on a reconnect; pion's callbacks send through it
 	iceServers []webrtc.ICEServer
 	requested  time.Time // the first talk_request, for time to first frame
 	asked      time.Time // the last talk_request or answer sent
+	resuming   time.Time // since when this viewer asks to resume its session (zero: not); signaling loop only
+	talkerGone time.Time // since when the talker's socket is gone with the media up (zero: not); signaling loop only
 
 	frames, bytes, lost atomic.Int64
 	videoLost           atomic.Int64 // the video track's loss so far, for reports
@@ -129,6 +131,14 @@ func New(opts Options) *Viewer {
 // the talker leaves, then says bye, finalises the recording and returns what
 // was received. It returns ErrNoTalker, ErrRoomFull or ErrRefused when there
 // is nothing to watch, and an error if the server cannot be reached.
+//
+// A connection to the server lost while watching (its node restarting) is
+// made again as the Go talker does. The media connection, and the
+// recording, go on meanwhile: once either end is back under a new socket
+// id, the viewer asks the talker to resume the session (a talk_request with
+// the offer's ice-ufrag) and the talker answers talk_ready {resumed: true}.
+// A talker that does not take it back within rtc.ResumeGrace, or offers a
+// new session instead, has left.
 func (v *Viewer) Run(ctx context.Context) (Stats, error) {
 	api, err := rtc.NewAPI(rtcpCounterFactory{nacks: &v.nacks, plis: &v.plis})
 	if err != nil {
@@ -142,8 +152,8 @@ func (v *Viewer) Run(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("signaling server %s unreachable: %w", v.opts.Server, err)
 	}
-	v.sio = sio
-	defer sio.Close()
+	v.sio.Store(sio)
+	defer func() { _ = v.sio.Load().Close() }()
 
 	ended, err := v.watch(ctx)
 	v.finish()
@@ -152,7 +162,7 @@ func (v *Viewer) Run(ctx context.Context) (Stats, error) {
 }
 
 func (v *Viewer) send(msg map[string]any) {
-	if err := v.sio.Emit(signaling.EventMessage, msg); err != nil {
+	if err := v.sio.Load().Emit(signaling.EventMessage, msg); err != nil {
 		v.log.Debug("send", "type", msg["type"], "err", err)
 	}
 }
@@ -170,7 +180,7 @@ func (v *Viewer) request(to string) {
 // while no offer has come, the same answer while the media connection is
 // still to come up. Called from the signaling loop only.
 func (v *Viewer) nudge() {
-	if v.requested.IsZero() || time.Since(v.asked) < v.opts.Retry {
+	if v.requested.IsZero() || !v.resuming.IsZero() || time.Since(v.asked) < v.opts.Retry {
 		return
 	}
 	v.mu.Lock()
@@ -194,12 +204,44 @@ func (v *Viewer) sendAnswer(sdp, talker string) {
 	v.send(map[string]any{"type": signaling.TypeAnswer, "sdp": sdp, "sendto": talker})
 }
 
+// enter asks to enter the room over the current connection; the signaling
+// loop hears the reply.
+func (v *Viewer) enter() error {
+	req := signaling.EnterRequest{Room: v.opts.Room, Role: signaling.RoleWatcher, Key: v.opts.Key}
+	return v.sio.Load().Emit(signaling.EventEnter, req)
+}
+
+// reconnect dials the server again and asks to enter, for up to
+// rtc.ResumeGrace: longer, and the talker has let the session go.
+func (v *Viewer) reconnect(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, rtc.ResumeGrace)
+	defer cancel()
+	var last error
+	err := rtc.Retry(ctx, func(ctx context.Context) error {
+		dctx, cancel := context.WithTimeout(ctx, v.opts.DialTimeout)
+		sio, err := sioclient.Dial(dctx, v.opts.Server, v.opts.Dial)
+		cancel()
+		if err != nil {
+			return err
+		}
+		_ = v.sio.Swap(sio).Close()
+		return v.enter()
+	}, func(err error, next time.Duration) {
+		last = err
+		v.log.Warn("reconnecting", "err", err, "next_try", next)
+	})
+	if err != nil && last != nil {
+		err = last
+	}
+	return err
+}
+
 // watch runs the signaling loop; it returns why it ended.
 func (v *Viewer) watch(ctx context.Context) (string, error) {
-	req := signaling.EnterRequest{Room: v.opts.Room, Role: signaling.RoleWatcher, Key: v.opts.Key}
-	if err := v.sio.Emit(signaling.EventEnter, req); err != nil {
+	if err := v.enter(); err != nil {
 		return "", err
 	}
+	events := v.sio.Load().Events()
 	noTalker := time.NewTimer(v.opts.WaitTalker)
 	defer noTalker.Stop()
 	var done <-chan time.Time // the Duration, once the first frame is in
@@ -212,9 +254,13 @@ func (v *Viewer) watch(ctx context.Context) (string, error) {
 	for {
 		select {
 		case <-retry.C:
+			if v.resumeLost() {
+				return "talker_left", nil
+			}
 			v.nudge()
 		case <-reports.C:
-			if talker := v.currentTalker(); talker != "" && v.firstAt.Load() > 0 {
+			// Not while the talker is away: its socket id may be gone.
+			if talker := v.currentTalker(); talker != "" && v.firstAt.Load() > 0 && v.resuming.IsZero() && v.talkerGone.IsZero() {
 				v.send(last.next(v, talker))
 			}
 		case <-ctx.Done():
@@ -231,9 +277,18 @@ func (v *Viewer) watch(ctx context.Context) (string, error) {
 			return "duration", nil
 		case err := <-v.failed:
 			return "", err
-		case ev, ok := <-v.sio.Events():
+		case ev, ok := <-events:
 			if !ok {
-				return "", fmt.Errorf("signaling connection lost: %w", v.sio.Err())
+				lost := v.sio.Load().Err()
+				v.log.Warn("signaling connection lost: reconnecting", "err", lost)
+				if err := v.reconnect(ctx); err != nil {
+					if ctx.Err() != nil {
+						return "stopped", nil
+					}
+					return "", fmt.Errorf("signaling connection lost: %w (reconnecting: %w)", lost, err)
+				}
+				events = v.sio.Load().Events()
+				continue
 			}
 			ended, err := v.event(ev)
 			if ended != "" || err != nil {
@@ -249,8 +304,15 @@ func (v *Viewer) event(ev sioclient.Event) (string, error) {
 	switch ev.Name {
 	case signaling.EventEntered:
 		v.iceServers = rtc.EnteredICEServers(ev)
-		v.requested = time.Now()
-		v.request("") // the room's talker, if it has one, answers
+		switch {
+		case v.requested.IsZero():
+			v.requested = time.Now()
+			v.request("") // the room's talker, if it has one, answers
+		case v.mediaUp():
+			v.askResume() // back under a new socket id, with the media up
+		default:
+			v.request("") // back with nothing to keep: ask again
+		}
 	case signaling.EventError:
 		if v.requested.IsZero() {
 			return "", fmt.Errorf("%w: %s", ErrRefused, rtc.Refusal(ev))
@@ -258,15 +320,34 @@ func (v *Viewer) event(ev sioclient.Event) (string, error) {
 		v.log.Warn("signaling error", "err", rtc.Refusal(ev))
 	case signaling.EventUserDisconnected:
 		if m.ID != "" && m.ID == v.currentTalker() {
-			return "talker_left", nil
+			if !v.mediaUp() {
+				return "talker_left", nil
+			}
+			// The media is up: the talker's node may be restarting. It has
+			// rtc.ResumeGrace to come back (see resumeLost).
+			if v.talkerGone.IsZero() {
+				v.talkerGone = time.Now()
+			}
 		}
 	case signaling.EventMessage:
 		switch m.Type {
 		case signaling.TypeTalkReady:
-			if v.currentTalker() == "" || v.peerConnection() == nil {
+			switch {
+			case m.Resumed:
+				if !v.resuming.IsZero() || !v.talkerGone.IsZero() {
+					v.resumed(m.From)
+				}
+			case v.mediaUp():
+				if !v.talkerGone.IsZero() || m.From != v.currentTalker() {
+					v.askResume() // the talker is back, under a new socket id
+				}
+			case v.currentTalker() == "" || v.peerConnection() == nil:
 				v.request(m.From)
 			}
 		case signaling.TypeOffer:
+			if (!v.resuming.IsZero() || !v.talkerGone.IsZero()) && !v.sameSession(m.SDP) {
+				return "talker_left", nil // a new session: the talker could not take ours back
+			}
 			if err := v.answer(m); err != nil {
 				return "", err
 			}
@@ -281,6 +362,66 @@ func (v *Viewer) event(ev sioclient.Event) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// mediaUp reports whether the media connection is up.
+func (v *Viewer) mediaUp() bool {
+	pc := v.peerConnection()
+	return pc != nil && pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+}
+
+// sameSession reports whether an offer is for the current media session:
+// the same ice-ufrag as the offer it answered.
+func (v *Viewer) sameSession(sdp string) bool {
+	pc := v.peerConnection()
+	if pc == nil {
+		return false
+	}
+	d := pc.RemoteDescription()
+	u := rtc.ICEUfrag(sdp)
+	return d != nil && u != "" && rtc.ICEUfrag(d.SDP) == u
+}
+
+// askResume asks the room's talker to take back the media session, by the
+// ice-ufrag of its offer. Called from the signaling loop only.
+func (v *Viewer) askResume() {
+	d := v.peerConnection().RemoteDescription()
+	if d == nil {
+		return
+	}
+	if v.resuming.IsZero() {
+		v.resuming = time.Now()
+	}
+	v.asked = time.Now()
+	v.send(map[string]any{"type": signaling.TypeTalkRequest, "resume": rtc.ICEUfrag(d.SDP)})
+}
+
+// resumed: the talker, under socket id from, took the session back.
+func (v *Viewer) resumed(from string) {
+	v.mu.Lock()
+	v.talker = from
+	v.mu.Unlock()
+	v.resuming, v.talkerGone = time.Time{}, time.Time{}
+	v.log.Info("session resumed", "talker", from)
+}
+
+// resumeLost reports whether the talker let the session go: not resumed
+// within rtc.ResumeGrace, or its media gone with its socket. While it may
+// still come back, the request to resume is repeated every Retry.
+func (v *Viewer) resumeLost() bool {
+	if !v.talkerGone.IsZero() && (time.Since(v.talkerGone) > rtc.ResumeGrace || !v.mediaUp()) {
+		return true
+	}
+	if v.resuming.IsZero() {
+		return false
+	}
+	if time.Since(v.resuming) > rtc.ResumeGrace {
+		return true
+	}
+	if time.Since(v.asked) >= v.opts.Retry {
+		v.askResume()
+	}
+	return false
 }
 
 func (v *Viewer) currentTalker() string {

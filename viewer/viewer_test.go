@@ -3,6 +3,7 @@ package viewer_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -273,5 +274,123 @@ func TestTalkerReconnects(t *testing.T) {
 	st, err := viewer.New(viewer.Options{Server: url, Room: "moving", Duration: time.Second}).Run(ctx)
 	if err != nil || st.Ended != "duration" || st.Frames == 0 {
 		t.Fatalf("watcher of the reconnected talker: %+v, %v", st, err)
+	}
+}
+
+// logLines is a slog handler that passes each record's message, and its
+// attributes, on a channel, and counts the records of each message.
+type logLines struct {
+	lines chan string
+	mu    *sync.Mutex
+	count map[string]int
+}
+
+func newLogLines() logLines {
+	return logLines{lines: make(chan string, 1000), mu: &sync.Mutex{}, count: map[string]int{}}
+}
+
+func (l logLines) Enabled(context.Context, slog.Level) bool { return true }
+func (l logLines) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.count[r.Message]++
+	l.mu.Unlock()
+	line := r.Message
+	r.Attrs(func(a slog.Attr) bool { line += " " + a.String(); return true })
+	select {
+	case l.lines <- line:
+	default:
+	}
+	return nil
+}
+func (l logLines) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l logLines) WithGroup(string) slog.Handler      { return l }
+
+// times returns how many records had msg.
+func (l logLines) times(msg string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.count[msg]
+}
+
+// waitLog returns the next line containing substr; it fails after 30 s.
+func (l logLines) waitLog(t *testing.T, substr string) string {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line := <-l.lines:
+			if strings.Contains(line, substr) {
+				return line
+			}
+		case <-timeout:
+			t.Fatalf("no log line with %q", substr)
+		}
+	}
+}
+
+// The watcher's socket, then the talker's, is dropped by the server: each
+// comes back under a new id and the watcher resumes the media session it
+// has, with no new PeerConnection, and records on.
+func TestSessionResumedAcrossReconnects(t *testing.T) {
+	media := testmedia.Make(t, 2)
+	url, hub := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
+	talkLog, viewLog := newLogLines(), newLogLines()
+	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: "resume", Video: media.VP8, Audio: media.Opus, Logger: slog.New(talkLog)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	talkDone := make(chan error, 1)
+	go func() { talkDone <- b.Run(ctx) }()
+	talkLog.waitLog(t, "on air")
+
+	rec := filepath.Join(t.TempDir(), "resumed.webm")
+	vctx, stopViewer := context.WithCancel(ctx)
+	type result struct {
+		st  viewer.Stats
+		err error
+	}
+	viewed := make(chan result, 1)
+	go func() {
+		st, err := viewer.New(viewer.Options{Server: url, Room: "resume", Record: rec, Logger: slog.New(viewLog)}).Run(vctx)
+		viewed <- result{st, err}
+	}()
+	viewLog.waitLog(t, "live")
+	members := hub.Members("resume") // the talker entered first
+	if len(members) != 2 {
+		t.Fatalf("room members %v, want the talker and the watcher", members)
+	}
+	talker, watcher := members[0], members[1]
+
+	hub.Kick(watcher, signaling.ErrSlowConsumer)
+	if line := talkLog.waitLog(t, "watcher resumed"); !strings.Contains(line, "was="+watcher) {
+		t.Errorf("resumed: %s, want the watcher that was %s", line, watcher)
+	}
+	viewLog.waitLog(t, "session resumed")
+
+	hub.Kick(talker, signaling.ErrSlowConsumer)
+	talkLog.waitLog(t, "watcher resumed")
+	viewLog.waitLog(t, "session resumed")
+	if n := b.Watchers(); n != 1 {
+		t.Errorf("talker serves %d watchers, want 1", n)
+	}
+
+	stopViewer()
+	r := <-viewed
+	if r.err != nil || r.st.Ended != "stopped" || r.st.Frames == 0 {
+		t.Fatalf("viewer: %+v, %v", r.st, r.err)
+	}
+	frames, _, _, _ := probe(t, rec)
+	if int64(frames) < r.st.Frames*9/10 {
+		t.Errorf("recording holds %d frames of the %d received", frames, r.st.Frames)
+	}
+	cancel()
+	if err := <-talkDone; err != nil {
+		t.Errorf("talker: %v", err)
+	}
+	// One PeerConnection for the watcher all along: joined once, resumed twice.
+	if joined, resumed := talkLog.times("watcher joined"), talkLog.times("watcher resumed"); joined != 1 || resumed != 2 {
+		t.Errorf("the talker logged %d joins and %d resumes, want 1 and 2", joined, resumed)
 	}
 }

@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -10,7 +11,8 @@ import (
 )
 
 // Message is what the Go peers read of a `message` event (type, from, sdp,
-// reason, trickled candidate) or of a `user disconnected` notice (id).
+// reason, trickled candidate, resume) or of a `user disconnected` notice
+// (id).
 type Message struct {
 	Type          string  `json:"type"`
 	From          string  `json:"from"`
@@ -20,7 +22,18 @@ type Message struct {
 	SDPMid        *string `json:"sdpMid"`
 	SDPMLineIndex *uint16 `json:"sdpMLineIndex"`
 	ID            string  `json:"id"`
+	// Resume, on a talk_request, is the ice-ufrag of the offer of a media
+	// session the watcher still has, after either end's socket came back
+	// under a new id; Resumed, on a talk_ready to one watcher, says the
+	// talker took that session back.
+	Resume  string `json:"resume"`
+	Resumed bool   `json:"resumed"`
 }
+
+// ResumeGrace is how long a media connection that is still up waits for
+// the other end's socket to come back and resume it (its signaling node
+// restarting) before it is closed; the pages wait as long.
+const ResumeGrace = 10 * time.Second
 
 // ICECandidate is the message's trickled candidate, for AddICECandidate.
 func (m Message) ICECandidate() webrtc.ICECandidateInit {
