@@ -33,7 +33,8 @@ function renderRow(p) {
   const r = p.report || {};
   const num = (v, scale = 1, digits = 0) => (typeof v === 'number' ? (v * scale).toFixed(digits) : '');
   p.row.dataset.id = p.id;
-  const cells = [p.id.slice(0, 8), p.pc.connectionState, num(r.bitrate, 1e-3), num(r.fps, 1, 1),
+  const connection = p.orphan ? `${p.pc.connectionState}, reconnecting` : p.pc.connectionState;
+  const cells = [p.id.slice(0, 8), connection, num(r.bitrate, 1e-3), num(r.fps, 1, 1),
     num(r.packetsLost), num(r.jitter, 1e3, 1), num(r.freezes), num(r.rtt, 1e3, 1)];
   p.row.replaceChildren(...cells.map((text) => Object.assign(document.createElement('td'), { textContent: text })));
 }
@@ -90,6 +91,7 @@ function closePeer(id) {
 function orphan(p) {
   clearTimeout(p.orphan);
   p.orphan = setTimeout(() => { if (peers.get(p.id) === p) closePeer(p.id); }, RESUME_GRACE_MS);
+  renderRow(p);
 }
 
 // watcherLeft: the server says a watcher's socket is gone. Its media may
