@@ -346,9 +346,7 @@ func (b *Broadcaster) dropPeer(p *peer, orphaned uint64) {
 	mine := b.peers[p.id] == p && (orphaned == 0 || (p.orphan != nil && p.orphans == orphaned))
 	if mine {
 		delete(b.peers, p.id)
-		if p.orphan != nil {
-			p.orphan.Stop()
-		}
+		p.clearOrphanLocked()
 	}
 	id, n := p.id, len(b.peers)
 	b.mu.Unlock()
@@ -370,49 +368,37 @@ func (b *Broadcaster) orphaned(p *peer) bool {
 	return p.orphan != nil
 }
 
-// orphanLocked gives p rtc.ResumeGrace to be resumed before it is
-// dropped. b.mu must be held.
-func (b *Broadcaster) orphanLocked(p *peer) {
-	if p.orphan != nil {
-		p.orphan.Stop()
-	}
-	p.orphans++
-	gen := p.orphans
-	p.orphan = time.AfterFunc(rtc.ResumeGrace, func() { b.dropPeer(p, gen) })
-}
-
-// left: the server says a watcher's socket is gone. A media connection
-// that is still up outlives it for rtc.ResumeGrace (its signaling node may
-// be restarting); any other is dropped.
-func (b *Broadcaster) left(id string) {
-	p := b.peer(id)
-	if p == nil {
-		return
-	}
+// orphan keeps p, whose watcher's socket is gone, for rtc.ResumeGrace if
+// its media connection is up (the watcher's signaling node may be
+// restarting, and the watcher resume it), and drops it at once otherwise.
+func (b *Broadcaster) orphan(p *peer) {
 	if p.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
 		b.dropPeer(p, 0)
 		return
 	}
 	b.mu.Lock()
-	if b.peers[id] == p {
-		b.orphanLocked(p)
+	defer b.mu.Unlock()
+	if b.peers[p.id] != p {
+		return
 	}
-	b.mu.Unlock()
+	p.clearOrphanLocked()
+	p.orphans++
+	gen := p.orphans
+	p.orphan = time.AfterFunc(rtc.ResumeGrace, func() { b.dropPeer(p, gen) })
 }
 
-// orphanAll, after this talker's own socket was lost, keeps the media
-// connections that are up for their watchers to resume, and drops the rest.
+// left: the server says a watcher's socket is gone.
+func (b *Broadcaster) left(id string) {
+	if p := b.peer(id); p != nil {
+		b.orphan(p)
+	}
+}
+
+// orphanAll: this talker's own socket was lost, and the room has heard it
+// leave, so every watcher is as good as gone until it resumes.
 func (b *Broadcaster) orphanAll() {
 	for _, p := range b.allPeers() {
-		if p.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
-			b.dropPeer(p, 0)
-			continue
-		}
-		b.mu.Lock()
-		if b.peers[p.id] == p {
-			b.orphanLocked(p)
-		}
-		b.mu.Unlock()
+		b.orphan(p)
 	}
 }
 
@@ -449,21 +435,20 @@ func (b *Broadcaster) resume(id, ufrag string) bool {
 		b.mu.Unlock()
 		return false // dropped meanwhile
 	}
-	if found.orphan != nil {
-		found.orphan.Stop()
-		found.orphan = nil
-	}
+	found.clearOrphanLocked()
 	displaced := b.peers[id]
 	if old != id {
 		delete(b.peers, old)
 		found.id = id
 		b.peers[id] = found
 	}
-	b.mu.Unlock()
 	if displaced != nil && displaced != found {
-		if displaced.orphan != nil {
-			displaced.orphan.Stop()
-		}
+		displaced.clearOrphanLocked()
+	} else {
+		displaced = nil
+	}
+	b.mu.Unlock()
+	if displaced != nil {
 		displaced.close()
 	}
 	b.log.Info("watcher resumed", "watcher", id, "was", old)
@@ -483,9 +468,7 @@ func (b *Broadcaster) closePeers() {
 	peers := b.peers
 	b.peers = map[string]*peer{}
 	for _, p := range peers {
-		if p.orphan != nil {
-			p.orphan.Stop()
-		}
+		p.clearOrphanLocked()
 	}
 	b.mu.Unlock()
 	for _, p := range peers {

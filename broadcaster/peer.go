@@ -106,3 +106,12 @@ func (p *peer) candidate(c webrtc.ICECandidateInit) {
 }
 
 func (p *peer) close() { _ = p.pc.Close() }
+
+// clearOrphanLocked stops p's orphan timer, if any. Broadcaster.mu must be
+// held.
+func (p *peer) clearOrphanLocked() {
+	if p.orphan != nil {
+		p.orphan.Stop()
+		p.orphan = nil
+	}
+}

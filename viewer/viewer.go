@@ -385,7 +385,11 @@ func (v *Viewer) sameSession(sdp string) bool {
 // askResume asks the room's talker to take back the media session, by the
 // ice-ufrag of its offer. Called from the signaling loop only.
 func (v *Viewer) askResume() {
-	d := v.peerConnection().RemoteDescription()
+	pc := v.peerConnection()
+	if pc == nil {
+		return
+	}
+	d := pc.RemoteDescription()
 	if d == nil {
 		return
 	}
