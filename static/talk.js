@@ -278,10 +278,7 @@ async function main() {
         // Back after a reconnect, under a new socket id: the room has heard
         // the old one leave. Media connections still up wait for their
         // watchers to resume them after talk_ready; the rest ask anew.
-        for (const p of [...peers.values()]) {
-          if (p.pc.connectionState === 'connected') orphan(p);
-          else closePeer(p.id);
-        }
+        for (const id of [...peers.keys()]) watcherLeft(id);
         send({ type: 'talk_ready' });
       }
       showState();

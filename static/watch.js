@@ -188,7 +188,8 @@ async function onMessage(msg) {
           break;
         }
         if (watching && mediaUp()) {
-          askResume(); // the talker is back, maybe under a new socket id
+          // The talker is back under a new socket id: take the session back.
+          if (talkerGone || msg.from !== talker) askResume();
           break;
         }
         talker = msg.from;
