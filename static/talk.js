@@ -17,6 +17,10 @@ let camera = null; // MediaStream from getUserMedia
 let screen = null; // MediaStream from getDisplayMedia while sharing
 let onAir = false;
 let send = () => {};
+let retaking = 0; // since when (ms) the room is refused to this page coming back, or 0
+// How long a talker coming back tries to retake its room: a dead node's
+// sockets are freed within 1.2 × its liveness TTL (6 s by default).
+const RETAKE_MS = 30000;
 
 function outgoingVideo() {
   return screen?.getVideoTracks()[0] || camera?.getVideoTracks()[0] || null;
@@ -272,6 +276,7 @@ async function main() {
   const signaling = connect({ room: page.room, role: 'talker', key: page.key }, {
     entered: (ev) => {
       admitted = true;
+      retaking = 0;
       config.iceServers = ev.iceServers;
       onairBtn.disabled = onAir;
       if (onAir) {
@@ -290,7 +295,7 @@ async function main() {
     message: onMessage,
     userDisconnected: watcherLeft,
     error: (err) => {
-      if (!admitted && onAir && err.code === 'room_taken') {
+      if (!admitted && onAir && err.code === 'room_taken' && performance.now() - (retaking ||= performance.now()) < RETAKE_MS) {
         // Back after a reconnect while the server still holds this page's
         // old socket (its node died and is not yet found dead): try again.
         setState(state, 'reconnecting: waiting for the server to free the room', 'error');
