@@ -203,11 +203,9 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 // connect dials the server and takes the room as its talker. It returns
 // ErrRefused if the server refuses the talker.
 func (b *Broadcaster) connect(ctx context.Context) error {
-	dctx, cancel := context.WithTimeout(ctx, b.opts.DialTimeout)
-	sio, err := sioclient.Dial(dctx, b.opts.Server, b.opts.Dial)
-	cancel()
+	sio, err := rtc.Dial(ctx, b.opts.Server, b.opts.DialTimeout, b.opts.Dial)
 	if err != nil {
-		return fmt.Errorf("signaling server %s unreachable: %w", b.opts.Server, err)
+		return err
 	}
 	if old := b.sio.Swap(sio); old != nil {
 		_ = old.Close()

@@ -146,13 +146,9 @@ func (v *Viewer) Run(ctx context.Context) (Stats, error) {
 	}
 	v.api = api
 
-	dctx, cancel := context.WithTimeout(ctx, v.opts.DialTimeout)
-	sio, err := sioclient.Dial(dctx, v.opts.Server, v.opts.Dial)
-	cancel()
-	if err != nil {
-		return Stats{}, fmt.Errorf("signaling server %s unreachable: %w", v.opts.Server, err)
+	if err := v.dial(ctx); err != nil {
+		return Stats{}, err
 	}
-	v.sio.Store(sio)
 	defer func() { _ = v.sio.Load().Close() }()
 
 	ended, err := v.watch(ctx)
@@ -204,6 +200,18 @@ func (v *Viewer) sendAnswer(sdp, talker string) {
 	v.send(map[string]any{"type": signaling.TypeAnswer, "sdp": sdp, "sendto": talker})
 }
 
+// dial connects to the server, in place of any earlier connection.
+func (v *Viewer) dial(ctx context.Context) error {
+	sio, err := rtc.Dial(ctx, v.opts.Server, v.opts.DialTimeout, v.opts.Dial)
+	if err != nil {
+		return err
+	}
+	if old := v.sio.Swap(sio); old != nil {
+		_ = old.Close()
+	}
+	return nil
+}
+
 // enter asks to enter the room over the current connection; the signaling
 // loop hears the reply.
 func (v *Viewer) enter() error {
@@ -218,13 +226,9 @@ func (v *Viewer) reconnect(ctx context.Context) error {
 	defer cancel()
 	var last error
 	err := rtc.Retry(ctx, func(ctx context.Context) error {
-		dctx, cancel := context.WithTimeout(ctx, v.opts.DialTimeout)
-		sio, err := sioclient.Dial(dctx, v.opts.Server, v.opts.Dial)
-		cancel()
-		if err != nil {
+		if err := v.dial(ctx); err != nil {
 			return err
 		}
-		_ = v.sio.Swap(sio).Close()
 		return v.enter()
 	}, func(err error, next time.Duration) {
 		last = err
@@ -447,9 +451,8 @@ func (v *Viewer) answer(m rtc.Message) error {
 	v.mu.Lock()
 	cur, talker := v.pc, v.talker
 	v.mu.Unlock()
-	if cur != nil && talker == m.From {
-		remote, local := cur.RemoteDescription(), cur.LocalDescription()
-		if u := rtc.ICEUfrag(m.SDP); u != "" && remote != nil && local != nil && rtc.ICEUfrag(remote.SDP) == u {
+	if talker == m.From && v.sameSession(m.SDP) {
+		if local := cur.LocalDescription(); local != nil {
 			v.log.Debug("offer repeated: answer repeated", "talker", talker)
 			v.sendAnswer(local.SDP, talker)
 			return nil

@@ -1,7 +1,9 @@
 package rtc
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -34,6 +36,18 @@ type Message struct {
 // the other end's socket to come back and resume it (its signaling node
 // restarting) before it is closed; the pages wait as long.
 const ResumeGrace = 10 * time.Second
+
+// Dial connects to the signaling server at server within timeout. Its
+// error says the server is unreachable, and wraps sioclient's.
+func Dial(ctx context.Context, server string, timeout time.Duration, opts *sioclient.Options) (*sioclient.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sio, err := sioclient.Dial(ctx, server, opts)
+	if err != nil {
+		return nil, fmt.Errorf("signaling server %s unreachable: %w", server, err)
+	}
+	return sio, nil
+}
 
 // ICECandidate is the message's trickled candidate, for AddICECandidate.
 func (m Message) ICECandidate() webrtc.ICECandidateInit {
