@@ -39,6 +39,12 @@ var (
 	ErrClosed = errors.New("client closed")
 	// ErrDuplicateID: Hub.Connect with an id already connected.
 	ErrDuplicateID = errors.New("duplicate client id")
+	// ErrBadFrame: a WebSocket message outside what the server speaks (see
+	// the README's protocol notes); the socket is told, then disconnected.
+	ErrBadFrame = errors.New("bad frame")
+	// ErrInternal: a fault in the server while serving a client (a
+	// recovered panic); the client is disconnected, nobody else notices.
+	ErrInternal = errors.New("internal error")
 	// ErrSlowConsumer: why a client is evicted when its outbound queue
 	// exceeds its byte limit.
 	ErrSlowConsumer = errors.New("slow consumer: outbound queue full")
@@ -62,12 +68,14 @@ var codes = []struct {
 	{ErrRoomFull, "room_full"},
 	{ErrTooManySockets, "too_many_sockets"},
 	{ErrClosed, "closed"},
+	{ErrBadFrame, "bad_frame"},
 }
 
 // Code returns the stable code sent to clients for err: "not_in_room",
 // "bad_room", "bad_message", "unknown_type", "unknown_recipient",
 // "too_large", "rate_limited", "not_talker", "bad_key", "expired",
-// "room_taken", "room_full", "too_many_sockets", "closed", or "internal"
+// "room_taken", "room_full", "too_many_sockets", "closed", "bad_frame", or
+// "internal"
 // for any other error.
 func Code(err error) string {
 	for _, c := range codes {

@@ -396,6 +396,11 @@ func (c *Client) evict(reason error) {
 	if c.left.Load() {
 		return
 	}
+	defer func() {
+		if v := recover(); v != nil {
+			c.hub.log.Error("evicting client failed", "socket_id", c.id, "err", recovered(v).Error())
+		}
+	}()
 	c.hub.log.Info("evicting client", "socket_id", c.id, "room", c.Room(), "reason", reason.Error())
 	c.hub.opts.Observer.Evicted(evictionReason(reason))
 	c.Leave()
@@ -571,6 +576,7 @@ func errorFrame(err error) *Frame {
 // returns at once; the writing happens on its own goroutine.
 func Refuse(sink Sink, err error) {
 	go func() {
+		defer func() { _ = recover() }() // the socket is being dropped anyway
 		_ = sink.WriteFrames([]*Frame{errorFrame(err)})
 		_ = sink.Close()
 	}()

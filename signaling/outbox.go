@@ -70,7 +70,7 @@ func (o *outbox) drain() {
 		batch, o.queue = o.queue, batch[:0]
 		o.mu.Unlock()
 
-		err := o.sink.WriteFrames(batch)
+		err := o.write(batch)
 		size := 0
 		for i, f := range batch {
 			size += f.Size()
@@ -92,6 +92,16 @@ func (o *outbox) drain() {
 		}
 		o.mu.Unlock()
 	}
+}
+
+// write hands batch to the sink; a panic in it is the client's failure.
+func (o *outbox) write(batch []*Frame) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = recovered(v)
+		}
+	}()
+	return o.sink.WriteFrames(batch)
 }
 
 // close drops what is queued and refuses further frames.

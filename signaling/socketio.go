@@ -72,7 +72,7 @@ func NewServer(hub *Hub, opts ServerOptions) *Server {
 		PingInterval:       opts.PingInterval,
 		PingTimeout:        opts.PingTimeout,
 		SessionIDGenerator: randomIDs{},
-		Transports:         []transport.Transport{newWSTransport(originChecker(opts.AllowedOrigins))},
+		Transports:         []transport.Transport{newWSTransport(originChecker(opts.AllowedOrigins), opts.Logger)},
 	})
 	s.sio.OnConnect("/", s.onConnect)
 	s.sio.OnEvent("/", EventEnter, s.onEnter)
@@ -97,6 +97,7 @@ func (s *Server) Close() error { return s.sio.Close() }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.sio.ServeHTTP(w, r) }
 
 func (s *Server) onConnect(conn socketio.Conn) error {
+	defer s.recoverHandler(conn, "connect")
 	sk, err := newSink(conn)
 	if err != nil {
 		return err // go-socket.io closes the connection
@@ -115,6 +116,7 @@ func (s *Server) onConnect(conn socketio.Conn) error {
 }
 
 func (s *Server) onEnter(conn socketio.Conn, arg rawArg) {
+	defer s.recoverHandler(conn, EventEnter)
 	c := s.clientOf(conn)
 	if c == nil {
 		return
@@ -129,6 +131,7 @@ func (s *Server) onEnter(conn socketio.Conn, arg rawArg) {
 }
 
 func (s *Server) onMessage(conn socketio.Conn, arg rawArg) {
+	defer s.recoverHandler(conn, EventMessage)
 	c := s.clientOf(conn)
 	if c == nil {
 		return
@@ -151,12 +154,38 @@ func (s *Server) refused(c *Client, event string, err error) {
 }
 
 func (s *Server) onDisconnect(conn socketio.Conn, reason string) {
+	defer s.recoverHandler(conn, eventDisconnect)
 	if v, ok := s.clients.LoadAndDelete(conn.ID()); ok {
 		c := v.(*Client)
 		c.Leave()
 		s.log.Debug("socket disconnected", "socket_id", c.ID(), "reason", reason)
 	}
 }
+
+// recoverHandler, deferred by every handler go-socket.io calls, turns a
+// panic while serving a socket into that socket's end: logged with its
+// stack, the connection closed (which makes the socket leave its room).
+// go-socket.io recovers event handlers itself but not its connect and
+// disconnect handlers, whose panics would end the process.
+func (s *Server) recoverHandler(conn socketio.Conn, event string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	s.log.Error("socket handler failed", "event", event, "socket_id", conn.ID(), "err", recovered(v).Error())
+	if c, ok := s.clients.LoadAndDelete(conn.ID()); ok {
+		func() {
+			defer func() { _ = recover() }() // it was Leave that failed
+			c.(*Client).Leave()
+		}()
+	}
+	if event != eventDisconnect { // the connection is closing already
+		_ = conn.Close()
+	}
+}
+
+// eventDisconnect names go-socket.io's disconnect handler in logs.
+const eventDisconnect = "disconnect"
 
 func (s *Server) onError(conn socketio.Conn, err error) {
 	if conn == nil {

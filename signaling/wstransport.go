@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -34,16 +35,25 @@ var errServerOnly = errors.New("the signaling transport only accepts connections
 // read or written, no goroutine parked per connection, write buffers pooled
 // for idle sockets, and a TCP connection that can be corked so that a
 // backlog of frames leaves in one system call.
+//
+// It is also the gate of everything a client sends: each message passes
+// checkInbound before go-socket.io's parsers see it, and a client that
+// sends anything else is told why (a `signaling_error` with code
+// bad_frame) and disconnected.
 type wsTransport struct {
 	upgrader websocket.Upgrader
+	log      *slog.Logger
 }
 
-func newWSTransport(checkOrigin func(*http.Request) bool) *wsTransport {
-	return &wsTransport{upgrader: websocket.Upgrader{
-		CheckOrigin:     checkOrigin,
-		ReadBufferSize:  readBufferBytes,
-		WriteBufferPool: &sync.Pool{},
-	}}
+func newWSTransport(checkOrigin func(*http.Request) bool, log *slog.Logger) *wsTransport {
+	return &wsTransport{
+		upgrader: websocket.Upgrader{
+			CheckOrigin:     checkOrigin,
+			ReadBufferSize:  readBufferBytes,
+			WriteBufferPool: &sync.Pool{},
+		},
+		log: log,
+	}
 }
 
 func (t *wsTransport) Name() string { return "websocket" }
@@ -59,7 +69,7 @@ func (t *wsTransport) Accept(w http.ResponseWriter, r *http.Request) (transport.
 		return nil, fmt.Errorf("websocket upgrade: %w", err)
 	}
 	ws.SetReadLimit(MaxFrameBytes)
-	c := &wsConn{ws: ws, url: *r.URL, header: r.Header}
+	c := &wsConn{ws: ws, url: *r.URL, header: r.Header, log: t.log}
 	c.enc = packet.NewEncoder(wsFrames{c})
 	c.dec = packet.NewDecoder(wsFrames{c})
 	return c, nil
@@ -74,6 +84,7 @@ type wsConn struct {
 	header http.Header
 	enc    *packet.Encoder
 	dec    *packet.Decoder
+	log    *slog.Logger
 
 	wmu sync.Mutex // guards writing to ws, and its write deadline
 }
@@ -117,7 +128,29 @@ func (f wsFrames) NextReader() (frame.Type, io.ReadCloser, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	switch verdict, err := checkInbound(ft == frame.Binary, data); {
+	case err != nil:
+		f.c.reject(err)
+		return 0, nil, err
+	case verdict == inboundLeave:
+		f.c.log.Debug("socket left its session", "remote", f.c.ws.RemoteAddr().String())
+		return 0, nil, io.EOF
+	}
 	return ft, &messageReader{bytes.NewReader(data)}, nil
+}
+
+// rejectWriteTimeout bounds telling a client why it is disconnected.
+const rejectWriteTimeout = time.Second
+
+// reject tells the client why its frame was refused, as a
+// `signaling_error` event, and logs it; the caller's error then closes the
+// connection.
+func (c *wsConn) reject(err error) {
+	c.log.Info("socket closed", "code", Code(err), "remote", c.ws.RemoteAddr().String(), "reason", err.Error())
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(rejectWriteTimeout))
+	_ = c.ws.WriteMessage(websocket.TextMessage, append([]byte("4"), errorFrame(err).Packet...))
 }
 
 func (f wsFrames) NextWriter(ft frame.Type) (io.WriteCloser, error) {

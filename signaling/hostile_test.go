@@ -1,0 +1,176 @@
+package signaling_test
+
+import (
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/broadcast-service/broadcast/signaling"
+)
+
+// rawOpen opens a socket.io session by hand, without an Origin header and
+// without entering a room, and reads the handshake.
+func rawOpen(t *testing.T, url string) *websocket.Conn {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(strings.Replace(url, "http", "ws", 1)+"/socket.io/?EIO=3&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	t.Cleanup(func() { _ = ws.Close() })
+	for _, want := range []string{"0", "40"} {
+		_, p, err := ws.ReadMessage()
+		if err != nil || !strings.HasPrefix(string(p), want) {
+			t.Fatalf("handshake: %q, %v; want %s...", p, err, want)
+		}
+	}
+	return ws
+}
+
+// readUntilClosed reads what the server sends until it closes the
+// connection, and returns it; it fails the test if the server keeps it open.
+func readUntilClosed(t *testing.T, ws *websocket.Conn) []string {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(waitFor))
+	var got []string
+	for {
+		_, p, err := ws.ReadMessage()
+		if err != nil {
+			if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+				t.Fatalf("the server kept the connection open; it sent %q", got)
+			}
+			return got
+		}
+		got = append(got, string(p))
+	}
+}
+
+// Frames outside what the product speaks close their own socket with a
+// bad_frame error, before or after `enter`; the process, and every other
+// socket, carry on. The first frame used to end the process: go-socket.io
+// made a slice as long as the attachment count the client gave.
+func TestHostileFramesCloseOnlyTheirSocket(t *testing.T) {
+	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
+	talker := dial(t, s.URL, "bystanders", signaling.RoleTalker)
+	watcher := dial(t, s.URL, "bystanders", signaling.RoleWatcher)
+	frames := []struct {
+		name   string
+		binary bool
+		data   string
+	}{
+		{"huge attachment count", false, `451000000000000000-["message","x"]`},
+		{"binary event", false, `451-["message",{"_placeholder":true,"num":0}]`},
+		{"binary ack", false, `461-[{"_placeholder":true,"num":0}]`},
+		{"binary message", true, "\x04\x01\x02"},
+		{"other namespace", false, `42/admin,["enter","x"]`},
+		{"connect to a namespace", false, `40/admin`},
+		{"connect again", false, `40`},
+		{"ack", false, `43["x"]`},
+		{"event with an ack id", false, `421["enter","x"]`},
+		{"error packet", false, `44"x"`},
+		{"bare socket.io message", false, `4`},
+		{"upgrade", false, `5`},
+		{"noop", false, `6`},
+		{"pong", false, `3`},
+		{"ping with a payload", false, `2hello`},
+		{"Engine.IO type out of range", false, "\xff"},
+		{"invalid JSON", false, `42["enter",`},
+		{"event without a name", false, `42[1,2]`},
+		{"event name the parser would split", false, `42["a,b",1]`},
+		{"empty event", false, `42[]`},
+	}
+	for _, f := range frames {
+		t.Run(f.name, func(t *testing.T) {
+			for _, entered := range []bool{false, true} {
+				ws := rawOpen(t, s.URL)
+				if entered {
+					if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["enter","hostile"]`)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				typ := websocket.TextMessage
+				if f.binary {
+					typ = websocket.BinaryMessage
+				}
+				if err := ws.WriteMessage(typ, []byte(f.data)); err != nil {
+					t.Fatal(err)
+				}
+				got := readUntilClosed(t, ws)
+				if !slices.ContainsFunc(got, func(p string) bool { return strings.Contains(p, `"code":"bad_frame"`) }) {
+					t.Fatalf("entered=%v: got %q before the close, want a bad_frame error", entered, got)
+				}
+			}
+			talker.emit("message", map[string]any{"type": "talk_ready"})
+			if m := watcher.nextArg("message"); m["type"] != "talk_ready" {
+				t.Fatalf("bystander got %v", m)
+			}
+		})
+	}
+}
+
+// A socket.io disconnect (`41`) closes the connection and frees the
+// socket's place under the per-address limit; it used to leave the
+// WebSocket open, pinging, while its place was free for another.
+func TestNamespaceDisconnectClosesTheConnection(t *testing.T) {
+	const perAddr = 2
+	s := startServer(t, signaling.Options{Limits: signaling.Limits{AddrSockets: perAddr}}, signaling.ServerOptions{})
+	for range 3 * perAddr {
+		ws := rawOpen(t, s.URL)
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["enter","r"]`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(`41`)); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range readUntilClosed(t, ws) {
+			if strings.Contains(p, "signaling_error") {
+				t.Fatalf("refused: %s", p)
+			}
+		}
+	}
+	// Every place is free again: a full set of sockets gets in.
+	for range perAddr {
+		c := dial(t, s.URL, "r", signaling.RoleWatcher)
+		c.sync()
+	}
+}
+
+// leavePanics is a Cluster whose Leave panics for one socket, standing for
+// a fault met while that socket's departure is handled.
+type leavePanics struct{ id atomic.Pointer[string] }
+
+func (*leavePanics) Join(string, string, bool, int) error { return nil }
+func (*leavePanics) ClaimTalker(string, string) error     { return nil }
+func (*leavePanics) Talker(string) (string, bool)         { return "", false }
+func (*leavePanics) Member(string, string) bool           { return false }
+func (*leavePanics) Broadcast(string, []byte) int         { return 0 }
+func (*leavePanics) Send(string, string, []byte)          {}
+func (l *leavePanics) Leave(_, id string) {
+	if p := l.id.Load(); p != nil && *p == id {
+		panic("cluster fault")
+	}
+}
+
+// A panic while serving one socket ends that socket, not the process: the
+// disconnect handler, which go-socket.io does not recover, panics here.
+func TestPanicEndsOnlyItsSocket(t *testing.T) {
+	cl := &leavePanics{}
+	s := startServer(t, signaling.Options{Cluster: cl}, signaling.ServerOptions{})
+	talker := dial(t, s.URL, "r", signaling.RoleTalker)
+	gone := dial(t, s.URL, "r", signaling.RoleWatcher)
+	id := gone.ID()
+	cl.id.Store(&id)
+	_ = gone.Close()
+	if m := talker.nextArg(signaling.EventUserDisconnected); m["id"] != id {
+		t.Fatalf("talker heard %v", m)
+	}
+	late := dial(t, s.URL, "r", signaling.RoleWatcher)
+	late.emit("message", map[string]any{"type": "talk_request"})
+	if m := talker.nextArg("message"); m["from"] != late.ID() {
+		t.Fatalf("talker got %v", m)
+	}
+}
