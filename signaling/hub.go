@@ -3,6 +3,7 @@ package signaling
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -134,7 +135,7 @@ func (h *Hub) Connect(id, addr string, sink Sink) (*Client, error) {
 		from:    append([]byte(`"from":`), from...),
 		limiter: rate.NewLimiter(rate.Limit(lim.MessagesPerSecond), lim.MessageBurst),
 	}
-	c.out = newOutbox(sink, h.opts.QueueBytes, c.evict)
+	c.out = newOutbox(sink, h.opts.QueueBytes, shares{perOrigin: lim.WatcherQueueBytes, total: h.opts.QueueBytes / 2}, c.evict)
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -488,9 +489,18 @@ func (c *Client) Message(raw []byte) error {
 }
 
 // toTalker routes a watcher's message to the room's talker alone: talker,
-// if it is on this node, or else the talker the cluster knows.
+// if it is on this node, or else the talker the cluster knows. It returns
+// ErrTooLarge over the watchers' size caps and ErrTalkerBusy past the
+// watcher's share of the talker's queue.
 func (c *Client) toTalker(r *room, talker *Client, m message) error {
 	h := c.hub
+	lim := h.opts.Limits
+	switch {
+	case len(m.raw) > lim.WatcherMessageBytes:
+		return fmt.Errorf("%w: %d bytes, the limit for a watcher is %d", ErrTooLarge, len(m.raw), lim.WatcherMessageBytes)
+	case m.typ == TypeStats && len(m.raw) > lim.StatsBytes:
+		return fmt.Errorf("%w: %d bytes, the limit for stats is %d", ErrTooLarge, len(m.raw), lim.StatsBytes)
+	}
 	remote := ""
 	if talker == nil && h.opts.Cluster != nil {
 		remote, _ = h.opts.Cluster.Talker(r.name)
@@ -498,7 +508,12 @@ func (c *Client) toTalker(r *room, talker *Client, m message) error {
 	switch {
 	case talker != nil && (m.sendto == "" || m.sendto == talker.id):
 		data := m.stamp(c.from)
-		talker.out.push(NewFrame(EventMessage, data))
+		if err := talker.out.offer(NewFrame(EventMessage, data), c.id); err != nil {
+			if errors.Is(err, ErrClosed) {
+				return nil // the talker is leaving; the watcher hears of it
+			}
+			return err
+		}
 		h.opts.Observer.Routed(m.typ, len(data), 1)
 	case remote != "" && (m.sendto == "" || m.sendto == remote):
 		data := m.stamp(c.from)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"testing"
@@ -135,6 +136,24 @@ func (p peer) drained(t *testing.T) {
 			return
 		}
 		t.Errorf("%s: unexpected %s %s", p.ID(), f.Event, f.Data)
+	}
+}
+
+// pending yields what the peer receives before a marker frame queued now.
+func (p peer) pending() iter.Seq[*Frame] {
+	marker := NewFrame("marker", json.RawMessage(`{}`))
+	p.out.push(marker)
+	return func(yield func(*Frame) bool) {
+		for {
+			select {
+			case f := <-p.sink.frames:
+				if f == marker || !yield(f) {
+					return
+				}
+			case <-time.After(waitFor):
+				return
+			}
+		}
 	}
 }
 
