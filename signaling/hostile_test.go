@@ -1,7 +1,10 @@
 package signaling_test
 
 import (
+	"context"
+	"log/slog"
 	"slices"
+	"sync"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -172,5 +175,48 @@ func TestPanicEndsOnlyItsSocket(t *testing.T) {
 	late.emit("message", map[string]any{"type": "talk_request"})
 	if m := talker.nextArg("message"); m["from"] != late.ID() {
 		t.Fatalf("talker got %v", m)
+	}
+}
+
+// countingHandler counts records by message.
+type countingHandler struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler           { return h }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.counts[r.Message]++
+	return nil
+}
+
+// A client provoking refusals as fast as it can gets each one answered,
+// but the server logs only a bounded rate of them.
+func TestRefusalLogsAreThrottled(t *testing.T) {
+	logs := &countingHandler{counts: map[string]int{}}
+	s := startServer(t, signaling.Options{Limits: signaling.Limits{MessagesPerSecond: 1e6, MessageBurst: 1e6}},
+		signaling.ServerOptions{Logger: slog.New(logs)})
+	c := dial(t, s.URL, "r", signaling.RoleWatcher)
+	const n = 1000
+	start := time.Now()
+	for range n {
+		c.emit("message", map[string]any{"type": "no-such-type"})
+	}
+	for range n {
+		if m := c.nextArg(signaling.EventError); m["code"] != "unknown_type" {
+			t.Fatalf("got %v", m)
+		}
+	}
+	c.sync()
+	elapsed := time.Since(start)
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	// The bucket allows its burst of 100, then 20 a second.
+	if got, most := logs.counts["refused"], 100+int(20*elapsed.Seconds())+2; got > most {
+		t.Errorf("%d refusals logged %d records in %v; want at most %d", n, got, elapsed, most)
 	}
 }

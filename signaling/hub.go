@@ -112,7 +112,8 @@ type Client struct {
 	hub     *Hub
 	out     *outbox
 	sink    Sink
-	limiter *rate.Limiter
+	limiter *rate.Limiter // messages
+	enters  *rate.Limiter
 
 	room     atomic.Pointer[room] // written under Hub.mu
 	talker   atomic.Bool          // the talker of its room; written under Hub.mu
@@ -134,6 +135,7 @@ func (h *Hub) Connect(id, addr string, sink Sink) (*Client, error) {
 		id: id, addr: addr, hub: h, sink: sink,
 		from:    append([]byte(`"from":`), from...),
 		limiter: rate.NewLimiter(rate.Limit(lim.MessagesPerSecond), lim.MessageBurst),
+		enters:  rate.NewLimiter(rate.Limit(lim.EntersPerSecond), lim.EnterBurst),
 	}
 	c.out = newOutbox(sink, h.opts.QueueBytes, shares{perOrigin: lim.WatcherQueueBytes, total: h.opts.QueueBytes / 2}, c.evict)
 
@@ -193,13 +195,17 @@ func (h *Hub) checkKey(req EnterRequest) error {
 // (whose members are told `user disconnected` as routing allows), and sends
 // it `entered`. It returns ErrBadRoom for a name ValidRoomName refuses,
 // ErrBadKey or ErrExpired for a key that does not do, ErrRoomTaken for a
-// second talker, ErrRoomFull over the room's socket limit, and ErrClosed
+// second talker, ErrRoomFull over the room's socket limit, ErrRateLimited
+// over the socket's enter rate (Limits.EntersPerSecond), and ErrClosed
 // after Leave.
 func (c *Client) Enter(req EnterRequest) error {
+	h := c.hub
+	if err := c.allow(c.enters, "enters", h.opts.Limits.EntersPerSecond); err != nil {
+		return err
+	}
 	if err := ValidRoomName(req.Room); err != nil {
 		return err
 	}
-	h := c.hub
 	if err := h.checkKey(req); err != nil {
 		return err
 	}
@@ -422,13 +428,9 @@ func (c *Client) Message(raw []byte) error {
 	if len(raw) > h.opts.Limits.MessageBytes {
 		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(raw), h.opts.Limits.MessageBytes)
 	}
-	if !c.limiter.Allow() {
-		if c.refusals.Add(1) >= AbuseRefusals {
-			go c.evict(ErrRateLimited)
-		}
-		return fmt.Errorf("%w: over %g messages/s", ErrRateLimited, h.opts.Limits.MessagesPerSecond)
+	if err := c.allow(c.limiter, "messages", h.opts.Limits.MessagesPerSecond); err != nil {
+		return err
 	}
-	c.refusals.Store(0)
 	r := c.room.Load()
 	if r == nil || c.left.Load() {
 		return ErrNotInRoom
@@ -485,6 +487,20 @@ func (c *Client) Message(raw []byte) error {
 	if n := len(members) - 1 + remote; n > 0 {
 		h.opts.Observer.Routed(m.typ, len(data), n)
 	}
+	return nil
+}
+
+// allow takes a token from lim, one of the client's buckets for what (at
+// most perSecond a second). Without one it returns ErrRateLimited, and
+// evicts a client refused AbuseRefusals times in a row.
+func (c *Client) allow(lim *rate.Limiter, what string, perSecond float64) error {
+	if !lim.Allow() {
+		if c.refusals.Add(1) >= AbuseRefusals {
+			go c.evict(ErrRateLimited)
+		}
+		return fmt.Errorf("%w: over %g %s/s", ErrRateLimited, perSecond, what)
+	}
+	c.refusals.Store(0)
 	return nil
 }
 

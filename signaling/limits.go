@@ -24,6 +24,13 @@ type Limits struct {
 	// AbuseRefusals times in a row is disconnected.
 	MessagesPerSecond float64
 	MessageBurst      int
+	// EntersPerSecond and EnterBurst are each socket's token bucket for
+	// `enter` (defaults 2/s and a burst of 10: a page enters once per
+	// connection, and once a second while it retakes its room). An enter
+	// over it is refused with rate_limited and counts toward
+	// AbuseRefusals.
+	EntersPerSecond float64
+	EnterBurst      int
 	// RoomSockets is the most sockets in one room (default 500).
 	RoomSockets int
 	// AddrSockets is the most sockets from one remote address (default 100).
@@ -44,6 +51,8 @@ const (
 	DefaultWatcherQueueBytes   = 64 << 10
 	DefaultMessagesPerSecond   = 50
 	DefaultMessageBurst        = 200
+	DefaultEntersPerSecond     = 2
+	DefaultEnterBurst          = 10
 	DefaultRoomSockets         = 500
 	DefaultAddrSockets         = 100
 	DefaultSockets             = 10000
@@ -60,11 +69,15 @@ func (l Limits) withDefaults() Limits {
 	def(&l.StatsBytes, DefaultStatsBytes)
 	def(&l.WatcherQueueBytes, DefaultWatcherQueueBytes)
 	def(&l.MessageBurst, DefaultMessageBurst)
+	def(&l.EnterBurst, DefaultEnterBurst)
 	def(&l.RoomSockets, DefaultRoomSockets)
 	def(&l.AddrSockets, DefaultAddrSockets)
 	def(&l.Sockets, DefaultSockets)
 	if l.MessagesPerSecond <= 0 {
 		l.MessagesPerSecond = DefaultMessagesPerSecond
+	}
+	if l.EntersPerSecond <= 0 {
+		l.EntersPerSecond = DefaultEntersPerSecond
 	}
 	return l
 }

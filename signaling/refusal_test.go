@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -240,4 +241,35 @@ func TestBadRoomAndNotInRoom(t *testing.T) {
 		refused(t, a, a.Enter(EnterRequest{Room: name, Role: RoleWatcher}), ErrBadRoom)
 	}
 	check()
+}
+
+// A socket cycling room names is refused past its enter bucket, before the
+// hub or the cluster does any work for it, and dropped if it goes on.
+func TestEnterRateLimit(t *testing.T) {
+	cl := newFakeCluster()
+	h := NewHub(Options{Cluster: cl, Limits: Limits{EntersPerSecond: 0.001, EnterBurst: 5}})
+	check := bystander(t, h)
+	a := connect(t, h, "a", "", RoleWatcher)
+	for i := range 5 {
+		a.enter(t, EnterRequest{Room: fmt.Sprintf("r%d", i), Role: RoleWatcher})
+	}
+	refused(t, a, a.Enter(EnterRequest{Room: "r5", Role: RoleWatcher}), ErrRateLimited)
+	if cl.took("join r5 a false") {
+		t.Error("a refused enter reached the cluster")
+	}
+	if got := a.Room(); got != "r4" {
+		t.Errorf("a is in %q, want r4", got)
+	}
+	check()
+	for range AbuseRefusals {
+		_ = a.Enter(EnterRequest{Room: "r6", Role: RoleWatcher})
+	}
+	select {
+	case <-a.sink.done:
+	case <-time.After(10 * time.Second):
+		t.Error("the abusive socket is still open")
+	}
+	if st := h.Stats(); st.Rooms != 1 { // the bystander's
+		t.Errorf("%d rooms left, want the bystander's alone", st.Rooms)
+	}
 }

@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -47,6 +46,7 @@ type Server struct {
 	hub        *Hub
 	sio        *socketio.Server
 	log        *slog.Logger
+	refusals   *throttledLog // refusal records, which clients can provoke at will
 	trustProxy bool
 
 	// clients maps socket ids to hub clients. go-socket.io's per-connection
@@ -67,12 +67,12 @@ func NewServer(hub *Hub, opts ServerOptions) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{hub: hub, log: opts.Logger, trustProxy: opts.TrustProxy}
+	s := &Server{hub: hub, log: opts.Logger, refusals: newThrottledLog(opts.Logger), trustProxy: opts.TrustProxy}
 	s.sio = socketio.NewServer(&engineio.Options{
 		PingInterval:       opts.PingInterval,
 		PingTimeout:        opts.PingTimeout,
 		SessionIDGenerator: randomIDs{},
-		Transports:         []transport.Transport{newWSTransport(originChecker(opts.AllowedOrigins), opts.Logger)},
+		Transports:         []transport.Transport{newWSTransport(originChecker(opts.AllowedOrigins), opts.Logger, s.refusals)},
 	})
 	s.sio.OnConnect("/", s.onConnect)
 	s.sio.OnEvent("/", EventEnter, s.onEnter)
@@ -105,7 +105,7 @@ func (s *Server) onConnect(conn socketio.Conn) error {
 	addr := s.remoteAddr(conn)
 	c, err := s.hub.Connect(conn.ID(), addr, sk)
 	if err != nil {
-		s.log.Info("socket refused", "remote", addr, "err", err)
+		s.refusals.Log(slog.LevelInfo, "socket refused", "remote", addr, "err", err)
 		s.hub.Refused(err)
 		Refuse(sk, err)
 		return nil
@@ -141,14 +141,14 @@ func (s *Server) onMessage(conn socketio.Conn, arg rawArg) {
 	}
 }
 
-// refused tells the client why its event was refused and logs the reason;
-// rate refusals, which come in floods, only at debug level.
+// refused tells the client why its event was refused and logs the reason,
+// throttled; rate refusals, which come in floods, only at debug level.
 func (s *Server) refused(c *Client, event string, err error) {
 	level := slog.LevelInfo
 	if errors.Is(err, ErrRateLimited) {
 		level = slog.LevelDebug
 	}
-	s.log.Log(context.Background(), level, "refused", "event", event, "code", Code(err), "socket_id", c.ID(), "room", c.Room(), "reason", err.Error())
+	s.refusals.Log(level, "refused", "event", event, "code", Code(err), "socket_id", c.ID(), "room", c.Room(), "reason", err.Error())
 	s.hub.Refused(err)
 	c.Error(err)
 }

@@ -43,16 +43,17 @@ var errServerOnly = errors.New("the signaling transport only accepts connections
 type wsTransport struct {
 	upgrader websocket.Upgrader
 	log      *slog.Logger
+	refusals *throttledLog
 }
 
-func newWSTransport(checkOrigin func(*http.Request) bool, log *slog.Logger) *wsTransport {
+func newWSTransport(checkOrigin func(*http.Request) bool, log *slog.Logger, refusals *throttledLog) *wsTransport {
 	return &wsTransport{
 		upgrader: websocket.Upgrader{
 			CheckOrigin:     checkOrigin,
 			ReadBufferSize:  readBufferBytes,
 			WriteBufferPool: &sync.Pool{},
 		},
-		log: log,
+		log: log, refusals: refusals,
 	}
 }
 
@@ -69,7 +70,7 @@ func (t *wsTransport) Accept(w http.ResponseWriter, r *http.Request) (transport.
 		return nil, fmt.Errorf("websocket upgrade: %w", err)
 	}
 	ws.SetReadLimit(MaxFrameBytes)
-	c := &wsConn{ws: ws, url: *r.URL, header: r.Header, log: t.log}
+	c := &wsConn{ws: ws, url: *r.URL, header: r.Header, log: t.log, refusals: t.refusals}
 	c.enc = packet.NewEncoder(wsFrames{c})
 	c.dec = packet.NewDecoder(wsFrames{c})
 	return c, nil
@@ -79,12 +80,13 @@ func (t *wsTransport) Accept(w http.ResponseWriter, r *http.Request) (transport.
 // goroutine; writers (events and pongs) take wmu from NextWriter until the
 // writer is closed.
 type wsConn struct {
-	ws     *websocket.Conn
-	url    url.URL
-	header http.Header
-	enc    *packet.Encoder
-	dec    *packet.Decoder
-	log    *slog.Logger
+	ws       *websocket.Conn
+	url      url.URL
+	header   http.Header
+	enc      *packet.Encoder
+	dec      *packet.Decoder
+	log      *slog.Logger
+	refusals *throttledLog
 
 	wmu sync.Mutex // guards writing to ws, and its write deadline
 }
@@ -146,7 +148,7 @@ const rejectWriteTimeout = time.Second
 // `signaling_error` event, and logs it; the caller's error then closes the
 // connection.
 func (c *wsConn) reject(err error) {
-	c.log.Info("socket closed", "code", Code(err), "remote", c.ws.RemoteAddr().String(), "reason", err.Error())
+	c.refusals.Log(slog.LevelInfo, "socket closed", "code", Code(err), "remote", c.ws.RemoteAddr().String(), "reason", err.Error())
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(rejectWriteTimeout))
