@@ -2,10 +2,12 @@ package signaling_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
-	"sync"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,8 +187,8 @@ type countingHandler struct {
 }
 
 func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h *countingHandler) WithGroup(string) slog.Handler           { return h }
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler            { return h }
 func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -218,5 +220,58 @@ func TestRefusalLogsAreThrottled(t *testing.T) {
 	// The bucket allows its burst of 100, then 20 a second.
 	if got, most := logs.counts["refused"], 100+int(20*elapsed.Seconds())+2; got > most {
 		t.Errorf("%d refusals logged %d records in %v; want at most %d", n, got, elapsed, most)
+	}
+}
+
+// openWithHeader opens a socket.io session with extra request headers and
+// returns the connection and its first message.
+func openWithHeader(t *testing.T, url string, h http.Header) *websocket.Conn {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(strings.Replace(url, "http", "ws", 1)+"/socket.io/?EIO=3&transport=websocket", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	t.Cleanup(func() { _ = ws.Close() })
+	return ws
+}
+
+// admitted reports whether the server let the socket in: it answers a
+// ping, or else tells the socket why it closes.
+func admitted(t *testing.T, ws *websocket.Conn) bool {
+	t.Helper()
+	if err := ws.WriteMessage(websocket.TextMessage, []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(waitFor))
+	for {
+		_, p, err := ws.ReadMessage()
+		switch {
+		case err != nil:
+			t.Fatalf("closed without a reason: %v", err)
+		case string(p) == "3":
+			return true
+		case strings.Contains(string(p), `"too_many_sockets"`):
+			return false
+		}
+	}
+}
+
+// Behind one trusted proxy, a socket's address is the entry the proxy
+// appended: what a client writes to the left of it, or an empty entry,
+// does not get it past the per-address limit.
+func TestForwardedForCannotDodgeTheAddressLimit(t *testing.T) {
+	s := startServer(t, signaling.Options{Limits: signaling.Limits{AddrSockets: 2}}, signaling.ServerOptions{TrustedProxies: 1})
+	for _, xff := range []func(i int) string{
+		func(i int) string { return fmt.Sprintf("203.0.113.%d, 198.51.100.9", i) },
+		func(int) string { return "," },
+		func(i int) string { return fmt.Sprintf("2001:db8:1:2::%d", i+1) }, // one /64
+	} {
+		for i := range 3 {
+			ws := openWithHeader(t, s.URL, http.Header{"X-Forwarded-For": {xff(i)}})
+			if got, want := admitted(t, ws), i < 2; got != want {
+				t.Fatalf("socket %d with X-Forwarded-For %q admitted %v, want %v", i, xff(i), got, want)
+			}
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,9 +30,12 @@ type ServerOptions struct {
 	// PingTimeout is how long the server waits for a ping (and for a write
 	// to a stuck client) before dropping the socket; zero means 25 s.
 	PingTimeout time.Duration
-	// TrustProxy takes a socket's address from the first X-Forwarded-For
-	// entry, for the per-address limit, when a reverse proxy sets it.
-	TrustProxy bool
+	// TrustedProxies is how many reverse proxies in front of the server
+	// append to X-Forwarded-For. With N, a socket's address for the
+	// per-address limit is the entry the outermost appended, the N-th from
+	// the right; entries further left are the client's own and ignored.
+	// Zero ignores the header.
+	TrustedProxies int
 	// Logger receives connection records. Nil discards them.
 	Logger *slog.Logger
 }
@@ -43,11 +45,11 @@ type ServerOptions struct {
 // Hub owns rooms and each client's outbound queue, so a client that stops
 // reading can only stall its own queue.
 type Server struct {
-	hub        *Hub
-	sio        *socketio.Server
-	log        *slog.Logger
-	refusals   *throttledLog // refusal records, which clients can provoke at will
-	trustProxy bool
+	hub      *Hub
+	sio      *socketio.Server
+	log      *slog.Logger
+	refusals *throttledLog // refusal records, which clients can provoke at will
+	proxies  int           // ServerOptions.TrustedProxies
 
 	// clients maps socket ids to hub clients. go-socket.io's per-connection
 	// context is not safe here: its disconnect handler may run on a
@@ -67,7 +69,7 @@ func NewServer(hub *Hub, opts ServerOptions) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{hub: hub, log: opts.Logger, refusals: newThrottledLog(opts.Logger), trustProxy: opts.TrustProxy}
+	s := &Server{hub: hub, log: opts.Logger, refusals: newThrottledLog(opts.Logger), proxies: opts.TrustedProxies}
 	s.sio = socketio.NewServer(&engineio.Options{
 		PingInterval:       opts.PingInterval,
 		PingTimeout:        opts.PingTimeout,
@@ -195,19 +197,10 @@ func (s *Server) onError(conn socketio.Conn, err error) {
 	s.log.Debug("socket.io error", "socket_id", conn.ID(), "err", err)
 }
 
-// remoteAddr is the socket's IP address, without the port.
+// remoteAddr is the key of the socket's address for the per-address limit
+// (see clientAddr).
 func (s *Server) remoteAddr(conn socketio.Conn) string {
-	if s.trustProxy {
-		if xff := conn.RemoteHeader().Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			return strings.TrimSpace(first)
-		}
-	}
-	addr := conn.RemoteAddr().String()
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
+	return clientAddr(conn.RemoteAddr().String(), conn.RemoteHeader().Values("X-Forwarded-For"), s.proxies)
 }
 
 func (s *Server) clientOf(conn socketio.Conn) *Client {

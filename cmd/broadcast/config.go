@@ -28,7 +28,7 @@ type serveConfig struct {
 	TalkSecret      string // never logged
 	PrivateRooms    bool
 	Limits          signaling.Limits
-	TrustProxy      bool
+	TrustedProxies  int
 	TURN            signaling.TURN
 	TLSCert         string
 	TLSKey          string
@@ -82,6 +82,43 @@ func (f *flags) boolean(name, env, usage string) *bool {
 		def = b
 	}
 	return f.Bool(name, def, usage+" (env "+env+")")
+}
+
+// hops is a count that also reads as a boolean flag: a bare -name or
+// "true" is 1, "false" is 0.
+type hops int
+
+func (h *hops) String() string { return strconv.Itoa(int(*h)) }
+
+// IsBoolFlag lets the flag stand alone, as it did when it was a boolean.
+func (h *hops) IsBoolFlag() bool { return true }
+
+func (h *hops) Set(s string) error {
+	if b, err := strconv.ParseBool(s); err == nil && (s != "1" && s != "0") {
+		*h = 0
+		if b {
+			*h = 1
+		}
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return errors.New("want true, false or a number of proxies")
+	}
+	*h = hops(n)
+	return nil
+}
+
+// hops registers a count of trusted proxies (see type hops).
+func (f *flags) hops(name, env, usage string) *hops {
+	h := new(hops)
+	if v := f.getenv(env); v != "" {
+		if err := h.Set(v); err != nil {
+			f.parse = append(f.parse, func() error { return fmt.Errorf("%s=%q: %w", env, v, err) })
+		}
+	}
+	f.Var(h, name, usage+" (env "+env+")")
+	return h
 }
 
 func (f *flags) parseArgs(args []string) error {
@@ -157,7 +194,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	roomSockets := typed(f, "max-room-sockets", "BROADCAST_MAX_ROOM_SOCKETS", strconv.Itoa(signaling.DefaultRoomSockets), "sockets in one room", atLeast(2))
 	addrSockets := typed(f, "max-addr-sockets", "BROADCAST_MAX_ADDR_SOCKETS", strconv.Itoa(signaling.DefaultAddrSockets), "sockets from one remote address", atLeast(1))
 	sockets := typed(f, "max-sockets", "BROADCAST_MAX_SOCKETS", strconv.Itoa(signaling.DefaultSockets), "sockets in all", atLeast(1))
-	trustProxy := f.boolean("trust-proxy", "BROADCAST_TRUST_PROXY", "take a socket's address from X-Forwarded-For (behind a reverse proxy)")
+	trustProxy := f.hops("trust-proxy", "BROADCAST_TRUST_PROXY", "reverse proxies in front that append to X-Forwarded-For; a socket's address is the entry the outermost appended (true means 1)")
 	turnURLs := typed(f, "turn-urls", "BROADCAST_TURN_URLS", "", "comma-separated turn:/turns: URLs of a TURN server sharing -turn-secret", list)
 	turnSecret := f.str("turn-secret", "BROADCAST_TURN_SECRET", "", "the TURN server's static-auth-secret (coturn use-auth-secret)")
 	turnTTL := typed(f, "turn-ttl", "BROADCAST_TURN_TTL", "1h", "how long TURN credentials last", duration)
@@ -171,7 +208,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	cfg := serveConfig{
 		Addr: *addr, MaxWatchers: *maxWatchers, AllowedOrigins: *origins, ICEServers: *ice,
 		QueueBytes: *queue, ShutdownTimeout: *drain, LogLevel: *level,
-		TalkSecret: *secret, PrivateRooms: *private, TrustProxy: *trustProxy,
+		TalkSecret: *secret, PrivateRooms: *private, TrustedProxies: int(*trustProxy),
 		Limits: signaling.Limits{
 			MessageBytes: *msgBytes, MessagesPerSecond: *rate, MessageBurst: *burst,
 			RoomSockets: *roomSockets, AddrSockets: *addrSockets, Sockets: *sockets,

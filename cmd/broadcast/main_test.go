@@ -84,6 +84,11 @@ func TestServeConfig(t *testing.T) {
 			return c.Redis == "redis://:pw@127.0.0.1:6379/0" && c.RedisNodeTTL == 2*time.Second
 		}, ""},
 		{"redis default ttl", nil, nil, func(c serveConfig) bool { return c.Redis == "" && c.RedisNodeTTL == 5*time.Second }, ""},
+		{"trust proxy bare", []string{"-trust-proxy"}, nil, func(c serveConfig) bool { return c.TrustedProxies == 1 }, ""},
+		{"trust proxy count", []string{"-trust-proxy=2"}, nil, func(c serveConfig) bool { return c.TrustedProxies == 2 }, ""},
+		{"trust proxy env", nil, map[string]string{"BROADCAST_TRUST_PROXY": "true"}, func(c serveConfig) bool { return c.TrustedProxies == 1 }, ""},
+		{"trust proxy off", []string{"-trust-proxy=false"}, map[string]string{"BROADCAST_TRUST_PROXY": "3"}, func(c serveConfig) bool { return c.TrustedProxies == 0 }, ""},
+		{"trust proxy negative", []string{"-trust-proxy=-1"}, nil, nil, "number of proxies"},
 		{"redis url scheme", []string{"-redis", "127.0.0.1:6379"}, nil, nil, "redis:// or rediss://"},
 	}
 	for _, tt := range tests {

@@ -49,7 +49,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if cl != nil {
 		cl.Start(hub)
 	}
-	sio := signaling.NewServer(hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy, Logger: log})
+	sio := signaling.NewServer(hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, Logger: log})
 	var draining atomic.Bool
 	httpSrv := &http.Server{
 		Handler:           routes(cfg, hub, cl, sio, m.Handler(), &draining, log),
