@@ -39,6 +39,9 @@ var (
 	ErrRoomFull = errors.New("room has too many sockets")
 	// ErrTooManySockets: over the limit of sockets per address or in all.
 	ErrTooManySockets = errors.New("too many sockets")
+	// ErrEnterTimeout: a socket that did not enter a room within
+	// Limits.EnterTimeout of connecting; it is told, then disconnected.
+	ErrEnterTimeout = errors.New("no room entered in time")
 	// ErrClosed: the client has already left the hub.
 	ErrClosed = errors.New("client closed")
 	// ErrDuplicateID: Hub.Connect with an id already connected.
@@ -72,6 +75,7 @@ var codes = []struct {
 	{ErrRoomTaken, "room_taken"},
 	{ErrRoomFull, "room_full"},
 	{ErrTooManySockets, "too_many_sockets"},
+	{ErrEnterTimeout, "enter_timeout"},
 	{ErrClosed, "closed"},
 	{ErrBadFrame, "bad_frame"},
 }
@@ -79,7 +83,7 @@ var codes = []struct {
 // Code returns the stable code sent to clients for err: "not_in_room",
 // "bad_room", "bad_message", "unknown_type", "unknown_recipient",
 // "too_large", "rate_limited", "talker_busy", "not_talker", "bad_key", "expired",
-// "room_taken", "room_full", "too_many_sockets", "closed", "bad_frame", or
+// "room_taken", "room_full", "too_many_sockets", "enter_timeout", "closed", "bad_frame", or
 // "internal"
 // for any other error.
 func Code(err error) string {

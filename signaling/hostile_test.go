@@ -236,20 +236,19 @@ func openWithHeader(t *testing.T, url string, h http.Header) *websocket.Conn {
 	return ws
 }
 
-// admitted reports whether the server let the socket in: it answers a
-// ping, or else tells the socket why it closes.
+// admitted reports whether the server let the socket in: it may enter a
+// room, or else it is told why it closes.
 func admitted(t *testing.T, ws *websocket.Conn) bool {
 	t.Helper()
-	if err := ws.WriteMessage(websocket.TextMessage, []byte("2")); err != nil {
-		t.Fatal(err)
-	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte(`42["enter","r"]`)) // a refused socket may be closed already
+
 	_ = ws.SetReadDeadline(time.Now().Add(waitFor))
 	for {
 		_, p, err := ws.ReadMessage()
 		switch {
 		case err != nil:
 			t.Fatalf("closed without a reason: %v", err)
-		case string(p) == "3":
+		case strings.HasPrefix(string(p), `42["entered"`):
 			return true
 		case strings.Contains(string(p), `"too_many_sockets"`):
 			return false
@@ -274,4 +273,20 @@ func TestForwardedForCannotDodgeTheAddressLimit(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A socket that never enters a room is told enter_timeout and closed, so
+// idle sockets cannot fill the socket limits; one that entered stays.
+func TestSocketsThatNeverEnterAreClosed(t *testing.T) {
+	s := startServer(t, signaling.Options{Limits: signaling.Limits{EnterTimeout: 100 * time.Millisecond}}, signaling.ServerOptions{})
+	entered := dial(t, s.URL, "r", signaling.RoleWatcher)
+	idle := rawOpen(t, s.URL)
+	got := readUntilClosed(t, idle)
+	if !slices.ContainsFunc(got, func(p string) bool { return strings.Contains(p, `"enter_timeout"`) }) {
+		t.Fatalf("idle socket got %q, want enter_timeout", got)
+	}
+	if n := s.Hub.Stats().Clients; n != 1 {
+		t.Errorf("%d clients after the idle one was closed, want 1", n)
+	}
+	entered.sync() // its timer, started first, did nothing
 }

@@ -115,6 +115,7 @@ type Client struct {
 	limiter *rate.Limiter // messages
 	enters  *rate.Limiter
 
+	idle     *time.Timer          // until the first Enter; see Limits.EnterTimeout
 	room     atomic.Pointer[room] // written under Hub.mu
 	talker   atomic.Bool          // the talker of its room; written under Hub.mu
 	left     atomic.Bool          // set once, under Hub.mu
@@ -156,7 +157,19 @@ func (h *Hub) Connect(id, addr string, sink Sink) (*Client, error) {
 	if addr != "" {
 		h.perAddr[addr]++
 	}
+	c.idle = time.AfterFunc(lim.EnterTimeout, c.enterTimedOut)
 	return c, nil
+}
+
+// enterTimedOut drops a client that has not entered a room in time.
+func (c *Client) enterTimedOut() {
+	if c.room.Load() != nil || c.left.Load() {
+		return
+	}
+	c.hub.log.Debug("closing socket that never entered", "socket_id", c.id)
+	c.hub.opts.Observer.Refused(Code(ErrEnterTimeout))
+	c.Leave()
+	Refuse(c.sink, fmt.Errorf("%w: enter within %v of connecting", ErrEnterTimeout, c.hub.opts.Limits.EnterTimeout))
 }
 
 // ID returns the client's socket id, the `from` of what it sends.
@@ -286,6 +299,7 @@ func (c *Client) enter(name string, talker bool) (string, error) {
 	next = append(next, c)
 	r.members.Store(&next)
 	c.room.Store(r)
+	c.idle.Stop()
 	c.talker.Store(talker)
 	if talker {
 		r.talker.Store(c)
@@ -373,6 +387,7 @@ func (c *Client) Leave() {
 		return
 	}
 	c.left.Store(true)
+	c.idle.Stop()
 	delete(h.clients, c.id)
 	if c.addr != "" {
 		if h.perAddr[c.addr]--; h.perAddr[c.addr] <= 0 {

@@ -31,6 +31,10 @@ type Limits struct {
 	// AbuseRefusals.
 	EntersPerSecond float64
 	EnterBurst      int
+	// EnterTimeout is how long a socket may stay connected without
+	// entering a room (default 10 s); then it is told enter_timeout and
+	// closed.
+	EnterTimeout time.Duration
 	// RoomSockets is the most sockets in one room (default 500).
 	RoomSockets int
 	// AddrSockets is the most sockets from one remote address (default 100).
@@ -53,6 +57,7 @@ const (
 	DefaultMessageBurst        = 200
 	DefaultEntersPerSecond     = 2
 	DefaultEnterBurst          = 10
+	DefaultEnterTimeout        = 10 * time.Second
 	DefaultRoomSockets         = 500
 	DefaultAddrSockets         = 100
 	DefaultSockets             = 10000
@@ -75,6 +80,9 @@ func (l Limits) withDefaults() Limits {
 	def(&l.Sockets, DefaultSockets)
 	if l.MessagesPerSecond <= 0 {
 		l.MessagesPerSecond = DefaultMessagesPerSecond
+	}
+	if l.EnterTimeout <= 0 {
+		l.EnterTimeout = DefaultEnterTimeout
 	}
 	if l.EntersPerSecond <= 0 {
 		l.EntersPerSecond = DefaultEntersPerSecond
