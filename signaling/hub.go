@@ -115,9 +115,11 @@ type Client struct {
 	limiter *rate.Limiter // messages
 	enters  *rate.Limiter
 
-	idle     *time.Timer          // until the first Enter; see Limits.EnterTimeout
+	idle     *time.Timer          // while outside a room; see Limits.EnterTimeout
+	expiry   *time.Timer          // until the watch key expires; guarded by Hub.mu
 	room     atomic.Pointer[room] // written under Hub.mu
 	talker   atomic.Bool          // the talker of its room; written under Hub.mu
+	classic  atomic.Bool          // entered with a plain room name: may claim the talker role
 	left     atomic.Bool          // set once, under Hub.mu
 	refusals atomic.Int32         // rate refusals in a row
 }
@@ -186,22 +188,44 @@ func (c *Client) Room() string {
 // IsTalker reports whether the client is its room's talker.
 func (c *Client) IsTalker() bool { return c.talker.Load() }
 
-// checkKey verifies the key of an enter request, as the hub's mode wants.
-func (h *Hub) checkKey(req EnterRequest) error {
+// checkKey verifies the key of an enter request, as the hub's mode wants,
+// and returns when a watch key expires (zero for no expiry).
+func (h *Hub) checkKey(req EnterRequest) (time.Time, error) {
 	k := h.opts.Keys
 	if k == nil {
-		return nil // open rooms: keys are not needed, and not checked
+		return time.Time{}, nil // open rooms: keys are not needed, and not checked
 	}
 	if req.Role == RoleTalker {
-		return k.CheckTalk(req.Room, req.Key)
+		return time.Time{}, k.CheckTalk(req.Room, req.Key)
 	}
 	if req.Key == "" && !h.opts.PrivateRooms {
-		return nil
+		return time.Time{}, nil
 	}
 	if req.Key == "" {
-		return fmt.Errorf("%w: this room needs a watch key", ErrBadKey)
+		return time.Time{}, fmt.Errorf("%w: this room needs a watch key", ErrBadKey)
 	}
-	return k.CheckWatch(req.Room, req.Key, h.now())
+	return k.WatchExpiry(req.Room, req.Key, h.now())
+}
+
+// expireAt drops the client, with ErrExpired, when its watch key for room
+// expires; a zero expires cancels that. Each Enter replaces the previous
+// deadline.
+func (c *Client) expireAt(room string, expires time.Time) {
+	h := c.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+		c.expiry = nil
+	}
+	if expires.IsZero() || c.left.Load() {
+		return
+	}
+	c.expiry = time.AfterFunc(expires.Sub(h.now()), func() {
+		if c.Room() == room {
+			h.Kick(c.id, fmt.Errorf("%w: the watch key expired at %s", ErrExpired, expires.UTC().Format(time.RFC3339)))
+		}
+	})
 }
 
 // Enter puts the client in a room with a role, leaving the room it was in
@@ -210,18 +234,29 @@ func (h *Hub) checkKey(req EnterRequest) error {
 // ErrBadKey or ErrExpired for a key that does not do, ErrRoomTaken for a
 // second talker, ErrRoomFull over the room's socket limit, ErrRateLimited
 // over the socket's enter rate (Limits.EntersPerSecond), and ErrClosed
-// after Leave.
-func (c *Client) Enter(req EnterRequest) error {
+// after Leave. A watcher that entered with a watch key is dropped with
+// ErrExpired when the key expires.
+func (c *Client) Enter(req EnterRequest) (err error) {
 	h := c.hub
 	if err := c.allow(c.enters, "enters", h.opts.Limits.EntersPerSecond); err != nil {
 		return err
 	}
+	if c.room.Load() == nil { // an attempt buys a socket outside a room more time
+		c.idle.Reset(h.opts.Limits.EnterTimeout)
+	}
 	if err := ValidRoomName(req.Room); err != nil {
 		return err
 	}
-	if err := h.checkKey(req); err != nil {
+	expires, err := h.checkKey(req)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		if err == nil {
+			c.classic.Store(req.Role == RoleClassic)
+			c.expireAt(req.Room, expires)
+		}
+	}()
 	talker := req.Role == RoleTalker
 	cl := h.opts.Cluster
 	if cl == nil || c.inRoomAs(req.Room, talker) {
@@ -388,6 +423,9 @@ func (c *Client) Leave() {
 	}
 	c.left.Store(true)
 	c.idle.Stop()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	delete(h.clients, c.id)
 	if c.addr != "" {
 		if h.perAddr[c.addr]--; h.perAddr[c.addr] <= 0 {
@@ -586,7 +624,7 @@ func (h *Hub) Rooms() []RoomStats {
 // an open hub, on its first talk_ready.
 func (c *Client) claimTalker(r *room, typ string) bool {
 	h := c.hub
-	if typ != TypeTalkReady || h.opts.Keys != nil {
+	if typ != TypeTalkReady || h.opts.Keys != nil || !c.classic.Load() {
 		return false
 	}
 	if cl := h.opts.Cluster; cl != nil {

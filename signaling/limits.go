@@ -31,9 +31,9 @@ type Limits struct {
 	// AbuseRefusals.
 	EntersPerSecond float64
 	EnterBurst      int
-	// EnterTimeout is how long a socket may stay connected without
-	// entering a room (default 10 s); then it is told enter_timeout and
-	// closed.
+	// EnterTimeout is how long a socket may stay connected outside a
+	// room (default 10 s) after connecting or after its last attempt to
+	// enter; then it is told enter_timeout and closed.
 	EnterTimeout time.Duration
 	// RoomSockets is the most sockets in one room (default 500).
 	RoomSockets int

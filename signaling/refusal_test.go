@@ -53,6 +53,24 @@ func TestOpenRoomHijacks(t *testing.T) {
 	check()
 }
 
+// Only a client that entered with a plain room name may claim the talker
+// role; one that entered as a watcher stays one.
+func TestExplicitWatcherCannotClaimTalker(t *testing.T) {
+	h := NewHub(Options{})
+	check := bystander(t, h)
+	w := connect(t, h, "w", "r", RoleWatcher)
+	refused(t, w, w.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
+	if w.IsTalker() {
+		t.Fatal("an explicit watcher claimed the talker role")
+	}
+	// Re-entering with a plain room name makes it a classic client again.
+	w.enter(t, EnterRequest{Room: "r"})
+	if err := w.Message([]byte(`{"type":"talk_ready"}`)); err != nil || !w.IsTalker() {
+		t.Fatalf("classic claim: %v, talker %v", err, w.IsTalker())
+	}
+	check()
+}
+
 func TestClassicClientClaimsTalkerWithFirstTalkReady(t *testing.T) {
 	h := NewHub(Options{})
 	check := bystander(t, h)
@@ -130,6 +148,32 @@ func TestPrivateRoomsNeedWatchKeys(t *testing.T) {
 	_, sig, _ := strings.Cut(good, ".")
 	refused(t, w, w.Enter(EnterRequest{Room: "r", Role: RoleWatcher, Key: "9999999999." + sig}), ErrBadKey)
 	w.enter(t, EnterRequest{Room: "r", Role: RoleWatcher, Key: good})
+	check()
+}
+
+// A watcher is dropped when its watch key expires, told `expired`; its
+// talker hears it leave.
+func TestWatcherIsDroppedWhenItsKeyExpires(t *testing.T) {
+	keys := NewKeys([]byte("0123456789abcdef0123456789abcdef"))
+	expires := time.Unix(1_800_000_000, 0)
+	now := expires.Add(-100 * time.Millisecond) // keys count whole seconds
+	h := NewHub(Options{Keys: keys, PrivateRooms: true, Now: func() time.Time { return now }})
+	check := bystanderKeyed(t, h, keys)
+	talker := connect(t, h, "talker", "", RoleClassic)
+	talker.enter(t, EnterRequest{Room: "r", Role: RoleTalker, Key: keys.TalkKey("r")})
+	w := connect(t, h, "w", "", RoleClassic)
+	w.enter(t, EnterRequest{Room: "r", Role: RoleWatcher, Key: keys.WatchKey("r", expires)})
+	select {
+	case <-w.sink.done:
+	case <-time.After(waitFor):
+		t.Fatal("the watcher stayed after its key expired")
+	}
+	if m := decode(t, w.next(t)); m["code"] != "expired" {
+		t.Errorf("watcher told %v, want expired", m)
+	}
+	if f := talker.next(t); f.Event != EventUserDisconnected || decode(t, f)["id"] != "w" {
+		t.Errorf("talker got %s %s", f.Event, f.Data)
+	}
 	check()
 }
 

@@ -75,7 +75,15 @@ export function connect(enterArg, on) {
   socket.on('disconnect', () => on.disconnect?.());
   socket.on('message', (msg) => on.message(msg));
   socket.on('user disconnected', (ev) => on.userDisconnected?.(ev.id));
-  socket.on('signaling_error', (err) => on.error?.(err));
+  socket.on('signaling_error', (err) => {
+    // Refused, and idle since: the server closes the socket. Reconnecting
+    // would only be refused again; the page keeps showing why.
+    if (err.code === 'enter_timeout') {
+      socket.close();
+      return;
+    }
+    on.error?.(err);
+  });
   return { send: (msg) => socket.emit('message', msg), enter };
 }
 
