@@ -45,11 +45,12 @@ type ServerOptions struct {
 // Hub owns rooms and each client's outbound queue, so a client that stops
 // reading can only stall its own queue.
 type Server struct {
-	hub      *Hub
-	sio      *socketio.Server
-	log      *slog.Logger
-	refusals *throttledLog // refusal records, which clients can provoke at will
-	proxies  int           // ServerOptions.TrustedProxies
+	hub       *Hub
+	sio       *socketio.Server
+	log       *slog.Logger
+	refusals  *throttledLog // refusal records, which clients can provoke at will
+	proxies   int           // ServerOptions.TrustedProxies
+	transport *wsTransport
 
 	// clients maps socket ids to hub clients. go-socket.io's per-connection
 	// context is not safe here: its disconnect handler may run on a
@@ -70,11 +71,12 @@ func NewServer(hub *Hub, opts ServerOptions) *Server {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{hub: hub, log: opts.Logger, refusals: newThrottledLog(opts.Logger), proxies: opts.TrustedProxies}
+	s.transport = newWSTransport(originChecker(opts.AllowedOrigins), opts.Logger, s.refusals)
 	s.sio = socketio.NewServer(&engineio.Options{
 		PingInterval:       opts.PingInterval,
 		PingTimeout:        opts.PingTimeout,
 		SessionIDGenerator: randomIDs{},
-		Transports:         []transport.Transport{newWSTransport(originChecker(opts.AllowedOrigins), opts.Logger, s.refusals)},
+		Transports:         []transport.Transport{s.transport},
 	})
 	s.sio.OnConnect("/", s.onConnect)
 	s.sio.OnEvent("/", EventEnter, s.onEnter)
@@ -92,8 +94,14 @@ func (s *Server) Serve() error {
 	return nil
 }
 
-// Close stops accepting sockets. Connected sockets are closed by Hub.Close.
-func (s *Server) Close() error { return s.sio.Close() }
+// Close stops accepting sockets, waits (a bounded time) for those being set
+// up, and stops Serve. Connected sockets are closed by Hub.Close.
+func (s *Server) Close() error {
+	if !s.transport.setups.close(setupWait) {
+		s.log.Warn("closing with sockets still being set up", "waited", setupWait)
+	}
+	return s.sio.Close()
+}
 
 // ServeHTTP serves the socket.io endpoint.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.sio.ServeHTTP(w, r) }
