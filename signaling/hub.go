@@ -63,11 +63,12 @@ type Hub struct {
 	now  nowFunc
 	log  *slog.Logger
 
-	mu      sync.RWMutex // guards clients, rooms, perAddr, closed and every room's members and talker
-	clients map[string]*Client
-	rooms   map[string]*room
-	perAddr map[string]int
-	closed  bool
+	mu       sync.RWMutex // guards clients, rooms, perAddr, closed and every room's members and talker
+	clients  map[string]*Client
+	rooms    map[string]*room
+	perAddr  map[string]int
+	reserved map[string]reservation // open rooms held for a lost talker
+	closed   bool
 }
 
 type room struct {
@@ -95,12 +96,13 @@ func NewHub(opts Options) *Hub {
 		now = time.Now
 	}
 	return &Hub{
-		opts:    opts,
-		now:     now,
-		log:     opts.Logger,
-		clients: make(map[string]*Client),
-		rooms:   make(map[string]*room),
-		perAddr: make(map[string]int),
+		opts:     opts,
+		now:      now,
+		log:      opts.Logger,
+		clients:  make(map[string]*Client),
+		rooms:    make(map[string]*room),
+		perAddr:  make(map[string]int),
+		reserved: make(map[string]reservation),
 	}
 }
 
@@ -120,6 +122,8 @@ type Client struct {
 	room     atomic.Pointer[room] // written under Hub.mu
 	talker   atomic.Bool          // the talker of its room; written under Hub.mu
 	classic  atomic.Bool          // entered with a plain room name: may claim the talker role
+	onAir    atomic.Bool          // its room's talker, between talk_ready and end_talk
+	retake   string               // the talker's retake token in an open hub; guarded by Hub.mu
 	left     atomic.Bool          // set once, under Hub.mu
 	refusals atomic.Int32         // rate refusals in a row
 }
@@ -260,7 +264,7 @@ func (c *Client) Enter(req EnterRequest) (err error) {
 	talker := req.Role == RoleTalker
 	cl := h.opts.Cluster
 	if cl == nil || c.inRoomAs(req.Room, talker) {
-		_, err := c.enter(req.Room, talker)
+		_, err := c.enter(req.Room, talker, req.Retake)
 		return err
 	}
 	// The cluster checks the room's limit and talker across nodes first;
@@ -268,7 +272,7 @@ func (c *Client) Enter(req EnterRequest) (err error) {
 	if err := cl.Join(req.Room, c.id, talker, h.opts.Limits.RoomSockets); err != nil {
 		return err
 	}
-	old, err := c.enter(req.Room, talker)
+	old, err := c.enter(req.Room, talker, req.Retake)
 	switch {
 	case err != nil && c.Room() == req.Room: // a refused change of role
 		_ = cl.Join(req.Room, c.id, c.IsTalker(), h.opts.Limits.RoomSockets+1)
@@ -288,7 +292,7 @@ func (c *Client) inRoomAs(room string, talker bool) bool {
 
 // enter makes the client a member of room, the talker if talker, here on
 // this node, and returns the name of the room it left ("" if none).
-func (c *Client) enter(name string, talker bool) (string, error) {
+func (c *Client) enter(name string, talker bool, retake string) (string, error) {
 	h := c.hub
 	h.mu.Lock()
 	if c.left.Load() {
@@ -318,6 +322,10 @@ func (c *Client) enter(name string, talker bool) (string, error) {
 			return "", ErrRoomTaken
 		}
 	}
+	if talker && h.reservedLocked(name, retake) {
+		h.mu.Unlock()
+		return "", fmt.Errorf("%w: held for its talker's return", ErrRoomTaken)
+	}
 	var notify []*Client
 	if old != nil {
 		notify = h.removeLocked(old, c)
@@ -338,6 +346,7 @@ func (c *Client) enter(name string, talker bool) (string, error) {
 	c.talker.Store(talker)
 	if talker {
 		r.talker.Store(c)
+		h.becomeTalkerLocked(c, name, retake)
 	}
 	h.mu.Unlock()
 
@@ -361,11 +370,18 @@ func (c *Client) sendEntered(room string) {
 	if ice == nil {
 		ice = []ICEServer{} // [] on the wire, never null
 	}
+	c.hub.mu.RLock()
+	retake := c.retake
+	c.hub.mu.RUnlock()
+	if role != RoleTalker {
+		retake = ""
+	}
 	data, _ := json.Marshal(struct {
 		Room       string      `json:"room"`
 		Role       Role        `json:"role"`
 		ICEServers []ICEServer `json:"iceServers"`
-	}{room, role, ice})
+		Retake     string      `json:"retake,omitempty"`
+	}{room, role, ice, retake})
 	c.out.push(NewFrame(EventEntered, data))
 }
 
@@ -435,6 +451,9 @@ func (c *Client) Leave() {
 	r := c.room.Load()
 	var notify []*Client
 	if r != nil {
+		if r.talker.Load() == c {
+			h.reserveLocked(r.name, c)
+		}
 		notify = h.removeLocked(r, c)
 	}
 	h.mu.Unlock()
@@ -501,6 +520,12 @@ func (c *Client) Message(raw []byte) error {
 	}
 	if talker != c {
 		return c.toTalker(r, talker, m)
+	}
+	switch m.typ { // a talker lost on air has its room held (RetakeWindow)
+	case TypeTalkReady:
+		c.onAir.Store(true)
+	case TypeEndTalk:
+		c.onAir.Store(false)
 	}
 	cl := h.opts.Cluster
 	if m.sendto != "" {
@@ -634,7 +659,7 @@ func (c *Client) claimTalker(r *room, typ string) bool {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if c.left.Load() || c.room.Load() != r || r.talker.Load() != nil {
+	if c.left.Load() || c.room.Load() != r || r.talker.Load() != nil || h.reservedLocked(r.name, "") {
 		return false
 	}
 	r.talker.Store(c)

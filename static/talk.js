@@ -273,8 +273,13 @@ async function main() {
   if (!page) return;
   config = page.config;
   $('max-watchers').textContent = String(config.maxWatchers);
-  const signaling = connect({ room: page.room, role: 'talker', key: page.key }, {
+  // In an open room the server hands its talker a retake token: presented
+  // on every later enter, it lets this page alone take the room back after
+  // losing it on air.
+  const enterArg = { room: page.room, role: 'talker', key: page.key };
+  const signaling = connect(enterArg, {
     entered: (ev) => {
+      if (ev.retake) enterArg.retake = ev.retake;
       admitted = true;
       retaking = 0;
       config.iceServers = ev.iceServers;
