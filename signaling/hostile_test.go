@@ -19,14 +19,9 @@ import (
 
 // rawOpen opens a socket.io session by hand, without an Origin header and
 // without entering a room, and reads the handshake.
-func rawOpen(t *testing.T, url string) *websocket.Conn {
+func rawOpen(t testing.TB, url string) *websocket.Conn {
 	t.Helper()
-	ws, resp, err := websocket.DefaultDialer.Dial(strings.Replace(url, "http", "ws", 1)+"/socket.io/?EIO=3&transport=websocket", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	t.Cleanup(func() { _ = ws.Close() })
+	ws := openWithHeader(t, url, nil)
 	for _, want := range []string{"0", "40"} {
 		_, p, err := ws.ReadMessage()
 		if err != nil || !strings.HasPrefix(string(p), want) {
@@ -223,9 +218,9 @@ func TestRefusalLogsAreThrottled(t *testing.T) {
 	}
 }
 
-// openWithHeader opens a socket.io session with extra request headers and
-// returns the connection and its first message.
-func openWithHeader(t *testing.T, url string, h http.Header) *websocket.Conn {
+// openWithHeader opens a socket.io session with extra request headers; the
+// connection closes when the test ends.
+func openWithHeader(t testing.TB, url string, h http.Header) *websocket.Conn {
 	t.Helper()
 	ws, resp, err := websocket.DefaultDialer.Dial(strings.Replace(url, "http", "ws", 1)+"/socket.io/?EIO=3&transport=websocket", h)
 	if err != nil {

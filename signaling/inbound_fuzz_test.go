@@ -39,24 +39,9 @@ func FuzzInboundFrame(f *testing.F) {
 	}
 	limits := sigtest.LoadLimits
 	url, _ := sigtest.Start(f, signaling.Options{Limits: limits}, signaling.ServerOptions{})
-	wsURL := strings.Replace(url, "http", "ws", 1) + "/socket.io/?EIO=3&transport=websocket"
-	open := func(t *testing.T) *websocket.Conn {
-		ws, resp, err := websocket.DefaultDialer.Dial(wsURL, nil)
-		if err != nil {
-			t.Fatalf("the server stopped accepting sockets: %v", err)
-		}
-		_ = resp.Body.Close()
-		_ = ws.SetReadDeadline(time.Now().Add(waitFor))
-		for _, want := range []string{"0", "40"} {
-			if _, p, err := ws.ReadMessage(); err != nil || !strings.HasPrefix(string(p), want) {
-				t.Fatalf("handshake: %q, %v; want %s...", p, err, want)
-			}
-		}
-		return ws
-	}
 	f.Fuzz(func(t *testing.T, binary, enter bool, data []byte) {
-		ws := open(t)
-		defer func() { _ = ws.Close() }()
+		ws := rawOpen(t, url) // fails the input if the server stopped accepting sockets
+		_ = ws.SetReadDeadline(time.Now().Add(waitFor))
 		if enter {
 			if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["enter","fuzz"]`)); err != nil {
 				t.Fatal(err)
