@@ -323,3 +323,45 @@ func TestRedisPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsOffTheProxy: the nodes serve /metrics on a port of their own,
+// which Caddy never proxies to and no service publishes: the metrics name
+// rooms.
+func TestMetricsOffTheProxy(t *testing.T) {
+	c := loadCompose(t)
+	b, err := os.ReadFile("Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upstreams []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "reverse_proxy" {
+			upstreams = append(upstreams, slices.DeleteFunc(f[1:], func(s string) bool { return s == "{" })...)
+		}
+	}
+	if len(upstreams) == 0 {
+		t.Fatal("Caddyfile has no reverse_proxy upstreams")
+	}
+	for _, name := range []string{"node1", "node2"} {
+		s := c.Services[name]
+		_, public, _ := strings.Cut(mustInterpolate(t, s.Environment["BROADCAST_ADDR"]), ":")
+		_, metrics, ok := strings.Cut(mustInterpolate(t, s.Environment["BROADCAST_METRICS_ADDR"]), ":")
+		if !ok || metrics == "" || metrics == public {
+			t.Errorf("%s: BROADCAST_METRICS_ADDR %q must be a port apart from BROADCAST_ADDR %q", name, s.Environment["BROADCAST_METRICS_ADDR"], s.Environment["BROADCAST_ADDR"])
+		}
+		if !slices.Contains(upstreams, name+":"+public) {
+			t.Errorf("Caddy does not proxy to %s:%s", name, public)
+		}
+		if slices.Contains(upstreams, name+":"+metrics) {
+			t.Errorf("Caddy proxies to %s's metrics port %s", name, metrics)
+		}
+		if len(s.Ports) > 0 {
+			t.Errorf("%s publishes ports %q", name, s.Ports)
+		}
+	}
+	for _, u := range upstreams {
+		if !strings.HasPrefix(u, "node") {
+			t.Errorf("Caddy proxies to %s", u)
+		}
+	}
+}

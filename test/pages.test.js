@@ -83,10 +83,11 @@ test('one talker, three watchers: each decodes moving video; a killed watcher is
     // Each watcher's quality report reaches the talker's table, and the server's metrics.
     await talk.waitForFunction(() => [...document.querySelectorAll('#viewers tbody tr')]
       .filter((r) => Number(r.cells[2].textContent) > 0 && Number(r.cells[3].textContent) > 0).length === 3, null, { timeout: 20000 });
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (await fetch(server.metricsUrl)).text();
     assert.match(metrics, /broadcast_viewer_reports_total [1-9]/);
     assert.match(metrics, /broadcast_room_sockets\{room="lecture1"\} 4/);
     assert.match(metrics, /broadcast_room_watchers\{room="lecture1"\} 3/);
+    assert.equal((await fetch(`${server.url}/metrics`)).status, 404, 'metrics on the public address');
     const ttff = await Promise.all(watchers.map((w) => w.evaluate(() => window.firstFrameMs)));
     console.log(`# time to first frame, 3 watchers at once (ms): ${ttff.map((t) => t.toFixed(0)).join(' ')}`);
     await screenshot(talk, 'talker-3-watchers');
