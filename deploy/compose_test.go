@@ -187,21 +187,21 @@ func flagValues(args []string, name string) []string {
 // mustDeny are the peers a TURN relay on the host's network must never
 // reach: this host, its private networks, and other special-purpose ranges.
 var mustDeny = []string{
-	"0.0.0.0/8",       // "this" network
-	"10.0.0.0/8",      // private
-	"100.64.0.0/10",   // carrier-grade NAT
-	"127.0.0.0/8",     // loopback
-	"169.254.0.0/16",  // link-local, cloud metadata services
-	"172.16.0.0/12",   // private
-	"192.0.0.0/24",    // IETF protocol assignments
-	"192.168.0.0/16",  // private
-	"198.18.0.0/15",   // benchmarking
-	"240.0.0.0/4",     // reserved, and broadcast
-	"::1/128",         // loopback
-	"::ffff:0:0/96",   // IPv4-mapped: the IPv4 ranges again
-	"64:ff9b::/96",    // NAT64: the IPv4 ranges again
-	"fc00::/7",        // unique local
-	"fe80::/10",       // link-local
+	"0.0.0.0/8",      // "this" network
+	"10.0.0.0/8",     // private
+	"100.64.0.0/10",  // carrier-grade NAT
+	"127.0.0.0/8",    // loopback
+	"169.254.0.0/16", // link-local, cloud metadata services
+	"172.16.0.0/12",  // private
+	"192.0.0.0/24",   // IETF protocol assignments
+	"192.168.0.0/16", // private
+	"198.18.0.0/15",  // benchmarking
+	"240.0.0.0/4",    // reserved, and broadcast
+	"::1/128",        // loopback
+	"::ffff:0:0/96",  // IPv4-mapped: the IPv4 ranges again
+	"64:ff9b::/96",   // NAT64: the IPv4 ranges again
+	"fc00::/7",       // unique local
+	"fe80::/10",      // link-local
 }
 
 // ipRange is an inclusive range of addresses, coturn's denied-peer-ip.

@@ -150,11 +150,23 @@ func hubOptions(cfg serveConfig, log *slog.Logger) signaling.Options {
 	return opts
 }
 
+// Timeouts of the HTTP servers. A WebSocket, once upgraded, is the
+// transport's: neither applies to it.
+const (
+	// readHeaderTimeout bounds how long a client may take to send a
+	// request's headers.
+	readHeaderTimeout = 10 * time.Second
+	// idleTimeout closes a keep-alive connection that sent no request for
+	// this long.
+	idleTimeout = 2 * time.Minute
+)
+
 // newHTTPServer is an http.Server for h with the service's timeouts.
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
@@ -172,7 +184,7 @@ func metricsRoutes(metrics http.Handler) http.Handler {
 // (not /metrics: see metricsRoutes). cl is nil for a single node.
 func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio http.Handler, draining *atomic.Bool, log *slog.Logger) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer)
+	r.Use(middleware.Recoverer, securityHeaders)
 	r.Handle("/socket.io/*", sio)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		st := hub.Stats()
