@@ -14,8 +14,10 @@ import (
 	"time"
 )
 
-// within bounds each wait on an external process.
-const within = 15 * time.Second
+// within bounds each wait on an external process: generous, as
+// docker-compose (Python) alone has taken over 15 s to start on a loaded
+// machine.
+const within = time.Minute
 
 // lookPath fails the test when a tool the tests need is missing.
 func lookPath(t *testing.T, name string) string {
