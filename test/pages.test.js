@@ -487,7 +487,7 @@ test('talk.html to the Go watcher: the recording holds the fake camera, ended by
   }
 });
 
-test('the pages are served with a CSP that refuses inline script, and the page tests see a violation', async () => {
+test('the pages are served with a CSP that refuses inline script, and the page tests see a violation', { timeout: 60000 }, async () => {
   const server = await startServer();
   try {
     const res = await fetch(`${server.url}/talk.html`);
