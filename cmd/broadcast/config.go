@@ -19,6 +19,7 @@ import (
 // fallbacks.
 type serveConfig struct {
 	Addr            string
+	MetricsAddr     string // "" serves no metrics
 	MaxWatchers     int
 	AllowedOrigins  []string
 	ICEServers      []signaling.ICEServer
@@ -174,6 +175,7 @@ func list(s string) ([]string, error) {
 func parseServeConfig(args []string, getenv func(string) string, out io.Writer) (serveConfig, error) {
 	f := newFlags("broadcast serve", getenv, out)
 	addr := f.str("addr", "BROADCAST_ADDR", ":8080", "listen address")
+	metricsAddr := f.str("metrics-addr", "BROADCAST_METRICS_ADDR", "127.0.0.1:9090", "listen address of /metrics (Prometheus), apart from -addr; empty or off serves no metrics")
 	maxWatchers := typed(f, "max-watchers", "BROADCAST_MAX_WATCHERS", "10", "watchers a talker serves before answering talk_reject {reason: \"full\"}", atLeast(1))
 	origins := typed(f, "allowed-origins", "BROADCAST_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed besides the server's own; * allows any", list)
 	ice := typed(f, "ice-servers", "BROADCAST_ICE_SERVERS", "", "ICE servers for the pages: comma-separated stun:/turn: URLs, or a JSON array of RTCIceServer", parseICEServers)
@@ -206,7 +208,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 		return serveConfig{}, err
 	}
 	cfg := serveConfig{
-		Addr: *addr, MaxWatchers: *maxWatchers, AllowedOrigins: *origins, ICEServers: *ice,
+		Addr: *addr, MetricsAddr: *metricsAddr, MaxWatchers: *maxWatchers, AllowedOrigins: *origins, ICEServers: *ice,
 		QueueBytes: *queue, ShutdownTimeout: *drain, LogLevel: *level,
 		TalkSecret: *secret, PrivateRooms: *private, TrustedProxies: int(*trustProxy),
 		Limits: signaling.Limits{
@@ -216,6 +218,9 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 		TURN:    signaling.TURN{URLs: *turnURLs, Secret: []byte(*turnSecret), TTL: *turnTTL},
 		TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Redis: *redisURL, RedisNodeTTL: *redisTTL,
+	}
+	if cfg.MetricsAddr == "off" {
+		cfg.MetricsAddr = ""
 	}
 	switch {
 	case cfg.PrivateRooms && cfg.TalkSecret == "":
