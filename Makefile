@@ -52,6 +52,7 @@ fuzz: $(CLIENT)
 	for f in $(SIGNALING_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./signaling/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./signaling/sioclient/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) ./cluster/
+	$(GO) test -run '^$$' -fuzz '^FuzzSPSSize$$' -fuzztime $(FUZZTIME) ./viewer/
 
 clean:
 	rm -rf bin node_modules $(CLIENT)

@@ -34,6 +34,10 @@ type Options struct {
 	// MaxWatchers is how many watchers are served at once; the next gets
 	// talk_reject {reason: "full"}. Zero means 10.
 	MaxWatchers int
+	// OfferTimeout is how long a watcher has to answer the offer before it
+	// is dropped, told with talk_reject {reason: "timeout"}, and its place
+	// freed; zero means rtc.OfferTimeout (15 s).
+	OfferTimeout time.Duration
 	// DialTimeout bounds connecting to the server; zero means 10 s.
 	DialTimeout time.Duration
 	// Dial configures the socket.io connection (TLS, headers).
@@ -78,6 +82,9 @@ func New(opts Options) (*Broadcaster, error) {
 	}
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = 10 * time.Second
+	}
+	if opts.OfferTimeout <= 0 {
+		opts.OfferTimeout = rtc.OfferTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -345,6 +352,7 @@ func (b *Broadcaster) dropPeer(p *peer, orphaned uint64) {
 	if mine {
 		delete(b.peers, p.id)
 		p.clearOrphanLocked()
+		p.unanswered.Stop()
 	}
 	id, n := p.id, len(b.peers)
 	b.mu.Unlock()
@@ -467,6 +475,7 @@ func (b *Broadcaster) closePeers() {
 	b.peers = map[string]*peer{}
 	for _, p := range peers {
 		p.clearOrphanLocked()
+		p.unanswered.Stop()
 	}
 	b.mu.Unlock()
 	for _, p := range peers {

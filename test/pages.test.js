@@ -126,6 +126,44 @@ test('with the cap at 2 the third watcher sees "room full"', { timeout: 120000 }
   }
 });
 
+test('talk.html drops a watcher that never answers its offer after the server\'s offer timeout; its place goes to the next', { timeout: 120000 }, async () => {
+  const server = await startServer(['-max-watchers', '1', '-offer-timeout', '4s']);
+  const idle = await connect(server.url, { room: 'idle', role: 'watcher' }); // asks, never answers
+  try {
+    const talk = await talker(server.url, 'idle');
+    // Candidates before the answer are kept up to the server's maxPendingCandidates.
+    const kept = await talk.evaluate(async () => {
+      const { addCandidate } = await import('./common.js');
+      const config = await (await fetch('config')).json();
+      const pc = new RTCPeerConnection();
+      const pending = [];
+      for (let i = 0; i < config.maxPendingCandidates + 50; i++) {
+        await addCandidate(pc, pending, { candidate: `candidate:${i} 1 udp 1 127.0.0.1 ${40000 + i} typ host`, sdpMid: '0', sdpMLineIndex: 0 }, config.maxPendingCandidates);
+      }
+      pc.close();
+      return { kept: pending.length, max: config.maxPendingCandidates };
+    });
+    assert.deepEqual(kept, { kept: 100, max: 100 });
+
+    idle.emit('message', { type: 'talk_request' });
+    const offer = await idle.nextMessage('offer');
+    await talk.waitForFunction(() => document.getElementById('viewer-count').textContent === '1');
+    const reject = await idle.nextMessage('talk_reject');
+    assert.equal(reject.reason, 'timeout');
+    assert.equal(reject.from, offer.from);
+    await talk.waitForFunction(() => document.getElementById('viewer-count').textContent === '0');
+
+    const w = await watcher(server.url, 'idle');
+    await w.click('#request');
+    await waitState(w, /^live$/);
+    await framesAdvance(w, '#remote-video');
+    assert.equal(await viewerCount(talk), 1);
+  } finally {
+    idle.close();
+    await server.stop();
+  }
+});
+
 test('the talker leaving shows "broadcaster left"; back on air, watchers re-request by themselves', { timeout: 120000 }, async () => {
   const server = await startServer();
   try {
@@ -470,6 +508,10 @@ test('talk.html to the Go watcher: the recording holds the fake camera, ended by
     assert.equal(code, 0, log);
     assert.equal(stats.ended, 'duration');
     assert.ok(stats.frames >= 30 && stats.ttff_ms > 0 && stats.bitrate_bps > 0, JSON.stringify(stats));
+    // The Go watcher asks for a keyframe every 500 ms until one comes: the
+    // first one is not a periodic keyframe seconds away.
+    console.log(`# Go watcher from talk.html: ttff ${stats.ttff_ms} ms, ${stats.plis_sent} PLIs`);
+    assert.ok(stats.ttff_ms < 5000 && stats.plis_sent >= 1, JSON.stringify(stats));
     const v = probe(path.join(dir, 'timed.webm'));
     assert.equal(`${v.codec_name} ${v.width}x${v.height}`, 'vp8 640x480');
     assert.ok(Number(v.nb_read_frames) >= 30, `decoded ${v.nb_read_frames} frames`);

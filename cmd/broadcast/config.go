@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/broadcast-service/broadcast/cluster"
+	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -21,6 +22,7 @@ type serveConfig struct {
 	Addr            string
 	MetricsAddr     string // "" serves no metrics
 	MaxWatchers     int
+	OfferTimeout    time.Duration // the pages' talker drops a watcher that has not answered its offer within it
 	AllowedOrigins  []string
 	ICEServers      []signaling.ICEServer
 	QueueBytes      int
@@ -177,6 +179,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	addr := f.str("addr", "BROADCAST_ADDR", ":8080", "listen address")
 	metricsAddr := f.str("metrics-addr", "BROADCAST_METRICS_ADDR", "127.0.0.1:9090", "listen address of /metrics (Prometheus), apart from -addr; empty or off serves no metrics")
 	maxWatchers := typed(f, "max-watchers", "BROADCAST_MAX_WATCHERS", "10", "watchers a talker serves before answering talk_reject {reason: \"full\"}", atLeast(1))
+	offerTimeout := typed(f, "offer-timeout", "BROADCAST_OFFER_TIMEOUT", rtc.OfferTimeout.String(), "how long talk.html waits for a watcher's answer to its offer before it drops the watcher and frees its place", duration)
 	origins := typed(f, "allowed-origins", "BROADCAST_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed besides the server's own; * allows any", list)
 	ice := typed(f, "ice-servers", "BROADCAST_ICE_SERVERS", "", "ICE servers for the pages: comma-separated stun:/turn: URLs, or a JSON array of RTCIceServer", parseICEServers)
 	queue := typed(f, "queue-bytes", "BROADCAST_QUEUE_BYTES", strconv.Itoa(signaling.DefaultQueueBytes), "per-socket outbound queue limit in bytes; a socket that falls further behind is dropped", atLeast(1024))
@@ -208,7 +211,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 		return serveConfig{}, err
 	}
 	cfg := serveConfig{
-		Addr: *addr, MetricsAddr: *metricsAddr, MaxWatchers: *maxWatchers, AllowedOrigins: *origins, ICEServers: *ice,
+		Addr: *addr, MetricsAddr: *metricsAddr, MaxWatchers: *maxWatchers, OfferTimeout: *offerTimeout, AllowedOrigins: *origins, ICEServers: *ice,
 		QueueBytes: *queue, ShutdownTimeout: *drain, LogLevel: *level,
 		TalkSecret: *secret, PrivateRooms: *private, TrustedProxies: int(*trustProxy),
 		Limits: signaling.Limits{

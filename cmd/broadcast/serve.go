@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/broadcast-service/broadcast/cluster"
+	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/metrics"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/static"
@@ -208,7 +209,10 @@ func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio http.H
 		}
 		writeJSON(w, log, map[string]any{"status": status})
 	})
-	pageConfig := map[string]any{"maxWatchers": cfg.MaxWatchers, "iceServers": cfg.ICEServers}
+	pageConfig := map[string]any{
+		"maxWatchers": cfg.MaxWatchers, "iceServers": cfg.ICEServers,
+		"offerTimeoutMs": cfg.OfferTimeout.Milliseconds(), "maxPendingCandidates": rtc.MaxPendingCandidates,
+	}
 	r.Get("/config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, log, pageConfig)
