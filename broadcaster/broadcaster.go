@@ -57,6 +57,7 @@ type Broadcaster struct {
 
 	sio        atomic.Pointer[sioclient.Client] // replaced on a reconnect; pion's callbacks send through it
 	iceServers []webrtc.ICEServer
+	retake     string // the room's retake token from `entered`, presented on every later enter
 
 	mu    sync.Mutex // guards peers
 	peers map[string]*peer
@@ -229,7 +230,7 @@ func (b *Broadcaster) reconnect(ctx context.Context) error {
 
 // enter takes the room as its talker over sio and learns the ICE servers.
 func (b *Broadcaster) enter(ctx context.Context, sio *sioclient.Client) error {
-	req := signaling.EnterRequest{Room: b.opts.Room, Role: signaling.RoleTalker, Key: b.opts.Key}
+	req := signaling.EnterRequest{Room: b.opts.Room, Role: signaling.RoleTalker, Key: b.opts.Key, Retake: b.retake}
 	if err := sio.Emit(signaling.EventEnter, req); err != nil {
 		return err
 	}
@@ -244,6 +245,13 @@ func (b *Broadcaster) enter(ctx context.Context, sio *sioclient.Client) error {
 			switch ev.Name {
 			case signaling.EventEntered:
 				b.iceServers = rtc.EnteredICEServers(ev)
+				var entered struct {
+					Retake string `json:"retake"`
+				}
+				rtc.Decode(ev, &entered)
+				if entered.Retake != "" {
+					b.retake = entered.Retake
+				}
 				return nil
 			case signaling.EventError:
 				return fmt.Errorf("%w: %s", ErrRefused, rtc.Refusal(ev))
