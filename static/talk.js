@@ -284,12 +284,17 @@ async function main() {
   config = page.config;
   $('max-watchers').textContent = String(config.maxWatchers);
   // In an open room the server hands its talker a retake token: presented
-  // on every later enter, it lets this page alone take the room back after
-  // losing it on air.
-  const enterArg = { room: page.room, role: 'talker', key: page.key };
+  // on every later enter, it lets this browser alone take the room back
+  // within 30 s of losing it on air, from this page after a reconnect or
+  // from a page reopened after a crash.
+  const retakeKey = `broadcast.retake.${page.room}`;
+  const enterArg = { room: page.room, role: 'talker', key: page.key, retake: localStorage.getItem(retakeKey) ?? undefined };
   const signaling = connect(enterArg, {
     entered: (ev) => {
-      if (ev.retake) enterArg.retake = ev.retake;
+      if (ev.retake) {
+        enterArg.retake = ev.retake;
+        localStorage.setItem(retakeKey, ev.retake);
+      }
       admitted = true;
       retaking = 0;
       config.iceServers = ev.iceServers;

@@ -54,6 +54,16 @@ async function open(browser, url) {
       console.error(`CSP violation: ${e.effectiveDirective} refused ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
     });
   });
+  return load(context, url);
+}
+
+// reopen loads url in a new page of page's context: the same browser
+// profile, as a user reopening a tab after a crash.
+async function reopen(page, url) {
+  return load(page.context(), url);
+}
+
+async function load(context, url) {
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`page error (${url}):`, err.message));
   page.on('console', (msg) => {
@@ -111,4 +121,4 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(shots, `${name}.png`) });
 }
 
-module.exports = { launch, open, takeViolations, crash, waitState, framesAdvance, screenshot };
+module.exports = { launch, open, reopen, takeViolations, crash, waitState, framesAdvance, screenshot };

@@ -5,7 +5,7 @@
 const { test, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { startServer, waitFor, binary } = require('./server');
-const { launch, open, takeViolations, crash, waitState, framesAdvance, screenshot } = require('./browser');
+const { launch, open, reopen, takeViolations, crash, waitState, framesAdvance, screenshot } = require('./browser');
 const { startTurn } = require('./turn');
 const { startRedis } = require('./redis');
 const { connect } = require('./socket');
@@ -185,8 +185,13 @@ test('the talker leaving shows "broadcaster left"; back on air, watchers re-requ
     await Promise.all(watchers.map((w) => waitState(w, /^broadcaster left$/)));
     await screenshot(watchers[0], 'watcher-broadcaster-left');
 
-    // A new talker page in the room serves the same watchers again.
-    talk = await talker(server.url, 'show');
+    // The room is held for the crashed talker: another person's talk page
+    // is refused, the talker reopening its page takes it back at once.
+    const stranger = await open(browser, `${server.url}/talk.html?room=show`);
+    await waitState(stranger, /already has a broadcaster/);
+    talk = await reopen(talk, `${server.url}/talk.html?room=show`);
+    await talk.click('#onair');
+    await waitState(talk, /^on air/);
     await Promise.all(watchers.map((w) => waitState(w, /^live$/)));
     await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video')));
   } finally {
