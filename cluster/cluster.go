@@ -256,7 +256,7 @@ func (c *Cluster) Join(room, id string, talker bool, limit int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
 	defer cancel()
 	reply, err := c.do(ctx, &op{script: joinScript, keys: c.memberKeys(room),
-		args: []any{id, c.node, flag(talker), limit, "0", room}})
+		args: []any{id, c.node, flag(talker), limit, "0", room, c.opts.Prefix}})
 	if err != nil {
 		// Redis went away or is slow: let it in; the next heartbeat
 		// registers it.
@@ -354,7 +354,7 @@ func (c *Cluster) ClaimTalker(room, id string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
 	defer cancel()
 	keys := append(c.k.room(room), c.k.roomChannel(room))
-	reply, err := c.do(ctx, &op{script: claimScript, keys: keys, args: []any{id, c.node}})
+	reply, err := c.do(ctx, &op{script: claimScript, keys: keys, args: []any{id, c.node, c.opts.Prefix}})
 	if err != nil {
 		c.dirty.Store(true) // registered as talker by the next heartbeat
 	}
@@ -380,7 +380,7 @@ func (c *Cluster) Leave(room, id string) {
 	if drop {
 		c.resubscribe()
 	}
-	c.enqueue(&op{script: leaveScript, keys: c.memberKeys(room), args: []any{id, c.node, room}})
+	c.enqueue(&op{script: leaveScript, keys: c.memberKeys(room), args: []any{id, c.node, room, c.opts.Prefix}})
 }
 
 // Talker implements signaling.Cluster.

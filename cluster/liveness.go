@@ -119,17 +119,16 @@ func (c *Cluster) reconcile(ctx context.Context, rejoin bool) error {
 
 	// The pipelines below call the scripts by their SHA1: loaded once here,
 	// not sent whole with each call.
-	pipe := c.rdb.Pipeline()
+	// (Script.Load in a pipeline would forget the SHA1s: loaded one by one.)
 	for _, s := range []*redis.Script{joinScript, leaveScript, snapshotScript} {
-		s.Load(ctx, pipe)
+		if err := s.Load(ctx, c.rdb).Err(); err != nil {
+			return err
+		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return err
-	}
-	pipe = c.rdb.Pipeline()
+	pipe := c.rdb.Pipeline()
 	for id, room := range held {
 		if m, ok := mine[id]; !ok || (m.room != room && !m.pending) {
-			leaveScript.EvalSha(ctx, pipe, c.memberKeys(room), id, c.node, room)
+			leaveScript.EvalSha(ctx, pipe, c.memberKeys(room), id, c.node, room, c.opts.Prefix)
 		}
 	}
 	joins := map[string]*redis.Cmd{}
@@ -137,7 +136,7 @@ func (c *Cluster) reconcile(ctx context.Context, rejoin bool) error {
 		if m.pending || (held[id] == m.room && !m.talker && !rejoin) {
 			continue
 		}
-		joins[id] = joinScript.EvalSha(ctx, pipe, c.memberKeys(m.room), id, c.node, flag(m.talker), 0, "1", m.room)
+		joins[id] = joinScript.EvalSha(ctx, pipe, c.memberKeys(m.room), id, c.node, flag(m.talker), 0, "1", m.room, c.opts.Prefix)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !isReplyError(err) {
 		return err
@@ -169,13 +168,11 @@ func (c *Cluster) snapshots(ctx context.Context, rooms []string, force bool) err
 		for i, room := range rooms[:n] {
 			cmds[i] = snapshotScript.EvalSha(ctx, pipe, c.k.room(room))
 		}
-		if _, err := pipe.Exec(ctx); err != nil && !isReplyError(err) {
-			return err
-		}
+		_, _ = pipe.Exec(ctx) // each reply is checked below
 		for i, room := range rooms[:n] {
 			reply, err := cmds[i].Slice()
 			if err != nil {
-				continue
+				return err
 			}
 			if s, err := parseSnapshot(reply); err == nil {
 				c.replace(room, s, force)

@@ -14,7 +14,7 @@ import (
 // quiet is a Local that ignores what the cluster tells it.
 type quiet struct{}
 
-func (quiet) Deliver(room, to string, data []byte) {}
+func (quiet) Deliver(room, to string, data []byte)  {}
 func (quiet) Departed(room, id string, talker bool) {}
 func (quiet) Kick(id string, err error)             {}
 
