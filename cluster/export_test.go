@@ -45,3 +45,11 @@ fill:
 		_, _ = c.do(context.Background(), &op{fn: func(context.Context) error { return nil }})
 	}
 }
+
+// Message encodes a routed message from node, numbered seq of stream, as
+// it crosses nodes.
+func Message(node, room, to string, data []byte, stream, seq uint64) []byte {
+	p := encodeMessage(node, room, to, data)
+	stampMessage(p, stream, seq)
+	return p
+}

@@ -141,6 +141,9 @@ func (c *Cluster) reconcile(ctx context.Context, rejoin bool) error {
 	if _, err := pipe.Exec(ctx); err != nil && !isReplyError(err) {
 		return err
 	}
+	if len(c.streams) > maxStreams {
+		clear(c.streams)
+	}
 	if err := c.snapshots(ctx, rooms, rejoin); err != nil {
 		return err
 	}
