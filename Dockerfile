@@ -17,6 +17,9 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/broadcast ./cmd/br
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/broadcast /broadcast
+# The public port. /metrics listens apart, on 127.0.0.1:9090 unless
+# BROADCAST_METRICS_ADDR says otherwise (docker-compose.yml: :9090, for a
+# scraper on the compose network; never published).
 EXPOSE 8080
 ENTRYPOINT ["/broadcast"]
 CMD ["serve"]

@@ -20,7 +20,7 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 gp=$(port); np=$(port)
 # A load test comes from one address at full speed: lift the per-socket rate
 # and per-address socket limits that would refuse it.
-bin/broadcast -addr 127.0.0.1:$gp -log-level warn -rate 1e9 -rate-burst 1000000000 -max-addr-sockets 1000000 -max-sockets 1000000 & gpid=$!
+bin/broadcast -addr 127.0.0.1:$gp -metrics-addr off -log-level warn -rate 1e9 -rate-burst 1000000000 -max-addr-sockets 1000000 -max-sockets 1000000 & gpid=$!
 node bench/classic/signalingServer.js $np >/dev/null & npid=$!
 trap 'kill $gpid $npid 2>/dev/null' EXIT
 for p in $gp $np; do

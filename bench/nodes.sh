@@ -23,7 +23,7 @@ ports=("$rp")
 urls=()
 for _ in 1 2 3; do
   p=$(port)
-  bin/broadcast -addr "127.0.0.1:$p" -redis "redis://127.0.0.1:$rp/0" "${limits[@]}" & pids+=($!)
+  bin/broadcast -addr "127.0.0.1:$p" -metrics-addr off -redis "redis://127.0.0.1:$rp/0" "${limits[@]}" & pids+=($!)
   ports+=("$p"); urls+=("http://127.0.0.1:$p")
 done
 np=$(port)

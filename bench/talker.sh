@@ -23,7 +23,7 @@ ffmpeg -hide_banner -loglevel error -f lavfi -i sine=frequency=440:sample_rate=4
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
-bin/broadcast -addr 127.0.0.1:$port -log-level warn -max-addr-sockets 1000 & pids+=($!)
+bin/broadcast -addr 127.0.0.1:$port -metrics-addr off -log-level warn -max-addr-sockets 1000 & pids+=($!)
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 bin/broadcast talk -server $url -room bench -video "$tmp/v.ivf" -audio "$tmp/a.ogg" -max-watchers 100 -log-level warn & talker=$!
 pids+=($talker)

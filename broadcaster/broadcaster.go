@@ -34,6 +34,10 @@ type Options struct {
 	// MaxWatchers is how many watchers are served at once; the next gets
 	// talk_reject {reason: "full"}. Zero means 10.
 	MaxWatchers int
+	// OfferTimeout is how long a watcher has to answer the offer before it
+	// is dropped, told with talk_reject {reason: "timeout"}, and its place
+	// freed; zero means rtc.OfferTimeout (15 s).
+	OfferTimeout time.Duration
 	// DialTimeout bounds connecting to the server; zero means 10 s.
 	DialTimeout time.Duration
 	// Dial configures the socket.io connection (TLS, headers).
@@ -53,6 +57,7 @@ type Broadcaster struct {
 
 	sio        atomic.Pointer[sioclient.Client] // replaced on a reconnect; pion's callbacks send through it
 	iceServers []webrtc.ICEServer
+	retake     string // the room's retake token from `entered`, presented on every later enter
 
 	mu    sync.Mutex // guards peers
 	peers map[string]*peer
@@ -78,6 +83,9 @@ func New(opts Options) (*Broadcaster, error) {
 	}
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = 10 * time.Second
+	}
+	if opts.OfferTimeout <= 0 {
+		opts.OfferTimeout = rtc.OfferTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -222,7 +230,7 @@ func (b *Broadcaster) reconnect(ctx context.Context) error {
 
 // enter takes the room as its talker over sio and learns the ICE servers.
 func (b *Broadcaster) enter(ctx context.Context, sio *sioclient.Client) error {
-	req := signaling.EnterRequest{Room: b.opts.Room, Role: signaling.RoleTalker, Key: b.opts.Key}
+	req := signaling.EnterRequest{Room: b.opts.Room, Role: signaling.RoleTalker, Key: b.opts.Key, Retake: b.retake}
 	if err := sio.Emit(signaling.EventEnter, req); err != nil {
 		return err
 	}
@@ -237,6 +245,13 @@ func (b *Broadcaster) enter(ctx context.Context, sio *sioclient.Client) error {
 			switch ev.Name {
 			case signaling.EventEntered:
 				b.iceServers = rtc.EnteredICEServers(ev)
+				var entered struct {
+					Retake string `json:"retake"`
+				}
+				rtc.Decode(ev, &entered)
+				if entered.Retake != "" {
+					b.retake = entered.Retake
+				}
 				return nil
 			case signaling.EventError:
 				return fmt.Errorf("%w: %s", ErrRefused, rtc.Refusal(ev))
@@ -345,6 +360,7 @@ func (b *Broadcaster) dropPeer(p *peer, orphaned uint64) {
 	if mine {
 		delete(b.peers, p.id)
 		p.clearOrphanLocked()
+		p.unanswered.Stop()
 	}
 	id, n := p.id, len(b.peers)
 	b.mu.Unlock()
@@ -467,6 +483,7 @@ func (b *Broadcaster) closePeers() {
 	b.peers = map[string]*peer{}
 	for _, p := range peers {
 		p.clearOrphanLocked()
+		p.unanswered.Stop()
 	}
 	b.mu.Unlock()
 	for _, p := range peers {

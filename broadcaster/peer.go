@@ -18,6 +18,9 @@ type peer struct {
 	orphans uint64      // guarded by Broadcaster.mu: times orphaned, to tell a stale timer
 	pc      *webrtc.PeerConnection
 	dc      *webrtc.DataChannel
+	// unanswered drops the watcher if its answer has not come within
+	// Options.OfferTimeout; stopped when the peer is dropped.
+	unanswered *time.Timer
 
 	mu      sync.Mutex // guards pending and remote
 	pending []webrtc.ICECandidateInit
@@ -55,6 +58,7 @@ func (b *Broadcaster) offer(id string) error {
 		}
 	})
 	b.mu.Lock()
+	p.unanswered = time.AfterFunc(b.opts.OfferTimeout, func() { b.expire(p) })
 	b.peers[id] = p
 	n := len(b.peers)
 	b.mu.Unlock()
@@ -68,6 +72,22 @@ func (b *Broadcaster) offer(id string) error {
 	}
 	b.log.Info("watcher joined", "watcher", id, "watchers", n)
 	return b.send(map[string]any{"type": signaling.TypeOffer, "sdp": offer.SDP, "sendto": id})
+}
+
+// expire drops p if its watcher has not answered the offer, and tells the
+// watcher with talk_reject {reason: "timeout"}: a watcher that asks and
+// never answers would otherwise hold a place for good.
+func (b *Broadcaster) expire(p *peer) {
+	p.mu.Lock()
+	answered := p.remote
+	p.mu.Unlock()
+	if answered || b.peer(b.peerID(p)) != p {
+		return
+	}
+	id := b.peerID(p)
+	b.log.Info("watcher dropped: no answer", "watcher", id, "timeout", b.opts.OfferTimeout)
+	b.dropPeer(p, 0)
+	_ = b.send(map[string]any{"type": signaling.TypeTalkReject, "reason": "timeout", "sendto": id})
 }
 
 // answer takes the watcher's answer. A repeat of it, sent again because
@@ -93,11 +113,14 @@ func (p *peer) answer(sdp string) error {
 	return nil
 }
 
-// candidate adds a trickled candidate, or keeps it until the answer.
+// candidate adds a trickled candidate, or keeps it until the answer: up
+// to rtc.MaxPendingCandidates, dropping any more.
 func (p *peer) candidate(c webrtc.ICECandidateInit) {
 	p.mu.Lock()
 	if !p.remote {
-		p.pending = append(p.pending, c)
+		if len(p.pending) < rtc.MaxPendingCandidates {
+			p.pending = append(p.pending, c)
+		}
 		p.mu.Unlock()
 		return
 	}

@@ -1,5 +1,10 @@
 package signaling
 
+import (
+	"encoding/json"
+	"errors"
+)
+
 // Cluster spans a hub's rooms across nodes. The hub keeps its own sockets;
 // it asks the Cluster about members on other nodes and sends to them
 // through it. Package cluster implements it over Redis; a hub without one
@@ -32,7 +37,9 @@ type Cluster interface {
 // Deliver hands the hub a message routed on another node: data is the
 // message's JSON, `from` stamped. It goes to the member `to` of room, or to
 // every member of room when to is "". A recipient no longer in room is
-// skipped.
+// skipped. A watcher's message to a talker here is offered under the
+// watchers' shares of the talker's queue, as on the watcher's own node, and
+// dropped past them (ErrTalkerBusy, counted as a refusal).
 func (h *Hub) Deliver(room, to string, data []byte) {
 	h.mu.RLock()
 	r := h.rooms[room]
@@ -46,7 +53,13 @@ func (h *Hub) Deliver(room, to string, data []byte) {
 	}
 	f := NewFrame(EventMessage, data)
 	if to != "" {
-		if one != nil && one.room.Load() == r {
+		switch {
+		case one == nil || one.room.Load() != r:
+		case r.talker.Load() == one:
+			if err := one.out.offer(f, remoteOrigin(data)); errors.Is(err, ErrTalkerBusy) {
+				h.opts.Observer.Refused(Code(err))
+			}
+		default:
 			one.out.push(f)
 		}
 		return
@@ -87,4 +100,16 @@ func (h *Hub) Kick(id string, err error) {
 	h.log.Info("kicking client", "socket_id", id, "room", c.Room(), "reason", err.Error())
 	c.Leave()
 	Refuse(c.sink, err)
+}
+
+// remoteOrigin is the sender of a message routed on another node: its
+// stamped `from`, or "remote" if it has none.
+func remoteOrigin(data []byte) string {
+	var m struct {
+		From string `json:"from"`
+	}
+	if json.Unmarshal(data, &m) != nil || m.From == "" {
+		return "remote"
+	}
+	return m.From
 }

@@ -22,6 +22,10 @@ var (
 	ErrTooLarge = errors.New("message too large")
 	// ErrRateLimited: a socket sending faster than its rate limit.
 	ErrRateLimited = errors.New("rate limited")
+	// ErrTalkerBusy: a watcher's message to a talker that has not yet read
+	// enough of what watchers sent it (see Limits.WatcherQueueBytes); the
+	// watcher may send again later.
+	ErrTalkerBusy = errors.New("talker busy")
 	// ErrNotTalker: a talker's message (talk_ready, offer, talk_reject,
 	// end_talk) from a socket that is not the room's talker.
 	ErrNotTalker = errors.New("only the room's talker may send this")
@@ -35,6 +39,9 @@ var (
 	ErrRoomFull = errors.New("room has too many sockets")
 	// ErrTooManySockets: over the limit of sockets per address or in all.
 	ErrTooManySockets = errors.New("too many sockets")
+	// ErrEnterTimeout: a socket that did not enter a room within
+	// Limits.EnterTimeout of connecting; it is told, then disconnected.
+	ErrEnterTimeout = errors.New("no room entered in time")
 	// ErrClosed: the client has already left the hub.
 	ErrClosed = errors.New("client closed")
 	// ErrDuplicateID: Hub.Connect with an id already connected.
@@ -61,20 +68,22 @@ var codes = []struct {
 	{ErrUnknownRecipient, "unknown_recipient"},
 	{ErrTooLarge, "too_large"},
 	{ErrRateLimited, "rate_limited"},
+	{ErrTalkerBusy, "talker_busy"},
 	{ErrNotTalker, "not_talker"},
 	{ErrBadKey, "bad_key"},
 	{ErrExpired, "expired"},
 	{ErrRoomTaken, "room_taken"},
 	{ErrRoomFull, "room_full"},
 	{ErrTooManySockets, "too_many_sockets"},
+	{ErrEnterTimeout, "enter_timeout"},
 	{ErrClosed, "closed"},
 	{ErrBadFrame, "bad_frame"},
 }
 
 // Code returns the stable code sent to clients for err: "not_in_room",
 // "bad_room", "bad_message", "unknown_type", "unknown_recipient",
-// "too_large", "rate_limited", "not_talker", "bad_key", "expired",
-// "room_taken", "room_full", "too_many_sockets", "closed", "bad_frame", or
+// "too_large", "rate_limited", "talker_busy", "not_talker", "bad_key", "expired",
+// "room_taken", "room_full", "too_many_sockets", "enter_timeout", "closed", "bad_frame", or
 // "internal"
 // for any other error.
 func Code(err error) string {

@@ -1,8 +1,13 @@
 package signaling_test
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,14 +19,9 @@ import (
 
 // rawOpen opens a socket.io session by hand, without an Origin header and
 // without entering a room, and reads the handshake.
-func rawOpen(t *testing.T, url string) *websocket.Conn {
+func rawOpen(t testing.TB, url string) *websocket.Conn {
 	t.Helper()
-	ws, resp, err := websocket.DefaultDialer.Dial(strings.Replace(url, "http", "ws", 1)+"/socket.io/?EIO=3&transport=websocket", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	t.Cleanup(func() { _ = ws.Close() })
+	ws := openWithHeader(t, url, nil)
 	for _, want := range []string{"0", "40"} {
 		_, p, err := ws.ReadMessage()
 		if err != nil || !strings.HasPrefix(string(p), want) {
@@ -173,4 +173,115 @@ func TestPanicEndsOnlyItsSocket(t *testing.T) {
 	if m := talker.nextArg("message"); m["from"] != late.ID() {
 		t.Fatalf("talker got %v", m)
 	}
+}
+
+// countingHandler counts records by message.
+type countingHandler struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler            { return h }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.counts[r.Message]++
+	return nil
+}
+
+// A client provoking refusals as fast as it can gets each one answered,
+// but the server logs only a bounded rate of them.
+func TestRefusalLogsAreThrottled(t *testing.T) {
+	logs := &countingHandler{counts: map[string]int{}}
+	s := startServer(t, signaling.Options{Limits: signaling.Limits{MessagesPerSecond: 1e6, MessageBurst: 1e6}},
+		signaling.ServerOptions{Logger: slog.New(logs)})
+	c := dial(t, s.URL, "r", signaling.RoleWatcher)
+	const n = 1000
+	start := time.Now()
+	for range n {
+		c.emit("message", map[string]any{"type": "no-such-type"})
+	}
+	for range n {
+		if m := c.nextArg(signaling.EventError); m["code"] != "unknown_type" {
+			t.Fatalf("got %v", m)
+		}
+	}
+	c.sync()
+	elapsed := time.Since(start)
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	// The bucket allows its burst of 100, then 20 a second.
+	if got, most := logs.counts["refused"], 100+int(20*elapsed.Seconds())+2; got > most {
+		t.Errorf("%d refusals logged %d records in %v; want at most %d", n, got, elapsed, most)
+	}
+}
+
+// openWithHeader opens a socket.io session with extra request headers; the
+// connection closes when the test ends.
+func openWithHeader(t testing.TB, url string, h http.Header) *websocket.Conn {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(strings.Replace(url, "http", "ws", 1)+"/socket.io/?EIO=3&transport=websocket", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	t.Cleanup(func() { _ = ws.Close() })
+	return ws
+}
+
+// admitted reports whether the server let the socket in: it may enter a
+// room, or else it is told why it closes.
+func admitted(t *testing.T, ws *websocket.Conn) bool {
+	t.Helper()
+	_ = ws.WriteMessage(websocket.TextMessage, []byte(`42["enter","r"]`)) // a refused socket may be closed already
+
+	_ = ws.SetReadDeadline(time.Now().Add(waitFor))
+	for {
+		_, p, err := ws.ReadMessage()
+		switch {
+		case err != nil:
+			t.Fatalf("closed without a reason: %v", err)
+		case strings.HasPrefix(string(p), `42["entered"`):
+			return true
+		case strings.Contains(string(p), `"too_many_sockets"`):
+			return false
+		}
+	}
+}
+
+// Behind one trusted proxy, a socket's address is the entry the proxy
+// appended: what a client writes to the left of it, or an empty entry,
+// does not get it past the per-address limit.
+func TestForwardedForCannotDodgeTheAddressLimit(t *testing.T) {
+	s := startServer(t, signaling.Options{Limits: signaling.Limits{AddrSockets: 2}}, signaling.ServerOptions{TrustedProxies: 1})
+	for _, xff := range []func(i int) string{
+		func(i int) string { return fmt.Sprintf("203.0.113.%d, 198.51.100.9", i) },
+		func(int) string { return "," },
+		func(i int) string { return fmt.Sprintf("2001:db8:1:2::%d", i+1) }, // one /64
+	} {
+		for i := range 3 {
+			ws := openWithHeader(t, s.URL, http.Header{"X-Forwarded-For": {xff(i)}})
+			if got, want := admitted(t, ws), i < 2; got != want {
+				t.Fatalf("socket %d with X-Forwarded-For %q admitted %v, want %v", i, xff(i), got, want)
+			}
+		}
+	}
+}
+
+// A socket that never enters a room is told enter_timeout and closed, so
+// idle sockets cannot fill the socket limits; one that entered stays.
+func TestSocketsThatNeverEnterAreClosed(t *testing.T) {
+	s := startServer(t, signaling.Options{Limits: signaling.Limits{EnterTimeout: 100 * time.Millisecond}}, signaling.ServerOptions{})
+	entered := dial(t, s.URL, "r", signaling.RoleWatcher)
+	idle := rawOpen(t, s.URL)
+	got := readUntilClosed(t, idle)
+	if !slices.ContainsFunc(got, func(p string) bool { return strings.Contains(p, `"enter_timeout"`) }) {
+		t.Fatalf("idle socket got %q, want enter_timeout", got)
+	}
+	if n := s.Hub.Stats().Clients; n != 1 {
+		t.Errorf("%d clients after the idle one was closed, want 1", n)
+	}
+	entered.sync() // its timer, started first, did nothing
 }

@@ -63,11 +63,12 @@ type Hub struct {
 	now  nowFunc
 	log  *slog.Logger
 
-	mu      sync.RWMutex // guards clients, rooms, perAddr, closed and every room's members and talker
-	clients map[string]*Client
-	rooms   map[string]*room
-	perAddr map[string]int
-	closed  bool
+	mu       sync.RWMutex // guards clients, rooms, perAddr, closed and every room's members and talker
+	clients  map[string]*Client
+	rooms    map[string]*room
+	perAddr  map[string]int
+	reserved map[string]reservation // open rooms held for a lost talker
+	closed   bool
 }
 
 type room struct {
@@ -95,12 +96,13 @@ func NewHub(opts Options) *Hub {
 		now = time.Now
 	}
 	return &Hub{
-		opts:    opts,
-		now:     now,
-		log:     opts.Logger,
-		clients: make(map[string]*Client),
-		rooms:   make(map[string]*room),
-		perAddr: make(map[string]int),
+		opts:     opts,
+		now:      now,
+		log:      opts.Logger,
+		clients:  make(map[string]*Client),
+		rooms:    make(map[string]*room),
+		perAddr:  make(map[string]int),
+		reserved: make(map[string]reservation),
 	}
 }
 
@@ -112,10 +114,16 @@ type Client struct {
 	hub     *Hub
 	out     *outbox
 	sink    Sink
-	limiter *rate.Limiter
+	limiter *rate.Limiter // messages
+	enters  *rate.Limiter
 
+	idle     *time.Timer          // while outside a room; see Limits.EnterTimeout
+	expiry   *time.Timer          // until the watch key expires; guarded by Hub.mu
 	room     atomic.Pointer[room] // written under Hub.mu
 	talker   atomic.Bool          // the talker of its room; written under Hub.mu
+	classic  atomic.Bool          // entered with a plain room name: may claim the talker role
+	onAir    atomic.Bool          // its room's talker, between talk_ready and end_talk
+	retake   string               // the talker's retake token in an open hub; guarded by Hub.mu
 	left     atomic.Bool          // set once, under Hub.mu
 	refusals atomic.Int32         // rate refusals in a row
 }
@@ -134,8 +142,9 @@ func (h *Hub) Connect(id, addr string, sink Sink) (*Client, error) {
 		id: id, addr: addr, hub: h, sink: sink,
 		from:    append([]byte(`"from":`), from...),
 		limiter: rate.NewLimiter(rate.Limit(lim.MessagesPerSecond), lim.MessageBurst),
+		enters:  rate.NewLimiter(rate.Limit(lim.EntersPerSecond), lim.EnterBurst),
 	}
-	c.out = newOutbox(sink, h.opts.QueueBytes, c.evict)
+	c.out = newOutbox(sink, h.opts.QueueBytes, shares{perOrigin: lim.WatcherQueueBytes, total: h.opts.QueueBytes / 2}, c.evict)
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -154,7 +163,19 @@ func (h *Hub) Connect(id, addr string, sink Sink) (*Client, error) {
 	if addr != "" {
 		h.perAddr[addr]++
 	}
+	c.idle = time.AfterFunc(lim.EnterTimeout, c.enterTimedOut)
 	return c, nil
+}
+
+// enterTimedOut drops a client that has not entered a room in time.
+func (c *Client) enterTimedOut() {
+	if c.room.Load() != nil || c.left.Load() {
+		return
+	}
+	c.hub.log.Debug("closing socket that never entered", "socket_id", c.id)
+	c.hub.opts.Observer.Refused(Code(ErrEnterTimeout))
+	c.Leave()
+	Refuse(c.sink, fmt.Errorf("%w: enter within %v of connecting", ErrEnterTimeout, c.hub.opts.Limits.EnterTimeout))
 }
 
 // ID returns the client's socket id, the `from` of what it sends.
@@ -171,42 +192,79 @@ func (c *Client) Room() string {
 // IsTalker reports whether the client is its room's talker.
 func (c *Client) IsTalker() bool { return c.talker.Load() }
 
-// checkKey verifies the key of an enter request, as the hub's mode wants.
-func (h *Hub) checkKey(req EnterRequest) error {
+// checkKey verifies the key of an enter request, as the hub's mode wants,
+// and returns when a watch key expires (zero for no expiry).
+func (h *Hub) checkKey(req EnterRequest) (time.Time, error) {
 	k := h.opts.Keys
 	if k == nil {
-		return nil // open rooms: keys are not needed, and not checked
+		return time.Time{}, nil // open rooms: keys are not needed, and not checked
 	}
 	if req.Role == RoleTalker {
-		return k.CheckTalk(req.Room, req.Key)
+		return time.Time{}, k.CheckTalk(req.Room, req.Key)
 	}
 	if req.Key == "" && !h.opts.PrivateRooms {
-		return nil
+		return time.Time{}, nil
 	}
 	if req.Key == "" {
-		return fmt.Errorf("%w: this room needs a watch key", ErrBadKey)
+		return time.Time{}, fmt.Errorf("%w: this room needs a watch key", ErrBadKey)
 	}
-	return k.CheckWatch(req.Room, req.Key, h.now())
+	return k.WatchExpiry(req.Room, req.Key, h.now())
+}
+
+// expireAt drops the client, with ErrExpired, when its watch key for room
+// expires; a zero expires cancels that. Each Enter replaces the previous
+// deadline.
+func (c *Client) expireAt(room string, expires time.Time) {
+	h := c.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+		c.expiry = nil
+	}
+	if expires.IsZero() || c.left.Load() {
+		return
+	}
+	c.expiry = time.AfterFunc(expires.Sub(h.now()), func() {
+		if c.Room() == room {
+			h.Kick(c.id, fmt.Errorf("%w: the watch key expired at %s", ErrExpired, expires.UTC().Format(time.RFC3339)))
+		}
+	})
 }
 
 // Enter puts the client in a room with a role, leaving the room it was in
 // (whose members are told `user disconnected` as routing allows), and sends
 // it `entered`. It returns ErrBadRoom for a name ValidRoomName refuses,
 // ErrBadKey or ErrExpired for a key that does not do, ErrRoomTaken for a
-// second talker, ErrRoomFull over the room's socket limit, and ErrClosed
-// after Leave.
-func (c *Client) Enter(req EnterRequest) error {
+// second talker, ErrRoomFull over the room's socket limit, ErrRateLimited
+// over the socket's enter rate (Limits.EntersPerSecond), and ErrClosed
+// after Leave. A watcher that entered with a watch key is dropped with
+// ErrExpired when the key expires.
+func (c *Client) Enter(req EnterRequest) (err error) {
+	h := c.hub
+	if err := c.allow(c.enters, "enters", h.opts.Limits.EntersPerSecond); err != nil {
+		return err
+	}
+	if c.room.Load() == nil { // an attempt buys a socket outside a room more time
+		c.idle.Reset(h.opts.Limits.EnterTimeout)
+	}
 	if err := ValidRoomName(req.Room); err != nil {
 		return err
 	}
-	h := c.hub
-	if err := h.checkKey(req); err != nil {
+	expires, err := h.checkKey(req)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		if err == nil {
+			c.classic.Store(req.Role == RoleClassic)
+			c.expireAt(req.Room, expires)
+		}
+	}()
 	talker := req.Role == RoleTalker
 	cl := h.opts.Cluster
 	if cl == nil || c.inRoomAs(req.Room, talker) {
-		_, err := c.enter(req.Room, talker)
+		_, err := c.enter(req.Room, talker, req.Retake)
 		return err
 	}
 	// The cluster checks the room's limit and talker across nodes first;
@@ -217,7 +275,7 @@ func (c *Client) Enter(req EnterRequest) error {
 	// The cluster's Join moved the socket out of the room it was in: once
 	// refused here, it is put back as it still is here. A socket that left
 	// meanwhile is never registered again.
-	old, err := c.enter(req.Room, talker)
+	old, err := c.enter(req.Room, talker, req.Retake)
 	now := c.Room()
 	switch {
 	case err != nil && now != "" && !errors.Is(err, ErrClosed):
@@ -249,7 +307,7 @@ func (c *Client) inRoomAs(room string, talker bool) bool {
 
 // enter makes the client a member of room, the talker if talker, here on
 // this node, and returns the name of the room it left ("" if none).
-func (c *Client) enter(name string, talker bool) (string, error) {
+func (c *Client) enter(name string, talker bool, retake string) (string, error) {
 	h := c.hub
 	h.mu.Lock()
 	if c.left.Load() {
@@ -279,6 +337,10 @@ func (c *Client) enter(name string, talker bool) (string, error) {
 			return "", ErrRoomTaken
 		}
 	}
+	if talker && h.reservedLocked(name, retake) {
+		h.mu.Unlock()
+		return "", fmt.Errorf("%w: held for its talker's return", ErrRoomTaken)
+	}
 	var notify []*Client
 	if old != nil {
 		notify = h.removeLocked(old, c)
@@ -295,9 +357,11 @@ func (c *Client) enter(name string, talker bool) (string, error) {
 	next = append(next, c)
 	r.members.Store(&next)
 	c.room.Store(r)
+	c.idle.Stop()
 	c.talker.Store(talker)
 	if talker {
 		r.talker.Store(c)
+		h.becomeTalkerLocked(c, name, retake)
 	}
 	h.mu.Unlock()
 
@@ -321,11 +385,18 @@ func (c *Client) sendEntered(room string) {
 	if ice == nil {
 		ice = []ICEServer{} // [] on the wire, never null
 	}
+	c.hub.mu.RLock()
+	retake := c.retake
+	c.hub.mu.RUnlock()
+	if role != RoleTalker {
+		retake = ""
+	}
 	data, _ := json.Marshal(struct {
 		Room       string      `json:"room"`
 		Role       Role        `json:"role"`
 		ICEServers []ICEServer `json:"iceServers"`
-	}{room, role, ice})
+		Retake     string      `json:"retake,omitempty"`
+	}{room, role, ice, retake})
 	c.out.push(NewFrame(EventEntered, data))
 }
 
@@ -382,6 +453,10 @@ func (c *Client) Leave() {
 		return
 	}
 	c.left.Store(true)
+	c.idle.Stop()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	delete(h.clients, c.id)
 	if c.addr != "" {
 		if h.perAddr[c.addr]--; h.perAddr[c.addr] <= 0 {
@@ -391,6 +466,9 @@ func (c *Client) Leave() {
 	r := c.room.Load()
 	var notify []*Client
 	if r != nil {
+		if r.talker.Load() == c {
+			h.reserveLocked(r.name, c)
+		}
 		notify = h.removeLocked(r, c)
 	}
 	h.mu.Unlock()
@@ -437,13 +515,9 @@ func (c *Client) Message(raw []byte) error {
 	if len(raw) > h.opts.Limits.MessageBytes {
 		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(raw), h.opts.Limits.MessageBytes)
 	}
-	if !c.limiter.Allow() {
-		if c.refusals.Add(1) >= AbuseRefusals {
-			go c.evict(ErrRateLimited)
-		}
-		return fmt.Errorf("%w: over %g messages/s", ErrRateLimited, h.opts.Limits.MessagesPerSecond)
+	if err := c.allow(c.limiter, "messages", h.opts.Limits.MessagesPerSecond); err != nil {
+		return err
 	}
-	c.refusals.Store(0)
 	r := c.room.Load()
 	if r == nil || c.left.Load() {
 		return ErrNotInRoom
@@ -461,6 +535,12 @@ func (c *Client) Message(raw []byte) error {
 	}
 	if talker != c {
 		return c.toTalker(r, talker, m)
+	}
+	switch m.typ { // a talker lost on air has its room held (RetakeWindow)
+	case TypeTalkReady:
+		c.onAir.Store(true)
+	case TypeEndTalk:
+		c.onAir.Store(false)
 	}
 	cl := h.opts.Cluster
 	if m.sendto != "" {
@@ -503,10 +583,33 @@ func (c *Client) Message(raw []byte) error {
 	return nil
 }
 
+// allow takes a token from lim, one of the client's buckets for what (at
+// most perSecond a second). Without one it returns ErrRateLimited, and
+// evicts a client refused AbuseRefusals times in a row.
+func (c *Client) allow(lim *rate.Limiter, what string, perSecond float64) error {
+	if !lim.Allow() {
+		if c.refusals.Add(1) >= AbuseRefusals {
+			go c.evict(ErrRateLimited)
+		}
+		return fmt.Errorf("%w: over %g %s/s", ErrRateLimited, perSecond, what)
+	}
+	c.refusals.Store(0)
+	return nil
+}
+
 // toTalker routes a watcher's message to the room's talker alone: talker,
-// if it is on this node, or else the talker the cluster knows.
+// if it is on this node, or else the talker the cluster knows. It returns
+// ErrTooLarge over the watchers' size caps and ErrTalkerBusy past the
+// watcher's share of the talker's queue.
 func (c *Client) toTalker(r *room, talker *Client, m message) error {
 	h := c.hub
+	lim := h.opts.Limits
+	switch {
+	case len(m.raw) > lim.WatcherMessageBytes:
+		return fmt.Errorf("%w: %d bytes, the limit for a watcher is %d", ErrTooLarge, len(m.raw), lim.WatcherMessageBytes)
+	case m.typ == TypeStats && len(m.raw) > lim.StatsBytes:
+		return fmt.Errorf("%w: %d bytes, the limit for stats is %d", ErrTooLarge, len(m.raw), lim.StatsBytes)
+	}
 	remote := ""
 	if talker == nil && h.opts.Cluster != nil {
 		remote, _ = h.opts.Cluster.Talker(r.name)
@@ -514,7 +617,12 @@ func (c *Client) toTalker(r *room, talker *Client, m message) error {
 	switch {
 	case talker != nil && (m.sendto == "" || m.sendto == talker.id):
 		data := m.stamp(c.from)
-		talker.out.push(NewFrame(EventMessage, data))
+		if err := talker.out.offer(NewFrame(EventMessage, data), c.id); err != nil {
+			if errors.Is(err, ErrClosed) {
+				return nil // the talker is leaving; the watcher hears of it
+			}
+			return err
+		}
 		h.opts.Observer.Routed(m.typ, len(data), 1)
 	case remote != "" && (m.sendto == "" || m.sendto == remote):
 		data := m.stamp(c.from)
@@ -556,7 +664,7 @@ func (h *Hub) Rooms() []RoomStats {
 // an open hub, on its first talk_ready.
 func (c *Client) claimTalker(r *room, typ string) bool {
 	h := c.hub
-	if typ != TypeTalkReady || h.opts.Keys != nil {
+	if typ != TypeTalkReady || h.opts.Keys != nil || !c.classic.Load() {
 		return false
 	}
 	if cl := h.opts.Cluster; cl != nil {
@@ -566,7 +674,7 @@ func (c *Client) claimTalker(r *room, typ string) bool {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if c.left.Load() || c.room.Load() != r || r.talker.Load() != nil {
+	if c.left.Load() || c.room.Load() != r || r.talker.Load() != nil || h.reservedLocked(r.name, "") {
 		return false
 	}
 	r.talker.Store(c)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"testing"
@@ -135,6 +136,24 @@ func (p peer) drained(t *testing.T) {
 			return
 		}
 		t.Errorf("%s: unexpected %s %s", p.ID(), f.Event, f.Data)
+	}
+}
+
+// pending yields what the peer receives before a marker frame queued now.
+func (p peer) pending() iter.Seq[*Frame] {
+	marker := NewFrame("marker", json.RawMessage(`{}`))
+	p.out.push(marker)
+	return func(yield func(*Frame) bool) {
+		for {
+			select {
+			case f := <-p.sink.frames:
+				if f == marker || !yield(f) {
+					return
+				}
+			case <-time.After(waitFor):
+				return
+			}
+		}
 	}
 }
 
@@ -289,6 +308,9 @@ func TestParseEnter(t *testing.T) {
 		{`"lecture1"`, EnterRequest{Room: "lecture1"}, nil},
 		{`{"room":"lecture1","role":"talker","key":"k"}`, EnterRequest{Room: "lecture1", Role: RoleTalker, Key: "k"}, nil},
 		{`{"room":"lecture1","role":"watcher"}`, EnterRequest{Room: "lecture1", Role: RoleWatcher}, nil},
+		{`{"room":"lecture1","role":"talker","retake":"t"}`, EnterRequest{Room: "lecture1", Role: RoleTalker, Retake: "t"}, nil},
+		{`{"room":"r","role":"talker","retake":"` + strings.Repeat("t", MaxKeyBytes+1) + `"}`, EnterRequest{}, ErrBadKey},
+		{`{"room":"r","role":"talker","retake":1}`, EnterRequest{}, ErrBadRoom},
 		{`{"room":"lecture1"}`, EnterRequest{}, ErrBadRoom},
 		{`{"room":"lecture1","role":"admin"}`, EnterRequest{}, ErrBadRoom},
 		{`{"room":1,"role":"watcher"}`, EnterRequest{}, ErrBadRoom},

@@ -46,16 +46,32 @@ func (k *Keys) CheckTalk(room, key string) error {
 	return nil
 }
 
+// MaxWatchTTL is the longest a watch key may be valid for: a week, a
+// lecture series' worth. Longer keys are neither signed by `broadcast
+// keys` nor accepted.
+const MaxWatchTTL = 7 * 24 * time.Hour
+
 // CheckWatch returns ErrBadKey unless key is a watch key signed for room,
 // and ErrExpired if it is one whose time has passed at now.
 func (k *Keys) CheckWatch(room, key string, now time.Time) error {
+	_, err := k.WatchExpiry(room, key, now)
+	return err
+}
+
+// WatchExpiry checks key as CheckWatch does and returns when it expires. A
+// key expiring more than MaxWatchTTL after now is ErrBadKey.
+func (k *Keys) WatchExpiry(room, key string, now time.Time) (time.Time, error) {
 	exp, sig, ok := strings.Cut(key, ".")
 	unix, err := strconv.ParseInt(exp, 10, 64)
 	if !ok || err != nil || !hmac.Equal([]byte(sig), []byte(k.mac("watch", room, exp))) {
-		return fmt.Errorf("%w: not a watch key of this room", ErrBadKey)
+		return time.Time{}, fmt.Errorf("%w: not a watch key of this room", ErrBadKey)
 	}
-	if now.Unix() >= unix {
-		return fmt.Errorf("%w: watch key expired at %s", ErrExpired, time.Unix(unix, 0).UTC().Format(time.RFC3339))
+	expires := time.Unix(unix, 0)
+	switch {
+	case now.Unix() >= unix:
+		return time.Time{}, fmt.Errorf("%w: watch key expired at %s", ErrExpired, expires.UTC().Format(time.RFC3339))
+	case expires.Sub(now) > MaxWatchTTL:
+		return time.Time{}, fmt.Errorf("%w: a watch key lasts at most %v", ErrBadKey, MaxWatchTTL)
 	}
-	return nil
+	return expires, nil
 }

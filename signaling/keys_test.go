@@ -25,6 +25,12 @@ func TestKeys(t *testing.T) {
 	if err := k.CheckWatch("r", good, now.Add(time.Minute)); !errors.Is(err, ErrExpired) {
 		t.Errorf("at expiry: %v, want ErrExpired", err)
 	}
+	if _, err := k.WatchExpiry("r", k.WatchKey("r", now.Add(MaxWatchTTL+time.Second)), now); !errors.Is(err, ErrBadKey) {
+		t.Errorf("a key valid past MaxWatchTTL: %v, want ErrBadKey", err)
+	}
+	if exp, err := k.WatchExpiry("r", good, now); err != nil || !exp.Equal(now.Add(time.Minute)) {
+		t.Errorf("WatchExpiry = %v, %v; want %v", exp, err, now.Add(time.Minute))
+	}
 	for _, key := range []string{"", ".", "abc", "1.", ".sig", k.TalkKey("r"), k.WatchKey("s", now.Add(time.Hour)), other.WatchKey("r", now.Add(time.Hour))} {
 		if err := k.CheckWatch("r", key, now); !errors.Is(err, ErrBadKey) {
 			t.Errorf("CheckWatch(%q) = %v, want ErrBadKey", key, err)

@@ -53,11 +53,14 @@ const (
 )
 
 // EnterRequest is the argument of `enter`: a room name (classic), or
-// {room, role, key?}.
+// {room, role, key?, retake?}. Retake is the retake token a talker got in
+// `entered` in an open hub, presented to take its room back within
+// RetakeWindow of losing it.
 type EnterRequest struct {
-	Room string `json:"room"`
-	Role Role   `json:"role"`
-	Key  string `json:"key,omitempty"`
+	Room   string `json:"room"`
+	Role   Role   `json:"role"`
+	Key    string `json:"key,omitempty"`
+	Retake string `json:"retake,omitempty"`
 }
 
 // ParseEnter decodes the argument of `enter`. It returns ErrBadRoom, with
@@ -73,9 +76,10 @@ func ParseEnter(raw []byte) (EnterRequest, error) {
 		}
 	case len(raw) > 0 && raw[0] == '{':
 		var obj struct {
-			Room *string `json:"room"`
-			Role *string `json:"role"`
-			Key  *string `json:"key"`
+			Room   *string `json:"room"`
+			Role   *string `json:"role"`
+			Key    *string `json:"key"`
+			Retake *string `json:"retake"`
 		}
 		if err := json.Unmarshal(raw, &obj); err != nil {
 			return req, fmt.Errorf("%w: room, role and key must be strings", ErrBadRoom)
@@ -90,7 +94,10 @@ func ParseEnter(raw []byte) (EnterRequest, error) {
 		if obj.Key != nil {
 			req.Key = *obj.Key
 		}
-		if len(req.Key) > MaxKeyBytes {
+		if obj.Retake != nil {
+			req.Retake = *obj.Retake
+		}
+		if len(req.Key) > MaxKeyBytes || len(req.Retake) > MaxKeyBytes {
 			return req, fmt.Errorf("%w: key longer than %d bytes", ErrBadKey, MaxKeyBytes)
 		}
 	default:

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,24 @@ func TestOpenRoomHijacks(t *testing.T) {
 		}
 	}
 	second.enter(t, EnterRequest{Room: "r", Role: RoleTalker})
+	check()
+}
+
+// Only a client that entered with a plain room name may claim the talker
+// role; one that entered as a watcher stays one.
+func TestExplicitWatcherCannotClaimTalker(t *testing.T) {
+	h := NewHub(Options{})
+	check := bystander(t, h)
+	w := connect(t, h, "w", "r", RoleWatcher)
+	refused(t, w, w.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
+	if w.IsTalker() {
+		t.Fatal("an explicit watcher claimed the talker role")
+	}
+	// Re-entering with a plain room name makes it a classic client again.
+	w.enter(t, EnterRequest{Room: "r"})
+	if err := w.Message([]byte(`{"type":"talk_ready"}`)); err != nil || !w.IsTalker() {
+		t.Fatalf("classic claim: %v, talker %v", err, w.IsTalker())
+	}
 	check()
 }
 
@@ -129,6 +148,32 @@ func TestPrivateRoomsNeedWatchKeys(t *testing.T) {
 	_, sig, _ := strings.Cut(good, ".")
 	refused(t, w, w.Enter(EnterRequest{Room: "r", Role: RoleWatcher, Key: "9999999999." + sig}), ErrBadKey)
 	w.enter(t, EnterRequest{Room: "r", Role: RoleWatcher, Key: good})
+	check()
+}
+
+// A watcher is dropped when its watch key expires, told `expired`; its
+// talker hears it leave.
+func TestWatcherIsDroppedWhenItsKeyExpires(t *testing.T) {
+	keys := NewKeys([]byte("0123456789abcdef0123456789abcdef"))
+	expires := time.Unix(1_800_000_000, 0)
+	now := expires.Add(-100 * time.Millisecond) // keys count whole seconds
+	h := NewHub(Options{Keys: keys, PrivateRooms: true, Now: func() time.Time { return now }})
+	check := bystanderKeyed(t, h, keys)
+	talker := connect(t, h, "talker", "", RoleClassic)
+	talker.enter(t, EnterRequest{Room: "r", Role: RoleTalker, Key: keys.TalkKey("r")})
+	w := connect(t, h, "w", "", RoleClassic)
+	w.enter(t, EnterRequest{Room: "r", Role: RoleWatcher, Key: keys.WatchKey("r", expires)})
+	select {
+	case <-w.sink.done:
+	case <-time.After(waitFor):
+		t.Fatal("the watcher stayed after its key expired")
+	}
+	if m := decode(t, w.next(t)); m["code"] != "expired" {
+		t.Errorf("watcher told %v, want expired", m)
+	}
+	if f := talker.next(t); f.Event != EventUserDisconnected || decode(t, f)["id"] != "w" {
+		t.Errorf("talker got %s %s", f.Event, f.Data)
+	}
 	check()
 }
 
@@ -240,4 +285,35 @@ func TestBadRoomAndNotInRoom(t *testing.T) {
 		refused(t, a, a.Enter(EnterRequest{Room: name, Role: RoleWatcher}), ErrBadRoom)
 	}
 	check()
+}
+
+// A socket cycling room names is refused past its enter bucket, before the
+// hub or the cluster does any work for it, and dropped if it goes on.
+func TestEnterRateLimit(t *testing.T) {
+	cl := newFakeCluster()
+	h := NewHub(Options{Cluster: cl, Limits: Limits{EntersPerSecond: 0.001, EnterBurst: 5}})
+	check := bystander(t, h)
+	a := connect(t, h, "a", "", RoleWatcher)
+	for i := range 5 {
+		a.enter(t, EnterRequest{Room: fmt.Sprintf("r%d", i), Role: RoleWatcher})
+	}
+	refused(t, a, a.Enter(EnterRequest{Room: "r5", Role: RoleWatcher}), ErrRateLimited)
+	if cl.took("join r5 a false") {
+		t.Error("a refused enter reached the cluster")
+	}
+	if got := a.Room(); got != "r4" {
+		t.Errorf("a is in %q, want r4", got)
+	}
+	check()
+	for range AbuseRefusals {
+		_ = a.Enter(EnterRequest{Room: "r6", Role: RoleWatcher})
+	}
+	select {
+	case <-a.sink.done:
+	case <-time.After(10 * time.Second):
+		t.Error("the abusive socket is still open")
+	}
+	if st := h.Stats(); st.Rooms != 1 { // the bystander's
+		t.Errorf("%d rooms left, want the bystander's alone", st.Rooms)
+	}
 }

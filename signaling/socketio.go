@@ -1,14 +1,12 @@
 package signaling
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,9 +30,12 @@ type ServerOptions struct {
 	// PingTimeout is how long the server waits for a ping (and for a write
 	// to a stuck client) before dropping the socket; zero means 25 s.
 	PingTimeout time.Duration
-	// TrustProxy takes a socket's address from the first X-Forwarded-For
-	// entry, for the per-address limit, when a reverse proxy sets it.
-	TrustProxy bool
+	// TrustedProxies is how many reverse proxies in front of the server
+	// append to X-Forwarded-For. With N, a socket's address for the
+	// per-address limit is the entry the outermost appended, the N-th from
+	// the right; entries further left are the client's own and ignored.
+	// Zero ignores the header.
+	TrustedProxies int
 	// Logger receives connection records. Nil discards them.
 	Logger *slog.Logger
 }
@@ -44,10 +45,12 @@ type ServerOptions struct {
 // Hub owns rooms and each client's outbound queue, so a client that stops
 // reading can only stall its own queue.
 type Server struct {
-	hub        *Hub
-	sio        *socketio.Server
-	log        *slog.Logger
-	trustProxy bool
+	hub       *Hub
+	sio       *socketio.Server
+	log       *slog.Logger
+	refusals  *throttledLog // refusal records, which clients can provoke at will
+	proxies   int           // ServerOptions.TrustedProxies
+	transport *wsTransport
 
 	// clients maps socket ids to hub clients. go-socket.io's per-connection
 	// context is not safe here: its disconnect handler may run on a
@@ -67,12 +70,13 @@ func NewServer(hub *Hub, opts ServerOptions) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{hub: hub, log: opts.Logger, trustProxy: opts.TrustProxy}
+	s := &Server{hub: hub, log: opts.Logger, refusals: newThrottledLog(opts.Logger), proxies: opts.TrustedProxies}
+	s.transport = newWSTransport(originChecker(opts.AllowedOrigins), opts.Logger, s.refusals)
 	s.sio = socketio.NewServer(&engineio.Options{
 		PingInterval:       opts.PingInterval,
 		PingTimeout:        opts.PingTimeout,
 		SessionIDGenerator: randomIDs{},
-		Transports:         []transport.Transport{newWSTransport(originChecker(opts.AllowedOrigins), opts.Logger)},
+		Transports:         []transport.Transport{s.transport},
 	})
 	s.sio.OnConnect("/", s.onConnect)
 	s.sio.OnEvent("/", EventEnter, s.onEnter)
@@ -90,8 +94,14 @@ func (s *Server) Serve() error {
 	return nil
 }
 
-// Close stops accepting sockets. Connected sockets are closed by Hub.Close.
-func (s *Server) Close() error { return s.sio.Close() }
+// Close stops accepting sockets, waits (a bounded time) for those being set
+// up, and stops Serve. Connected sockets are closed by Hub.Close.
+func (s *Server) Close() error {
+	if !s.transport.setups.close(setupWait) {
+		s.log.Warn("closing with sockets still being set up", "waited", setupWait)
+	}
+	return s.sio.Close()
+}
 
 // ServeHTTP serves the socket.io endpoint.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.sio.ServeHTTP(w, r) }
@@ -105,7 +115,7 @@ func (s *Server) onConnect(conn socketio.Conn) error {
 	addr := s.remoteAddr(conn)
 	c, err := s.hub.Connect(conn.ID(), addr, sk)
 	if err != nil {
-		s.log.Info("socket refused", "remote", addr, "err", err)
+		s.refusals.Log(slog.LevelInfo, "socket refused", "remote", addr, "err", err)
 		s.hub.Refused(err)
 		Refuse(sk, err)
 		return nil
@@ -141,14 +151,14 @@ func (s *Server) onMessage(conn socketio.Conn, arg rawArg) {
 	}
 }
 
-// refused tells the client why its event was refused and logs the reason;
-// rate refusals, which come in floods, only at debug level.
+// refused tells the client why its event was refused and logs the reason,
+// throttled; rate refusals, which come in floods, only at debug level.
 func (s *Server) refused(c *Client, event string, err error) {
 	level := slog.LevelInfo
 	if errors.Is(err, ErrRateLimited) {
 		level = slog.LevelDebug
 	}
-	s.log.Log(context.Background(), level, "refused", "event", event, "code", Code(err), "socket_id", c.ID(), "room", c.Room(), "reason", err.Error())
+	s.refusals.Log(level, "refused", "event", event, "code", Code(err), "socket_id", c.ID(), "room", c.Room(), "reason", err.Error())
 	s.hub.Refused(err)
 	c.Error(err)
 }
@@ -195,19 +205,10 @@ func (s *Server) onError(conn socketio.Conn, err error) {
 	s.log.Debug("socket.io error", "socket_id", conn.ID(), "err", err)
 }
 
-// remoteAddr is the socket's IP address, without the port.
+// remoteAddr is the key of the socket's address for the per-address limit
+// (see clientAddr).
 func (s *Server) remoteAddr(conn socketio.Conn) string {
-	if s.trustProxy {
-		if xff := conn.RemoteHeader().Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			return strings.TrimSpace(first)
-		}
-	}
-	addr := conn.RemoteAddr().String()
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
+	return clientAddr(conn.RemoteAddr().String(), conn.RemoteHeader().Values("X-Forwarded-For"), s.proxies)
 }
 
 func (s *Server) clientOf(conn socketio.Conn) *Client {

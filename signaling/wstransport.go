@@ -43,16 +43,22 @@ var errServerOnly = errors.New("the signaling transport only accepts connections
 type wsTransport struct {
 	upgrader websocket.Upgrader
 	log      *slog.Logger
+	refusals *throttledLog
+	setups   setups
+
+	// testHookAccepted, if set, runs after a connection is upgraded and
+	// before the engine sets its session up.
+	testHookAccepted func()
 }
 
-func newWSTransport(checkOrigin func(*http.Request) bool, log *slog.Logger) *wsTransport {
+func newWSTransport(checkOrigin func(*http.Request) bool, log *slog.Logger, refusals *throttledLog) *wsTransport {
 	return &wsTransport{
 		upgrader: websocket.Upgrader{
 			CheckOrigin:     checkOrigin,
 			ReadBufferSize:  readBufferBytes,
 			WriteBufferPool: &sync.Pool{},
 		},
-		log: log,
+		log: log, refusals: refusals,
 	}
 }
 
@@ -63,15 +69,23 @@ func (t *wsTransport) Dial(*url.URL, http.Header) (transport.Conn, error) {
 }
 
 // Accept upgrades the request; the WebSocket runs on a corkConn.
+// It returns ErrClosed once the server is closing.
 func (t *wsTransport) Accept(w http.ResponseWriter, r *http.Request) (transport.Conn, error) {
+	if !t.setups.begin() {
+		return nil, fmt.Errorf("server shutting down: %w", ErrClosed)
+	}
 	ws, err := t.upgrader.Upgrade(corkingResponse{w}, r, nil)
 	if err != nil {
+		t.setups.end()
 		return nil, fmt.Errorf("websocket upgrade: %w", err)
 	}
 	ws.SetReadLimit(MaxFrameBytes)
-	c := &wsConn{ws: ws, url: *r.URL, header: r.Header, log: t.log}
+	c := &wsConn{ws: ws, url: *r.URL, header: r.Header, log: t.log, refusals: t.refusals, setups: &t.setups}
 	c.enc = packet.NewEncoder(wsFrames{c})
 	c.dec = packet.NewDecoder(wsFrames{c})
+	if t.testHookAccepted != nil {
+		t.testHookAccepted()
+	}
 	return c, nil
 }
 
@@ -79,15 +93,21 @@ func (t *wsTransport) Accept(w http.ResponseWriter, r *http.Request) (transport.
 // goroutine; writers (events and pongs) take wmu from NextWriter until the
 // writer is closed.
 type wsConn struct {
-	ws     *websocket.Conn
-	url    url.URL
-	header http.Header
-	enc    *packet.Encoder
-	dec    *packet.Decoder
-	log    *slog.Logger
+	ws       *websocket.Conn
+	url      url.URL
+	header   http.Header
+	enc      *packet.Encoder
+	dec      *packet.Decoder
+	log      *slog.Logger
+	refusals *throttledLog
+	setups   *setups
+	setUp    sync.Once // uncounts the session from setups
 
 	wmu sync.Mutex // guards writing to ws, and its write deadline
 }
+
+// settled tells setups the engine has handed the session on, or dropped it.
+func (c *wsConn) settled() { c.setUp.Do(c.setups.end) }
 
 func (c *wsConn) NextReader() (frame.Type, packet.Type, io.ReadCloser, error) {
 	return c.dec.NextReader()
@@ -97,7 +117,11 @@ func (c *wsConn) NextWriter(ft frame.Type, pt packet.Type) (io.WriteCloser, erro
 	return c.enc.NextWriter(ft, pt)
 }
 
-func (c *wsConn) Close() error              { return c.ws.Close() }
+func (c *wsConn) Close() error {
+	c.settled()
+	return c.ws.Close()
+}
+
 func (c *wsConn) URL() url.URL              { return c.url }
 func (c *wsConn) LocalAddr() net.Addr       { return c.ws.LocalAddr() }
 func (c *wsConn) RemoteAddr() net.Addr      { return c.ws.RemoteAddr() }
@@ -116,6 +140,7 @@ func (c *wsConn) SetWriteDeadline(t time.Time) error {
 type wsFrames struct{ c *wsConn }
 
 func (f wsFrames) NextReader() (frame.Type, io.ReadCloser, error) {
+	f.c.settled() // only the socket.io server reads
 	typ, r, err := f.c.ws.NextReader()
 	if err != nil {
 		return 0, nil, err
@@ -146,7 +171,7 @@ const rejectWriteTimeout = time.Second
 // `signaling_error` event, and logs it; the caller's error then closes the
 // connection.
 func (c *wsConn) reject(err error) {
-	c.log.Info("socket closed", "code", Code(err), "remote", c.ws.RemoteAddr().String(), "reason", err.Error())
+	c.refusals.Log(slog.LevelInfo, "socket closed", "code", Code(err), "remote", c.ws.RemoteAddr().String(), "reason", err.Error())
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(rejectWriteTimeout))

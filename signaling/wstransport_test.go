@@ -31,18 +31,7 @@ func TestBatchedWritesKeepOrder(t *testing.T) {
 // rawDial opens a socket.io session by hand and enters room.
 func rawDial(t *testing.T, url, room string) *websocket.Conn {
 	t.Helper()
-	ws, resp, err := websocket.DefaultDialer.Dial(strings.Replace(url, "http", "ws", 1)+"/socket.io/?EIO=3&transport=websocket", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	t.Cleanup(func() { _ = ws.Close() })
-	for _, want := range []string{"0", "40"} {
-		_, p, err := ws.ReadMessage()
-		if err != nil || !strings.HasPrefix(string(p), want) {
-			t.Fatalf("handshake: %q, %v; want %s...", p, err, want)
-		}
-	}
+	ws := rawOpen(t, url)
 	// The refused probe's reply proves the enter before it was handled.
 	if err := ws.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `42["enter",%q]`, room)); err != nil {
 		t.Fatal(err)

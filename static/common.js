@@ -16,7 +16,8 @@ function roomFromURL(state) {
   return room;
 }
 
-// loadConfig returns {maxWatchers, iceServers} from the server.
+// loadConfig returns {maxWatchers, iceServers, offerTimeoutMs,
+// maxPendingCandidates} from the server.
 async function loadConfig() {
   const res = await fetch(base + 'config', { cache: 'no-store' });
   if (!res.ok) throw new Error(`config: HTTP ${res.status}`);
@@ -75,7 +76,15 @@ export function connect(enterArg, on) {
   socket.on('disconnect', () => on.disconnect?.());
   socket.on('message', (msg) => on.message(msg));
   socket.on('user disconnected', (ev) => on.userDisconnected?.(ev.id));
-  socket.on('signaling_error', (err) => on.error?.(err));
+  socket.on('signaling_error', (err) => {
+    // Refused, and idle since: the server closes the socket. Reconnecting
+    // would only be refused again; the page keeps showing why.
+    if (err.code === 'enter_timeout') {
+      socket.close();
+      return;
+    }
+    on.error?.(err);
+  });
   return { send: (msg) => socket.emit('message', msg), enter };
 }
 
@@ -88,15 +97,16 @@ export const iceUfrag = (sdp) => /^a=ice-ufrag:(\S+)/m.exec(sdp || '')?.[1];
 export const RESUME_GRACE_MS = 10000;
 
 // Trickle ICE: a candidate is sent as {sdpMLineIndex, sdpMid, candidate};
-// candidates that arrive before the remote description wait in pending.
+// candidates that arrive before the remote description wait in pending, up
+// to limit (the server's maxPendingCandidates); any more are dropped.
 export function candidateMessage(c, sendto) {
   return { type: 'candidate', sendto, candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
 }
 
-export async function addCandidate(pc, pending, msg) {
+export async function addCandidate(pc, pending, msg, limit) {
   const c = { candidate: msg.candidate, sdpMid: msg.sdpMid, sdpMLineIndex: msg.sdpMLineIndex };
   if (!pc.remoteDescription) {
-    pending.push(c);
+    if (pending.length < limit) pending.push(c);
     return;
   }
   await pc.addIceCandidate(c);

@@ -10,8 +10,8 @@ const onairBtn = $('onair');
 const shareBtn = $('share-screen');
 const stopBtn = $('stop');
 
-const peers = new Map(); // watcher id -> {id, pc, pending, row, report, orphan}
-let config = { maxWatchers: 10, iceServers: [], iceTransportPolicy: 'all' };
+const peers = new Map(); // watcher id -> {id, pc, pending, row, report, orphan, unanswered}
+let config = { maxWatchers: 10, iceServers: [], iceTransportPolicy: 'all' }; // the server's /config, once loaded
 let admitted = false; // the server took us as the room's talker
 let camera = null; // MediaStream from getUserMedia
 let screen = null; // MediaStream from getDisplayMedia while sharing
@@ -84,6 +84,7 @@ function closePeer(id) {
   const p = peers.get(id);
   if (!p) return;
   clearTimeout(p.orphan);
+  clearTimeout(p.unanswered);
   peers.delete(id);
   p.pc.close();
   renderViewers();
@@ -161,6 +162,7 @@ async function serveWatcher(id) {
   const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy });
   const p = { id, pc, pending: [], row: document.createElement('tr'), report: null, orphan: null };
   peers.set(id, p);
+
   const label = () => renderRow(p);
   label();
   renderViewers();
@@ -180,6 +182,13 @@ async function serveWatcher(id) {
   try {
     await pc.setLocalDescription(await pc.createOffer());
     send({ type: 'offer', sdp: pc.localDescription.sdp, sendto: id });
+    // A watcher that asks and never answers would hold its place for good:
+    // dropped after the server's offerTimeoutMs, and told so.
+    p.unanswered = setTimeout(() => {
+      if (peers.get(p.id) !== p || pc.signalingState !== 'have-local-offer') return;
+      closePeer(p.id);
+      send({ type: 'talk_reject', reason: 'timeout', sendto: p.id });
+    }, config.offerTimeoutMs);
   } catch (err) {
     closePeer(id);
     setState(state, `error: offer to a watcher failed (${err.message})`, 'error');
@@ -199,12 +208,13 @@ async function onMessage(msg) {
       case 'answer':
         // Only the first copy: a watcher repeats its answer until connected.
         if (p && p.pc.signalingState === 'have-local-offer') {
+          clearTimeout(p.unanswered);
           await p.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
           await flushCandidates(p.pc, p.pending);
         }
         break;
       case 'candidate':
-        if (p) await addCandidate(p.pc, p.pending, msg);
+        if (p) await addCandidate(p.pc, p.pending, msg, config.maxPendingCandidates);
         break;
       case 'bye':
         closePeer(msg.from);
@@ -273,8 +283,13 @@ async function main() {
   if (!page) return;
   config = page.config;
   $('max-watchers').textContent = String(config.maxWatchers);
-  const signaling = connect({ room: page.room, role: 'talker', key: page.key }, {
+  // In an open room the server hands its talker a retake token: presented
+  // on every later enter, it lets this page alone take the room back after
+  // losing it on air.
+  const enterArg = { room: page.room, role: 'talker', key: page.key };
+  const signaling = connect(enterArg, {
     entered: (ev) => {
+      if (ev.retake) enterArg.retake = ev.retake;
       admitted = true;
       retaking = 0;
       config.iceServers = ev.iceServers;

@@ -8,7 +8,7 @@ const requestBtn = $('request');
 const hangupBtn = $('hangup');
 const unmuteBtn = $('unmute');
 
-let config = { iceServers: [], iceTransportPolicy: 'all' };
+let config = { iceServers: [], iceTransportPolicy: 'all' }; // the server's /config, once loaded
 let send = () => {};
 let talker = null; // the talker's socket id, once known
 let watching = false; // the user pressed Request and has not hung up
@@ -200,14 +200,14 @@ async function onMessage(msg) {
         if (watching) await onOffer(msg);
         break;
       case 'candidate':
-        if (session && msg.from === talker) await addCandidate(session.pc, session.pending, msg);
+        if (session && msg.from === talker) await addCandidate(session.pc, session.pending, msg, config.maxPendingCandidates);
         break;
       case 'talk_reject':
         closeSession();
         watching = false;
         requestBtn.disabled = false;
         hangupBtn.disabled = true;
-        setState(state, msg.reason === 'full' ? 'room full' : `refused: ${msg.reason}`, 'full');
+        setState(state, { full: 'room full', timeout: 'no answer in time: press Request to try again' }[msg.reason] || `refused: ${msg.reason}`, 'full');
         break;
       case 'end_talk':
         if (msg.from === talker) talkerLeft();

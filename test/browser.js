@@ -22,8 +22,18 @@ async function launch() {
   });
 }
 
+// violations collects the Content-Security-Policy violations of every page
+// open() made, for the tests to assert there are none (takeViolations).
+const violations = [];
+
+// takeViolations returns the CSP violations seen since the last call.
+function takeViolations() {
+  return violations.splice(0);
+}
+
 // open loads url in a fresh context that may use the camera and microphone
 // (without that permission Chromium gathers only mDNS host candidates).
+// A CSP violation on the page is recorded for takeViolations.
 async function open(browser, url) {
   const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
   await context.grantPermissions(['camera', 'microphone']);
@@ -38,8 +48,19 @@ async function open(browser, url) {
     };
     window.RTCPeerConnection.prototype = Native.prototype;
   });
+  // Report each CSP violation on the console, where the test sees it.
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.effectiveDirective} refused ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`page error (${url}):`, err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /CSP violation|Content Security Policy/.test(msg.text())) {
+      violations.push(`${url}: ${msg.text()}`);
+    }
+  });
   await page.goto(url);
   return page;
 }
@@ -90,4 +111,4 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(shots, `${name}.png`) });
 }
 
-module.exports = { launch, open, crash, waitState, framesAdvance, screenshot };
+module.exports = { launch, open, takeViolations, crash, waitState, framesAdvance, screenshot };

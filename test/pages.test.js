@@ -2,10 +2,10 @@
 // reaches several watchers, a vanished watcher is dropped, the watcher cap
 // is shown as "room full" and the talker leaving is shown to everyone.
 'use strict';
-const { test, before, after } = require('node:test');
+const { test, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { startServer, waitFor, binary } = require('./server');
-const { launch, open, crash, waitState, framesAdvance, screenshot } = require('./browser');
+const { launch, open, takeViolations, crash, waitState, framesAdvance, screenshot } = require('./browser');
 const { startTurn } = require('./turn');
 const { startRedis } = require('./redis');
 const { connect } = require('./socket');
@@ -41,6 +41,9 @@ function probe(file) {
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
+// The pages run under the server's Content-Security-Policy: any violation
+// fails the test that caused it.
+afterEach(() => { assert.deepEqual(takeViolations(), [], 'CSP violations'); });
 
 async function talker(url, room) {
   const page = await open(browser, `${url}/talk.html?room=${room}`);
@@ -83,10 +86,11 @@ test('one talker, three watchers: each decodes moving video; a killed watcher is
     // Each watcher's quality report reaches the talker's table, and the server's metrics.
     await talk.waitForFunction(() => [...document.querySelectorAll('#viewers tbody tr')]
       .filter((r) => Number(r.cells[2].textContent) > 0 && Number(r.cells[3].textContent) > 0).length === 3, null, { timeout: 20000 });
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (await fetch(server.metricsUrl)).text();
     assert.match(metrics, /broadcast_viewer_reports_total [1-9]/);
     assert.match(metrics, /broadcast_room_sockets\{room="lecture1"\} 4/);
     assert.match(metrics, /broadcast_room_watchers\{room="lecture1"\} 3/);
+    assert.equal((await fetch(`${server.url}/metrics`)).status, 404, 'metrics on the public address');
     const ttff = await Promise.all(watchers.map((w) => w.evaluate(() => window.firstFrameMs)));
     console.log(`# time to first frame, 3 watchers at once (ms): ${ttff.map((t) => t.toFixed(0)).join(' ')}`);
     await screenshot(talk, 'talker-3-watchers');
@@ -118,6 +122,44 @@ test('with the cap at 2 the third watcher sees "room full"', { timeout: 120000 }
     assert.equal(await viewerCount(talk), 2);
     await Promise.all(watchers.slice(0, 2).map((w) => framesAdvance(w, '#remote-video')));
   } finally {
+    await server.stop();
+  }
+});
+
+test('talk.html drops a watcher that never answers its offer after the server\'s offer timeout; its place goes to the next', { timeout: 120000 }, async () => {
+  const server = await startServer(['-max-watchers', '1', '-offer-timeout', '4s']);
+  const idle = await connect(server.url, { room: 'idle', role: 'watcher' }); // asks, never answers
+  try {
+    const talk = await talker(server.url, 'idle');
+    // Candidates before the answer are kept up to the server's maxPendingCandidates.
+    const kept = await talk.evaluate(async () => {
+      const { addCandidate } = await import('./common.js');
+      const config = await (await fetch('config')).json();
+      const pc = new RTCPeerConnection();
+      const pending = [];
+      for (let i = 0; i < config.maxPendingCandidates + 50; i++) {
+        await addCandidate(pc, pending, { candidate: `candidate:${i} 1 udp 1 127.0.0.1 ${40000 + i} typ host`, sdpMid: '0', sdpMLineIndex: 0 }, config.maxPendingCandidates);
+      }
+      pc.close();
+      return { kept: pending.length, max: config.maxPendingCandidates };
+    });
+    assert.deepEqual(kept, { kept: 100, max: 100 });
+
+    idle.emit('message', { type: 'talk_request' });
+    const offer = await idle.nextMessage('offer');
+    await talk.waitForFunction(() => document.getElementById('viewer-count').textContent === '1');
+    const reject = await idle.nextMessage('talk_reject');
+    assert.equal(reject.reason, 'timeout');
+    assert.equal(reject.from, offer.from);
+    await talk.waitForFunction(() => document.getElementById('viewer-count').textContent === '0');
+
+    const w = await watcher(server.url, 'idle');
+    await w.click('#request');
+    await waitState(w, /^live$/);
+    await framesAdvance(w, '#remote-video');
+    assert.equal(await viewerCount(talk), 1);
+  } finally {
+    idle.close();
     await server.stop();
   }
 });
@@ -466,6 +508,11 @@ test('talk.html to the Go watcher: the recording holds the fake camera, ended by
     assert.equal(code, 0, log);
     assert.equal(stats.ended, 'duration');
     assert.ok(stats.frames >= 30 && stats.ttff_ms > 0 && stats.bitrate_bps > 0, JSON.stringify(stats));
+    // The Go watcher asks for a keyframe every 500 ms until one comes, so
+    // the first one is not a periodic keyframe seconds away (its time is
+    // reported, not asserted: it is a figure of the machine's load).
+    console.log(`# Go watcher from talk.html: ttff ${stats.ttff_ms} ms, ${stats.plis_sent} PLIs`);
+    assert.ok(stats.plis_sent >= 1, JSON.stringify(stats));
     const v = probe(path.join(dir, 'timed.webm'));
     assert.equal(`${v.codec_name} ${v.width}x${v.height}`, 'vp8 640x480');
     assert.ok(Number(v.nb_read_frames) >= 30, `decoded ${v.nb_read_frames} frames`);
@@ -480,5 +527,37 @@ test('talk.html to the Go watcher: the recording holds the fake camera, ended by
   } finally {
     await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the pages are served with a CSP that refuses inline script, and the page tests see a violation', { timeout: 60000 }, async () => {
+  const server = await startServer();
+  try {
+    const res = await fetch(`${server.url}/talk.html`);
+    assert.match(res.headers.get('content-security-policy'), /script-src 'self';.*frame-ancestors 'none'/);
+    assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(res.headers.get('permissions-policy'), 'camera=(self), microphone=(self), display-capture=(self)');
+    const page = await open(browser, `${server.url}/`);
+    try {
+      const ran = await page.evaluate(() => {
+        window.inlineRan = false;
+        const s = document.createElement('script');
+        s.textContent = 'window.inlineRan = true';
+        document.body.append(s);
+        return window.inlineRan;
+      });
+      assert.equal(ran, false, 'an inline script ran');
+      // Both Chromium's own report and the securitypolicyviolation event's.
+      const seen = [];
+      await waitFor('the violation on the console', () => {
+        seen.push(...takeViolations());
+        return seen.some((v) => /CSP violation: script-src/.test(v)) && seen.some((v) => /inline script violates the following Content Security Policy/.test(v));
+      }, 5000);
+    } finally {
+      await page.context().close();
+    }
+  } finally {
+    await server.stop();
   }
 });

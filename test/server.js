@@ -1,5 +1,6 @@
 // Starts the broadcast binary (bin/broadcast, built by `make build`) on a
-// loopback port and stops it, checking that it drains and exits cleanly.
+// loopback port, with its metrics on another, and stops it, checking that it
+// drains and exits cleanly.
 'use strict';
 const { spawn } = require('node:child_process');
 const path = require('node:path');
@@ -8,26 +9,29 @@ const assert = require('node:assert/strict');
 const binary = path.join(__dirname, '..', 'bin', 'broadcast');
 
 async function startServer(args = []) {
-  const proc = spawn(binary, ['-addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(binary, ['-addr', '127.0.0.1:0', '-metrics-addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  const url = await new Promise((resolve, reject) => {
+  const { url, metricsUrl } = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 15000);
     proc.stderr.on('data', (chunk) => {
       log += chunk;
-      const m = /msg=listening url=(\S+)/.exec(log);
+      const m = /msg=listening url=(\S+).* metrics=(\S+)/.exec(log);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]);
+        resolve({ url: m[1], metricsUrl: m[2] });
       }
     });
     proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
   });
   return {
     url,
+    // metricsUrl is /metrics on the metrics address (-metrics-addr), apart
+    // from url.
+    metricsUrl,
     log: () => log,
     // metric returns a sample's value from /metrics (NaN if absent).
     async metric(name) {
-      const text = await (await fetch(`${url}/metrics`)).text();
+      const text = await (await fetch(metricsUrl)).text();
       const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
       return m ? Number(m[1]) : NaN;
     },

@@ -7,9 +7,15 @@ var (
 	ErrNoTalker = errors.New("the room has no talker")
 	// ErrRoomFull is returned when the talker refuses with talk_reject.
 	ErrRoomFull = errors.New("the room is full")
+	// ErrRejected is returned when the talker refuses with talk_reject for
+	// another reason, e.g. "timeout": the offer went unanswered too long.
+	ErrRejected = errors.New("refused by the talker")
 	// ErrRefused is returned when the server refuses the watcher (e.g. a
 	// bad or expired watch key).
 	ErrRefused = errors.New("refused by the signaling server")
+	// ErrBadSPS is returned for an H.264 sequence parameter set that ends
+	// early or holds a value out of its range: its keyframe is not taken.
+	ErrBadSPS = errors.New("bad H.264 SPS")
 	// ErrUnsupportedCodec is returned when the stream's video cannot be
 	// recorded in the requested file.
 	ErrUnsupportedCodec = errors.New("unsupported codec for recording")

@@ -3,6 +3,7 @@ package viewer
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 )
 
 // H.264 NAL unit types (ITU-T H.264 Table 7-1).
@@ -57,18 +58,45 @@ func avcConfig(sps, pps []byte) ([]byte, error) {
 	return append(c, pps...), nil
 }
 
-// expGolomb reads H.264's exp-Golomb codes (§9.1) from an RBSP.
-type expGolomb struct{ bits }
+// expGolomb reads H.264's exp-Golomb codes (§9.1) from an RBSP. A read
+// past the end, or a code longer than 32 bits, sets err to ErrBadSPS and
+// reads as zero.
+type expGolomb struct {
+	bits
+	err error
+}
+
+func (r *expGolomb) u(n int) int {
+	v := r.read(n)
+	if v < 0 {
+		r.err = fmt.Errorf("%w: ends early", ErrBadSPS)
+		return 0
+	}
+	return v
+}
 
 func (r *expGolomb) ue() int {
 	zeros := 0
-	for r.read(1) == 0 {
-		zeros++
-		if zeros > 31 {
-			return -1
+	for r.err == nil && r.u(1) == 0 {
+		if zeros++; zeros > 31 {
+			r.err = fmt.Errorf("%w: exp-Golomb code over 32 bits", ErrBadSPS)
 		}
 	}
-	return 1<<zeros - 1 + r.read(zeros)
+	if r.err != nil {
+		return 0
+	}
+	return 1<<zeros - 1 + r.u(zeros)
+}
+
+// ueMax reads a ue(v) that the standard bounds by limit; a larger one sets
+// err and reads as zero.
+func (r *expGolomb) ueMax(name string, limit int) int {
+	v := r.ue()
+	if v > limit {
+		r.err = fmt.Errorf("%w: %s %d over %d", ErrBadSPS, name, v, limit)
+		return 0
+	}
+	return v
 }
 
 func (r *expGolomb) se() int {
@@ -79,8 +107,14 @@ func (r *expGolomb) se() int {
 	return (v + 1) / 2
 }
 
-// spsSize returns the picture size an SPS declares (§7.3.2.1.1), or zeros.
-func spsSize(sps []byte) (width, height int) {
+// maxMbs bounds an SPS's width and height in 16-pixel macroblocks: 65536
+// pixels, beyond any level of H.264 (Table A-1).
+const maxMbs = 4096
+
+// spsSize returns the picture size in pixels an SPS NAL unit declares
+// (§7.3.2.1.1). It returns ErrBadSPS for an SPS that ends early, holds a
+// value out of the range §7.4.2.1.1 allows, or declares no picture.
+func spsSize(sps []byte) (width, height int, err error) {
 	// Drop emulation prevention bytes (00 00 03 → 00 00).
 	rbsp := make([]byte, 0, len(sps))
 	for i := 0; i < len(sps); i++ {
@@ -90,35 +124,35 @@ func spsSize(sps []byte) (width, height int) {
 		rbsp = append(rbsp, sps[i])
 	}
 	if len(rbsp) < 4 {
-		return 0, 0
+		return 0, 0, fmt.Errorf("%w: %d bytes", ErrBadSPS, len(rbsp))
 	}
-	r := &expGolomb{bits{b: rbsp[1:]}}
-	profile := r.read(8)
-	r.read(16) // constraint flags, level
-	r.ue()     // seq_parameter_set_id
+	r := &expGolomb{bits: bits{b: rbsp[1:]}}
+	profile := r.u(8)
+	r.u(16) // constraint flags, level
+	r.ueMax("seq_parameter_set_id", 31)
 	chroma := 1
 	switch profile {
 	case 100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135:
-		if chroma = r.ue(); chroma == 3 {
-			r.read(1)
+		if chroma = r.ueMax("chroma_format_idc", 3); chroma == 3 {
+			r.u(1)
 		}
-		r.ue()
-		r.ue()
-		r.read(1)
-		if r.read(1) == 1 { // seq_scaling_matrix_present_flag
+		r.ueMax("bit_depth_luma_minus8", 6)
+		r.ueMax("bit_depth_chroma_minus8", 6)
+		r.u(1)
+		if r.u(1) == 1 { // seq_scaling_matrix_present_flag
 			lists := 8
 			if chroma == 3 {
 				lists = 12
 			}
-			for i := range lists {
-				if r.read(1) == 1 {
+			for i := 0; i < lists && r.err == nil; i++ {
+				if r.u(1) == 1 {
 					size, last, next := 16, 8, 8
 					if i >= 6 {
 						size = 64
 					}
-					for range size {
+					for j := 0; j < size && r.err == nil; j++ {
 						if next != 0 {
-							next = (last + r.se() + 256) % 256
+							next = ((last+r.se())%256 + 256) % 256
 						}
 						if next != 0 {
 							last = next
@@ -128,39 +162,44 @@ func spsSize(sps []byte) (width, height int) {
 			}
 		}
 	}
-	r.ue()          // log2_max_frame_num_minus4
-	switch r.ue() { // pic_order_cnt_type
+	r.ueMax("log2_max_frame_num_minus4", 12)
+	switch r.ueMax("pic_order_cnt_type", 2) {
 	case 0:
-		r.ue()
+		r.ueMax("log2_max_pic_order_cnt_lsb_minus4", 12)
 	case 1:
-		r.read(1)
+		r.u(1)
 		r.se()
 		r.se()
-		for n := r.ue(); n > 0; n-- {
+		for n := r.ueMax("num_ref_frames_in_pic_order_cnt_cycle", 255); n > 0 && r.err == nil; n-- {
 			r.se()
 		}
 	}
-	r.ue()    // max_num_ref_frames
-	r.read(1) // gaps_in_frame_num_value_allowed_flag
-	w := r.ue() + 1
-	h := r.ue() + 1
-	frameMbsOnly := r.read(1)
+	r.ueMax("max_num_ref_frames", 16)
+	r.u(1) // gaps_in_frame_num_value_allowed_flag
+	w := r.ueMax("pic_width_in_mbs_minus1", maxMbs-1) + 1
+	h := r.ueMax("pic_height_in_map_units_minus1", maxMbs-1) + 1
+	frameMbsOnly := r.u(1)
 	if frameMbsOnly == 0 {
-		r.read(1)
+		r.u(1)
 	}
-	r.read(1) // direct_8x8_inference_flag
+	r.u(1) // direct_8x8_inference_flag
 	width, height = w*16, h*16*(2-frameMbsOnly)
-	if r.read(1) == 1 { // frame_cropping_flag
+	if r.u(1) == 1 { // frame_cropping_flag
 		cx, cy := 2, 2*(2-frameMbsOnly)
 		if chroma == 0 || chroma == 3 {
 			cx, cy = 1, 2-frameMbsOnly
 		}
-		left, right, top, bottom := r.ue(), r.ue(), r.ue(), r.ue()
+		limit := maxMbs * 16
+		left, right := r.ueMax("frame_crop_left_offset", limit), r.ueMax("frame_crop_right_offset", limit)
+		top, bottom := r.ueMax("frame_crop_top_offset", limit), r.ueMax("frame_crop_bottom_offset", limit)
 		width -= cx * (left + right)
 		height -= cy * (top + bottom)
 	}
-	if width <= 0 || height <= 0 {
-		return 0, 0
+	if r.err != nil {
+		return 0, 0, r.err
 	}
-	return width, height
+	if width <= 0 || height <= 0 {
+		return 0, 0, fmt.Errorf("%w: cropped to %dx%d", ErrBadSPS, width, height)
+	}
+	return width, height, nil
 }

@@ -129,7 +129,7 @@ func New(opts Options) *Viewer {
 
 // Run watches until ctx ends, Duration has passed since the first frame, or
 // the talker leaves, then says bye, finalises the recording and returns what
-// was received. It returns ErrNoTalker, ErrRoomFull or ErrRefused when there
+// was received. It returns ErrNoTalker, ErrRoomFull, ErrRejected or ErrRefused when there
 // is nothing to watch, and an error if the server cannot be reached.
 //
 // A connection to the server lost while watching (its node restarting) is
@@ -358,7 +358,10 @@ func (v *Viewer) event(ev sioclient.Event) (string, error) {
 		case signaling.TypeCandidate:
 			v.candidate(m)
 		case signaling.TypeTalkReject:
-			return "", fmt.Errorf("%w: %s", ErrRoomFull, m.Reason)
+			if m.Reason == "full" {
+				return "", fmt.Errorf("%w: %s", ErrRoomFull, m.Reason)
+			}
+			return "", fmt.Errorf("%w: %s", ErrRejected, m.Reason)
 		case signaling.TypeEndTalk:
 			if m.From == v.currentTalker() {
 				return "talker_left", nil
@@ -549,9 +552,6 @@ func (v *Viewer) answer(m rtc.Message) error {
 	return nil
 }
 
-// maxPending bounds the candidates kept for an offer still to come.
-const maxPending = 100
-
 func (v *Viewer) candidate(m rtc.Message) {
 	if m.Candidate == "" {
 		return
@@ -560,7 +560,7 @@ func (v *Viewer) candidate(m rtc.Message) {
 	pc := v.pc
 	if pc == nil || pc.RemoteDescription() == nil || m.From != v.talker {
 		// Its offer is still to come; answer keeps it if the offer does.
-		if len(v.pending) < maxPending {
+		if len(v.pending) < rtc.MaxPendingCandidates {
 			v.pending = append(v.pending, m)
 		}
 		v.mu.Unlock()
@@ -607,11 +607,21 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 	}
 	sb := samplebuilder.New(512, depack, t.Codec().ClockRate)
 	keyed := kind == "audio"
-	// Ask for a keyframe now and each second until one comes.
-	pli := func() {
-		_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+	firstKey := make(chan struct{}) // closed at this track's first keyframe
+	if !keyed {
+		trackDone := make(chan struct{})
+		asking := make(chan struct{})
+		go func() {
+			defer close(asking)
+			askKeyframe(func() {
+				_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+			}, keyframeAskEvery, keyframeAskTries, firstKey, trackDone)
+		}()
+		defer func() {
+			close(trackDone)
+			<-asking
+		}()
 	}
-	var lastPLI time.Time
 	var seq seqTracker
 	defer func() { v.lost.Add(seq.lost()) }()
 	for {
@@ -623,10 +633,6 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 		if kind == "video" {
 			v.videoLost.Store(seq.lost())
 		}
-		if !keyed && time.Since(lastPLI) > time.Second {
-			pli()
-			lastPLI = time.Now()
-		}
 		sb.Push(pkt)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			key, w, h := false, 0, 0
@@ -635,9 +641,11 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 				if mime == webrtc.MimeTypeH264 {
 					var sps, pps []byte
 					if key, sps, pps = h264Keyframe(s.Data); key {
-						w, h = spsSize(sps)
 						if private, err = avcConfig(sps, pps); err != nil {
 							key = false // wait for an IDR that brings its parameter sets
+						} else if w, h, err = spsSize(sps); err != nil {
+							v.log.Debug("keyframe skipped", "err", err)
+							key = false // wait for one with parameter sets that parse
 						}
 					}
 				} else {
@@ -648,6 +656,7 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 				}
 				if !keyed {
 					keyed = true
+					close(firstKey)
 					v.firstOnce.Do(func() {
 						v.firstAt.Store(time.Now().UnixNano())
 						close(v.firstFrame)

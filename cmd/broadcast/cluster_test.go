@@ -30,16 +30,17 @@ const within = 15 * time.Second
 
 // node is a `broadcast serve -redis` process.
 type node struct {
-	t    *testing.T
-	url  string
-	cmd  *exec.Cmd
-	logs chan string
-	done chan struct{}
+	t       *testing.T
+	url     string
+	metrics string // the /metrics URL
+	cmd     *exec.Cmd
+	logs    chan string
+	done    chan struct{}
 }
 
 func startNode(t *testing.T, redisURL string) *node {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "-addr", "127.0.0.1:0", "-redis", redisURL,
+	cmd := exec.Command(os.Args[0], "serve", "-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-redis", redisURL,
 		"-redis-node-ttl", nodeTTL.String(), "-max-addr-sockets", "1000")
 	cmd.Env = append(os.Environ(), nodeEnv+"=1")
 	r, w, err := os.Pipe()
@@ -76,7 +77,9 @@ func startNode(t *testing.T, redisURL string) *node {
 	line := n.waitLog("msg=listening")
 	_, after, _ := strings.Cut(line, "url=")
 	n.url, _, _ = strings.Cut(after, " ")
-	if !strings.Contains(line, "redis=true") || n.url == "" {
+	_, after, _ = strings.Cut(line, " metrics=")
+	n.metrics, _, _ = strings.Cut(after, " ")
+	if !strings.Contains(line, "redis=true") || n.url == "" || !strings.HasPrefix(n.metrics, "http://") {
 		t.Fatalf("node log: %s", line)
 	}
 	return n
@@ -229,7 +232,7 @@ func TestNodesShareRoomsOverRedis(t *testing.T) {
 	n1.waitLog("redis unreachable")
 	expectGet(t, n1.url+"/readyz", 503, "redis unreachable")
 	expectGet(t, n1.url+"/healthz", 200, `"redis":"down"`)
-	expectGet(t, n1.url+"/metrics", 200, "broadcast_redis_up 0")
+	expectGet(t, n1.metrics, 200, "broadcast_redis_up 0")
 	local := n1.enter("a", "watcher", "entered")
 	local.send(`{"type":"talk_request"}`)
 	talker.want("message", local.id())
@@ -240,7 +243,7 @@ func TestNodesShareRoomsOverRedis(t *testing.T) {
 	// way it finds itself unregistered in the empty Redis and registers.
 	n2.waitLog("registered with redis")
 	expectGet(t, n1.url+"/readyz", 200, `"ready"`)
-	expectGet(t, n1.url+"/metrics", 200, "broadcast_redis_up 1")
+	expectGet(t, n1.metrics, 200, "broadcast_redis_up 1")
 	late := n2.enter("a", "watcher", "entered")
 	late.send(`{"type":"talk_request"}`)
 	talker.want("message", late.id())

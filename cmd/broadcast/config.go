@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/broadcast-service/broadcast/cluster"
+	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -19,7 +20,9 @@ import (
 // fallbacks.
 type serveConfig struct {
 	Addr            string
+	MetricsAddr     string // "" serves no metrics
 	MaxWatchers     int
+	OfferTimeout    time.Duration // the pages' talker drops a watcher that has not answered its offer within it
 	AllowedOrigins  []string
 	ICEServers      []signaling.ICEServer
 	QueueBytes      int
@@ -28,7 +31,7 @@ type serveConfig struct {
 	TalkSecret      string // never logged
 	PrivateRooms    bool
 	Limits          signaling.Limits
-	TrustProxy      bool
+	TrustedProxies  int
 	TURN            signaling.TURN
 	TLSCert         string
 	TLSKey          string
@@ -84,6 +87,43 @@ func (f *flags) boolean(name, env, usage string) *bool {
 	return f.Bool(name, def, usage+" (env "+env+")")
 }
 
+// hops is a count that also reads as a boolean flag: a bare -name or
+// "true" is 1, "false" is 0.
+type hops int
+
+func (h *hops) String() string { return strconv.Itoa(int(*h)) }
+
+// IsBoolFlag lets the flag stand alone, as it did when it was a boolean.
+func (h *hops) IsBoolFlag() bool { return true }
+
+func (h *hops) Set(s string) error {
+	if b, err := strconv.ParseBool(s); err == nil && (s != "1" && s != "0") {
+		*h = 0
+		if b {
+			*h = 1
+		}
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return errors.New("want true, false or a number of proxies")
+	}
+	*h = hops(n)
+	return nil
+}
+
+// hops registers a count of trusted proxies (see type hops).
+func (f *flags) hops(name, env, usage string) *hops {
+	h := new(hops)
+	if v := f.getenv(env); v != "" {
+		if err := h.Set(v); err != nil {
+			f.parse = append(f.parse, func() error { return fmt.Errorf("%s=%q: %w", env, v, err) })
+		}
+	}
+	f.Var(h, name, usage+" (env "+env+")")
+	return h
+}
+
 func (f *flags) parseArgs(args []string) error {
 	if err := f.Parse(args); err != nil {
 		return err
@@ -137,7 +177,9 @@ func list(s string) ([]string, error) {
 func parseServeConfig(args []string, getenv func(string) string, out io.Writer) (serveConfig, error) {
 	f := newFlags("broadcast serve", getenv, out)
 	addr := f.str("addr", "BROADCAST_ADDR", ":8080", "listen address")
+	metricsAddr := f.str("metrics-addr", "BROADCAST_METRICS_ADDR", "127.0.0.1:9090", "listen address of /metrics (Prometheus), apart from -addr; empty or off serves no metrics")
 	maxWatchers := typed(f, "max-watchers", "BROADCAST_MAX_WATCHERS", "10", "watchers a talker serves before answering talk_reject {reason: \"full\"}", atLeast(1))
+	offerTimeout := typed(f, "offer-timeout", "BROADCAST_OFFER_TIMEOUT", rtc.OfferTimeout.String(), "how long talk.html waits for a watcher's answer to its offer before it drops the watcher and frees its place", duration)
 	origins := typed(f, "allowed-origins", "BROADCAST_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed besides the server's own; * allows any", list)
 	ice := typed(f, "ice-servers", "BROADCAST_ICE_SERVERS", "", "ICE servers for the pages: comma-separated stun:/turn: URLs, or a JSON array of RTCIceServer", parseICEServers)
 	queue := typed(f, "queue-bytes", "BROADCAST_QUEUE_BYTES", strconv.Itoa(signaling.DefaultQueueBytes), "per-socket outbound queue limit in bytes; a socket that falls further behind is dropped", atLeast(1024))
@@ -157,7 +199,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	roomSockets := typed(f, "max-room-sockets", "BROADCAST_MAX_ROOM_SOCKETS", strconv.Itoa(signaling.DefaultRoomSockets), "sockets in one room", atLeast(2))
 	addrSockets := typed(f, "max-addr-sockets", "BROADCAST_MAX_ADDR_SOCKETS", strconv.Itoa(signaling.DefaultAddrSockets), "sockets from one remote address", atLeast(1))
 	sockets := typed(f, "max-sockets", "BROADCAST_MAX_SOCKETS", strconv.Itoa(signaling.DefaultSockets), "sockets in all", atLeast(1))
-	trustProxy := f.boolean("trust-proxy", "BROADCAST_TRUST_PROXY", "take a socket's address from X-Forwarded-For (behind a reverse proxy)")
+	trustProxy := f.hops("trust-proxy", "BROADCAST_TRUST_PROXY", "reverse proxies in front that append to X-Forwarded-For; a socket's address is the entry the outermost appended (true means 1)")
 	turnURLs := typed(f, "turn-urls", "BROADCAST_TURN_URLS", "", "comma-separated turn:/turns: URLs of a TURN server sharing -turn-secret", list)
 	turnSecret := f.str("turn-secret", "BROADCAST_TURN_SECRET", "", "the TURN server's static-auth-secret (coturn use-auth-secret)")
 	turnTTL := typed(f, "turn-ttl", "BROADCAST_TURN_TTL", "1h", "how long TURN credentials last", duration)
@@ -169,9 +211,9 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 		return serveConfig{}, err
 	}
 	cfg := serveConfig{
-		Addr: *addr, MaxWatchers: *maxWatchers, AllowedOrigins: *origins, ICEServers: *ice,
+		Addr: *addr, MetricsAddr: *metricsAddr, MaxWatchers: *maxWatchers, OfferTimeout: *offerTimeout, AllowedOrigins: *origins, ICEServers: *ice,
 		QueueBytes: *queue, ShutdownTimeout: *drain, LogLevel: *level,
-		TalkSecret: *secret, PrivateRooms: *private, TrustProxy: *trustProxy,
+		TalkSecret: *secret, PrivateRooms: *private, TrustedProxies: int(*trustProxy),
 		Limits: signaling.Limits{
 			MessageBytes: *msgBytes, MessagesPerSecond: *rate, MessageBurst: *burst,
 			RoomSockets: *roomSockets, AddrSockets: *addrSockets, Sockets: *sockets,
@@ -179,6 +221,9 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 		TURN:    signaling.TURN{URLs: *turnURLs, Secret: []byte(*turnSecret), TTL: *turnTTL},
 		TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Redis: *redisURL, RedisNodeTTL: *redisTTL,
+	}
+	if cfg.MetricsAddr == "off" {
+		cfg.MetricsAddr = ""
 	}
 	switch {
 	case cfg.PrivateRooms && cfg.TalkSecret == "":

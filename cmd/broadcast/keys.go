@@ -39,6 +39,9 @@ func keysCommand(args []string, getenv func(string) string, stdout, stderr io.Wr
 		if err != nil {
 			return fmt.Errorf("-watch-ttl %q: %w", *ttl, err)
 		}
+		if d > signaling.MaxWatchTTL {
+			return fmt.Errorf("-watch-ttl %q: a watch key lasts at most %v", *ttl, signaling.MaxWatchTTL)
+		}
 		exp := now.Add(d)
 		fmt.Fprintln(stdout, "watch:", link("watch.html", keys.WatchKey(*room, exp)), "(until", exp.UTC().Format(time.RFC3339)+")")
 	}

@@ -43,7 +43,7 @@ func TestKeysCommand(t *testing.T) {
 			t.Errorf("%s key %q: %v", page, key, err)
 		}
 	}
-	for _, args := range [][]string{{"-room", "r"}, {"-room", "a/b", "-talk-secret", "s"}, {"-room", "r", "-talk-secret", "s", "-watch-ttl", "soon"}} {
+	for _, args := range [][]string{{"-room", "r"}, {"-room", "a/b", "-talk-secret", "s"}, {"-room", "r", "-talk-secret", "s", "-watch-ttl", "soon"}, {"-room", "r", "-talk-secret", "s", "-watch-ttl", "169h"}} {
 		if err := keysCommand(args, env(nil), io.Discard, io.Discard, now); err == nil {
 			t.Errorf("keys %q: want an error", args)
 		}

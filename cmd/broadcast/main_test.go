@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 	"github.com/broadcast-service/broadcast/static"
 )
@@ -39,8 +40,12 @@ func TestServeConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", nil, nil, func(c serveConfig) bool {
-			return c.Addr == ":8080" && c.MaxWatchers == 10 && len(c.ICEServers) == 0 && c.ICEServers != nil
+			return c.Addr == ":8080" && c.MetricsAddr == "127.0.0.1:9090" && c.MaxWatchers == 10 && c.OfferTimeout == rtc.OfferTimeout && len(c.ICEServers) == 0 && c.ICEServers != nil
 		}, ""},
+		{"metrics off", []string{"-metrics-addr", "off"}, nil, func(c serveConfig) bool { return c.MetricsAddr == "" }, ""},
+		{"metrics empty", []string{"-metrics-addr", ""}, map[string]string{"BROADCAST_METRICS_ADDR": ":9100"}, func(c serveConfig) bool { return c.MetricsAddr == "" }, ""},
+		{"metrics env", nil, map[string]string{"BROADCAST_METRICS_ADDR": ":9100"}, func(c serveConfig) bool { return c.MetricsAddr == ":9100" }, ""},
+		{"metrics env off", nil, map[string]string{"BROADCAST_METRICS_ADDR": "off"}, func(c serveConfig) bool { return c.MetricsAddr == "" }, ""},
 		{"env fallback", nil, map[string]string{"BROADCAST_ADDR": "127.0.0.1:9000", "BROADCAST_MAX_WATCHERS": "3"}, func(c serveConfig) bool {
 			return c.Addr == "127.0.0.1:9000" && c.MaxWatchers == 3
 		}, ""},
@@ -84,6 +89,11 @@ func TestServeConfig(t *testing.T) {
 			return c.Redis == "redis://:pw@127.0.0.1:6379/0" && c.RedisNodeTTL == 2*time.Second
 		}, ""},
 		{"redis default ttl", nil, nil, func(c serveConfig) bool { return c.Redis == "" && c.RedisNodeTTL == 5*time.Second }, ""},
+		{"trust proxy bare", []string{"-trust-proxy"}, nil, func(c serveConfig) bool { return c.TrustedProxies == 1 }, ""},
+		{"trust proxy count", []string{"-trust-proxy=2"}, nil, func(c serveConfig) bool { return c.TrustedProxies == 2 }, ""},
+		{"trust proxy env", nil, map[string]string{"BROADCAST_TRUST_PROXY": "true"}, func(c serveConfig) bool { return c.TrustedProxies == 1 }, ""},
+		{"trust proxy off", []string{"-trust-proxy=false"}, map[string]string{"BROADCAST_TRUST_PROXY": "3"}, func(c serveConfig) bool { return c.TrustedProxies == 0 }, ""},
+		{"trust proxy negative", []string{"-trust-proxy=-1"}, nil, nil, "number of proxies"},
 		{"redis url scheme", []string{"-redis", "127.0.0.1:6379"}, nil, nil, "redis:// or rediss://"},
 	}
 	for _, tt := range tests {
@@ -112,22 +122,31 @@ func TestUnknownCommand(t *testing.T) {
 	}
 }
 
-// startServe runs the service on a loopback port and returns its base URL
-// and a stop function that asserts a clean shutdown.
+// startServe runs the service on a loopback port (and its metrics on
+// another) and returns its base URL and a stop function that asserts a
+// clean shutdown.
 func startServe(t *testing.T, args ...string) (string, func()) {
 	t.Helper()
-	cfg, err := parseServeConfig(append([]string{"-addr", "127.0.0.1:0"}, args...), env(nil), io.Discard)
+	l, stop := startServeAddrs(t, args...)
+	return "http://" + l.Addr.String(), stop
+}
+
+// startServeAddrs is startServe returning the addresses served.
+func startServeAddrs(t *testing.T, args ...string) (listening, func()) {
+	t.Helper()
+	cfg, err := parseServeConfig(append([]string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0"}, args...), env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
+	ready := make(chan listening, 1)
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, newLogger(io.Discard, 0), ready) }()
-	var addr net.Addr
+	var l listening
 	select {
-	case addr = <-ready:
+	case l = <-ready:
 	case err := <-done:
+		cancel()
 		t.Fatalf("serve: %v", err)
 	}
 	stopped := false
@@ -147,7 +166,7 @@ func startServe(t *testing.T, args ...string) (string, func()) {
 		}
 	}
 	t.Cleanup(stop)
-	return "http://" + addr.String(), stop
+	return l, stop
 }
 
 func get(t *testing.T, url string) (int, string, http.Header) {
@@ -165,7 +184,7 @@ func get(t *testing.T, url string) (int, string, http.Header) {
 }
 
 func TestServeEndpoints(t *testing.T) {
-	base, _ := startServe(t, "-max-watchers", "4", "-ice-servers", "stun:stun.example.org:3478")
+	base, _ := startServe(t, "-max-watchers", "4", "-offer-timeout", "2500ms", "-ice-servers", "stun:stun.example.org:3478")
 
 	code, body, _ := get(t, base+"/healthz")
 	if code != 200 || !strings.Contains(body, `"status":"ok"`) {
@@ -175,18 +194,17 @@ func TestServeEndpoints(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"ready"`) {
 		t.Errorf("/readyz = %d %s", code, body)
 	}
-	code, body, _ = get(t, base+"/metrics")
-	if code != 200 || !strings.Contains(body, "broadcast_sockets 0") || !strings.Contains(body, "process_resident_memory_bytes") {
-		t.Errorf("/metrics = %d %.300s", code, body)
-	}
 	code, body, _ = get(t, base+"/config")
 	var cfg struct {
-		MaxWatchers int `json:"maxWatchers"`
-		ICEServers  []struct {
+		MaxWatchers          int `json:"maxWatchers"`
+		OfferTimeoutMs       int `json:"offerTimeoutMs"`
+		MaxPendingCandidates int `json:"maxPendingCandidates"`
+		ICEServers           []struct {
 			URLs []string `json:"urls"`
 		} `json:"iceServers"`
 	}
-	if err := json.Unmarshal([]byte(body), &cfg); code != 200 || err != nil || cfg.MaxWatchers != 4 || cfg.ICEServers[0].URLs[0] != "stun:stun.example.org:3478" {
+	if err := json.Unmarshal([]byte(body), &cfg); code != 200 || err != nil || cfg.MaxWatchers != 4 || cfg.OfferTimeoutMs != 2500 ||
+		cfg.MaxPendingCandidates != rtc.MaxPendingCandidates || cfg.ICEServers[0].URLs[0] != "stun:stun.example.org:3478" {
 		t.Errorf("/config = %d %s (%v)", code, body, err)
 	}
 	pages := map[string]string{
@@ -243,5 +261,54 @@ func TestListenError(t *testing.T) {
 	var opErr *net.OpError
 	if !errors.As(err, &opErr) {
 		t.Fatalf("err = %v, want the listen error at once", err)
+	}
+}
+
+// TestMetricsApart: /metrics is served on -metrics-addr only, never on the
+// public address (its room labels name rooms).
+func TestMetricsApart(t *testing.T) {
+	l, stop := startServeAddrs(t)
+	if l.Metrics == nil || l.Metrics.String() == l.Addr.String() {
+		t.Fatalf("metrics on %v, public on %v", l.Metrics, l.Addr)
+	}
+	code, body, _ := get(t, "http://"+l.Metrics.String()+"/metrics")
+	if code != 200 || !strings.Contains(body, "broadcast_sockets 0") || !strings.Contains(body, "process_resident_memory_bytes") {
+		t.Errorf("metrics address /metrics = %d %.300s", code, body)
+	}
+	if code, body, _ := get(t, "http://"+l.Addr.String()+"/metrics"); code != http.StatusNotFound || strings.Contains(body, "broadcast_") {
+		t.Errorf("public /metrics = %d %.300s, want 404", code, body)
+	}
+	if code, _, _ := get(t, "http://"+l.Metrics.String()+"/talk.html"); code != http.StatusNotFound {
+		t.Errorf("metrics address /talk.html = %d, want 404: it serves /metrics only", code)
+	}
+	stop()
+	if _, err := http.Get("http://" + l.Metrics.String() + "/metrics"); err == nil {
+		t.Error("still serving metrics after shutdown")
+	}
+}
+
+func TestMetricsOff(t *testing.T) {
+	for _, off := range []string{"off", ""} {
+		l, _ := startServeAddrs(t, "-metrics-addr", off)
+		if l.Metrics != nil {
+			t.Errorf("-metrics-addr %q: metrics on %v", off, l.Metrics)
+		}
+		if code, _, _ := get(t, "http://"+l.Addr.String()+"/metrics"); code != http.StatusNotFound {
+			t.Errorf("-metrics-addr %q: public /metrics = %d, want 404", off, code)
+		}
+	}
+}
+
+func TestMetricsListenError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, addr := range []string{ln.Addr().String(), "127.0.0.1:99999", "no-such-host.invalid:9090"} {
+		err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-metrics-addr", addr}, env(nil), io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "-metrics-addr") {
+			t.Errorf("-metrics-addr %s: err = %v, want the listen error at once", addr, err)
+		}
 	}
 }

@@ -18,17 +18,36 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/broadcast-service/broadcast/cluster"
+	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/metrics"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/static"
 )
 
-// serve listens on cfg.Addr and serves until ctx ends, then drains. If
-// ready is not nil it receives the listening address once serving.
-func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- net.Addr) error {
+// listening is where serve listens: the public address, and the metrics
+// address (nil with -metrics-addr off).
+type listening struct{ Addr, Metrics net.Addr }
+
+// serve listens on cfg.Addr, and on cfg.MetricsAddr for /metrics, and
+// serves until ctx ends, then drains. A listen error is returned at once.
+// If ready is not nil it receives the listening addresses once serving.
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- listening) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("-metrics-addr: listen: %w", err)
+		}
+	}
+	closeListeners := func() {
+		_ = ln.Close()
+		if metricsLn != nil {
+			_ = metricsLn.Close()
+		}
 	}
 	m := metrics.New()
 	opts := hubOptions(cfg, log)
@@ -37,7 +56,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if cfg.Redis != "" {
 		cl, err = cluster.New(cluster.Options{URL: cfg.Redis, TTL: cfg.RedisNodeTTL, Logger: log})
 		if err != nil {
-			_ = ln.Close()
+			closeListeners()
 			return fmt.Errorf("-redis: %w", err)
 		}
 		redis.SetLogger(redisLog{log})
@@ -49,13 +68,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if cl != nil {
 		cl.Start(hub)
 	}
-	sio := signaling.NewServer(hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, TrustProxy: cfg.TrustProxy, Logger: log})
+	sio := signaling.NewServer(hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, Logger: log})
 	var draining atomic.Bool
-	httpSrv := &http.Server{
-		Handler:           routes(cfg, hub, cl, sio, m.Handler(), &draining, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	httpSrv := newHTTPServer(routes(cfg, hub, cl, sio, &draining, log), log)
+	metricsSrv := newHTTPServer(metricsRoutes(m.Handler()), log)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(sio.Serve)
@@ -75,6 +91,16 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
+	metricsURL := "off"
+	if metricsLn != nil {
+		metricsURL = "http://" + metricsLn.Addr().String() + "/metrics"
+		g.Go(func() error {
+			if err := metricsSrv.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("metrics serve: %w", err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		draining.Store(true)
@@ -89,16 +115,21 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 			err = errors.Join(err, cl.Close(drain))
 		}
 		_ = sio.Close()
-		return err
+		// Metrics last: a scrape during the drain still answers.
+		return errors.Join(err, metricsSrv.Shutdown(drain))
 	})
 	if _, err := fs.Stat(static.FS, static.ClientScript); err != nil {
 		log.Warn("the pages cannot connect: the socket.io client is not embedded; build with `make` (it runs npm ci)", "missing", static.ClientScript)
 	}
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "max_watchers", cfg.MaxWatchers,
 		"keyed", cfg.TalkSecret != "", "private_rooms", cfg.PrivateRooms, "turn", len(cfg.TURN.URLs) > 0,
-		"redis", cl != nil)
+		"redis", cl != nil, "metrics", metricsURL)
 	if ready != nil {
-		ready <- ln.Addr()
+		l := listening{Addr: ln.Addr()}
+		if metricsLn != nil {
+			l.Metrics = metricsLn.Addr()
+		}
+		ready <- l
 	}
 	return g.Wait()
 }
@@ -120,12 +151,41 @@ func hubOptions(cfg serveConfig, log *slog.Logger) signaling.Options {
 	return opts
 }
 
-// routes wires the HTTP endpoints: the socket.io endpoint, liveness,
-// readiness, metrics, the pages' configuration and the embedded pages. cl
-// is nil for a single node.
-func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio, metrics http.Handler, draining *atomic.Bool, log *slog.Logger) http.Handler {
+// Timeouts of the HTTP servers. A WebSocket, once upgraded, is the
+// transport's: neither applies to it.
+const (
+	// readHeaderTimeout bounds how long a client may take to send a
+	// request's headers.
+	readHeaderTimeout = 10 * time.Second
+	// idleTimeout closes a keep-alive connection that sent no request for
+	// this long.
+	idleTimeout = 2 * time.Minute
+)
+
+// newHTTPServer is an http.Server for h with the service's timeouts.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// metricsRoutes serves GET /metrics only, for the -metrics-addr listener:
+// the metrics name rooms, so they stay off the public address.
+func metricsRoutes(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	return mux
+}
+
+// routes wires the public HTTP endpoints: the socket.io endpoint,
+// liveness, readiness, the pages' configuration and the embedded pages
+// (not /metrics: see metricsRoutes). cl is nil for a single node.
+func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio http.Handler, draining *atomic.Bool, log *slog.Logger) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer)
+	r.Use(middleware.Recoverer, securityHeaders)
 	r.Handle("/socket.io/*", sio)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		st := hub.Stats()
@@ -149,8 +209,10 @@ func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio, metri
 		}
 		writeJSON(w, log, map[string]any{"status": status})
 	})
-	r.Handle("/metrics", metrics)
-	pageConfig := map[string]any{"maxWatchers": cfg.MaxWatchers, "iceServers": cfg.ICEServers}
+	pageConfig := map[string]any{
+		"maxWatchers": cfg.MaxWatchers, "iceServers": cfg.ICEServers,
+		"offerTimeoutMs": cfg.OfferTimeout.Milliseconds(), "maxPendingCandidates": rtc.MaxPendingCandidates,
+	}
 	r.Get("/config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, log, pageConfig)

@@ -37,4 +37,4 @@ func Start(t testing.TB, opts signaling.Options, sopts signaling.ServerOptions) 
 
 // LoadLimits lift the per-socket rate and the socket counts, which a load
 // from one address on loopback would hit at once.
-var LoadLimits = signaling.Limits{MessagesPerSecond: 1e9, MessageBurst: 1e9, AddrSockets: 1e6, Sockets: 1e6}
+var LoadLimits = signaling.Limits{MessagesPerSecond: 1e9, MessageBurst: 1e9, EntersPerSecond: 1e9, EnterBurst: 1e9, AddrSockets: 1e6, Sockets: 1e6}

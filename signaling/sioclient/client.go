@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,12 +23,17 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// ErrClosed is returned by Emit after the connection has closed.
-var ErrClosed = errors.New("socket.io client closed")
+// MaxFrame bounds a WebSocket message from the server, in bytes; a larger
+// one ends the connection with ErrFrameTooLarge. The signaling server's own
+// frames are far smaller (an SDP offer is a few KiB).
+const MaxFrame = 1 << 20
 
-// ErrProtocol is returned by Dial when the server's handshake is not the
-// Engine.IO 3 / socket.io one.
-var ErrProtocol = errors.New("socket.io protocol error")
+// Silence allowed before the server's handshake says otherwise: socket.io
+// 2.x's defaults.
+const (
+	defaultPingInterval = 25 * time.Second
+	defaultPingTimeout  = 5 * time.Second
+)
 
 // Event is one event received from the server.
 type Event struct {
@@ -52,6 +58,7 @@ type Client struct {
 	id     string
 	ws     *websocket.Conn
 	events chan Event
+	silent time.Duration // the longest the server may say nothing: its ping interval plus ping timeout
 
 	wmu sync.Mutex // guards writes to ws
 
@@ -70,6 +77,12 @@ type openPacket struct {
 // Dial connects to the socket.io server at serverURL (http, https, ws or
 // wss; the path /socket.io/ is added) and returns once the server has
 // accepted the root namespace.
+//
+// The connection then ends (Events closed, Err saying why) with
+// ErrFrameTooLarge when the server sends a message over MaxFrame bytes, and
+// with ErrServerSilent when it sends nothing for its ping interval plus its
+// ping timeout (from its handshake; socket.io's 25 s and 5 s if it gives
+// none): the client pings each interval, and a live server answers.
 func Dial(ctx context.Context, serverURL string, opts *Options) (*Client, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -89,24 +102,32 @@ func Dial(ctx context.Context, serverURL string, opts *Options) (*Client, error)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", u, err)
 	}
+	ws.SetReadLimit(MaxFrame)
 	if dl, ok := ctx.Deadline(); ok {
 		_ = ws.SetReadDeadline(dl)
 	}
 	open, err := handshake(ws)
 	if err != nil {
 		_ = ws.Close()
-		return nil, err
+		return nil, readError(err)
 	}
-	_ = ws.SetReadDeadline(time.Time{})
+	interval, timeout := time.Duration(open.PingInterval)*time.Millisecond, time.Duration(open.PingTimeout)*time.Millisecond
+	if interval <= 0 {
+		interval = defaultPingInterval
+	}
+	if timeout <= 0 {
+		timeout = defaultPingTimeout
+	}
 
 	buf := opts.Buffer
 	if buf <= 0 {
 		buf = 256
 	}
-	c := &Client{id: open.SID, ws: ws, events: make(chan Event, buf), done: make(chan struct{})}
+	c := &Client{id: open.SID, ws: ws, events: make(chan Event, buf), done: make(chan struct{}), silent: interval + timeout}
+	_ = ws.SetReadDeadline(time.Now().Add(c.silent))
 	c.wg.Add(2)
 	go c.readLoop()
-	go c.pingLoop(time.Duration(open.PingInterval) * time.Millisecond)
+	go c.pingLoop(interval)
 	return c, nil
 }
 
@@ -219,9 +240,10 @@ func (c *Client) readLoop() {
 	for {
 		_, p, err := c.ws.ReadMessage()
 		if err != nil {
-			c.shutdown(fmt.Errorf("read: %w", err))
+			c.shutdown(readError(err))
 			return
 		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(c.silent))
 		ev, ok, err := parse(p)
 		if err != nil {
 			c.shutdown(err)
@@ -236,6 +258,19 @@ func (c *Client) readLoop() {
 			return
 		}
 	}
+}
+
+// readError says why reading from the server failed: ErrFrameTooLarge,
+// ErrServerSilent, or the WebSocket's own error.
+func readError(err error) error {
+	var ne net.Error
+	switch {
+	case errors.Is(err, websocket.ErrReadLimit):
+		return fmt.Errorf("read: %w (over %d bytes)", ErrFrameTooLarge, MaxFrame)
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Errorf("read: %w: %w", ErrServerSilent, err)
+	}
+	return fmt.Errorf("read: %w", err)
 }
 
 // parse decodes one Engine.IO text packet; ok is false for packets that

@@ -1,0 +1,39 @@
+package broadcaster_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/broadcast-service/broadcast/broadcaster"
+	"github.com/broadcast-service/broadcast/internal/sigtest"
+	"github.com/broadcast-service/broadcast/internal/testmedia"
+	"github.com/broadcast-service/broadcast/signaling"
+)
+
+// A Go talker whose socket is lost on air takes its open room back with
+// the retake token the server gave it, while the room is held for it.
+func TestTalkerRetakesItsRoom(t *testing.T) {
+	media := testmedia.Make(t, 2)
+	url, hub := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
+	w := sigtest.Enter(t, url, signaling.EnterRequest{Room: "held", Role: signaling.RoleWatcher})
+
+	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: "held", Video: media.VP8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	first := w.Next(signaling.TypeTalkReady).From
+	hub.Kick(first, errors.New("connection lost")) // as a dropped network would
+	if again := w.Next(signaling.TypeTalkReady).From; again == first {
+		t.Fatalf("talk_ready again from %s, want a new socket", again)
+	}
+}

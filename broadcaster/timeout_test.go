@@ -1,0 +1,51 @@
+package broadcaster_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/broadcast-service/broadcast/broadcaster"
+	"github.com/broadcast-service/broadcast/internal/sigtest"
+	"github.com/broadcast-service/broadcast/internal/testmedia"
+	"github.com/broadcast-service/broadcast/signaling"
+)
+
+// A watcher that asks and never answers the offer is dropped after the
+// offer timeout and told so; its place goes to the next watcher, which a
+// full room would have refused.
+func TestUnansweredOfferTimesOut(t *testing.T) {
+	media := testmedia.Make(t, 2)
+	url, _ := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
+	idle := sigtest.Enter(t, url, signaling.EnterRequest{Room: "idle", Role: signaling.RoleWatcher})
+	later := sigtest.Enter(t, url, signaling.EnterRequest{Room: "idle", Role: signaling.RoleWatcher})
+
+	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: "idle", Video: media.VP8, MaxWatchers: 1, OfferTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	talker := idle.Next(signaling.TypeTalkReady).From
+	later.Next(signaling.TypeTalkReady)
+
+	idle.Send(map[string]any{"type": signaling.TypeTalkRequest, "sendto": talker})
+	idle.Next(signaling.TypeOffer)
+	if m := idle.Next(signaling.TypeTalkReject); m.Reason != "timeout" {
+		t.Fatalf("idle watcher told talk_reject %q, want \"timeout\"", m.Reason)
+	}
+	if n := b.Watchers(); n != 0 {
+		t.Fatalf("talker serves %d watchers after the timeout, want 0", n)
+	}
+	later.Send(map[string]any{"type": signaling.TypeTalkRequest, "sendto": talker})
+	if m := later.Next(signaling.TypeOffer, signaling.TypeTalkReject); m.Type != signaling.TypeOffer {
+		t.Fatalf("later watcher got %s %q, want an offer", m.Type, m.Reason)
+	}
+}

@@ -1,0 +1,70 @@
+package signaling
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"time"
+)
+
+// RetakeWindow is how long an open room stays its talker's after the
+// talker's socket is lost on air, between talk_ready and end_talk (a
+// dropped network, a crash): only a socket presenting the talker's retake
+// token may take it meanwhile. talk.html retries for as long.
+const RetakeWindow = 30 * time.Second
+
+// reservation holds an open room for a talker that was lost.
+type reservation struct {
+	token string
+	until time.Time
+}
+
+// newRetakeToken returns 128 random bits, base64url-encoded.
+func newRetakeToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// reservedLocked reports whether room is held for a lost talker whose
+// token is not token. Hub.mu must be held.
+func (h *Hub) reservedLocked(room, token string) bool {
+	res, ok := h.reserved[room]
+	if !ok {
+		return false
+	}
+	if !h.now().Before(res.until) {
+		delete(h.reserved, room)
+		return false
+	}
+	return res.token != token
+}
+
+// becomeTalkerLocked gives c, the new talker of room in an open hub, its
+// retake token: the one it presented if it retook the room, else a new
+// one. Hub.mu must be held.
+func (h *Hub) becomeTalkerLocked(c *Client, room, presented string) {
+	if h.opts.Keys != nil {
+		return // keyed rooms: the talk key is what lets a talker back
+	}
+	if res, ok := h.reserved[room]; ok && res.token == presented {
+		c.retake = presented
+	} else {
+		c.retake = newRetakeToken()
+	}
+	delete(h.reserved, room)
+}
+
+// reserveLocked holds room for c, its talker, lost on air, and forgets
+// reservations that have run out. Hub.mu must be held.
+func (h *Hub) reserveLocked(room string, c *Client) {
+	if c.retake == "" || !c.onAir.Load() {
+		return
+	}
+	now := h.now()
+	for name, res := range h.reserved {
+		if !now.Before(res.until) {
+			delete(h.reserved, name)
+		}
+	}
+	h.reserved[room] = reservation{token: c.retake, until: now.Add(RetakeWindow)}
+}

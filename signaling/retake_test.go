@@ -1,0 +1,79 @@
+package signaling
+
+import (
+	"testing"
+	"time"
+)
+
+// enterAsTalker enters p as the talker of room with a retake token and
+// returns the token `entered` hands it.
+func enterAsTalker(t *testing.T, p peer, room, retake string) string {
+	t.Helper()
+	if err := p.Enter(EnterRequest{Room: room, Role: RoleTalker, Retake: retake}); err != nil {
+		t.Fatalf("%s: %v", p.ID(), err)
+	}
+	f := p.next(t)
+	token, _ := decode(t, f)["retake"].(string)
+	if f.Event != EventEntered || len(token) < 22 {
+		t.Fatalf("%s got %s %s, want entered with a retake token", p.ID(), f.Event, f.Data)
+	}
+	return token
+}
+
+// An open room whose talker is lost on air is held for it: within
+// RetakeWindow only its retake token takes the room back, and neither a
+// watcher's claim nor another talker gets in. A talker that ends its
+// broadcast, or one never on air, leaves the room free.
+func TestRetakeTokenHoldsARoomLostOnAir(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	h := NewHub(Options{Now: func() time.Time { return now }})
+	check := bystander(t, h)
+	a := connect(t, h, "a", "", RoleClassic)
+	token := enterAsTalker(t, a, "r", "")
+	classic := connect(t, h, "classic", "r", RoleClassic)
+	if err := a.Message([]byte(`{"type":"talk_ready"}`)); err != nil {
+		t.Fatal(err)
+	}
+	classic.next(t)
+	a.Leave() // lost on air
+	if f := classic.next(t); f.Event != EventUserDisconnected {
+		t.Fatalf("classic got %s", f.Event)
+	}
+
+	refused(t, classic, classic.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
+	b := connect(t, h, "b", "", RoleClassic)
+	refused(t, b, b.Enter(EnterRequest{Room: "r", Role: RoleTalker}), ErrRoomTaken)
+	refused(t, b, b.Enter(EnterRequest{Room: "r", Role: RoleTalker, Retake: token + "x"}), ErrRoomTaken)
+	a2 := connect(t, h, "a2", "", RoleClassic)
+	if got := enterAsTalker(t, a2, "r", token); got != token {
+		t.Errorf("retaken with token %q, want the same %q", got, token)
+	}
+	check()
+
+	// Ending the broadcast gives the room up at once.
+	for _, m := range []string{`{"type":"talk_ready"}`, `{"type":"end_talk"}`} {
+		if err := a2.Message([]byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		classic.next(t)
+	}
+	a2.Leave()
+	classic.next(t)
+	tokenB := enterAsTalker(t, b, "r", "")
+	if tokenB == token {
+		t.Error("a new talker got the old talker's token")
+	}
+
+	// A hold runs out after RetakeWindow.
+	if err := b.Message([]byte(`{"type":"talk_ready"}`)); err != nil {
+		t.Fatal(err)
+	}
+	classic.next(t)
+	b.Leave()
+	classic.next(t)
+	c := connect(t, h, "c", "", RoleClassic)
+	refused(t, c, c.Enter(EnterRequest{Room: "r", Role: RoleTalker}), ErrRoomTaken)
+	now = now.Add(RetakeWindow)
+	enterAsTalker(t, c, "r", "")
+	check()
+}
