@@ -72,7 +72,14 @@ type Cluster struct {
 	wg       sync.WaitGroup
 	stopped  chan struct{} // closed when the worker has run its last op
 
-	mu       sync.Mutex // guards mine, views, suspects, pongs and pings
+	// Only the worker touches streams and lastStream, only the receiver
+	// heard.
+	streams    map[string]*stream
+	lastStream uint64
+	heard      map[string]map[string]*heard
+
+	mu       sync.Mutex      // guards mine, views, suspects, pongs, pings and fresh
+	fresh    map[string]bool // channels being subscribed anew
 	pongs    map[string]chan struct{}
 	pings    int
 	mine     map[string]*member
@@ -133,6 +140,9 @@ func New(opts Options) (*Cluster, error) {
 		mine:     map[string]*member{},
 		pongs:    map[string]chan struct{}{},
 		views:    map[string]*view{},
+		streams:  map[string]*stream{},
+		heard:    map[string]map[string]*heard{},
+		fresh:    map[string]bool{},
 	}, nil
 }
 
@@ -145,7 +155,9 @@ func (c *Cluster) Up() bool { return c.up.Load() }
 func (c *Cluster) Nodes() int { return int(c.nodes.Load()) }
 
 // Dropped returns how many messages for other nodes were dropped because
-// Redis was unreachable or behind.
+// Redis was unreachable or behind, plus how many messages from other nodes
+// this node missed (its subscription dropped or reconnected): a message
+// may be counted on both sides.
 func (c *Cluster) Dropped() uint64 { return c.dropped.Load() }
 
 // Start connects the cluster to local and runs it until Close: it
@@ -256,7 +268,7 @@ func (c *Cluster) Join(room, id string, talker bool, limit int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
 	defer cancel()
 	reply, err := c.do(ctx, &op{script: joinScript, keys: c.memberKeys(room),
-		args: []any{id, c.node, flag(talker), limit, "0", room}})
+		args: []any{id, c.node, flag(talker), limit, "0", room, c.opts.Prefix}})
 	if err != nil {
 		// Redis went away or is slow: let it in; the next heartbeat
 		// registers it.
@@ -354,7 +366,7 @@ func (c *Cluster) ClaimTalker(room, id string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
 	defer cancel()
 	keys := append(c.k.room(room), c.k.roomChannel(room))
-	reply, err := c.do(ctx, &op{script: claimScript, keys: keys, args: []any{id, c.node}})
+	reply, err := c.do(ctx, &op{script: claimScript, keys: keys, args: []any{id, c.node, c.opts.Prefix}})
 	if err != nil {
 		c.dirty.Store(true) // registered as talker by the next heartbeat
 	}
@@ -380,7 +392,7 @@ func (c *Cluster) Leave(room, id string) {
 	if drop {
 		c.resubscribe()
 	}
-	c.enqueue(&op{script: leaveScript, keys: c.memberKeys(room), args: []any{id, c.node, room}})
+	c.enqueue(&op{script: leaveScript, keys: c.memberKeys(room), args: []any{id, c.node, room, c.opts.Prefix}})
 }
 
 // Talker implements signaling.Cluster.

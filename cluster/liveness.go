@@ -117,10 +117,18 @@ func (c *Cluster) reconcile(ctx context.Context, rejoin bool) error {
 	}
 	c.mu.Unlock()
 
+	// The pipelines below call the scripts by their SHA1: loaded once here,
+	// not sent whole with each call.
+	// (Script.Load in a pipeline would forget the SHA1s: loaded one by one.)
+	for _, s := range []*redis.Script{joinScript, leaveScript, snapshotScript} {
+		if err := s.Load(ctx, c.rdb).Err(); err != nil {
+			return err
+		}
+	}
 	pipe := c.rdb.Pipeline()
 	for id, room := range held {
 		if m, ok := mine[id]; !ok || (m.room != room && !m.pending) {
-			leaveScript.Eval(ctx, pipe, c.memberKeys(room), id, c.node, room)
+			leaveScript.EvalSha(ctx, pipe, c.memberKeys(room), id, c.node, room, c.opts.Prefix)
 		}
 	}
 	joins := map[string]*redis.Cmd{}
@@ -128,19 +136,16 @@ func (c *Cluster) reconcile(ctx context.Context, rejoin bool) error {
 		if m.pending || (held[id] == m.room && !m.talker && !rejoin) {
 			continue
 		}
-		joins[id] = joinScript.Eval(ctx, pipe, c.memberKeys(m.room), id, c.node, flag(m.talker), 0, "1", m.room)
+		joins[id] = joinScript.EvalSha(ctx, pipe, c.memberKeys(m.room), id, c.node, flag(m.talker), 0, "1", m.room, c.opts.Prefix)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !isReplyError(err) {
 		return err
 	}
-	for _, room := range rooms {
-		reply, err := snapshotScript.Run(ctx, c.rdb, c.k.room(room)).Slice()
-		if err != nil {
-			return err
-		}
-		if s, err := parseSnapshot(reply); err == nil {
-			c.replace(room, s, rejoin)
-		}
+	if len(c.streams) > maxStreams {
+		clear(c.streams)
+	}
+	if err := c.snapshots(ctx, rooms, rejoin); err != nil {
+		return err
 	}
 	for id, cmd := range joins {
 		if list, _ := cmd.Slice(); len(list) > 0 && list[0] == "taken" {
@@ -149,6 +154,34 @@ func (c *Cluster) reconcile(ctx context.Context, rejoin bool) error {
 	}
 	if rejoin {
 		c.log.Info("registered with redis", "sockets", len(mine), "rooms", len(rooms))
+	}
+	return nil
+}
+
+// snapshotBatch bounds the rooms read in one pipeline.
+const snapshotBatch = 1000
+
+// snapshots reads rooms afresh into their views, snapshotBatch rooms per
+// round trip (forced after a rejoin, see replace).
+func (c *Cluster) snapshots(ctx context.Context, rooms []string, force bool) error {
+	for len(rooms) > 0 {
+		n := min(len(rooms), snapshotBatch)
+		pipe := c.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, n)
+		for i, room := range rooms[:n] {
+			cmds[i] = snapshotScript.EvalSha(ctx, pipe, c.k.room(room))
+		}
+		_, _ = pipe.Exec(ctx) // each reply is checked below
+		for i, room := range rooms[:n] {
+			reply, err := cmds[i].Slice()
+			if err != nil {
+				return err
+			}
+			if s, err := parseSnapshot(reply); err == nil {
+				c.replace(room, s, force)
+			}
+		}
+		rooms = rooms[n:]
 	}
 	return nil
 }

@@ -45,14 +45,15 @@ func (c *Cluster) subscriptions() {
 				close(v.ready)
 			}
 		}
-		c.mu.Unlock()
 		var on, off []string
 		for ch := range want {
 			if !have[ch] {
 				on = append(on, ch)
 				have[ch] = true
+				c.fresh[ch] = true
 			}
 		}
+		c.mu.Unlock()
 		for ch := range have {
 			if !want[ch] {
 				off = append(off, ch)
@@ -104,8 +105,17 @@ func (c *Cluster) receive(ctx context.Context) {
 			}
 			c.mu.Unlock()
 		case *redis.Subscription:
-			if m.Kind == "subscribe" {
+			switch m.Kind {
+			case "subscribe":
+				c.mu.Lock()
+				if c.fresh[m.Channel] { // not a resubscription after a reconnect
+					delete(c.fresh, m.Channel)
+					delete(c.heard, m.Channel)
+				}
+				c.mu.Unlock()
 				c.subscribed(m.Channel)
+			case "unsubscribe":
+				delete(c.heard, m.Channel)
 			}
 		case *redis.Message:
 			c.dispatch(m.Channel, []byte(m.Payload))
@@ -171,6 +181,10 @@ func (c *Cluster) subscribed(channel string) {
 func (c *Cluster) dispatch(channel string, payload []byte) {
 	if node, room, to, data, ok := decodeMessage(payload); ok {
 		if node != c.node { // this node delivered its own already
+			stream, seq := messageSeq(payload)
+			if n := missed(c.heard, channel, node, stream, seq); n > 0 {
+				c.dropped.Add(n)
+			}
 			c.local.Deliver(room, to, data)
 		}
 		return

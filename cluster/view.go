@@ -4,7 +4,8 @@ import "fmt"
 
 // event is a room's membership event, as the scripts publish it on the
 // room's channel: a join ("j"), a departure ("l") or a talker's claim
-// ("t") of a socket on a node, with the room's version after it. Routed
+// ("t") of a socket on a node, with the room's version after it and
+// before it. Versions of a room increase, not one by one. Routed
 // messages travel in another form (see encodeMessage).
 type event struct {
 	Kind   string `json:"k"`
@@ -12,6 +13,7 @@ type event struct {
 	Socket string `json:"s"`
 	Talker bool   `json:"t"`
 	Ver    int64  `json:"v"`
+	Prev   int64  `json:"p"` // the room's version before it
 }
 
 // view is a node's picture of a room it has members in: every member's
@@ -103,7 +105,7 @@ func (v *view) apply(room string, ev event, self string) (gone *departure, gap b
 	if ev.Ver <= v.ver {
 		return nil, false
 	}
-	gap = v.ver != 0 && ev.Ver != v.ver+1
+	gap = v.ver != 0 && ev.Prev != v.ver
 	v.ver = ev.Ver
 	switch ev.Kind {
 	case "j":

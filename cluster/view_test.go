@@ -11,8 +11,8 @@ func TestViewOrdersEventsAndSnapshots(t *testing.T) {
 	v := newView()
 	// Events before the first snapshot wait for it; those it already has
 	// are skipped after it.
-	v.apply("r", event{Kind: "j", Node: "n2", Socket: "w1", Ver: 2}, self)
-	v.apply("r", event{Kind: "j", Node: "n2", Socket: "w2", Ver: 3}, self)
+	v.apply("r", event{Kind: "j", Node: "n2", Socket: "w1", Ver: 2, Prev: 1}, self)
+	v.apply("r", event{Kind: "j", Node: "n2", Socket: "w2", Ver: 3, Prev: 2}, self)
 	if len(v.members) != 0 {
 		t.Fatalf("members before a snapshot: %v", v.members)
 	}
@@ -24,20 +24,29 @@ func TestViewOrdersEventsAndSnapshots(t *testing.T) {
 	if gone := v.replace("r", snapshot{ver: 1, members: map[string]string{}}, self, false); gone != nil || len(v.members) != 3 {
 		t.Fatalf("stale snapshot applied: %v %v", gone, v.members)
 	}
-	if d, gap := v.apply("r", event{Kind: "l", Node: "n2", Socket: "w1", Ver: 3}, self); d != nil || gap || v.members["w1"] == "" {
+	if d, gap := v.apply("r", event{Kind: "l", Node: "n2", Socket: "w1", Ver: 3, Prev: 2}, self); d != nil || gap || v.members["w1"] == "" {
 		t.Fatal("stale departure applied")
 	}
 	// A departure of another node's member is announced; a gap asks for
 	// a snapshot.
-	d, gap := v.apply("r", event{Kind: "l", Node: "n2", Socket: "w1", Ver: 4}, self)
+	d, gap := v.apply("r", event{Kind: "l", Node: "n2", Socket: "w1", Ver: 4, Prev: 3}, self)
 	if d == nil || d.id != "w1" || d.talker || gap || v.remote != 1 {
 		t.Fatalf("departure: %+v gap %v remote %d", d, gap, v.remote)
 	}
-	if _, gap := v.apply("r", event{Kind: "t", Node: "n2", Socket: "w2", Ver: 6}, self); !gap || v.talker != "w2" {
+	// Versions come from a cluster-wide counter: they increase, not one by
+	// one; an event names the version before it.
+	if _, gap := v.apply("r", event{Kind: "j", Node: "n2", Socket: "w3", Ver: 7, Prev: 4}, self); gap || v.members["w3"] != "n2" {
+		t.Fatalf("event after 4 at 7: gap %v members %v", gap, v.members)
+	}
+	if _, gap := v.apply("r", event{Kind: "t", Node: "n2", Socket: "w2", Ver: 8, Prev: 7}, self); gap {
+		t.Fatal("event after 7 at 8 taken for a gap")
+	}
+	v.apply("r", event{Kind: "l", Node: "n2", Socket: "w3", Ver: 9, Prev: 8}, self)
+	if _, gap := v.apply("r", event{Kind: "t", Node: "n2", Socket: "w2", Ver: 12, Prev: 10}, self); !gap || v.talker != "w2" {
 		t.Fatalf("gap %v talker %q", gap, v.talker)
 	}
 	// A newer snapshot that lacks a member (and the talker) announces them.
-	gone = v.replace("r", snapshot{ver: 9, members: map[string]string{"t": self}}, self, false)
+	gone = v.replace("r", snapshot{ver: 19, members: map[string]string{"t": self}}, self, false)
 	if len(gone) != 1 || gone[0].id != "w2" || !gone[0].talker || v.remote != 0 {
 		t.Fatalf("gone %v remote %d", gone, v.remote)
 	}

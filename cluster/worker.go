@@ -143,6 +143,9 @@ func (c *Cluster) pipeline(ops []*op) {
 		if o.script != nil {
 			cmds[i] = o.script.Eval(ctx, pipe, o.keys, o.args...)
 		} else {
+			if o.payload[0] == messageTag {
+				c.number(o)
+			}
 			cmds[i] = pipe.Publish(ctx, o.channel, o.payload)
 		}
 	}
@@ -176,3 +179,21 @@ func isReplyError(err error) bool {
 	var re redis.Error
 	return errors.As(err, &re) && !errors.Is(err, redis.ErrClosed)
 }
+
+// number stamps a message with its channel's stream and next sequence
+// number. Only the worker calls it, in the order messages are sent.
+func (c *Cluster) number(o *op) {
+	st := c.streams[o.channel]
+	if st == nil {
+		c.lastStream++
+		st = &stream{id: c.lastStream}
+		c.streams[o.channel] = st
+	}
+	st.seq++
+	stampMessage(o.payload, st.id, st.seq)
+}
+
+// maxStreams bounds the channels the worker numbers messages for; past
+// it, reconcile starts every channel on a new stream, which no receiver
+// counts as a loss.
+const maxStreams = 4096

@@ -114,7 +114,7 @@ func New() *Metrics {
 		roomWatchers: prometheus.NewDesc("broadcast_room_watchers", "Watchers (members but the talker) in the largest rooms on this node; the rest summed as room=\"other\".", []string{"room"}, nil),
 		redisUp:      prometheus.NewDesc("broadcast_redis_up", "1 while Redis is reachable and this node shares rooms through it, else 0 (only with -redis).", nil, nil),
 		nodes:        prometheus.NewDesc("broadcast_cluster_nodes", "Live nodes sharing rooms, this one included (only with -redis).", nil, nil),
-		dropped:      prometheus.NewDesc("broadcast_cluster_dropped_total", "Messages for sockets on other nodes dropped while Redis was unreachable (only with -redis).", nil, nil),
+		dropped:      prometheus.NewDesc("broadcast_cluster_dropped_total", "Messages between nodes lost: dropped while Redis was unreachable or behind, or missed by this node's subscription (only with -redis).", nil, nil),
 	}
 	m.reg.MustRegister(m.messages, m.bytes, m.delivered, m.refusals, m.evictions,
 		m.bitrate, m.fps, m.jitter, m.rtt, m.lost, m.freezes, m.reports, m,

@@ -157,3 +157,23 @@ func TestHubTakesClusterRefusals(t *testing.T) {
 	}
 	h.Kick("nobody", ErrRoomTaken)
 }
+
+// TestHubNeverRejoinsAClosedClient: a client that left while its change
+// of role was asked of the cluster is not registered there again.
+func TestHubNeverRejoinsAClosedClient(t *testing.T) {
+	cl := newFakeCluster()
+	h := NewHub(Options{Cluster: cl})
+	p := connect(t, h, "p", "a", RoleWatcher)
+	p.Leave()
+	cl.mu.Lock()
+	cl.calls = nil
+	cl.mu.Unlock()
+	if err := p.Enter(EnterRequest{Room: "a", Role: RoleTalker}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("change of role after leaving: %v, want ErrClosed", err)
+	}
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if n := len(cl.calls); n == 0 || cl.calls[n-1] != "leave a p" || slices.Contains(cl.calls, "join a p false") {
+		t.Fatalf("cluster calls %v: the closed client must end out of the room", cl.calls)
+	}
+}

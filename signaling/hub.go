@@ -272,14 +272,29 @@ func (c *Client) Enter(req EnterRequest) (err error) {
 	if err := cl.Join(req.Room, c.id, talker, h.opts.Limits.RoomSockets); err != nil {
 		return err
 	}
+	// The cluster's Join moved the socket out of the room it was in: once
+	// refused here, it is put back as it still is here. A socket that left
+	// meanwhile is never registered again.
 	old, err := c.enter(req.Room, talker, req.Retake)
+	now := c.Room()
 	switch {
-	case err != nil && c.Room() == req.Room: // a refused change of role
-		_ = cl.Join(req.Room, c.id, c.IsTalker(), h.opts.Limits.RoomSockets+1)
+	case err != nil && now != "" && !errors.Is(err, ErrClosed):
+		if jerr := cl.Join(now, c.id, c.IsTalker(), h.opts.Limits.RoomSockets+1); jerr != nil {
+			h.Kick(c.id, jerr)
+		}
+		if now != req.Room {
+			cl.Leave(req.Room, c.id)
+		}
 	case err != nil:
 		cl.Leave(req.Room, c.id)
 	case old != "" && old != req.Room:
 		cl.Leave(old, c.id)
+	}
+	if c.left.Load() { // it left while the cluster was asked: take it out
+		if now != "" && now != req.Room {
+			cl.Leave(now, c.id)
+		}
+		cl.Leave(req.Room, c.id)
 	}
 	return err
 }
