@@ -116,7 +116,10 @@ test('a watcher leaving is announced to the talker once, not to other rooms', as
 
 test('roles: one talker a room; watchers reach only the talker and never see each other', async () => {
   const talker = await connect({ room: 'room-f', role: 'talker' });
-  assert.deepEqual(talker.entered, { room: 'room-f', role: 'talker', iceServers: [] });
+  // An open room's talker gets a retake token: 128 random bits, base64url.
+  const { retake, ...entered } = talker.entered;
+  assert.deepEqual(entered, { room: 'room-f', role: 'talker', iceServers: [] });
+  assert.match(retake, /^[A-Za-z0-9_-]{22}$/);
   const w1 = await connect({ room: 'room-f', role: 'watcher' });
   const w2 = await connect({ room: 'room-f', role: 'watcher' });
   const second = await connect(null);
