@@ -207,6 +207,18 @@ func TestServeEndpoints(t *testing.T) {
 		cfg.MaxPendingCandidates != protocol.MaxPendingCandidates || cfg.ICEServers[0].URLs[0] != "stun:stun.example.org:3478" {
 		t.Errorf("/config = %d %s (%v)", code, body, err)
 	}
+	var timing map[string]any
+	if err := json.Unmarshal([]byte(body), &timing); err != nil {
+		t.Fatalf("/config = %s: %v", body, err)
+	}
+	for name, want := range map[string]time.Duration{
+		"resumeGraceMs": protocol.ResumeGrace, "retryMs": protocol.RetryInterval,
+		"reportMs": protocol.ReportInterval, "retakeMs": protocol.RetakeWindow,
+	} {
+		if got, ok := timing[name].(float64); !ok || got != float64(want.Milliseconds()) {
+			t.Errorf("/config %s = %v, want %d", name, timing[name], want.Milliseconds())
+		}
+	}
 	pages := map[string]string{
 		"/":                       `formaction="talk.html"`,
 		"/talk.html":              `id="viewer-count"`,

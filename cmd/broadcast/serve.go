@@ -212,6 +212,9 @@ func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio http.H
 	pageConfig := map[string]any{
 		"maxWatchers": cfg.MaxWatchers, "iceServers": cfg.ICEServers,
 		"offerTimeoutMs": cfg.OfferTimeout.Milliseconds(), "maxPendingCandidates": protocol.MaxPendingCandidates,
+		// The protocol's timing, so the pages and the Go peers cannot drift.
+		"resumeGraceMs": protocol.ResumeGrace.Milliseconds(), "retryMs": protocol.RetryInterval.Milliseconds(),
+		"reportMs": protocol.ReportInterval.Milliseconds(), "retakeMs": protocol.RetakeWindow.Milliseconds(),
 	}
 	r.Get("/config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
