@@ -356,7 +356,7 @@ func (v *Viewer) event(ev sioclient.Event) (string, error) {
 		case protocol.TypeCandidate:
 			v.candidate(m)
 		case protocol.TypeTalkReject:
-			if m.Reason == "full" {
+			if m.Reason == protocol.RejectFull {
 				return "", fmt.Errorf("%w: %s", ErrRoomFull, m.Reason)
 			}
 			return "", fmt.Errorf("%w: %s", ErrRejected, m.Reason)
