@@ -15,7 +15,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/broadcast-service/broadcast/internal/rtc"
-	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 )
 
@@ -36,7 +36,7 @@ type Options struct {
 	MaxWatchers int
 	// OfferTimeout is how long a watcher has to answer the offer before it
 	// is dropped, told with talk_reject {reason: "timeout"}, and its place
-	// freed; zero means rtc.OfferTimeout (15 s).
+	// freed; zero means protocol.OfferTimeout (15 s).
 	OfferTimeout time.Duration
 	// DialTimeout bounds connecting to the server; zero means 10 s.
 	DialTimeout time.Duration
@@ -85,7 +85,7 @@ func New(opts Options) (*Broadcaster, error) {
 		opts.DialTimeout = 10 * time.Second
 	}
 	if opts.OfferTimeout <= 0 {
-		opts.OfferTimeout = rtc.OfferTimeout
+		opts.OfferTimeout = protocol.OfferTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -150,7 +150,7 @@ func (b *Broadcaster) Watchers() int {
 // restarting, say) is made again, with waits from 250 ms up to 5 s between
 // tries, until ctx ends. The talker comes back under a new socket id and
 // says talk_ready again; its watchers' media connections that are still up
-// wait rtc.ResumeGrace for them to resume (a talk_request with the offer's
+// wait protocol.ResumeGrace for them to resume (a talk_request with the offer's
 // ice-ufrag, answered with talk_ready {resumed: true}), as talk.html does.
 // A refusal while coming back (the room still held by the old socket, until
 // its node is found dead) is retried the same way.
@@ -181,7 +181,7 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 	}
 	var err error
 	for {
-		if err = b.send(map[string]any{"type": signaling.TypeTalkReady}); err == nil {
+		if err = b.send(protocol.TalkReady{Head: protocol.Head{Type: protocol.TypeTalkReady}}); err == nil {
 			b.log.Info("on air", "room", b.opts.Room, "socket_id", b.sio.Load().ID())
 			err = b.serve(ctx)
 		}
@@ -230,8 +230,8 @@ func (b *Broadcaster) reconnect(ctx context.Context) error {
 
 // enter takes the room as its talker over sio and learns the ICE servers.
 func (b *Broadcaster) enter(ctx context.Context, sio *sioclient.Client) error {
-	req := signaling.EnterRequest{Room: b.opts.Room, Role: signaling.RoleTalker, Key: b.opts.Key, Retake: b.retake}
-	if err := sio.Emit(signaling.EventEnter, req); err != nil {
+	req := protocol.EnterRequest{Room: b.opts.Room, Role: protocol.RoleTalker, Key: b.opts.Key, Retake: b.retake}
+	if err := sio.Emit(protocol.EventEnter, req); err != nil {
 		return err
 	}
 	for {
@@ -243,7 +243,7 @@ func (b *Broadcaster) enter(ctx context.Context, sio *sioclient.Client) error {
 				return fmt.Errorf("signaling connection lost: %w", sio.Err())
 			}
 			switch ev.Name {
-			case signaling.EventEntered:
+			case protocol.EventEntered:
 				b.iceServers = rtc.EnteredICEServers(ev)
 				var entered struct {
 					Retake string `json:"retake"`
@@ -253,7 +253,7 @@ func (b *Broadcaster) enter(ctx context.Context, sio *sioclient.Client) error {
 					b.retake = entered.Retake
 				}
 				return nil
-			case signaling.EventError:
+			case protocol.EventError:
 				return fmt.Errorf("%w: %s", ErrRefused, rtc.Refusal(ev))
 			}
 		}
@@ -273,26 +273,26 @@ func (b *Broadcaster) serve(ctx context.Context) error {
 				return fmt.Errorf("signaling connection lost: %w", sio.Err())
 			}
 			switch ev.Name {
-			case signaling.EventMessage:
-				var m rtc.Message
+			case protocol.EventMessage:
+				var m protocol.Message
 				if rtc.Decode(ev, &m) {
 					b.handle(m)
 				}
-			case signaling.EventUserDisconnected:
-				var m rtc.Message
+			case protocol.EventUserDisconnected:
+				var m protocol.Message
 				if rtc.Decode(ev, &m) {
 					b.left(m.ID)
 				}
-			case signaling.EventError:
+			case protocol.EventError:
 				b.log.Warn("signaling error", "err", rtc.Refusal(ev))
 			}
 		}
 	}
 }
 
-func (b *Broadcaster) handle(m rtc.Message) {
+func (b *Broadcaster) handle(m protocol.Message) {
 	switch m.Type {
-	case signaling.TypeTalkRequest:
+	case protocol.TypeTalkRequest:
 		if m.Resume != "" && b.resume(m.From, m.Resume) {
 			return
 		}
@@ -302,13 +302,13 @@ func (b *Broadcaster) handle(m rtc.Message) {
 			// to either copy fits this PeerConnection.
 			if offer := p.pc.LocalDescription(); offer != nil {
 				b.log.Debug("offer repeated", "watcher", m.From)
-				_ = b.send(map[string]any{"type": signaling.TypeOffer, "sdp": offer.SDP, "sendto": m.From})
+				_ = b.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: m.From}, SDP: offer.SDP})
 			}
 			return
 		}
 		b.drop(m.From)
 		if b.Watchers() >= b.opts.MaxWatchers {
-			_ = b.send(map[string]any{"type": signaling.TypeTalkReject, "reason": "full", "sendto": m.From})
+			_ = b.send(protocol.TalkReject{Head: protocol.Head{Type: protocol.TypeTalkReject, Sendto: m.From}, Reason: protocol.RejectFull})
 			b.log.Info("watcher refused: full", "watcher", m.From, "max", b.opts.MaxWatchers)
 			return
 		}
@@ -316,25 +316,25 @@ func (b *Broadcaster) handle(m rtc.Message) {
 			b.log.Warn("offer failed", "watcher", m.From, "err", err)
 			b.drop(m.From)
 		}
-	case signaling.TypeAnswer:
+	case protocol.TypeAnswer:
 		if p := b.peer(m.From); p != nil {
 			if err := p.answer(m.SDP); err != nil {
 				b.log.Warn("bad answer", "watcher", m.From, "err", err)
 				b.drop(m.From)
 			}
 		}
-	case signaling.TypeCandidate:
+	case protocol.TypeCandidate:
 		if p := b.peer(m.From); p != nil && m.Candidate != "" {
-			p.candidate(m.ICECandidate())
+			p.candidate(rtc.ICECandidate(m))
 		}
-	case signaling.TypeBye:
+	case protocol.TypeBye:
 		b.drop(m.From)
 	}
 }
 
-func (b *Broadcaster) send(msg map[string]any) error {
-	if err := b.sio.Load().Emit(signaling.EventMessage, msg); err != nil {
-		return fmt.Errorf("send %v: %w", msg["type"], err)
+func (b *Broadcaster) send(msg protocol.Typed) error {
+	if err := b.sio.Load().Emit(protocol.EventMessage, msg); err != nil {
+		return fmt.Errorf("send %v: %w", msg.MessageType(), err)
 	}
 	return nil
 }
@@ -382,7 +382,7 @@ func (b *Broadcaster) orphaned(p *peer) bool {
 	return p.orphan != nil
 }
 
-// orphan keeps p, whose watcher's socket is gone, for rtc.ResumeGrace if
+// orphan keeps p, whose watcher's socket is gone, for protocol.ResumeGrace if
 // its media connection is up (the watcher's signaling node may be
 // restarting, and the watcher resume it), and drops it at once otherwise.
 func (b *Broadcaster) orphan(p *peer) {
@@ -398,7 +398,7 @@ func (b *Broadcaster) orphan(p *peer) {
 	p.clearOrphanLocked()
 	p.orphans++
 	gen := p.orphans
-	p.orphan = time.AfterFunc(rtc.ResumeGrace, func() { b.dropPeer(p, gen) })
+	p.orphan = time.AfterFunc(protocol.ResumeGrace, func() { b.dropPeer(p, gen) })
 }
 
 // left: the server says a watcher's socket is gone.
@@ -466,13 +466,13 @@ func (b *Broadcaster) resume(id, ufrag string) bool {
 		displaced.close()
 	}
 	b.log.Info("watcher resumed", "watcher", id, "was", old)
-	_ = b.send(map[string]any{"type": signaling.TypeTalkReady, "resumed": true, "sendto": id})
+	_ = b.send(protocol.TalkReady{Head: protocol.Head{Type: protocol.TypeTalkReady, Sendto: id}, Resumed: true})
 	return true
 }
 
 // end tells the room the broadcast is over and closes every watcher.
 func (b *Broadcaster) end() {
-	_ = b.send(map[string]any{"type": signaling.TypeEndTalk})
+	_ = b.send(protocol.EndTalk{Head: protocol.Head{Type: protocol.TypeEndTalk}})
 	b.closePeers()
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/broadcast-service/broadcast/internal/rtc"
-	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // peer is one watcher's PeerConnection.
@@ -71,7 +71,7 @@ func (b *Broadcaster) offer(id string) error {
 		return fmt.Errorf("set local description: %w", err)
 	}
 	b.log.Info("watcher joined", "watcher", id, "watchers", n)
-	return b.send(map[string]any{"type": signaling.TypeOffer, "sdp": offer.SDP, "sendto": id})
+	return b.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: offer.SDP})
 }
 
 // expire drops p if its watcher has not answered the offer, and tells the
@@ -87,7 +87,7 @@ func (b *Broadcaster) expire(p *peer) {
 	id := b.peerID(p)
 	b.log.Info("watcher dropped: no answer", "watcher", id, "timeout", b.opts.OfferTimeout)
 	b.dropPeer(p, 0)
-	_ = b.send(map[string]any{"type": signaling.TypeTalkReject, "reason": "timeout", "sendto": id})
+	_ = b.send(protocol.TalkReject{Head: protocol.Head{Type: protocol.TypeTalkReject, Sendto: id}, Reason: protocol.RejectTimeout})
 }
 
 // answer takes the watcher's answer. A repeat of it, sent again because
@@ -114,11 +114,11 @@ func (p *peer) answer(sdp string) error {
 }
 
 // candidate adds a trickled candidate, or keeps it until the answer: up
-// to rtc.MaxPendingCandidates, dropping any more.
+// to protocol.MaxPendingCandidates, dropping any more.
 func (p *peer) candidate(c webrtc.ICECandidateInit) {
 	p.mu.Lock()
 	if !p.remote {
-		if len(p.pending) < rtc.MaxPendingCandidates {
+		if len(p.pending) < protocol.MaxPendingCandidates {
 			p.pending = append(p.pending, c)
 		}
 		p.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"github.com/broadcast-service/broadcast/internal/rtctest"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -22,7 +23,7 @@ import (
 func TestRepeatedRequestAndAnswer(t *testing.T) {
 	media := testmedia.Make(t, 2)
 	url, _ := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
-	w := sigtest.Enter(t, url, signaling.EnterRequest{Room: "lossy", Role: signaling.RoleWatcher})
+	w := sigtest.Enter(t, url, protocol.EnterRequest{Room: "lossy", Role: protocol.RoleWatcher})
 
 	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: "lossy", Video: media.VP8})
 	if err != nil {
@@ -37,21 +38,21 @@ func TestRepeatedRequestAndAnswer(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	talker := w.Next(signaling.TypeTalkReady).From
+	talker := w.Next(protocol.TypeTalkReady).From
 
-	var candidates []rtc.Message
-	offer := func() rtc.Message {
+	var candidates []protocol.Message
+	offer := func() protocol.Message {
 		for {
-			m := w.Next(signaling.TypeOffer, signaling.TypeCandidate)
-			if m.Type == signaling.TypeOffer {
+			m := w.Next(protocol.TypeOffer, protocol.TypeCandidate)
+			if m.Type == protocol.TypeOffer {
 				return m
 			}
 			candidates = append(candidates, m)
 		}
 	}
-	w.Send(map[string]any{"type": signaling.TypeTalkRequest, "sendto": talker})
+	w.Send(map[string]any{"type": protocol.TypeTalkRequest, "sendto": talker})
 	first := offer()
-	w.Send(map[string]any{"type": signaling.TypeTalkRequest, "sendto": talker}) // as if the offer were lost
+	w.Send(map[string]any{"type": protocol.TypeTalkRequest, "sendto": talker}) // as if the offer were lost
 	second := offer()
 	if u := rtc.ICEUfrag(first.SDP); u == "" || rtc.ICEUfrag(second.SDP) != u {
 		t.Fatalf("second offer's ice-ufrag %q, want the first's %q", rtc.ICEUfrag(second.SDP), u)
@@ -69,7 +70,7 @@ func TestRepeatedRequestAndAnswer(t *testing.T) {
 			}
 		}
 	})
-	ours := make(chan map[string]any, 100) // pion trickles on a goroutine of its own
+	ours := make(chan protocol.Candidate, 100) // pion trickles on a goroutine of its own
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			select {
@@ -89,10 +90,10 @@ func TestRepeatedRequestAndAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 { // the second as if the watcher could not tell the first was heard
-		w.Send(map[string]any{"type": signaling.TypeAnswer, "sdp": answer.SDP, "sendto": talker})
+		w.Send(map[string]any{"type": protocol.TypeAnswer, "sdp": answer.SDP, "sendto": talker})
 	}
 	for _, c := range candidates {
-		if err := pc.AddICECandidate(c.ICECandidate()); err != nil {
+		if err := pc.AddICECandidate(rtc.ICECandidate(c)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/broadcast-service/broadcast/broadcaster"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -16,7 +17,7 @@ import (
 func TestTalkerRetakesItsRoom(t *testing.T) {
 	media := testmedia.Make(t, 2)
 	url, hub := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
-	w := sigtest.Enter(t, url, signaling.EnterRequest{Room: "held", Role: signaling.RoleWatcher})
+	w := sigtest.Enter(t, url, protocol.EnterRequest{Room: "held", Role: protocol.RoleWatcher})
 
 	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: "held", Video: media.VP8})
 	if err != nil {
@@ -31,9 +32,9 @@ func TestTalkerRetakesItsRoom(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	first := w.Next(signaling.TypeTalkReady).From
+	first := w.Next(protocol.TypeTalkReady).From
 	hub.Kick(first, errors.New("connection lost")) // as a dropped network would
-	if again := w.Next(signaling.TypeTalkReady).From; again == first {
+	if again := w.Next(protocol.TypeTalkReady).From; again == first {
 		t.Fatalf("talk_ready again from %s, want a new socket", again)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/broadcast-service/broadcast/internal/redistest"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -14,11 +15,11 @@ import (
 func BenchmarkRejoinAcrossNodes(b *testing.B) {
 	rs := redistest.Start(b)
 	n1, n2 := startNode(b, rs.URL(), signaling.Limits{}), startNode(b, rs.URL(), signaling.Limits{})
-	talker := n1.join(b, "a", signaling.RoleTalker)
+	talker := n1.join(b, "a", protocol.RoleTalker)
 	b.ResetTimer()
 	for range b.N {
-		w := n2.join(b, "a", signaling.RoleWatcher)
+		w := n2.join(b, "a", protocol.RoleWatcher)
 		w.c.Leave()
-		talker.want(signaling.EventUserDisconnected, w.c.ID())
+		talker.want(protocol.EventUserDisconnected, w.c.ID())
 	}
 }

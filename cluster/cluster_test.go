@@ -13,6 +13,7 @@ import (
 
 	"github.com/broadcast-service/broadcast/cluster"
 	"github.com/broadcast-service/broadcast/internal/redistest"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -90,7 +91,7 @@ func (s sink) WriteFrames(fs []*signaling.Frame) error {
 }
 func (s sink) Close() error { return nil }
 
-func (nd *node) join(t testing.TB, room string, role signaling.Role) *peer {
+func (nd *node) join(t testing.TB, room string, role protocol.Role) *peer {
 	t.Helper()
 	p, err := nd.enter(t, room, role)
 	if err != nil {
@@ -99,7 +100,7 @@ func (nd *node) join(t testing.TB, room string, role signaling.Role) *peer {
 	return p
 }
 
-func (nd *node) enter(t testing.TB, room string, role signaling.Role) (*peer, error) {
+func (nd *node) enter(t testing.TB, room string, role protocol.Role) (*peer, error) {
 	t.Helper()
 	nd.n++
 	frames := make(chan *signaling.Frame, 256)
@@ -109,11 +110,11 @@ func (nd *node) enter(t testing.TB, room string, role signaling.Role) (*peer, er
 	}
 	p := &peer{t: t, c: c, frames: frames}
 	t.Cleanup(c.Leave)
-	if err := c.Enter(signaling.EnterRequest{Room: room, Role: role}); err != nil {
+	if err := c.Enter(protocol.EnterRequest{Room: room, Role: role}); err != nil {
 		c.Leave()
 		return nil, err
 	}
-	p.want(signaling.EventEntered, "")
+	p.want(protocol.EventEntered, "")
 	return p, nil
 }
 
@@ -147,30 +148,30 @@ func TestRoutingAcrossNodes(t *testing.T) {
 	rs := redistest.Start(t)
 	n1, n2, n3 := startNode(t, rs.URL(), signaling.Limits{}), startNode(t, rs.URL(), signaling.Limits{}), startNode(t, rs.URL(), signaling.Limits{})
 
-	talker := n1.join(t, "a", signaling.RoleTalker)
-	w2 := n2.join(t, "a", signaling.RoleWatcher)
-	w3 := n3.join(t, "a", signaling.RoleWatcher)
-	otherTalker := n1.join(t, "b", signaling.RoleTalker)
-	otherWatcher := n2.join(t, "b", signaling.RoleWatcher)
+	talker := n1.join(t, "a", protocol.RoleTalker)
+	w2 := n2.join(t, "a", protocol.RoleWatcher)
+	w3 := n3.join(t, "a", protocol.RoleWatcher)
+	otherTalker := n1.join(t, "b", protocol.RoleTalker)
+	otherWatcher := n2.join(t, "b", protocol.RoleWatcher)
 
 	// A watcher reaches the talker on another node, stamped.
 	w2.send(`{"type":"talk_request"}`)
-	if m := talker.want(signaling.EventMessage, "talk_request"); m["from"] != w2.c.ID() {
+	if m := talker.want(protocol.EventMessage, "talk_request"); m["from"] != w2.c.ID() {
 		t.Fatalf("from = %v, want %s", m["from"], w2.c.ID())
 	}
 	// The talker's sendto reaches that watcher alone: the next message w2
 	// sees is the broadcast sent after the offer.
 	talker.send(fmt.Sprintf(`{"type":"offer","sendto":%q,"sdp":"v=0"}`, w3.c.ID()))
 	talker.send(`{"type":"talk_ready"}`)
-	if m := w3.want(signaling.EventMessage, `"offer"`); m["from"] != talker.c.ID() {
+	if m := w3.want(protocol.EventMessage, `"offer"`); m["from"] != talker.c.ID() {
 		t.Fatalf("offer from = %v", m["from"])
 	}
-	w3.want(signaling.EventMessage, "talk_ready")
-	w2.want(signaling.EventMessage, "talk_ready")
+	w3.want(protocol.EventMessage, "talk_ready")
+	w2.want(protocol.EventMessage, "talk_ready")
 	// Rooms stay apart: room b's watcher, on the node that got room a's
 	// broadcast, sees its own talker's message first.
 	otherTalker.send(`{"type":"end_talk"}`)
-	otherWatcher.want(signaling.EventMessage, "end_talk")
+	otherWatcher.want(protocol.EventMessage, "end_talk")
 
 	// A watcher may not reach anyone but its talker, wherever they are.
 	if err := w2.c.Message([]byte(fmt.Sprintf(`{"type":"answer","sendto":%q}`, w3.c.ID()))); !errors.Is(err, signaling.ErrUnknownRecipient) {
@@ -184,11 +185,11 @@ func TestRoutingAcrossNodes(t *testing.T) {
 	// Departures: a watcher's is told to the talker alone; the talker's to
 	// every watcher.
 	w3.c.Leave()
-	talker.want(signaling.EventUserDisconnected, w3.c.ID())
+	talker.want(protocol.EventUserDisconnected, w3.c.ID())
 	talker.c.Leave()
-	w2.want(signaling.EventUserDisconnected, talker.c.ID())
+	w2.want(protocol.EventUserDisconnected, talker.c.ID())
 	otherTalker.send(`{"type":"talk_ready"}`)
-	otherWatcher.want(signaling.EventMessage, "talk_ready")
+	otherWatcher.want(protocol.EventMessage, "talk_ready")
 }
 
 func TestOwnershipAndLimitAcrossNodes(t *testing.T) {
@@ -196,31 +197,31 @@ func TestOwnershipAndLimitAcrossNodes(t *testing.T) {
 	limits := signaling.Limits{RoomSockets: 3}
 	n1, n2, n3 := startNode(t, rs.URL(), limits), startNode(t, rs.URL(), limits), startNode(t, rs.URL(), limits)
 
-	talker := n1.join(t, "a", signaling.RoleTalker)
-	if _, err := n2.enter(t, "a", signaling.RoleTalker); !errors.Is(err, signaling.ErrRoomTaken) {
+	talker := n1.join(t, "a", protocol.RoleTalker)
+	if _, err := n2.enter(t, "a", protocol.RoleTalker); !errors.Is(err, signaling.ErrRoomTaken) {
 		t.Fatalf("second talker on another node: %v, want ErrRoomTaken", err)
 	}
-	w2 := n2.join(t, "a", signaling.RoleWatcher)
-	w3 := n3.join(t, "a", signaling.RoleWatcher)
-	if _, err := n2.enter(t, "a", signaling.RoleWatcher); !errors.Is(err, signaling.ErrRoomFull) {
+	w2 := n2.join(t, "a", protocol.RoleWatcher)
+	w3 := n3.join(t, "a", protocol.RoleWatcher)
+	if _, err := n2.enter(t, "a", protocol.RoleWatcher); !errors.Is(err, signaling.ErrRoomFull) {
 		t.Fatalf("fourth socket of a 3-socket room: %v, want ErrRoomFull", err)
 	}
 	// The refused sockets took no place: one leaving lets one in (a
 	// node's changes reach Redis in order).
 	w3.c.Leave()
-	n3.join(t, "a", signaling.RoleWatcher)
+	n3.join(t, "a", protocol.RoleWatcher)
 
 	// Once the talker is gone (as its watchers hear), another node's
 	// socket may take the room.
 	talker.c.Leave()
-	w2.want(signaling.EventUserDisconnected, talker.c.ID())
-	n3.join(t, "a", signaling.RoleTalker)
+	w2.want(protocol.EventUserDisconnected, talker.c.ID())
+	n3.join(t, "a", protocol.RoleTalker)
 
 	// Classic clients: the first talk_ready, on any node, claims the room.
-	c1 := n1.join(t, "classic", signaling.RoleClassic)
-	c2 := n2.join(t, "classic", signaling.RoleClassic)
+	c1 := n1.join(t, "classic", protocol.RoleClassic)
+	c2 := n2.join(t, "classic", protocol.RoleClassic)
 	c1.send(`{"type":"talk_ready"}`)
-	c2.want(signaling.EventMessage, "talk_ready")
+	c2.want(protocol.EventMessage, "talk_ready")
 	if err := c2.c.Message([]byte(`{"type":"talk_ready"}`)); !errors.Is(err, signaling.ErrNotTalker) {
 		t.Fatalf("second classic talk_ready: %v, want ErrNotTalker", err)
 	}
@@ -234,33 +235,33 @@ func TestDeadNodeIsFreed(t *testing.T) {
 		t.Errorf("live nodes = %d, want 3", got)
 	}
 
-	talker := n1.join(t, "a", signaling.RoleTalker)
-	doomed := n3.join(t, "a", signaling.RoleWatcher)
-	doomedTalker := n3.join(t, "b", signaling.RoleTalker)
-	watcher := n1.join(t, "b", signaling.RoleWatcher)
+	talker := n1.join(t, "a", protocol.RoleTalker)
+	doomed := n3.join(t, "a", protocol.RoleWatcher)
+	doomedTalker := n3.join(t, "b", protocol.RoleTalker)
+	watcher := n1.join(t, "b", protocol.RoleWatcher)
 
 	start := time.Now()
 	n3.cl.Halt()
-	talker.want(signaling.EventUserDisconnected, doomed.c.ID())
-	watcher.want(signaling.EventUserDisconnected, doomedTalker.c.ID())
+	talker.want(protocol.EventUserDisconnected, doomed.c.ID())
+	watcher.want(protocol.EventUserDisconnected, doomedTalker.c.ID())
 	if took := time.Since(start); took > ttl+ttl/5+time.Second {
 		t.Errorf("a dead node was noticed after %v, want within %v", took, ttl+ttl/5)
 	}
 	// Its talker's room is free again.
-	n2.join(t, "b", signaling.RoleTalker)
+	n2.join(t, "b", protocol.RoleTalker)
 }
 
 func TestRedisRestart(t *testing.T) {
 	rs := redistest.Start(t)
 	n1, n2 := startNode(t, rs.URL(), signaling.Limits{}), startNode(t, rs.URL(), signaling.Limits{})
 	n3 := startNode(t, rs.URL(), signaling.Limits{})
-	talker := n1.join(t, "a", signaling.RoleTalker)
-	local := n1.join(t, "a", signaling.RoleWatcher)
-	remote := n2.join(t, "a", signaling.RoleWatcher)
+	talker := n1.join(t, "a", protocol.RoleTalker)
+	local := n1.join(t, "a", protocol.RoleWatcher)
+	remote := n2.join(t, "a", protocol.RoleWatcher)
 	// Node 1 has heard of the remote watcher once it delivers its message:
 	// Redis sends node 1 the join's event before it.
 	remote.send(`{"type":"talk_request"}`)
-	talker.want(signaling.EventMessage, remote.c.ID())
+	talker.want(protocol.EventMessage, remote.c.ID())
 
 	rs.Stop()
 	for _, n := range []*node{n1, n2, n3} {
@@ -268,16 +269,16 @@ func TestRedisRestart(t *testing.T) {
 	}
 	// Each node keeps serving what it holds.
 	local.send(`{"type":"talk_request"}`)
-	talker.want(signaling.EventMessage, "talk_request")
+	talker.want(protocol.EventMessage, "talk_request")
 	// A broadcast reaches this node's members; the one elsewhere misses it,
 	// and the node counts it.
 	before := n1.cl.Dropped()
 	talker.send(`{"type":"talk_ready","during":"outage"}`)
-	local.want(signaling.EventMessage, "outage")
+	local.want(protocol.EventMessage, "outage")
 	if got := n1.cl.Dropped(); got != before+1 {
 		t.Errorf("dropped %d messages during the outage, want 1", got-before)
 	}
-	late := n1.join(t, "a", signaling.RoleWatcher) // let in while Redis is away
+	late := n1.join(t, "a", protocol.RoleWatcher) // let in while Redis is away
 
 	rs.Restart(t)
 	n1.waitState(t, true)
@@ -286,20 +287,20 @@ func TestRedisRestart(t *testing.T) {
 
 	// Rooms span the nodes again: routing, ownership and notices.
 	remote.send(`{"type":"talk_request"}`)
-	talker.want(signaling.EventMessage, remote.c.ID())
-	newcomer := n3.join(t, "a", signaling.RoleWatcher)
+	talker.want(protocol.EventMessage, remote.c.ID())
+	newcomer := n3.join(t, "a", protocol.RoleWatcher)
 	newcomer.send(`{"type":"talk_request"}`)
-	talker.want(signaling.EventMessage, newcomer.c.ID())
+	talker.want(protocol.EventMessage, newcomer.c.ID())
 	talker.send(`{"type":"talk_ready"}`)
 	for _, p := range []*peer{local, late, remote, newcomer} {
-		p.want(signaling.EventMessage, "talk_ready")
+		p.want(protocol.EventMessage, "talk_ready")
 	}
-	if _, err := n3.enter(t, "a", signaling.RoleTalker); !errors.Is(err, signaling.ErrRoomTaken) {
+	if _, err := n3.enter(t, "a", protocol.RoleTalker); !errors.Is(err, signaling.ErrRoomTaken) {
 		t.Fatalf("second talker after the restart: %v, want ErrRoomTaken", err)
 	}
 	talker.c.Leave()
-	remote.want(signaling.EventUserDisconnected, talker.c.ID())
-	newcomer.want(signaling.EventUserDisconnected, talker.c.ID())
+	remote.want(protocol.EventUserDisconnected, talker.c.ID())
+	newcomer.want(protocol.EventUserDisconnected, talker.c.ID())
 }
 
 // TestRoomStaysSubscribedThroughTurnover: a node whose last member of a
@@ -308,16 +309,16 @@ func TestRedisRestart(t *testing.T) {
 func TestRoomStaysSubscribedThroughTurnover(t *testing.T) {
 	rs := redistest.Start(t)
 	n1, n2 := startNode(t, rs.URL(), signaling.Limits{}), startNode(t, rs.URL(), signaling.Limits{})
-	talker := n1.join(t, "a", signaling.RoleTalker)
-	w := n2.join(t, "a", signaling.RoleWatcher)
+	talker := n1.join(t, "a", protocol.RoleTalker)
+	w := n2.join(t, "a", protocol.RoleWatcher)
 	for i := range 30 {
 		left := make(chan struct{})
 		go func() { w.c.Leave(); close(left) }()
-		next := n2.join(t, "a", signaling.RoleWatcher)
+		next := n2.join(t, "a", protocol.RoleWatcher)
 		<-left
-		talker.want(signaling.EventUserDisconnected, w.c.ID())
+		talker.want(protocol.EventUserDisconnected, w.c.ID())
 		talker.send(fmt.Sprintf(`{"type":"talk_ready","round":%d}`, i))
-		next.want(signaling.EventMessage, fmt.Sprintf(`"round":%d`, i))
+		next.want(protocol.EventMessage, fmt.Sprintf(`"round":%d`, i))
 		w = next
 	}
 }

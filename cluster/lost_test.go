@@ -9,6 +9,7 @@ import (
 
 	"github.com/broadcast-service/broadcast/cluster"
 	"github.com/broadcast-service/broadcast/internal/redistest"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -18,11 +19,11 @@ import (
 func TestMissedMessagesCounted(t *testing.T) {
 	rs := redistest.Start(t)
 	n1, n2 := startNode(t, rs.URL(), signaling.Limits{}), startNode(t, rs.URL(), signaling.Limits{})
-	talker := n1.join(t, "a", signaling.RoleTalker)
-	watcher := n2.join(t, "a", signaling.RoleWatcher)
+	talker := n1.join(t, "a", protocol.RoleTalker)
+	watcher := n2.join(t, "a", protocol.RoleWatcher)
 	for i := range 5 {
 		talker.send(fmt.Sprintf(`{"type":"talk_ready","n":%d}`, i))
-		watcher.want(signaling.EventMessage, fmt.Sprintf(`"n":%d`, i))
+		watcher.want(protocol.EventMessage, fmt.Sprintf(`"n":%d`, i))
 	}
 	if got := n2.cl.Dropped(); got != 0 {
 		t.Fatalf("dropped %d of the messages received", got)
@@ -39,7 +40,7 @@ func TestMissedMessagesCounted(t *testing.T) {
 		if err := rdb.Publish(ctx, "broadcast:room:a", cluster.Message("ghost", "a", "", data, stream, seq)).Err(); err != nil {
 			t.Fatal(err)
 		}
-		watcher.want(signaling.EventMessage, fmt.Sprintf(`"seq":"%d-%d"`, stream, seq))
+		watcher.want(protocol.EventMessage, fmt.Sprintf(`"seq":"%d-%d"`, stream, seq))
 	}
 	send(7, 1)
 	send(7, 5) // 2, 3 and 4 missed

@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/broadcast-service/broadcast/internal/redistest"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -42,7 +43,7 @@ func TestSwitchLeavesNoTrace(t *testing.T) {
 	if n, err := rdb.Exists(ctx, "broadcast:room:a:talker", "broadcast:room:a:ver").Result(); err != nil || n != 0 {
 		t.Fatalf("room a's talker or version key left: %d %v", n, err)
 	}
-	n2.join(t, "a", signaling.RoleTalker)
+	n2.join(t, "a", protocol.RoleTalker)
 }
 
 // TestEmptyRoomKeysGo: a room's keys go once it empties, and a room used
@@ -56,20 +57,20 @@ func TestEmptyRoomKeysGo(t *testing.T) {
 	defer cancel()
 
 	keys := []string{"broadcast:room:r:members", "broadcast:room:r:talker", "broadcast:room:r:ver"}
-	talker := n1.join(t, "r", signaling.RoleTalker)
-	watcher := n1.join(t, "r", signaling.RoleWatcher)
+	talker := n1.join(t, "r", protocol.RoleTalker)
+	watcher := n1.join(t, "r", protocol.RoleWatcher)
 	before, err := rdb.Get(ctx, keys[2]).Int64()
 	if err != nil {
 		t.Fatal(err)
 	}
 	talker.c.Leave()
-	watcher.want(signaling.EventUserDisconnected, talker.c.ID())
+	watcher.want(protocol.EventUserDisconnected, talker.c.ID())
 	// A socket cycling rooms leaves nothing behind in those it left.
 	for _, room := range []string{"x1", "x2", "x3"} {
-		if err := watcher.c.Enter(signaling.EnterRequest{Room: room, Role: signaling.RoleWatcher}); err != nil {
+		if err := watcher.c.Enter(protocol.EnterRequest{Room: room, Role: protocol.RoleWatcher}); err != nil {
 			t.Fatal(err)
 		}
-		watcher.want(signaling.EventEntered, room)
+		watcher.want(protocol.EventEntered, room)
 	}
 	watcher.c.Leave()
 	if err := n1.cl.Reconcile(ctx); err != nil { // after the leaves, on the worker
@@ -81,7 +82,7 @@ func TestEmptyRoomKeysGo(t *testing.T) {
 			t.Fatalf("room %s emptied, %d of its keys left (%v)", room, n, err)
 		}
 	}
-	n1.join(t, "r", signaling.RoleWatcher)
+	n1.join(t, "r", protocol.RoleWatcher)
 	after, err := rdb.Get(ctx, keys[2]).Int64()
 	if err != nil || after <= before {
 		t.Fatalf("room used again at version %d (%v), it was at %d", after, err, before)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // conn is a lean socket.io client: frames are read raw and handed to a
@@ -71,13 +73,27 @@ func (c *conn) write(p []byte) error {
 }
 
 func (c *conn) enter(room string) error {
-	return c.write(fmt.Appendf(nil, `42["enter",%q]`, room))
+	return c.write(fmt.Appendf(nil, `42[%q,%q]`, protocol.EventEnter, room))
 }
 
 // message sends a `message` whose fields are given as raw JSON members.
 func (c *conn) message(members string) error {
-	return c.write([]byte(`42["message",{` + members + `}]`))
+	return c.write([]byte(messagePrefix + members + `}]`))
 }
+
+// typed is the `type` member of a message of type t, as raw JSON.
+func typed(t string) string { return `"type":` + strconv.Quote(t) }
+
+// What the driver writes and looks for in raw frames, made once.
+var (
+	messagePrefix          = `42[` + strconv.Quote(protocol.EventMessage) + `,{`
+	enteredPrefix          = []byte(`42[` + strconv.Quote(protocol.EventEntered))
+	quotedUserDisconnected = []byte(strconv.Quote(protocol.EventUserDisconnected))
+	quotedTalkRequest      = []byte(strconv.Quote(protocol.TypeTalkRequest))
+	quotedOffer            = []byte(strconv.Quote(protocol.TypeOffer))
+	quotedAnswer           = []byte(strconv.Quote(protocol.TypeAnswer))
+	quotedCandidate        = []byte(strconv.Quote(protocol.TypeCandidate))
+)
 
 // read calls f with each frame until f returns false or reading fails.
 func (c *conn) read(f func(p []byte) bool) error {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // Config sizes the scenarios.
@@ -97,7 +99,7 @@ func setupRoom(ctx context.Context, cfg Config, i int, name string) (*room, erro
 		return nil, err
 	}
 	if err = r.talker.enter(name); err == nil {
-		err = r.talker.message(`"type":"talk_ready"`)
+		err = r.talker.message(typed(protocol.TypeTalkReady))
 	}
 	for j := 0; j < watchers && err == nil; j++ {
 		var w *conn
@@ -122,7 +124,7 @@ func setupRoom(ctx context.Context, cfg Config, i int, name string) (*room, erro
 				t := time.NewTicker(50 * time.Millisecond)
 				defer t.Stop()
 				for {
-					_ = w.message(`"type":"talk_request"`)
+					_ = w.message(typed(protocol.TypeTalkRequest))
 					select {
 					case <-stop:
 						return
@@ -139,7 +141,7 @@ func setupRoom(ctx context.Context, cfg Config, i int, name string) (*room, erro
 	if watchers > 0 { // a read that times out breaks the socket: read only for something due
 		_ = r.talker.ws.SetReadDeadline(time.Now().Add(quiet))
 		_ = r.talker.read(func(p []byte) bool {
-			if bytes.Contains(p, []byte(`"talk_request"`)) {
+			if bytes.Contains(p, quotedTalkRequest) {
 				heard[stringField(p, "from")] = true
 			}
 			return len(heard) < watchers
@@ -152,7 +154,7 @@ func setupRoom(ctx context.Context, cfg Config, i int, name string) (*room, erro
 		wg.Wait()
 		return nil, fmt.Errorf("room %s: the talker heard %d of %d watchers", name, len(heard), watchers)
 	}
-	err = r.talker.message(`"type":"talk_ready","go":1`)
+	err = r.talker.message(typed(protocol.TypeTalkReady) + `,"go":1`)
 	wg.Wait()
 	if err != nil {
 		r.close()
@@ -227,7 +229,7 @@ func Fanout(ctx context.Context, cfg Config) (Result, error) {
 				_ = w.read(func(p []byte) bool {
 					_ = w.ws.SetReadDeadline(time.Now().Add(cfg.quiet()))
 					n := intField(p, "n")
-					if n < 0 || !bytes.Contains(p, []byte(`"candidate"`)) {
+					if n < 0 || !bytes.Contains(p, quotedCandidate) {
 						return true
 					}
 					if !bytes.Contains(p, roomField) || n >= int64(len(seen)) {
@@ -261,7 +263,7 @@ func Fanout(ctx context.Context, cfg Config) (Result, error) {
 					}
 					time.Sleep(50 * time.Microsecond) // flow control
 				}
-				msg := fmt.Sprintf(`"type":"candidate","room":%q,"n":%d,"t":%d,"pad":%s`, r.name, n, time.Now().UnixNano(), pad)
+				msg := fmt.Sprintf(`"type":%q,"room":%q,"n":%d,"t":%d,"pad":%s`, protocol.TypeCandidate, r.name, n, time.Now().UnixNano(), pad)
 				if r.talker.message(msg) != nil {
 					return
 				}
@@ -309,13 +311,13 @@ func Handshake(ctx context.Context, cfg Config) (Result, error) {
 				_ = r.talker.ws.SetReadDeadline(time.Now().Add(cfg.quiet()))
 				from := stringField(p, "from")
 				switch {
-				case bytes.Contains(p, []byte(`"talk_request"`)) && !offered[from]:
+				case bytes.Contains(p, quotedTalkRequest) && !offered[from]:
 					offered[from] = true
-					_ = r.talker.message(fmt.Sprintf(`"type":"offer","sendto":%q,"sdp":%s`, from, sdp))
-				case bytes.Contains(p, []byte(`"answer"`)) && !answered[from]:
+					_ = r.talker.message(fmt.Sprintf(`"type":%q,"sendto":%q,"sdp":%s`, protocol.TypeOffer, from, sdp))
+				case bytes.Contains(p, quotedAnswer) && !answered[from]:
 					answered[from] = true
 					for range 4 {
-						_ = r.talker.message(fmt.Sprintf(`"type":"candidate","sendto":%q,%s`, from, cand))
+						_ = r.talker.message(fmt.Sprintf(`"type":%q,"sendto":%q,%s`, protocol.TypeCandidate, from, cand))
 					}
 				}
 				return len(answered) < len(r.watchers)
@@ -328,7 +330,7 @@ func Handshake(ctx context.Context, cfg Config) (Result, error) {
 				t0 := time.Now()
 				candidates := 0
 				offered := false
-				_ = w.message(`"type":"talk_request"`)
+				_ = w.message(typed(protocol.TypeTalkRequest))
 				_ = w.read(func(p []byte) bool {
 					_ = w.ws.SetReadDeadline(time.Now().Add(cfg.quiet()))
 					if to := stringField(p, "sendto"); to != "" && to != w.id {
@@ -336,13 +338,13 @@ func Handshake(ctx context.Context, cfg Config) (Result, error) {
 						return true
 					}
 					switch {
-					case bytes.Contains(p, []byte(`"offer"`)) && !offered:
+					case bytes.Contains(p, quotedOffer) && !offered:
 						offered = true
-						_ = w.message(fmt.Sprintf(`"type":"answer","sendto":%q,"sdp":%s`, r.talker.id, sdp))
+						_ = w.message(fmt.Sprintf(`"type":%q,"sendto":%q,"sdp":%s`, protocol.TypeAnswer, r.talker.id, sdp))
 						for range 4 {
-							_ = w.message(fmt.Sprintf(`"type":"candidate","sendto":%q,%s`, r.talker.id, cand))
+							_ = w.message(fmt.Sprintf(`"type":%q,"sendto":%q,%s`, protocol.TypeCandidate, r.talker.id, cand))
 						}
-					case bytes.Contains(p, []byte(`"candidate"`)) && stringField(p, "sendto") == w.id:
+					case bytes.Contains(p, quotedCandidate) && stringField(p, "sendto") == w.id:
 						candidates++
 					}
 					return candidates < 4
@@ -438,7 +440,7 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 			mine := int64(0)
 			_ = r.talker.read(func(p []byte) bool {
 				_ = r.talker.ws.SetReadDeadline(time.Now().Add(cfg.quiet()))
-				if bytes.Contains(p, []byte(`"user disconnected"`)) {
+				if bytes.Contains(p, quotedUserDisconnected) {
 					mine++
 					heard.Add(1)
 				}
@@ -466,7 +468,7 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 				_ = c.enter(rooms[i%len(rooms)].name)
 				if entered {
 					// The reply proves the enter done before the socket goes.
-					_ = c.read(func(p []byte) bool { return !bytes.HasPrefix(p, []byte(`42["entered"`)) })
+					_ = c.read(func(p []byte) bool { return !bytes.HasPrefix(p, enteredPrefix) })
 				} else {
 					_ = c.write([]byte("2")) // a ping; its pong follows the enter
 					_ = c.read(func(p []byte) bool { return string(p) != "3" })
@@ -499,7 +501,7 @@ func repliesEntered(c *conn) bool {
 	seen := false
 	_ = c.write([]byte("2"))
 	_ = c.read(func(p []byte) bool {
-		seen = seen || bytes.HasPrefix(p, []byte(`42["entered"`))
+		seen = seen || bytes.HasPrefix(p, enteredPrefix)
 		return string(p) != "3"
 	})
 	return seen

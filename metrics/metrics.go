@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -147,7 +148,7 @@ func (m *Metrics) Refused(code string) { m.refusals.WithLabelValues(code).Inc() 
 func (m *Metrics) Evicted(reason string) { m.evictions.WithLabelValues(reason).Inc() }
 
 // ViewerReport folds a watcher's quality report into the histograms.
-func (m *Metrics) ViewerReport(r signaling.ViewerReport) {
+func (m *Metrics) ViewerReport(r protocol.Report) {
 	m.reports.Inc()
 	observe := func(h prometheus.Histogram, v *float64) {
 		if v != nil && *v >= 0 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -19,22 +20,22 @@ func TestMetrics(t *testing.T) {
 	m := New()
 	h := signaling.NewHub(signaling.Options{Observer: m})
 	m.Watch(h)
-	client := func(id, room string, role signaling.Role) *signaling.Client {
+	client := func(id, room string, role protocol.Role) *signaling.Client {
 		c, err := h.Connect(id, "", discard{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(c.Leave)
-		if err := c.Enter(signaling.EnterRequest{Room: room, Role: role}); err != nil {
+		if err := c.Enter(protocol.EnterRequest{Room: room, Role: role}); err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
-	talker := client("t", "big", signaling.RoleTalker)
-	w := client("w", "big", signaling.RoleWatcher)
-	client("w2", "big", signaling.RoleWatcher)
+	talker := client("t", "big", protocol.RoleTalker)
+	w := client("w", "big", protocol.RoleWatcher)
+	client("w2", "big", protocol.RoleWatcher)
 	for i := range TopRooms + 2 {
-		client(fmt.Sprintf("s%d", i), fmt.Sprintf("small-%02d", i), signaling.RoleWatcher)
+		client(fmt.Sprintf("s%d", i), fmt.Sprintf("small-%02d", i), protocol.RoleWatcher)
 	}
 	if err := talker.Message([]byte(`{"type":"talk_ready"}`)); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // Cluster spans a hub's rooms across nodes. The hub keeps its own sockets;
@@ -51,7 +53,7 @@ func (h *Hub) Deliver(room, to string, data []byte) {
 	if r == nil {
 		return
 	}
-	f := NewFrame(EventMessage, data)
+	f := NewFrame(protocol.EventMessage, data)
 	if to != "" {
 		switch {
 		case one == nil || one.room.Load() != r:

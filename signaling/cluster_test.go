@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // fakeCluster stands for the other nodes: a remote talker and members per
@@ -71,7 +73,7 @@ func TestHubRoutesThroughCluster(t *testing.T) {
 
 	// A watcher whose talker is elsewhere reaches it through the cluster,
 	// and only it.
-	w := connect(t, h, "w", "a", RoleWatcher)
+	w := connect(t, h, "w", "a", protocol.RoleWatcher)
 	if !cl.took("join a w false") {
 		t.Fatalf("join not asked of the cluster: %v", cl.calls)
 	}
@@ -87,7 +89,7 @@ func TestHubRoutesThroughCluster(t *testing.T) {
 
 	// A talker reaches members elsewhere one by one and all at once; a
 	// stranger is refused.
-	tk := connect(t, h, "t", "b", RoleTalker)
+	tk := connect(t, h, "t", "b", protocol.RoleTalker)
 	if err := tk.Message([]byte(`{"type":"offer","sendto":"remote-watcher"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -111,18 +113,18 @@ func TestHubRoutesThroughCluster(t *testing.T) {
 	// Departures elsewhere: a watcher's reaches the talker here, a
 	// talker's every member here.
 	h.Departed("b", "remote-watcher", false)
-	if f := tk.next(t); f.Event != EventUserDisconnected || decode(t, f)["id"] != "remote-watcher" {
+	if f := tk.next(t); f.Event != protocol.EventUserDisconnected || decode(t, f)["id"] != "remote-watcher" {
 		t.Fatalf("talker got %s %s", f.Event, f.Data)
 	}
 	h.Departed("a", "remote-talker", true)
-	if f := w.next(t); f.Event != EventUserDisconnected || decode(t, f)["id"] != "remote-talker" {
+	if f := w.next(t); f.Event != protocol.EventUserDisconnected || decode(t, f)["id"] != "remote-talker" {
 		t.Fatalf("watcher got %s %s", f.Event, f.Data)
 	}
 	w.drained(t)
 	tk.drained(t)
 
 	// Moving rooms leaves the old one in the cluster too; leaving leaves.
-	w.enter(t, EnterRequest{Room: "c", Role: RoleWatcher})
+	w.enter(t, protocol.EnterRequest{Room: "c", Role: protocol.RoleWatcher})
 	w.Leave()
 	if !cl.took("leave a w") || !cl.took("leave c w") {
 		t.Fatalf("calls %v", cl.calls)
@@ -134,21 +136,21 @@ func TestHubTakesClusterRefusals(t *testing.T) {
 	cl := newFakeCluster()
 	h := NewHub(Options{Cluster: cl})
 	cl.joinErr = ErrRoomTaken
-	p := connect(t, h, "p", "", RoleWatcher)
-	if err := p.Enter(EnterRequest{Room: "a", Role: RoleTalker}); !errors.Is(err, ErrRoomTaken) || p.Room() != "" {
+	p := connect(t, h, "p", "", protocol.RoleWatcher)
+	if err := p.Enter(protocol.EnterRequest{Room: "a", Role: protocol.RoleTalker}); !errors.Is(err, ErrRoomTaken) || p.Room() != "" {
 		t.Fatalf("enter refused by the cluster: %v, room %q", err, p.Room())
 	}
 	// A socket gone while the cluster let it in is taken out again.
 	cl.joinErr = nil
-	q := connect(t, h, "q", "", RoleWatcher)
+	q := connect(t, h, "q", "", protocol.RoleWatcher)
 	q.Leave()
-	if err := q.Enter(EnterRequest{Room: "a", Role: RoleWatcher}); !errors.Is(err, ErrClosed) || !cl.took("leave a q") {
+	if err := q.Enter(protocol.EnterRequest{Room: "a", Role: protocol.RoleWatcher}); !errors.Is(err, ErrClosed) || !cl.took("leave a q") {
 		t.Fatalf("enter after leaving: %v, calls %v", err, cl.calls)
 	}
 	// Kick: told why, then gone.
-	k := connect(t, h, "k", "a", RoleTalker)
+	k := connect(t, h, "k", "a", protocol.RoleTalker)
 	h.Kick("k", ErrRoomTaken)
-	if f := k.next(t); f.Event != EventError || decode(t, f)["code"] != "room_taken" {
+	if f := k.next(t); f.Event != protocol.EventError || decode(t, f)["code"] != "room_taken" {
 		t.Fatalf("kicked socket got %s %s", f.Event, f.Data)
 	}
 	<-k.sink.done
@@ -163,12 +165,12 @@ func TestHubTakesClusterRefusals(t *testing.T) {
 func TestHubNeverRejoinsAClosedClient(t *testing.T) {
 	cl := newFakeCluster()
 	h := NewHub(Options{Cluster: cl})
-	p := connect(t, h, "p", "a", RoleWatcher)
+	p := connect(t, h, "p", "a", protocol.RoleWatcher)
 	p.Leave()
 	cl.mu.Lock()
 	cl.calls = nil
 	cl.mu.Unlock()
-	if err := p.Enter(EnterRequest{Room: "a", Role: RoleTalker}); !errors.Is(err, ErrClosed) {
+	if err := p.Enter(protocol.EnterRequest{Room: "a", Role: protocol.RoleTalker}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("change of role after leaving: %v, want ErrClosed", err)
 	}
 	cl.mu.Lock()

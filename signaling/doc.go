@@ -8,7 +8,9 @@
 // it is in the sender's room, or else to every other member of the room,
 // never back to the sender and never across rooms. When a socket goes away
 // the rest of its room receives `user disconnected` {id}. A refused event
-// earns its sender a `signaling_error` {code, message}.
+// earns its sender a `signaling_error` {code, message}. The names, message
+// types and codes are package protocol's, which clients import in place of
+// this one.
 //
 // The shortest use:
 //

@@ -1,6 +1,10 @@
 package signaling
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/broadcast-service/broadcast/protocol"
+)
 
 // Sentinel errors. Each one reported to a client is sent in a
 // `signaling_error` event {code, message} with the stable code Code gives.
@@ -61,36 +65,33 @@ var codes = []struct {
 	err  error
 	code string
 }{
-	{ErrNotInRoom, "not_in_room"},
-	{ErrBadRoom, "bad_room"},
-	{ErrBadMessage, "bad_message"},
-	{ErrUnknownType, "unknown_type"},
-	{ErrUnknownRecipient, "unknown_recipient"},
-	{ErrTooLarge, "too_large"},
-	{ErrRateLimited, "rate_limited"},
-	{ErrTalkerBusy, "talker_busy"},
-	{ErrNotTalker, "not_talker"},
-	{ErrBadKey, "bad_key"},
-	{ErrExpired, "expired"},
-	{ErrRoomTaken, "room_taken"},
-	{ErrRoomFull, "room_full"},
-	{ErrTooManySockets, "too_many_sockets"},
-	{ErrEnterTimeout, "enter_timeout"},
-	{ErrClosed, "closed"},
-	{ErrBadFrame, "bad_frame"},
+	{ErrNotInRoom, protocol.CodeNotInRoom},
+	{ErrBadRoom, protocol.CodeBadRoom},
+	{ErrBadMessage, protocol.CodeBadMessage},
+	{ErrUnknownType, protocol.CodeUnknownType},
+	{ErrUnknownRecipient, protocol.CodeUnknownRecipient},
+	{ErrTooLarge, protocol.CodeTooLarge},
+	{ErrRateLimited, protocol.CodeRateLimited},
+	{ErrTalkerBusy, protocol.CodeTalkerBusy},
+	{ErrNotTalker, protocol.CodeNotTalker},
+	{ErrBadKey, protocol.CodeBadKey},
+	{ErrExpired, protocol.CodeExpired},
+	{ErrRoomTaken, protocol.CodeRoomTaken},
+	{ErrRoomFull, protocol.CodeRoomFull},
+	{ErrTooManySockets, protocol.CodeTooManySockets},
+	{ErrEnterTimeout, protocol.CodeEnterTimeout},
+	{ErrClosed, protocol.CodeClosed},
+	{ErrBadFrame, protocol.CodeBadFrame},
 }
 
-// Code returns the stable code sent to clients for err: "not_in_room",
-// "bad_room", "bad_message", "unknown_type", "unknown_recipient",
-// "too_large", "rate_limited", "talker_busy", "not_talker", "bad_key", "expired",
-// "room_taken", "room_full", "too_many_sockets", "enter_timeout", "closed", "bad_frame", or
-// "internal"
-// for any other error.
+// Code returns the stable code sent to clients for err: the protocol.Code
+// constant of its sentinel (ErrNotInRoom: protocol.CodeNotInRoom, and so
+// on), or protocol.CodeInternal for any other error.
 func Code(err error) string {
 	for _, c := range codes {
 		if errors.Is(err, c.err) {
 			return c.code
 		}
 	}
-	return "internal"
+	return protocol.CodeInternal
 }

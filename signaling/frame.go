@@ -5,14 +5,6 @@ import (
 	"strconv"
 )
 
-// Event names of the wire protocol.
-const (
-	EventEnter            = "enter"
-	EventMessage          = "message"
-	EventUserDisconnected = "user disconnected"
-	EventError            = "signaling_error"
-)
-
 // Frame is one outbound event, encoded once and shared read-only by every
 // recipient. Packet is the socket.io packet text of the event
 // (`2["event",data]`, type 2 = EVENT in the root namespace, per the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -55,8 +56,8 @@ func readUntilClosed(t *testing.T, ws *websocket.Conn) []string {
 // made a slice as long as the attachment count the client gave.
 func TestHostileFramesCloseOnlyTheirSocket(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
-	talker := dial(t, s.URL, "bystanders", signaling.RoleTalker)
-	watcher := dial(t, s.URL, "bystanders", signaling.RoleWatcher)
+	talker := dial(t, s.URL, "bystanders", protocol.RoleTalker)
+	watcher := dial(t, s.URL, "bystanders", protocol.RoleWatcher)
 	frames := []struct {
 		name   string
 		binary bool
@@ -134,7 +135,7 @@ func TestNamespaceDisconnectClosesTheConnection(t *testing.T) {
 	}
 	// Every place is free again: a full set of sockets gets in.
 	for range perAddr {
-		c := dial(t, s.URL, "r", signaling.RoleWatcher)
+		c := dial(t, s.URL, "r", protocol.RoleWatcher)
 		c.sync()
 	}
 }
@@ -160,15 +161,15 @@ func (l *leavePanics) Leave(_, id string) {
 func TestPanicEndsOnlyItsSocket(t *testing.T) {
 	cl := &leavePanics{}
 	s := startServer(t, signaling.Options{Cluster: cl}, signaling.ServerOptions{})
-	talker := dial(t, s.URL, "r", signaling.RoleTalker)
-	gone := dial(t, s.URL, "r", signaling.RoleWatcher)
+	talker := dial(t, s.URL, "r", protocol.RoleTalker)
+	gone := dial(t, s.URL, "r", protocol.RoleWatcher)
 	id := gone.ID()
 	cl.id.Store(&id)
 	_ = gone.Close()
-	if m := talker.nextArg(signaling.EventUserDisconnected); m["id"] != id {
+	if m := talker.nextArg(protocol.EventUserDisconnected); m["id"] != id {
 		t.Fatalf("talker heard %v", m)
 	}
-	late := dial(t, s.URL, "r", signaling.RoleWatcher)
+	late := dial(t, s.URL, "r", protocol.RoleWatcher)
 	late.emit("message", map[string]any{"type": "talk_request"})
 	if m := talker.nextArg("message"); m["from"] != late.ID() {
 		t.Fatalf("talker got %v", m)
@@ -197,14 +198,14 @@ func TestRefusalLogsAreThrottled(t *testing.T) {
 	logs := &countingHandler{counts: map[string]int{}}
 	s := startServer(t, signaling.Options{Limits: signaling.Limits{MessagesPerSecond: 1e6, MessageBurst: 1e6}},
 		signaling.ServerOptions{Logger: slog.New(logs)})
-	c := dial(t, s.URL, "r", signaling.RoleWatcher)
+	c := dial(t, s.URL, "r", protocol.RoleWatcher)
 	const n = 1000
 	start := time.Now()
 	for range n {
 		c.emit("message", map[string]any{"type": "no-such-type"})
 	}
 	for range n {
-		if m := c.nextArg(signaling.EventError); m["code"] != "unknown_type" {
+		if m := c.nextArg(protocol.EventError); m["code"] != "unknown_type" {
 			t.Fatalf("got %v", m)
 		}
 	}
@@ -274,7 +275,7 @@ func TestForwardedForCannotDodgeTheAddressLimit(t *testing.T) {
 // idle sockets cannot fill the socket limits; one that entered stays.
 func TestSocketsThatNeverEnterAreClosed(t *testing.T) {
 	s := startServer(t, signaling.Options{Limits: signaling.Limits{EnterTimeout: 100 * time.Millisecond}}, signaling.ServerOptions{})
-	entered := dial(t, s.URL, "r", signaling.RoleWatcher)
+	entered := dial(t, s.URL, "r", protocol.RoleWatcher)
 	idle := rawOpen(t, s.URL)
 	got := readUntilClosed(t, idle)
 	if !slices.ContainsFunc(got, func(p string) bool { return strings.Contains(p, `"enter_timeout"`) }) {

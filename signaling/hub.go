@@ -11,16 +11,13 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // DefaultQueueBytes is the default limit of a client's outbound queue, in
 // bytes: room for a few hundred SDP offers and ICE candidates.
 const DefaultQueueBytes = 1 << 20
-
-// EventEntered is sent to a client whose `enter` succeeded:
-// {room, role, iceServers}. iceServers may carry TURN credentials made for
-// this socket alone.
-const EventEntered = "entered"
 
 // Options configure a Hub. The zero value is an open hub with default
 // limits.
@@ -37,7 +34,7 @@ type Options struct {
 	// Limits bound sizes, rates and socket counts.
 	Limits Limits
 	// ICEServers returns the ICE servers for a socket, sent in `entered`.
-	ICEServers func(socketID string) []ICEServer
+	ICEServers func(socketID string) []protocol.ICEServer
 	// Observer is told of routed messages, refusals, evictions and viewer
 	// quality reports, for metrics; nil tells nobody.
 	Observer Observer
@@ -194,12 +191,12 @@ func (c *Client) IsTalker() bool { return c.talker.Load() }
 
 // checkKey verifies the key of an enter request, as the hub's mode wants,
 // and returns when a watch key expires (zero for no expiry).
-func (h *Hub) checkKey(req EnterRequest) (time.Time, error) {
+func (h *Hub) checkKey(req protocol.EnterRequest) (time.Time, error) {
 	k := h.opts.Keys
 	if k == nil {
 		return time.Time{}, nil // open rooms: keys are not needed, and not checked
 	}
-	if req.Role == RoleTalker {
+	if req.Role == protocol.RoleTalker {
 		return time.Time{}, k.CheckTalk(req.Room, req.Key)
 	}
 	if req.Key == "" && !h.opts.PrivateRooms {
@@ -240,7 +237,7 @@ func (c *Client) expireAt(room string, expires time.Time) {
 // over the socket's enter rate (Limits.EntersPerSecond), and ErrClosed
 // after Leave. A watcher that entered with a watch key is dropped with
 // ErrExpired when the key expires.
-func (c *Client) Enter(req EnterRequest) (err error) {
+func (c *Client) Enter(req protocol.EnterRequest) (err error) {
 	h := c.hub
 	if err := c.allow(c.enters, "enters", h.opts.Limits.EntersPerSecond); err != nil {
 		return err
@@ -257,11 +254,11 @@ func (c *Client) Enter(req EnterRequest) (err error) {
 	}
 	defer func() {
 		if err == nil {
-			c.classic.Store(req.Role == RoleClassic)
+			c.classic.Store(req.Role == protocol.RoleClassic)
 			c.expireAt(req.Room, expires)
 		}
 	}()
-	talker := req.Role == RoleTalker
+	talker := req.Role == protocol.RoleTalker
 	cl := h.opts.Cluster
 	if cl == nil || c.inRoomAs(req.Room, talker) {
 		_, err := c.enter(req.Room, talker, req.Retake)
@@ -374,30 +371,24 @@ func (c *Client) enter(name string, talker bool, retake string) (string, error) 
 }
 
 func (c *Client) sendEntered(room string) {
-	role := RoleWatcher
+	role := protocol.RoleWatcher
 	if c.talker.Load() {
-		role = RoleTalker
+		role = protocol.RoleTalker
 	}
-	var ice []ICEServer
+	entered := protocol.Entered{Room: room, Role: role}
 	if f := c.hub.opts.ICEServers; f != nil {
-		ice = f(c.id)
+		entered.ICEServers = f(c.id)
 	}
-	if ice == nil {
-		ice = []ICEServer{} // [] on the wire, never null
+	if entered.ICEServers == nil {
+		entered.ICEServers = []protocol.ICEServer{} // [] on the wire, never null
 	}
 	c.hub.mu.RLock()
-	retake := c.retake
-	c.hub.mu.RUnlock()
-	if role != RoleTalker {
-		retake = ""
+	if role == protocol.RoleTalker {
+		entered.Retake = c.retake
 	}
-	data, _ := json.Marshal(struct {
-		Room       string      `json:"room"`
-		Role       Role        `json:"role"`
-		ICEServers []ICEServer `json:"iceServers"`
-		Retake     string      `json:"retake,omitempty"`
-	}{room, role, ice, retake})
-	c.out.push(NewFrame(EventEntered, data))
+	c.hub.mu.RUnlock()
+	data, _ := json.Marshal(entered)
+	c.out.push(NewFrame(protocol.EventEntered, data))
 }
 
 // removeLocked takes c out of r and returns who must hear of it: every
@@ -432,10 +423,8 @@ func sendDisconnected(id string, to []*Client) {
 	if len(to) == 0 {
 		return
 	}
-	data, _ := json.Marshal(struct {
-		ID string `json:"id"`
-	}{id})
-	f := NewFrame(EventUserDisconnected, data)
+	data, _ := json.Marshal(protocol.UserDisconnected{ID: id})
+	f := NewFrame(protocol.EventUserDisconnected, data)
 	for _, m := range to {
 		m.out.push(f)
 	}
@@ -527,7 +516,7 @@ func (c *Client) Message(raw []byte) error {
 		return err
 	}
 	talker := r.talker.Load()
-	if talkerOnly[m.typ] && talker != c {
+	if protocol.TalkerOnly(m.typ) && talker != c {
 		if !c.claimTalker(r, m.typ) {
 			return fmt.Errorf("%w: %s", ErrNotTalker, m.typ)
 		}
@@ -536,10 +525,10 @@ func (c *Client) Message(raw []byte) error {
 	if talker != c {
 		return c.toTalker(r, talker, m)
 	}
-	switch m.typ { // a talker lost on air has its room held (RetakeWindow)
-	case TypeTalkReady:
+	switch m.typ { // a talker lost on air has its room held (protocol.RetakeWindow)
+	case protocol.TypeTalkReady:
 		c.onAir.Store(true)
-	case TypeEndTalk:
+	case protocol.TypeEndTalk:
 		c.onAir.Store(false)
 	}
 	cl := h.opts.Cluster
@@ -550,7 +539,7 @@ func (c *Client) Message(raw []byte) error {
 		data := m.stamp(c.from)
 		switch {
 		case to != nil && to != c && to.room.Load() == r:
-			to.out.push(NewFrame(EventMessage, data))
+			to.out.push(NewFrame(protocol.EventMessage, data))
 		case to == nil && cl != nil && cl.Member(r.name, m.sendto):
 			cl.Send(r.name, m.sendto, data)
 		default:
@@ -570,7 +559,7 @@ func (c *Client) Message(raw []byte) error {
 		if data == nil {
 			data = m.stamp(c.from)
 		}
-		f := NewFrame(EventMessage, data)
+		f := NewFrame(protocol.EventMessage, data)
 		for _, to := range members {
 			if to != c {
 				to.out.push(f)
@@ -607,7 +596,7 @@ func (c *Client) toTalker(r *room, talker *Client, m message) error {
 	switch {
 	case len(m.raw) > lim.WatcherMessageBytes:
 		return fmt.Errorf("%w: %d bytes, the limit for a watcher is %d", ErrTooLarge, len(m.raw), lim.WatcherMessageBytes)
-	case m.typ == TypeStats && len(m.raw) > lim.StatsBytes:
+	case m.typ == protocol.TypeStats && len(m.raw) > lim.StatsBytes:
 		return fmt.Errorf("%w: %d bytes, the limit for stats is %d", ErrTooLarge, len(m.raw), lim.StatsBytes)
 	}
 	remote := ""
@@ -617,7 +606,7 @@ func (c *Client) toTalker(r *room, talker *Client, m message) error {
 	switch {
 	case talker != nil && (m.sendto == "" || m.sendto == talker.id):
 		data := m.stamp(c.from)
-		if err := talker.out.offer(NewFrame(EventMessage, data), c.id); err != nil {
+		if err := talker.out.offer(NewFrame(protocol.EventMessage, data), c.id); err != nil {
 			if errors.Is(err, ErrClosed) {
 				return nil // the talker is leaving; the watcher hears of it
 			}
@@ -633,7 +622,7 @@ func (c *Client) toTalker(r *room, talker *Client, m message) error {
 	default:
 		return nil // no talker yet: nobody to hear it, as in the classic server
 	}
-	if m.typ == TypeStats {
+	if m.typ == protocol.TypeStats {
 		h.opts.Observer.ViewerReport(parseReport(m.raw))
 	}
 	return nil
@@ -664,7 +653,7 @@ func (h *Hub) Rooms() []RoomStats {
 // an open hub, on its first talk_ready.
 func (c *Client) claimTalker(r *room, typ string) bool {
 	h := c.hub
-	if typ != TypeTalkReady || h.opts.Keys != nil || !c.classic.Load() {
+	if typ != protocol.TypeTalkReady || h.opts.Keys != nil || !c.classic.Load() {
 		return false
 	}
 	if cl := h.opts.Cluster; cl != nil {
@@ -689,11 +678,8 @@ func (c *Client) Error(err error) {
 }
 
 func errorFrame(err error) *Frame {
-	data, _ := json.Marshal(struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{Code(err), err.Error()})
-	return NewFrame(EventError, data)
+	data, _ := json.Marshal(protocol.SignalingError{Code: Code(err), Message: err.Error()})
+	return NewFrame(protocol.EventError, data)
 }
 
 // Refuse tells a connection that was not let in why, then closes it. It

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // countSink counts messages delivered.
@@ -13,7 +15,7 @@ type countSink struct{ wg *sync.WaitGroup }
 
 func (s countSink) WriteFrames(frames []*Frame) error {
 	for _, f := range frames {
-		if f.Event == EventMessage {
+		if f.Event == protocol.EventMessage {
 			s.wg.Done()
 		}
 	}
@@ -36,11 +38,11 @@ func BenchmarkHubFanout(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			role := RoleWatcher
+			role := protocol.RoleWatcher
 			if m == 0 {
-				role = RoleTalker
+				role = protocol.RoleTalker
 			}
-			if err := c.Enter(EnterRequest{Room: fmt.Sprintf("room-%d", r), Role: role}); err != nil {
+			if err := c.Enter(protocol.EnterRequest{Room: fmt.Sprintf("room-%d", r), Role: role}); err != nil {
 				b.Fatal(err)
 			}
 			if m == 0 {

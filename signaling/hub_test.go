@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // memSink records frames; Close marks it closed.
@@ -54,7 +56,7 @@ type peer struct {
 
 // connect adds a client; with a room it enters it in role and takes the
 // `entered` reply.
-func connect(t *testing.T, h *Hub, id, room string, role Role) peer {
+func connect(t *testing.T, h *Hub, id, room string, role protocol.Role) peer {
 	t.Helper()
 	s := newMemSink()
 	c, err := h.Connect(id, "", s)
@@ -64,17 +66,17 @@ func connect(t *testing.T, h *Hub, id, room string, role Role) peer {
 	t.Cleanup(c.Leave)
 	p := peer{c, s}
 	if room != "" {
-		p.enter(t, EnterRequest{Room: room, Role: role})
+		p.enter(t, protocol.EnterRequest{Room: room, Role: role})
 	}
 	return p
 }
 
-func (p peer) enter(t *testing.T, req EnterRequest) {
+func (p peer) enter(t *testing.T, req protocol.EnterRequest) {
 	t.Helper()
 	if err := p.Enter(req); err != nil {
 		t.Fatalf("%s: enter %+v: %v", p.ID(), req, err)
 	}
-	if f := p.next(t); f.Event != EventEntered {
+	if f := p.next(t); f.Event != protocol.EventEntered {
 		t.Fatalf("%s: got %s, want entered", p.ID(), f.Event)
 	}
 }
@@ -83,8 +85,8 @@ func (p peer) enter(t *testing.T, req EnterRequest) {
 // delivers, in both directions, and received nothing else.
 func bystander(t *testing.T, h *Hub) func() {
 	t.Helper()
-	y := connect(t, h, "bystander-talker", "bystanders", RoleTalker)
-	z := connect(t, h, "bystander-watcher", "bystanders", RoleWatcher)
+	y := connect(t, h, "bystander-talker", "bystanders", protocol.RoleTalker)
+	z := connect(t, h, "bystander-watcher", "bystanders", protocol.RoleWatcher)
 	return stillDelivers(t, y, z)
 }
 
@@ -198,10 +200,10 @@ func TestRouting(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := NewHub(Options{})
 			peers := map[string]peer{
-				"a": connect(t, h, "a", "r1", RoleTalker),
-				"b": connect(t, h, "b", "r1", RoleWatcher),
-				"c": connect(t, h, "c", "r1", RoleClassic),
-				"x": connect(t, h, "x", "r2", RoleTalker),
+				"a": connect(t, h, "a", "r1", protocol.RoleTalker),
+				"b": connect(t, h, "b", "r1", protocol.RoleWatcher),
+				"c": connect(t, h, "c", "r1", protocol.RoleClassic),
+				"x": connect(t, h, "x", "r2", protocol.RoleTalker),
 			}
 			check := bystander(t, h)
 			err := peers[tt.from].Message([]byte(tt.msg))
@@ -224,13 +226,13 @@ func TestRouting(t *testing.T) {
 
 func TestMessageKeepsFieldsAndStampsFrom(t *testing.T) {
 	h := NewHub(Options{})
-	a := connect(t, h, "a", "r", RoleTalker)
-	b := connect(t, h, "b", "r", RoleWatcher)
+	a := connect(t, h, "a", "r", protocol.RoleTalker)
+	b := connect(t, h, "b", "r", protocol.RoleWatcher)
 	if err := b.Message([]byte(` {"from":"a","type":"candidate","candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0","sdpMLineIndex":0} `)); err != nil {
 		t.Fatal(err)
 	}
 	f := a.next(t)
-	if f.Event != EventMessage {
+	if f.Event != protocol.EventMessage {
 		t.Fatalf("event %q, want message", f.Event)
 	}
 	if n := countKeys(t, f.Data, "from"); n != 1 {
@@ -261,8 +263,8 @@ func TestEmptyObjectGetsFromOnly(t *testing.T) {
 
 func TestMessageBeforeEnter(t *testing.T) {
 	h := NewHub(Options{})
-	a := connect(t, h, "a", "", RoleClassic)
-	connect(t, h, "b", "r", RoleTalker)
+	a := connect(t, h, "a", "", protocol.RoleClassic)
+	connect(t, h, "b", "r", protocol.RoleTalker)
 	if err := a.Message([]byte(`{"type":"talk_ready"}`)); !errors.Is(err, ErrNotInRoom) {
 		t.Fatalf("got %v, want ErrNotInRoom", err)
 	}
@@ -302,25 +304,25 @@ func TestRoomNames(t *testing.T) {
 func TestParseEnter(t *testing.T) {
 	tests := []struct {
 		raw     string
-		want    EnterRequest
+		want    protocol.EnterRequest
 		wantErr error
 	}{
-		{`"lecture1"`, EnterRequest{Room: "lecture1"}, nil},
-		{`{"room":"lecture1","role":"talker","key":"k"}`, EnterRequest{Room: "lecture1", Role: RoleTalker, Key: "k"}, nil},
-		{`{"room":"lecture1","role":"watcher"}`, EnterRequest{Room: "lecture1", Role: RoleWatcher}, nil},
-		{`{"room":"lecture1","role":"talker","retake":"t"}`, EnterRequest{Room: "lecture1", Role: RoleTalker, Retake: "t"}, nil},
-		{`{"room":"r","role":"talker","retake":"` + strings.Repeat("t", MaxKeyBytes+1) + `"}`, EnterRequest{}, ErrBadKey},
-		{`{"room":"r","role":"talker","retake":1}`, EnterRequest{}, ErrBadRoom},
-		{`{"room":"lecture1"}`, EnterRequest{}, ErrBadRoom},
-		{`{"room":"lecture1","role":"admin"}`, EnterRequest{}, ErrBadRoom},
-		{`{"room":1,"role":"watcher"}`, EnterRequest{}, ErrBadRoom},
-		{`{"room":"r","role":"watcher","key":7}`, EnterRequest{}, ErrBadRoom},
-		{`{"room":"r","role":"watcher","key":"` + strings.Repeat("k", MaxKeyBytes+1) + `"}`, EnterRequest{}, ErrBadKey},
-		{`{"room":"a/b","role":"watcher"}`, EnterRequest{}, ErrBadRoom},
-		{`42`, EnterRequest{}, ErrBadRoom},
-		{`null`, EnterRequest{}, ErrBadRoom},
-		{``, EnterRequest{}, ErrBadRoom},
-		{`["r"]`, EnterRequest{}, ErrBadRoom},
+		{`"lecture1"`, protocol.EnterRequest{Room: "lecture1"}, nil},
+		{`{"room":"lecture1","role":"talker","key":"k"}`, protocol.EnterRequest{Room: "lecture1", Role: protocol.RoleTalker, Key: "k"}, nil},
+		{`{"room":"lecture1","role":"watcher"}`, protocol.EnterRequest{Room: "lecture1", Role: protocol.RoleWatcher}, nil},
+		{`{"room":"lecture1","role":"talker","retake":"t"}`, protocol.EnterRequest{Room: "lecture1", Role: protocol.RoleTalker, Retake: "t"}, nil},
+		{`{"room":"r","role":"talker","retake":"` + strings.Repeat("t", MaxKeyBytes+1) + `"}`, protocol.EnterRequest{}, ErrBadKey},
+		{`{"room":"r","role":"talker","retake":1}`, protocol.EnterRequest{}, ErrBadRoom},
+		{`{"room":"lecture1"}`, protocol.EnterRequest{}, ErrBadRoom},
+		{`{"room":"lecture1","role":"admin"}`, protocol.EnterRequest{}, ErrBadRoom},
+		{`{"room":1,"role":"watcher"}`, protocol.EnterRequest{}, ErrBadRoom},
+		{`{"room":"r","role":"watcher","key":7}`, protocol.EnterRequest{}, ErrBadRoom},
+		{`{"room":"r","role":"watcher","key":"` + strings.Repeat("k", MaxKeyBytes+1) + `"}`, protocol.EnterRequest{}, ErrBadKey},
+		{`{"room":"a/b","role":"watcher"}`, protocol.EnterRequest{}, ErrBadRoom},
+		{`42`, protocol.EnterRequest{}, ErrBadRoom},
+		{`null`, protocol.EnterRequest{}, ErrBadRoom},
+		{``, protocol.EnterRequest{}, ErrBadRoom},
+		{`["r"]`, protocol.EnterRequest{}, ErrBadRoom},
 	}
 	for _, tt := range tests {
 		got, err := ParseEnter([]byte(tt.raw))
@@ -332,25 +334,25 @@ func TestParseEnter(t *testing.T) {
 
 func TestDisconnectNotices(t *testing.T) {
 	h := NewHub(Options{})
-	a := connect(t, h, "a", "r", RoleTalker)
-	b := connect(t, h, "b", "r", RoleWatcher)
-	c := connect(t, h, "c", "r", RoleWatcher)
-	x := connect(t, h, "x", "other", RoleWatcher)
+	a := connect(t, h, "a", "r", protocol.RoleTalker)
+	b := connect(t, h, "b", "r", protocol.RoleWatcher)
+	c := connect(t, h, "c", "r", protocol.RoleWatcher)
+	x := connect(t, h, "x", "other", protocol.RoleWatcher)
 	// A watcher leaving is told to the talker alone, once.
 	b.Leave()
 	b.Leave() // a transport may report a disconnect twice
 	f := a.next(t)
-	if f.Event != EventUserDisconnected || decode(t, f)["id"] != "b" {
+	if f.Event != protocol.EventUserDisconnected || decode(t, f)["id"] != "b" {
 		t.Fatalf("got %s %s, want user disconnected {id: b}", f.Event, f.Data)
 	}
 	a.drained(t)
 	c.drained(t)
-	if err := b.Enter(EnterRequest{Room: "r", Role: RoleWatcher}); !errors.Is(err, ErrClosed) {
+	if err := b.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Enter after Leave = %v, want ErrClosed", err)
 	}
 	// The talker leaving is told to every watcher, and frees the room.
 	a.Leave()
-	if f := c.next(t); f.Event != EventUserDisconnected || decode(t, f)["id"] != "a" {
+	if f := c.next(t); f.Event != protocol.EventUserDisconnected || decode(t, f)["id"] != "a" {
 		t.Fatalf("got %s %s, want user disconnected {id: a}", f.Event, f.Data)
 	}
 	c.drained(t)
@@ -358,16 +360,16 @@ func TestDisconnectNotices(t *testing.T) {
 	if got := h.Members("r"); len(got) != 1 || got[0] != "c" {
 		t.Errorf("members %v, want [c]", got)
 	}
-	connect(t, h, "a2", "r", RoleTalker)
+	connect(t, h, "a2", "r", protocol.RoleTalker)
 }
 
 func TestEnterMovesRooms(t *testing.T) {
 	h := NewHub(Options{})
-	a := connect(t, h, "a", "r1", RoleWatcher)
-	b := connect(t, h, "b", "r1", RoleTalker)
-	c := connect(t, h, "c", "r2", RoleTalker)
-	a.enter(t, EnterRequest{Room: "r2", Role: RoleWatcher})
-	if f := b.next(t); f.Event != EventUserDisconnected {
+	a := connect(t, h, "a", "r1", protocol.RoleWatcher)
+	b := connect(t, h, "b", "r1", protocol.RoleTalker)
+	c := connect(t, h, "c", "r2", protocol.RoleTalker)
+	a.enter(t, protocol.EnterRequest{Room: "r2", Role: protocol.RoleWatcher})
+	if f := b.next(t); f.Event != protocol.EventUserDisconnected {
 		t.Fatalf("r1's talker got %s, want user disconnected", f.Event)
 	}
 	if err := a.Message([]byte(`{"type":"talk_request"}`)); err != nil {
@@ -377,7 +379,7 @@ func TestEnterMovesRooms(t *testing.T) {
 		t.Errorf("r2 got %v", m)
 	}
 	b.drained(t)
-	a.enter(t, EnterRequest{Room: "r2", Role: RoleWatcher}) // again: no-op but the reply
+	a.enter(t, protocol.EnterRequest{Room: "r2", Role: protocol.RoleWatcher}) // again: no-op but the reply
 	c.drained(t)
 	if st := h.Stats(); st.Rooms != 2 || st.Clients != 3 || st.Talkers != 2 {
 		t.Errorf("stats %+v, want 2 rooms, 3 clients, 2 talkers", st)
@@ -390,7 +392,7 @@ func TestEnterMovesRooms(t *testing.T) {
 
 func TestClosedHubRefusesNewClients(t *testing.T) {
 	h := NewHub(Options{})
-	a := connect(t, h, "a", "r", RoleTalker)
+	a := connect(t, h, "a", "r", protocol.RoleTalker)
 	if err := h.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +406,7 @@ func TestClosedHubRefusesNewClients(t *testing.T) {
 
 func TestDuplicateID(t *testing.T) {
 	h := NewHub(Options{})
-	connect(t, h, "a", "", RoleClassic)
+	connect(t, h, "a", "", protocol.RoleClassic)
 	if _, err := h.Connect("a", "", newMemSink()); !errors.Is(err, ErrDuplicateID) {
 		t.Fatalf("got %v, want ErrDuplicateID", err)
 	}
@@ -412,8 +414,8 @@ func TestDuplicateID(t *testing.T) {
 
 func TestOrderPerSender(t *testing.T) {
 	h := NewHub(Options{Limits: Limits{MessagesPerSecond: 1e6, MessageBurst: 1e6}})
-	a := connect(t, h, "a", "r", RoleTalker)
-	b := connect(t, h, "b", "r", RoleWatcher)
+	a := connect(t, h, "a", "r", protocol.RoleTalker)
+	b := connect(t, h, "b", "r", protocol.RoleWatcher)
 	const n = 2000
 	for i := range n {
 		if err := a.Message(fmt.Appendf(nil, `{"type":"candidate","n":%d}`, i)); err != nil {
@@ -429,8 +431,8 @@ func TestOrderPerSender(t *testing.T) {
 
 func TestErrorReachesOnlyTheSender(t *testing.T) {
 	h := NewHub(Options{})
-	a := connect(t, h, "a", "r", RoleTalker)
-	b := connect(t, h, "b", "r", RoleWatcher)
+	a := connect(t, h, "a", "r", protocol.RoleTalker)
+	b := connect(t, h, "b", "r", protocol.RoleWatcher)
 	a.Error(fmt.Errorf("sendto %q: %w", "zz", ErrUnknownRecipient))
 	m := decode(t, a.next(t))
 	if m["code"] != "unknown_recipient" || !strings.Contains(m["message"].(string), "zz") {
@@ -440,8 +442,8 @@ func TestErrorReachesOnlyTheSender(t *testing.T) {
 }
 
 func TestEnteredCarriesRoleAndICEServers(t *testing.T) {
-	h := NewHub(Options{ICEServers: func(id string) []ICEServer {
-		return []ICEServer{{URLs: []string{"turn:127.0.0.1:3478"}, Username: "exp:" + id, Credential: "c"}}
+	h := NewHub(Options{ICEServers: func(id string) []protocol.ICEServer {
+		return []protocol.ICEServer{{URLs: []string{"turn:127.0.0.1:3478"}, Username: "exp:" + id, Credential: "c"}}
 	}})
 	s := newMemSink()
 	c, err := h.Connect("a", "", s)
@@ -449,19 +451,19 @@ func TestEnteredCarriesRoleAndICEServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Leave()
-	if err := c.Enter(EnterRequest{Room: "r", Role: RoleTalker}); err != nil {
+	if err := c.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker}); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
-		Room       string      `json:"room"`
-		Role       Role        `json:"role"`
-		ICEServers []ICEServer `json:"iceServers"`
+		Room       string               `json:"room"`
+		Role       protocol.Role        `json:"role"`
+		ICEServers []protocol.ICEServer `json:"iceServers"`
 	}
 	f := (peer{c, s}).next(t)
-	if err := json.Unmarshal(f.Data, &got); err != nil || f.Event != EventEntered {
+	if err := json.Unmarshal(f.Data, &got); err != nil || f.Event != protocol.EventEntered {
 		t.Fatalf("%s %s: %v", f.Event, f.Data, err)
 	}
-	if got.Room != "r" || got.Role != RoleTalker || len(got.ICEServers) != 1 || got.ICEServers[0].Username != "exp:a" {
+	if got.Room != "r" || got.Role != protocol.RoleTalker || len(got.ICEServers) != 1 || got.ICEServers[0].Username != "exp:a" {
 		t.Errorf("entered %+v", got)
 	}
 }
@@ -496,11 +498,11 @@ func TestSlowConsumerIsEvicted(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(frozen.Leave)
-	if err := frozen.Enter(EnterRequest{Room: "busy", Role: RoleWatcher}); err != nil {
+	if err := frozen.Enter(protocol.EnterRequest{Room: "busy", Role: protocol.RoleWatcher}); err != nil {
 		t.Fatal(err)
 	}
-	talker := connect(t, h, "talker", "busy", RoleTalker)
-	watcher := connect(t, h, "watcher", "busy", RoleWatcher)
+	talker := connect(t, h, "talker", "busy", protocol.RoleTalker)
+	watcher := connect(t, h, "watcher", "busy", protocol.RoleWatcher)
 	check := bystander(t, h)
 
 	payload := fmt.Appendf(nil, `{"type":"candidate","pad":%q}`, strings.Repeat("x", 1000))
@@ -525,12 +527,12 @@ func TestSlowConsumerIsEvicted(t *testing.T) {
 	// The other watcher gets every message and no notice: watchers do not
 	// hear of each other. The talker hears of the eviction.
 	for range sent {
-		if f := watcher.next(t); f.Event != EventMessage {
+		if f := watcher.next(t); f.Event != protocol.EventMessage {
 			t.Fatalf("watcher got %s %s", f.Event, f.Data)
 		}
 	}
 	watcher.drained(t)
-	if f := talker.next(t); f.Event != EventUserDisconnected || decode(t, f)["id"] != "frozen" {
+	if f := talker.next(t); f.Event != protocol.EventUserDisconnected || decode(t, f)["id"] != "frozen" {
 		t.Errorf("talker got %s %s, want the notice", f.Event, f.Data)
 	}
 	talker.drained(t)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 func TestKeys(t *testing.T) {
@@ -81,7 +83,7 @@ func FuzzParseEnter(f *testing.F) {
 		if ValidRoomName(req.Room) != nil || len(req.Key) > MaxKeyBytes {
 			t.Fatalf("ParseEnter(%q) = %+v: invalid request accepted", raw, req)
 		}
-		if req.Role != RoleClassic && req.Role != RoleTalker && req.Role != RoleWatcher {
+		if req.Role != protocol.RoleClassic && req.Role != protocol.RoleTalker && req.Role != protocol.RoleWatcher {
 			t.Fatalf("ParseEnter(%q): role %q", raw, req.Role)
 		}
 	})

@@ -90,12 +90,5 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// ICEServer is an RTCIceServer as a page's RTCPeerConnection takes it.
-type ICEServer struct {
-	URLs       []string `json:"urls"`
-	Username   string   `json:"username,omitempty"`
-	Credential string   `json:"credential,omitempty"`
-}
-
 // nowFunc is the clock; tests replace it through Options.Now.
 type nowFunc func() time.Time

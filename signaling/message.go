@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // MaxRoomNameRunes is the longest room name accepted, in characters.
@@ -41,34 +44,12 @@ func ValidRoomName(name string) error {
 	return nil
 }
 
-// Role is what a socket is in its room.
-type Role string
-
-// Roles. A classic client enters with a plain room name: it watches, and in
-// an open hub it becomes the talker by sending the room's first talk_ready.
-const (
-	RoleClassic Role = ""
-	RoleTalker  Role = "talker"
-	RoleWatcher Role = "watcher"
-)
-
-// EnterRequest is the argument of `enter`: a room name (classic), or
-// {room, role, key?, retake?}. Retake is the retake token a talker got in
-// `entered` in an open hub, presented to take its room back within
-// RetakeWindow of losing it.
-type EnterRequest struct {
-	Room   string `json:"room"`
-	Role   Role   `json:"role"`
-	Key    string `json:"key,omitempty"`
-	Retake string `json:"retake,omitempty"`
-}
-
 // ParseEnter decodes the argument of `enter`. It returns ErrBadRoom, with
 // the reason, for anything but a valid room name or {room, role, key?}
 // with role "talker" or "watcher".
-func ParseEnter(raw []byte) (EnterRequest, error) {
+func ParseEnter(raw []byte) (protocol.EnterRequest, error) {
 	raw = bytes.TrimSpace(raw)
-	var req EnterRequest
+	var req protocol.EnterRequest
 	switch {
 	case len(raw) > 0 && raw[0] == '"':
 		if err := json.Unmarshal(raw, &req.Room); err != nil {
@@ -87,8 +68,8 @@ func ParseEnter(raw []byte) (EnterRequest, error) {
 		if obj.Room == nil || obj.Role == nil {
 			return req, fmt.Errorf("%w: want {room, role, key?}", ErrBadRoom)
 		}
-		req.Room, req.Role = *obj.Room, Role(*obj.Role)
-		if req.Role != RoleTalker && req.Role != RoleWatcher {
+		req.Room, req.Role = *obj.Room, protocol.Role(*obj.Role)
+		if req.Role != protocol.RoleTalker && req.Role != protocol.RoleWatcher {
 			return req, fmt.Errorf("%w: role must be \"talker\" or \"watcher\"", ErrBadRoom)
 		}
 		if obj.Key != nil {
@@ -104,28 +85,6 @@ func ParseEnter(raw []byte) (EnterRequest, error) {
 		return req, fmt.Errorf("%w: want a room name or {room, role, key?}", ErrBadRoom)
 	}
 	return req, ValidRoomName(req.Room)
-}
-
-// Message types of the protocol.
-const (
-	TypeTalkReady   = "talk_ready"
-	TypeTalkRequest = "talk_request"
-	TypeTalkReject  = "talk_reject"
-	TypeOffer       = "offer"
-	TypeAnswer      = "answer"
-	TypeCandidate   = "candidate"
-	TypeBye         = "bye"
-	TypeEndTalk     = "end_talk"
-	TypeStats       = "stats"
-)
-
-// talkerOnly are the types only a room's talker may send.
-var talkerOnly = map[string]bool{TypeTalkReady: true, TypeOffer: true, TypeTalkReject: true, TypeEndTalk: true}
-
-// knownTypes are all the types the hub routes.
-var knownTypes = map[string]bool{
-	TypeTalkReady: true, TypeTalkRequest: true, TypeTalkReject: true, TypeOffer: true,
-	TypeAnswer: true, TypeCandidate: true, TypeBye: true, TypeEndTalk: true, TypeStats: true,
 }
 
 // message is a parsed `message` event: a JSON object whose `type` is a
@@ -159,7 +118,7 @@ func parseMessage(raw []byte) (message, error) {
 	if head.Type == nil || *head.Type == "" {
 		return message{}, fmt.Errorf("%w: missing string field \"type\"", ErrBadMessage)
 	}
-	if !knownTypes[*head.Type] {
+	if !slices.Contains(protocol.Types, *head.Type) {
 		return message{}, fmt.Errorf("%w: %.40q", ErrUnknownType, *head.Type)
 	}
 	m := message{raw: raw, typ: *head.Type, hasFrom: head.From != nil}

@@ -3,6 +3,8 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // Observer is told what the hub does, for metrics. Its methods are called
@@ -15,34 +17,17 @@ type Observer interface {
 	// Evicted: a socket was dropped, for reason "slow_consumer",
 	// "rate_limited" or "write_error".
 	Evicted(reason string)
-	// ViewerReport: a watcher sent its talker a quality report.
-	ViewerReport(r ViewerReport)
-}
-
-// ViewerReport is a watcher's `stats` message, as pages and the Go viewer
-// send it every few seconds from their receiver statistics. A field the
-// sender left out is nil.
-type ViewerReport struct {
-	// Bitrate is the inbound video bitrate, in bits/s.
-	Bitrate *float64 `json:"bitrate"`
-	// FPS is the video frames decoded per second.
-	FPS *float64 `json:"fps"`
-	// PacketsLost is the packets lost since the previous report.
-	PacketsLost *float64 `json:"packetsLost"`
-	// Jitter is the video jitter, in seconds (RFC 3550 §6.4.1).
-	Jitter *float64 `json:"jitter"`
-	// Freezes is the video freezes since the previous report.
-	Freezes *float64 `json:"freezes"`
-	// RTT is the round-trip time, in seconds.
-	RTT *float64 `json:"rtt"`
+	// ViewerReport: a watcher sent its talker a quality report (a
+	// protocol.Stats message).
+	ViewerReport(r protocol.Report)
 }
 
 type noObserver struct{}
 
-func (noObserver) Routed(string, int, int)   {}
-func (noObserver) Refused(string)            {}
-func (noObserver) Evicted(string)            {}
-func (noObserver) ViewerReport(ViewerReport) {}
+func (noObserver) Routed(string, int, int)      {}
+func (noObserver) Refused(string)               {}
+func (noObserver) Evicted(string)               {}
+func (noObserver) ViewerReport(protocol.Report) {}
 
 // evictionReason names why a socket was dropped, for an Observer.
 func evictionReason(err error) string {
@@ -57,8 +42,8 @@ func evictionReason(err error) string {
 }
 
 // parseReport reads a stats message; a malformed one yields an empty report.
-func parseReport(raw []byte) ViewerReport {
-	var r ViewerReport
+func parseReport(raw []byte) protocol.Report {
+	var r protocol.Report
 	_ = json.Unmarshal(raw, &r)
 	return r
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // refused asserts err is want and that the client alone is told so, with
@@ -24,12 +26,12 @@ func refused(t *testing.T, p peer, err, want error) {
 func TestOpenRoomHijacks(t *testing.T) {
 	h := NewHub(Options{})
 	check := bystander(t, h)
-	talker := connect(t, h, "talker", "r", RoleTalker)
-	watcher := connect(t, h, "watcher", "r", RoleWatcher)
-	classic := connect(t, h, "classic", "r", RoleClassic)
+	talker := connect(t, h, "talker", "r", protocol.RoleTalker)
+	watcher := connect(t, h, "watcher", "r", protocol.RoleWatcher)
+	classic := connect(t, h, "classic", "r", protocol.RoleClassic)
 
-	second := connect(t, h, "second", "", RoleClassic)
-	refused(t, second, second.Enter(EnterRequest{Room: "r", Role: RoleTalker}), ErrRoomTaken)
+	second := connect(t, h, "second", "", protocol.RoleClassic)
+	refused(t, second, second.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker}), ErrRoomTaken)
 	for _, p := range []peer{watcher, classic} {
 		refused(t, p, p.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
 		refused(t, p, p.Message([]byte(`{"type":"offer","sdp":"v=0","sendto":"watcher"}`)), ErrNotTalker)
@@ -45,11 +47,11 @@ func TestOpenRoomHijacks(t *testing.T) {
 	// The room is free once its talker leaves.
 	talker.Leave()
 	for _, p := range []peer{watcher, classic} {
-		if f := p.next(t); f.Event != EventUserDisconnected {
+		if f := p.next(t); f.Event != protocol.EventUserDisconnected {
 			t.Fatalf("%s got %s", p.ID(), f.Event)
 		}
 	}
-	second.enter(t, EnterRequest{Room: "r", Role: RoleTalker})
+	second.enter(t, protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker})
 	check()
 }
 
@@ -58,13 +60,13 @@ func TestOpenRoomHijacks(t *testing.T) {
 func TestExplicitWatcherCannotClaimTalker(t *testing.T) {
 	h := NewHub(Options{})
 	check := bystander(t, h)
-	w := connect(t, h, "w", "r", RoleWatcher)
+	w := connect(t, h, "w", "r", protocol.RoleWatcher)
 	refused(t, w, w.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
 	if w.IsTalker() {
 		t.Fatal("an explicit watcher claimed the talker role")
 	}
 	// Re-entering with a plain room name makes it a classic client again.
-	w.enter(t, EnterRequest{Room: "r"})
+	w.enter(t, protocol.EnterRequest{Room: "r"})
 	if err := w.Message([]byte(`{"type":"talk_ready"}`)); err != nil || !w.IsTalker() {
 		t.Fatalf("classic claim: %v, talker %v", err, w.IsTalker())
 	}
@@ -74,9 +76,9 @@ func TestExplicitWatcherCannotClaimTalker(t *testing.T) {
 func TestClassicClientClaimsTalkerWithFirstTalkReady(t *testing.T) {
 	h := NewHub(Options{})
 	check := bystander(t, h)
-	a := connect(t, h, "a", "r", RoleClassic)
-	b := connect(t, h, "b", "r", RoleClassic)
-	c := connect(t, h, "c", "r", RoleClassic)
+	a := connect(t, h, "a", "r", protocol.RoleClassic)
+	b := connect(t, h, "b", "r", protocol.RoleClassic)
+	c := connect(t, h, "c", "r", protocol.RoleClassic)
 	// Before any talker, a classic room-wide message reaches nobody.
 	if err := b.Message([]byte(`{"type":"talk_request"}`)); err != nil {
 		t.Fatal(err)
@@ -111,19 +113,19 @@ func TestKeyedRooms(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	h := NewHub(Options{Keys: keys, Now: func() time.Time { return now }})
 	check := bystanderKeyed(t, h, keys)
-	a := connect(t, h, "a", "", RoleClassic)
-	refused(t, a, a.Enter(EnterRequest{Room: "r", Role: RoleTalker}), ErrBadKey)
-	refused(t, a, a.Enter(EnterRequest{Room: "r", Role: RoleTalker, Key: "forged"}), ErrBadKey)
-	refused(t, a, a.Enter(EnterRequest{Room: "r", Role: RoleTalker, Key: keys.TalkKey("other")}), ErrBadKey)
-	a.enter(t, EnterRequest{Room: "r", Role: RoleTalker, Key: keys.TalkKey("r")})
+	a := connect(t, h, "a", "", protocol.RoleClassic)
+	refused(t, a, a.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker}), ErrBadKey)
+	refused(t, a, a.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker, Key: "forged"}), ErrBadKey)
+	refused(t, a, a.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker, Key: keys.TalkKey("other")}), ErrBadKey)
+	a.enter(t, protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker, Key: keys.TalkKey("r")})
 
 	// Open watching, but a key that is shown must verify.
-	w := connect(t, h, "w", "r", RoleClassic)
-	v := connect(t, h, "v", "", RoleClassic)
-	refused(t, v, v.Enter(EnterRequest{Room: "r", Role: RoleWatcher, Key: "1.forged"}), ErrBadKey)
+	w := connect(t, h, "w", "r", protocol.RoleClassic)
+	v := connect(t, h, "v", "", protocol.RoleClassic)
+	refused(t, v, v.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher, Key: "1.forged"}), ErrBadKey)
 	// No classic claim in a keyed hub.
 	a.Leave()
-	if f := w.next(t); f.Event != EventUserDisconnected {
+	if f := w.next(t); f.Event != protocol.EventUserDisconnected {
 		t.Fatalf("w got %s", f.Event)
 	}
 	refused(t, w, w.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
@@ -135,19 +137,19 @@ func TestPrivateRoomsNeedWatchKeys(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	h := NewHub(Options{Keys: keys, PrivateRooms: true, Now: func() time.Time { return now }})
 	check := bystanderKeyed(t, h, keys)
-	w := connect(t, h, "w", "", RoleClassic)
-	refused(t, w, w.Enter(EnterRequest{Room: "r"}), ErrBadKey)
-	refused(t, w, w.Enter(EnterRequest{Room: "r", Role: RoleWatcher}), ErrBadKey)
-	refused(t, w, w.Enter(EnterRequest{Room: "r", Role: RoleWatcher, Key: keys.WatchKey("r", now.Add(-time.Second))}), ErrExpired)
-	refused(t, w, w.Enter(EnterRequest{Room: "r", Role: RoleWatcher, Key: keys.WatchKey("other", now.Add(time.Hour))}), ErrBadKey)
+	w := connect(t, h, "w", "", protocol.RoleClassic)
+	refused(t, w, w.Enter(protocol.EnterRequest{Room: "r"}), ErrBadKey)
+	refused(t, w, w.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher}), ErrBadKey)
+	refused(t, w, w.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher, Key: keys.WatchKey("r", now.Add(-time.Second))}), ErrExpired)
+	refused(t, w, w.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher, Key: keys.WatchKey("other", now.Add(time.Hour))}), ErrBadKey)
 	forged := keys.WatchKey("r", now.Add(time.Hour))
 	forged = forged[:len(forged)-2] + "AA"
-	refused(t, w, w.Enter(EnterRequest{Room: "r", Role: RoleWatcher, Key: forged}), ErrBadKey)
+	refused(t, w, w.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher, Key: forged}), ErrBadKey)
 	// Moving the expiry invalidates the signature.
 	good := keys.WatchKey("r", now.Add(time.Hour))
 	_, sig, _ := strings.Cut(good, ".")
-	refused(t, w, w.Enter(EnterRequest{Room: "r", Role: RoleWatcher, Key: "9999999999." + sig}), ErrBadKey)
-	w.enter(t, EnterRequest{Room: "r", Role: RoleWatcher, Key: good})
+	refused(t, w, w.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher, Key: "9999999999." + sig}), ErrBadKey)
+	w.enter(t, protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher, Key: good})
 	check()
 }
 
@@ -159,10 +161,10 @@ func TestWatcherIsDroppedWhenItsKeyExpires(t *testing.T) {
 	now := expires.Add(-100 * time.Millisecond) // keys count whole seconds
 	h := NewHub(Options{Keys: keys, PrivateRooms: true, Now: func() time.Time { return now }})
 	check := bystanderKeyed(t, h, keys)
-	talker := connect(t, h, "talker", "", RoleClassic)
-	talker.enter(t, EnterRequest{Room: "r", Role: RoleTalker, Key: keys.TalkKey("r")})
-	w := connect(t, h, "w", "", RoleClassic)
-	w.enter(t, EnterRequest{Room: "r", Role: RoleWatcher, Key: keys.WatchKey("r", expires)})
+	talker := connect(t, h, "talker", "", protocol.RoleClassic)
+	talker.enter(t, protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker, Key: keys.TalkKey("r")})
+	w := connect(t, h, "w", "", protocol.RoleClassic)
+	w.enter(t, protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher, Key: keys.WatchKey("r", expires)})
 	select {
 	case <-w.sink.done:
 	case <-time.After(waitFor):
@@ -171,7 +173,7 @@ func TestWatcherIsDroppedWhenItsKeyExpires(t *testing.T) {
 	if m := decode(t, w.next(t)); m["code"] != "expired" {
 		t.Errorf("watcher told %v, want expired", m)
 	}
-	if f := talker.next(t); f.Event != EventUserDisconnected || decode(t, f)["id"] != "w" {
+	if f := talker.next(t); f.Event != protocol.EventUserDisconnected || decode(t, f)["id"] != "w" {
 		t.Errorf("talker got %s %s", f.Event, f.Data)
 	}
 	check()
@@ -180,18 +182,18 @@ func TestWatcherIsDroppedWhenItsKeyExpires(t *testing.T) {
 // bystanderKeyed is bystander for a keyed hub with private rooms.
 func bystanderKeyed(t *testing.T, h *Hub, keys *Keys) func() {
 	t.Helper()
-	y := connect(t, h, "bystander-talker", "", RoleClassic)
-	y.enter(t, EnterRequest{Room: "bystanders", Role: RoleTalker, Key: keys.TalkKey("bystanders")})
-	z := connect(t, h, "bystander-watcher", "", RoleClassic)
-	z.enter(t, EnterRequest{Room: "bystanders", Role: RoleWatcher, Key: keys.WatchKey("bystanders", h.now().Add(time.Hour))})
+	y := connect(t, h, "bystander-talker", "", protocol.RoleClassic)
+	y.enter(t, protocol.EnterRequest{Room: "bystanders", Role: protocol.RoleTalker, Key: keys.TalkKey("bystanders")})
+	z := connect(t, h, "bystander-watcher", "", protocol.RoleClassic)
+	z.enter(t, protocol.EnterRequest{Room: "bystanders", Role: protocol.RoleWatcher, Key: keys.WatchKey("bystanders", h.now().Add(time.Hour))})
 	return stillDelivers(t, y, z)
 }
 
 func TestMessageSizeLimit(t *testing.T) {
 	h := NewHub(Options{Limits: Limits{MessageBytes: 1024}})
 	check := bystander(t, h)
-	a := connect(t, h, "a", "r", RoleTalker)
-	b := connect(t, h, "b", "r", RoleWatcher)
+	a := connect(t, h, "a", "r", protocol.RoleTalker)
+	b := connect(t, h, "b", "r", protocol.RoleWatcher)
 	big := []byte(`{"type":"talk_ready","pad":"` + strings.Repeat("x", 1024) + `"}`)
 	refused(t, a, a.Message(big), ErrTooLarge)
 	b.drained(t)
@@ -201,8 +203,8 @@ func TestMessageSizeLimit(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	h := NewHub(Options{Limits: Limits{MessagesPerSecond: 0.001, MessageBurst: 3}})
 	check := bystander(t, h)
-	a := connect(t, h, "a", "r", RoleTalker)
-	b := connect(t, h, "b", "r", RoleWatcher)
+	a := connect(t, h, "a", "r", protocol.RoleTalker)
+	b := connect(t, h, "b", "r", protocol.RoleWatcher)
 	for range 3 {
 		if err := a.Message([]byte(`{"type":"talk_ready"}`)); err != nil {
 			t.Fatal(err)
@@ -217,7 +219,7 @@ func TestRateLimit(t *testing.T) {
 	for range AbuseRefusals {
 		_ = a.Message([]byte(`{"type":"talk_ready"}`))
 	}
-	if f := b.next(t); f.Event != EventUserDisconnected || decode(t, f)["id"] != "a" {
+	if f := b.next(t); f.Event != protocol.EventUserDisconnected || decode(t, f)["id"] != "a" {
 		t.Fatalf("watcher got %s %s, want the talker dropped", f.Event, f.Data)
 	}
 	// The eviction tells the room, then closes the socket, on a goroutine.
@@ -231,11 +233,11 @@ func TestRateLimit(t *testing.T) {
 func TestSocketLimits(t *testing.T) {
 	h := NewHub(Options{Limits: Limits{RoomSockets: 3, AddrSockets: 3, Sockets: 10}})
 	check := bystander(t, h) // 2 sockets
-	connect(t, h, "a", "r", RoleTalker)
-	connect(t, h, "b", "r", RoleWatcher)
-	connect(t, h, "c", "r", RoleWatcher)
-	d := connect(t, h, "d", "", RoleClassic) // 6 sockets
-	refused(t, d, d.Enter(EnterRequest{Room: "r", Role: RoleWatcher}), ErrRoomFull)
+	connect(t, h, "a", "r", protocol.RoleTalker)
+	connect(t, h, "b", "r", protocol.RoleWatcher)
+	connect(t, h, "c", "r", protocol.RoleWatcher)
+	d := connect(t, h, "d", "", protocol.RoleClassic) // 6 sockets
+	refused(t, d, d.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher}), ErrRoomFull)
 
 	accept := func(id, addr string) {
 		t.Helper()
@@ -266,7 +268,7 @@ func TestRefuseSaysWhyThenCloses(t *testing.T) {
 	s := newMemSink()
 	Refuse(s, ErrTooManySockets)
 	f := <-s.frames
-	if f.Event != EventError || !strings.Contains(string(f.Data), `"too_many_sockets"`) {
+	if f.Event != protocol.EventError || !strings.Contains(string(f.Data), `"too_many_sockets"`) {
 		t.Fatalf("got %s %s", f.Event, f.Data)
 	}
 	select {
@@ -279,10 +281,10 @@ func TestRefuseSaysWhyThenCloses(t *testing.T) {
 func TestBadRoomAndNotInRoom(t *testing.T) {
 	h := NewHub(Options{})
 	check := bystander(t, h)
-	a := connect(t, h, "a", "", RoleClassic)
+	a := connect(t, h, "a", "", protocol.RoleClassic)
 	refused(t, a, a.Message([]byte(`{"type":"talk_ready"}`)), ErrNotInRoom)
 	for _, name := range []string{"", "a/b", strings.Repeat("r", MaxRoomNameRunes+1), "<x>"} {
-		refused(t, a, a.Enter(EnterRequest{Room: name, Role: RoleWatcher}), ErrBadRoom)
+		refused(t, a, a.Enter(protocol.EnterRequest{Room: name, Role: protocol.RoleWatcher}), ErrBadRoom)
 	}
 	check()
 }
@@ -293,11 +295,11 @@ func TestEnterRateLimit(t *testing.T) {
 	cl := newFakeCluster()
 	h := NewHub(Options{Cluster: cl, Limits: Limits{EntersPerSecond: 0.001, EnterBurst: 5}})
 	check := bystander(t, h)
-	a := connect(t, h, "a", "", RoleWatcher)
+	a := connect(t, h, "a", "", protocol.RoleWatcher)
 	for i := range 5 {
-		a.enter(t, EnterRequest{Room: fmt.Sprintf("r%d", i), Role: RoleWatcher})
+		a.enter(t, protocol.EnterRequest{Room: fmt.Sprintf("r%d", i), Role: protocol.RoleWatcher})
 	}
-	refused(t, a, a.Enter(EnterRequest{Room: "r5", Role: RoleWatcher}), ErrRateLimited)
+	refused(t, a, a.Enter(protocol.EnterRequest{Room: "r5", Role: protocol.RoleWatcher}), ErrRateLimited)
 	if cl.took("join r5 a false") {
 		t.Error("a refused enter reached the cluster")
 	}
@@ -306,7 +308,7 @@ func TestEnterRateLimit(t *testing.T) {
 	}
 	check()
 	for range AbuseRefusals {
-		_ = a.Enter(EnterRequest{Room: "r6", Role: RoleWatcher})
+		_ = a.Enter(protocol.EnterRequest{Room: "r6", Role: protocol.RoleWatcher})
 	}
 	select {
 	case <-a.sink.done:

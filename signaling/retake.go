@@ -4,13 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"time"
-)
 
-// RetakeWindow is how long an open room stays its talker's after the
-// talker's socket is lost on air, between talk_ready and end_talk (a
-// dropped network, a crash): only a socket presenting the talker's retake
-// token may take it meanwhile. talk.html retries for as long.
-const RetakeWindow = 30 * time.Second
+	"github.com/broadcast-service/broadcast/protocol"
+)
 
 // reservation holds an open room for a talker that was lost.
 type reservation struct {
@@ -66,5 +62,5 @@ func (h *Hub) reserveLocked(room string, c *Client) {
 			delete(h.reserved, name)
 		}
 	}
-	h.reserved[room] = reservation{token: c.retake, until: now.Add(RetakeWindow)}
+	h.reserved[room] = reservation{token: c.retake, until: now.Add(protocol.RetakeWindow)}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // gateSink holds every write until open is closed, like a client that
@@ -38,11 +40,11 @@ func TestWatchersCannotEvictTheirTalker(t *testing.T) {
 	}
 	t.Cleanup(c.Leave)
 	talker := peer{c, sink.memSink}
-	if err := c.Enter(EnterRequest{Room: "r", Role: RoleTalker}); err != nil {
+	if err := c.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker}); err != nil {
 		t.Fatal(err)
 	}
 	watchers := []peer{
-		connect(t, h, "w1", "r", RoleWatcher), connect(t, h, "w2", "r", RoleWatcher), connect(t, h, "w3", "r", RoleWatcher),
+		connect(t, h, "w1", "r", protocol.RoleWatcher), connect(t, h, "w2", "r", protocol.RoleWatcher), connect(t, h, "w3", "r", protocol.RoleWatcher),
 	}
 	check := bystander(t, h)
 
@@ -75,7 +77,7 @@ func TestWatchersCannotEvictTheirTalker(t *testing.T) {
 
 	// The talker reads again: it gets what was accepted, within the shares.
 	close(sink.open)
-	if f := talker.next(t); f.Event != EventEntered {
+	if f := talker.next(t); f.Event != protocol.EventEntered {
 		t.Fatalf("talker got %s first", f.Event)
 	}
 	perOrigin, total := map[string]int{}, 0
@@ -106,13 +108,13 @@ func TestWatchersCannotEvictTheirTalker(t *testing.T) {
 // a padded stats report does not.
 func TestWatcherMessageCaps(t *testing.T) {
 	h := NewHub(Options{})
-	talker := connect(t, h, "talker", "r", RoleTalker)
-	watcher := connect(t, h, "watcher", "r", RoleWatcher)
+	talker := connect(t, h, "talker", "r", protocol.RoleTalker)
+	watcher := connect(t, h, "watcher", "r", protocol.RoleWatcher)
 	big := fmt.Appendf(nil, `{"type":"offer","sdp":%q,"sendto":"watcher"}`, strings.Repeat("x", DefaultWatcherMessageBytes))
 	if err := talker.Message(big); err != nil {
 		t.Fatalf("talker's %d-byte offer: %v", len(big), err)
 	}
-	if f := watcher.next(t); f.Event != EventMessage {
+	if f := watcher.next(t); f.Event != protocol.EventMessage {
 		t.Fatalf("watcher got %s", f.Event)
 	}
 	answer := fmt.Appendf(nil, `{"type":"answer","sdp":%q}`, strings.Repeat("x", DefaultWatcherMessageBytes))

@@ -17,6 +17,8 @@ import (
 	"github.com/googollee/go-socket.io/engineio"
 	"github.com/googollee/go-socket.io/engineio/session"
 	"github.com/googollee/go-socket.io/engineio/transport"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // ServerOptions configure the socket.io transport. The zero value is usable.
@@ -79,8 +81,8 @@ func NewServer(hub *Hub, opts ServerOptions) *Server {
 		Transports:         []transport.Transport{s.transport},
 	})
 	s.sio.OnConnect("/", s.onConnect)
-	s.sio.OnEvent("/", EventEnter, s.onEnter)
-	s.sio.OnEvent("/", EventMessage, s.onMessage)
+	s.sio.OnEvent("/", protocol.EventEnter, s.onEnter)
+	s.sio.OnEvent("/", protocol.EventMessage, s.onMessage)
 	s.sio.OnDisconnect("/", s.onDisconnect)
 	s.sio.OnError("/", s.onError)
 	return s
@@ -126,7 +128,7 @@ func (s *Server) onConnect(conn socketio.Conn) error {
 }
 
 func (s *Server) onEnter(conn socketio.Conn, arg rawArg) {
-	defer s.recoverHandler(conn, EventEnter)
+	defer s.recoverHandler(conn, protocol.EventEnter)
 	c := s.clientOf(conn)
 	if c == nil {
 		return
@@ -141,7 +143,7 @@ func (s *Server) onEnter(conn socketio.Conn, arg rawArg) {
 }
 
 func (s *Server) onMessage(conn socketio.Conn, arg rawArg) {
-	defer s.recoverHandler(conn, EventMessage)
+	defer s.recoverHandler(conn, protocol.EventMessage)
 	c := s.clientOf(conn)
 	if c == nil {
 		return

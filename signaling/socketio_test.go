@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/broadcast-service/broadcast/internal/sigtest"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 )
@@ -38,9 +39,9 @@ type client struct {
 	t testing.TB
 }
 
-// dial connects; with a room it enters it in role (RoleClassic: a plain
+// dial connects; with a room it enters it in role (protocol.RoleClassic: a plain
 // room name) and waits for `entered`.
-func dial(t testing.TB, url, room string, role signaling.Role) *client {
+func dial(t testing.TB, url, room string, role protocol.Role) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
@@ -51,19 +52,19 @@ func dial(t testing.TB, url, room string, role signaling.Role) *client {
 	t.Cleanup(func() { _ = c.Close() })
 	cl := &client{c, t}
 	if room != "" {
-		cl.enter(signaling.EnterRequest{Room: room, Role: role})
+		cl.enter(protocol.EnterRequest{Room: room, Role: role})
 	}
 	return cl
 }
 
-func (c *client) enter(req signaling.EnterRequest) {
+func (c *client) enter(req protocol.EnterRequest) {
 	c.t.Helper()
-	if req.Role == signaling.RoleClassic {
+	if req.Role == protocol.RoleClassic {
 		c.emit("enter", req.Room)
 	} else {
 		c.emit("enter", req)
 	}
-	if m := c.nextArg(signaling.EventEntered); m["room"] != req.Room {
+	if m := c.nextArg(protocol.EventEntered); m["room"] != req.Room {
 		c.t.Fatalf("entered %v, want room %s", m, req.Room)
 	}
 }
@@ -109,7 +110,7 @@ func (c *client) sync() {
 	c.emit("message", map[string]any{"type": "bye", "sendto": "sync-probe"})
 	for {
 		ev := c.next()
-		if ev.Name == signaling.EventError && strings.Contains(string(ev.Args[0]), "sync-probe") {
+		if ev.Name == protocol.EventError && strings.Contains(string(ev.Args[0]), "sync-probe") {
 			return
 		}
 		c.t.Fatalf("%s: unexpected %s %s before the sync reply", c.ID(), ev.Name, ev.Args)
@@ -118,10 +119,10 @@ func (c *client) sync() {
 
 func TestProtocolOverWebSocket(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
-	talker := dial(t, s.URL, "lecture", signaling.RoleTalker)
-	watcher := dial(t, s.URL, "lecture", signaling.RoleWatcher)
-	classic := dial(t, s.URL, "lecture", signaling.RoleClassic)
-	other := dial(t, s.URL, "elsewhere", signaling.RoleTalker)
+	talker := dial(t, s.URL, "lecture", protocol.RoleTalker)
+	watcher := dial(t, s.URL, "lecture", protocol.RoleWatcher)
+	classic := dial(t, s.URL, "lecture", protocol.RoleClassic)
+	other := dial(t, s.URL, "elsewhere", protocol.RoleTalker)
 
 	talker.emit("message", map[string]any{"type": "talk_ready"})
 	for _, w := range []*client{watcher, classic} {
@@ -140,20 +141,20 @@ func TestProtocolOverWebSocket(t *testing.T) {
 	}
 	// A sendto across rooms is refused to the sender alone.
 	other.emit("message", map[string]any{"type": "offer", "sendto": talker.ID()})
-	if m := other.nextArg(signaling.EventError); m["code"] != "unknown_recipient" {
+	if m := other.nextArg(protocol.EventError); m["code"] != "unknown_recipient" {
 		t.Fatalf("other got %v", m)
 	}
 	// Bad input: a clear error, and the socket stays usable.
 	other.emit("enter", map[string]any{"room": 1})
-	if m := other.nextArg(signaling.EventError); m["code"] != "bad_room" {
+	if m := other.nextArg(protocol.EventError); m["code"] != "bad_room" {
 		t.Fatalf("got %v", m)
 	}
 	other.emit("message", "not an object")
-	if m := other.nextArg(signaling.EventError); m["code"] != "bad_message" {
+	if m := other.nextArg(protocol.EventError); m["code"] != "bad_message" {
 		t.Fatalf("got %v", m)
 	}
 	other.emit("enter")
-	if m := other.nextArg(signaling.EventError); m["code"] != "bad_room" {
+	if m := other.nextArg(protocol.EventError); m["code"] != "bad_room" {
 		t.Fatalf("got %v", m)
 	}
 	other.emit("no such event", 1)
@@ -161,7 +162,7 @@ func TestProtocolOverWebSocket(t *testing.T) {
 
 	// A socket that vanishes without a word is noticed, once, by the talker.
 	_ = watcher.Close()
-	if m := talker.nextArg(signaling.EventUserDisconnected); m["id"] != watcher.ID() {
+	if m := talker.nextArg(protocol.EventUserDisconnected); m["id"] != watcher.ID() {
 		t.Fatalf("notice %v", m)
 	}
 	for _, c := range []*client{talker, classic, other} {
@@ -174,7 +175,7 @@ func TestSocketIDsAreRandom(t *testing.T) {
 	seen := map[string]bool{}
 	re := regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
 	for range 5 {
-		c := dial(t, s.URL, "", signaling.RoleClassic)
+		c := dial(t, s.URL, "", protocol.RoleClassic)
 		if !re.MatchString(c.ID()) || seen[c.ID()] {
 			t.Fatalf("id %q: want 22 distinct base64url characters", c.ID())
 		}
@@ -255,10 +256,10 @@ func frozenConn(t *testing.T, url, room string) (*websocket.Conn, string) {
 // disconnected`.
 func TestFrozenClientIsEvictedAndStallsNobody(t *testing.T) {
 	s := startServer(t, signaling.Options{QueueBytes: 64 << 10, Limits: signaling.Limits{MessagesPerSecond: 1e6, MessageBurst: 1e6}}, signaling.ServerOptions{})
-	talker := dial(t, s.URL, "busy", signaling.RoleTalker)
+	talker := dial(t, s.URL, "busy", protocol.RoleTalker)
 	_, frozenID := frozenConn(t, s.URL, "busy")
-	watchers := []*client{dial(t, s.URL, "busy", signaling.RoleWatcher), dial(t, s.URL, "busy", signaling.RoleWatcher)}
-	calmT, calmW := dial(t, s.URL, "calm", signaling.RoleTalker), dial(t, s.URL, "calm", signaling.RoleWatcher)
+	watchers := []*client{dial(t, s.URL, "busy", protocol.RoleWatcher), dial(t, s.URL, "busy", protocol.RoleWatcher)}
+	calmT, calmW := dial(t, s.URL, "calm", protocol.RoleTalker), dial(t, s.URL, "calm", protocol.RoleWatcher)
 
 	// Flood the busy room with 16 KB messages, in lockstep with the readers,
 	// until the frozen client is evicted; check the calm room as it goes.
@@ -279,13 +280,13 @@ func TestFrozenClientIsEvictedAndStallsNobody(t *testing.T) {
 				t.Fatalf("calm room got %v", m)
 			}
 			// A new socket can join and leave while the flood goes on.
-			n := dial(t, s.URL, "newcomer", signaling.RoleTalker)
+			n := dial(t, s.URL, "newcomer", protocol.RoleTalker)
 			n.sync()
 			_ = n.Close()
 		}
 		select {
 		case ev := <-talker.Events():
-			if ev.Name != signaling.EventUserDisconnected || !strings.Contains(string(ev.Args[0]), frozenID) {
+			if ev.Name != protocol.EventUserDisconnected || !strings.Contains(string(ev.Args[0]), frozenID) {
 				t.Fatalf("talker got %s %s", ev.Name, ev.Args)
 			}
 		default:
@@ -306,8 +307,8 @@ func TestFrozenClientIsEvictedAndStallsNobody(t *testing.T) {
 // A socket over the limits is told why, then closed; nobody else notices.
 func TestTooManySocketsAreToldWhy(t *testing.T) {
 	s := startServer(t, signaling.Options{Limits: signaling.Limits{AddrSockets: 2}}, signaling.ServerOptions{})
-	talker := dial(t, s.URL, "r", signaling.RoleTalker)
-	watcher := dial(t, s.URL, "r", signaling.RoleWatcher)
+	talker := dial(t, s.URL, "r", protocol.RoleTalker)
+	watcher := dial(t, s.URL, "r", protocol.RoleWatcher)
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	c, err := sioclient.Dial(ctx, s.URL, nil)
@@ -316,7 +317,7 @@ func TestTooManySocketsAreToldWhy(t *testing.T) {
 	}
 	defer c.Close()
 	ev, ok := <-c.Events()
-	if !ok || ev.Name != signaling.EventError || !strings.Contains(string(ev.Args[0]), `"too_many_sockets"`) {
+	if !ok || ev.Name != protocol.EventError || !strings.Contains(string(ev.Args[0]), `"too_many_sockets"`) {
 		t.Fatalf("got %v %s, want too_many_sockets", ok, ev.Args)
 	}
 	if _, ok := <-c.Events(); ok {

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"strconv"
 	"time"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // TURN makes short-lived credentials for a TURN server that shares a secret
@@ -24,7 +26,7 @@ type TURN struct {
 }
 
 // Credentials returns the ICE server entry for one socket.
-func (t TURN) Credentials(socketID string) ICEServer {
+func (t TURN) Credentials(socketID string) protocol.ICEServer {
 	now, ttl := time.Now, t.TTL
 	if t.Now != nil {
 		now = t.Now
@@ -35,5 +37,5 @@ func (t TURN) Credentials(socketID string) ICEServer {
 	user := strconv.FormatInt(now().Add(ttl).Unix(), 10) + ":" + socketID
 	m := hmac.New(sha1.New, t.Secret)
 	m.Write([]byte(user))
-	return ICEServer{URLs: t.URLs, Username: user, Credential: base64.StdEncoding.EncodeToString(m.Sum(nil))}
+	return protocol.ICEServer{URLs: t.URLs, Username: user, Credential: base64.StdEncoding.EncodeToString(m.Sum(nil))}
 }

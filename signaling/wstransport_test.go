@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -14,7 +15,7 @@ import (
 func TestBatchedWritesKeepOrder(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
 	s = startServer(t, signaling.Options{Limits: signaling.Limits{MessagesPerSecond: 1e6, MessageBurst: 1e6}}, signaling.ServerOptions{})
-	a, b := dial(t, s.URL, "r", signaling.RoleTalker), dial(t, s.URL, "r", signaling.RoleWatcher)
+	a, b := dial(t, s.URL, "r", protocol.RoleTalker), dial(t, s.URL, "r", protocol.RoleWatcher)
 	const n = 3000
 	pad := strings.Repeat("y", 300)
 	for i := range n {
@@ -51,7 +52,7 @@ func rawDial(t *testing.T, url, room string) *websocket.Conn {
 // A ping is answered with a pong, also while events are flowing.
 func TestPingPong(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
-	other := dial(t, s.URL, "r", signaling.RoleTalker)
+	other := dial(t, s.URL, "r", protocol.RoleTalker)
 	ws := rawDial(t, s.URL, "r")
 	for i := range 100 {
 		other.emit("message", map[string]any{"type": "candidate", "n": i})
@@ -79,7 +80,7 @@ func TestPingPong(t *testing.T) {
 // A frame over MaxFrameBytes drops that socket alone; its room hears of it.
 func TestOversizedFrameDropsOnlyItsSocket(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
-	other := dial(t, s.URL, "r", signaling.RoleTalker)
+	other := dial(t, s.URL, "r", protocol.RoleTalker)
 	ws := rawDial(t, s.URL, "r")
 	// The first message tells the talker the watcher's id.
 	if err := ws.WriteMessage(websocket.TextMessage, []byte(`42["message",{"type":"talk_request"}]`)); err != nil {
@@ -88,7 +89,7 @@ func TestOversizedFrameDropsOnlyItsSocket(t *testing.T) {
 	id := other.nextArg("message")["from"]
 	big := fmt.Appendf(nil, `42["message",{"type":"candidate","pad":%q}]`, strings.Repeat("z", signaling.MaxFrameBytes))
 	_ = ws.WriteMessage(websocket.TextMessage, big)
-	if m := other.nextArg(signaling.EventUserDisconnected); m["id"] != id {
+	if m := other.nextArg(protocol.EventUserDisconnected); m["id"] != id {
 		t.Fatalf("notice %v, want id %v", m, id)
 	}
 	other.sync()

@@ -17,7 +17,9 @@ function roomFromURL(state) {
 }
 
 // loadConfig returns {maxWatchers, iceServers, offerTimeoutMs,
-// maxPendingCandidates} from the server.
+// maxPendingCandidates, resumeGraceMs, retryMs, reportMs, retakeMs} from
+// the server: the protocol's timing comes from there, as the Go peers have
+// it, so the two cannot drift.
 async function loadConfig() {
   const res = await fetch(base + 'config', { cache: 'no-store' });
   if (!res.ok) throw new Error(`config: HTTP ${res.status}`);
@@ -91,10 +93,6 @@ export function connect(enterArg, on) {
 // iceUfrag returns the a=ice-ufrag of an SDP: it names one media session,
 // and only its two ends (and the server) have seen it.
 export const iceUfrag = (sdp) => /^a=ice-ufrag:(\S+)/m.exec(sdp || '')?.[1];
-
-// How long a media connection that is still up waits for the other end's
-// socket to come back (its node restarting) before it is closed.
-export const RESUME_GRACE_MS = 10000;
 
 // Trickle ICE: a candidate is sent as {sdpMLineIndex, sdpMid, candidate};
 // candidates that arrive before the remote description wait in pending, up

@@ -1,7 +1,7 @@
 // The talker: goes on air with camera and microphone (or a shared screen)
 // and serves each watcher with its own RTCPeerConnection, up to the
 // server's maxWatchers.
-import { start, errorText, setState, connect, candidateMessage, addCandidate, flushCandidates, iceUfrag, RESUME_GRACE_MS } from './common.js';
+import { start, errorText, setState, connect, candidateMessage, addCandidate, flushCandidates, iceUfrag } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const state = $('state');
@@ -17,10 +17,11 @@ let camera = null; // MediaStream from getUserMedia
 let screen = null; // MediaStream from getDisplayMedia while sharing
 let onAir = false;
 let send = () => {};
-let retaking = 0; // since when (ms) the room is refused to this page coming back, or 0
-// How long a talker coming back tries to retake its room: a dead node's
-// sockets are freed within 1.2 × its liveness TTL (6 s by default).
-const RETAKE_MS = 30000;
+// Since when (ms) the room is refused to this page coming back, or 0. It
+// tries for config.retakeMs, as long as the server holds the room for it
+// (a dead node's sockets are freed within 1.2 × its liveness TTL, 6 s by
+// default).
+let retaking = 0;
 
 function outgoingVideo() {
   return screen?.getVideoTracks()[0] || camera?.getVideoTracks()[0] || null;
@@ -92,10 +93,10 @@ function closePeer(id) {
 }
 
 // orphan gives a watcher whose socket left, but whose media connection is
-// up, RESUME_GRACE_MS to come back (see resume) before it is closed.
+// up, config.resumeGraceMs to come back (see resume) before it is closed.
 function orphan(p) {
   clearTimeout(p.orphan);
-  p.orphan = setTimeout(() => { if (peers.get(p.id) === p) closePeer(p.id); }, RESUME_GRACE_MS);
+  p.orphan = setTimeout(() => { if (peers.get(p.id) === p) closePeer(p.id); }, config.resumeGraceMs);
   renderRow(p);
 }
 
@@ -285,7 +286,7 @@ async function main() {
   $('max-watchers').textContent = String(config.maxWatchers);
   // In an open room the server hands its talker a retake token: presented
   // on every later enter, it lets this browser alone take the room back
-  // within 30 s of losing it on air, from this page after a reconnect or
+  // within config.retakeMs of losing it on air, from this page after a reconnect or
   // from a page reopened after a crash.
   const retakeKey = `broadcast.retake.${page.room}`;
   const enterArg = { room: page.room, role: 'talker', key: page.key, retake: localStorage.getItem(retakeKey) ?? undefined };
@@ -315,7 +316,7 @@ async function main() {
     message: onMessage,
     userDisconnected: watcherLeft,
     error: (err) => {
-      if (!admitted && onAir && err.code === 'room_taken' && performance.now() - (retaking ||= performance.now()) < RETAKE_MS) {
+      if (!admitted && onAir && err.code === 'room_taken' && performance.now() - (retaking ||= performance.now()) < config.retakeMs) {
         // Back after a reconnect while the server still holds this page's
         // old socket (its node died and is not yet found dead): try again.
         setState(state, 'reconnecting: waiting for the server to free the room', 'error');

@@ -1,5 +1,5 @@
 // The watcher: asks the room's talker for the stream and plays it.
-import { start, errorText, setState, connect, candidateMessage, addCandidate, flushCandidates, iceUfrag, RESUME_GRACE_MS } from './common.js';
+import { start, errorText, setState, connect, candidateMessage, addCandidate, flushCandidates, iceUfrag } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const state = $('state');
@@ -17,7 +17,6 @@ let online = false; // entered, and not disconnected since
 let askedAt = 0; // when the last talk_request or answer went out (ms)
 let resuming = 0; // when this page began asking to resume its media session (ms), or 0
 let talkerGone = null; // timer: the talker's socket left while the media is up
-const RETRY_MS = 3000;
 
 const mediaUp = () => session?.pc.connectionState === 'connected';
 
@@ -72,14 +71,14 @@ function request() {
 // answer. The talker takes a repeat as the same request.
 function nudge() {
   if (!watching || !online) return;
-  if (resuming && performance.now() - resuming > RESUME_GRACE_MS) {
+  if (resuming && performance.now() - resuming > config.resumeGraceMs) {
     // The talker did not take the session back: ask for a new one.
     closeSession();
     talker = null;
     request();
     return;
   }
-  if (performance.now() - askedAt < RETRY_MS) return;
+  if (performance.now() - askedAt < config.retryMs) return;
   if (resuming) {
     askResume();
     return;
@@ -163,7 +162,7 @@ async function onOffer(msg) {
     };
   };
   const last = {};
-  s.reporter = setInterval(() => report(s, last).catch(() => {}), 2000);
+  s.reporter = setInterval(() => report(s, last).catch(() => {}), config.reportMs);
   pc.onconnectionstatechange = () => {
     if (session !== s) return;
     if (talkerGone && pc.connectionState !== 'connected') {
@@ -255,7 +254,7 @@ async function main() {
       // restarting. Wait for it to come back and resume (or for the media
       // to drop) before calling it gone.
       clearTimeout(talkerGone);
-      talkerGone = setTimeout(talkerLeft, RESUME_GRACE_MS);
+      talkerGone = setTimeout(talkerLeft, config.resumeGraceMs);
       setState(state, 'live: the broadcaster is reconnecting', 'live');
     },
     error: (err) => setState(state, errorText(err), 'error'),

@@ -10,6 +10,7 @@ import (
 	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/internal/rtctest"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 )
@@ -35,12 +36,12 @@ func TestEarlyCandidatesSurviveTheOffer(t *testing.T) {
 	v.sio.Store(sio)
 	v.api = api
 	mid, index := "0", uint16(0)
-	early := func(from, ip string) rtc.Message {
-		return rtc.Message{Type: "candidate", From: from, Candidate: "candidate:1 1 udp 2130706431 " + ip + " 40000 typ host", SDPMid: &mid, SDPMLineIndex: &index}
+	early := func(from, ip string) protocol.Message {
+		return protocol.Message{Type: "candidate", From: from, Candidate: "candidate:1 1 udp 2130706431 " + ip + " 40000 typ host", SDPMid: &mid, SDPMLineIndex: &index}
 	}
 	v.candidate(early("talker", "127.0.0.7"))
 	v.candidate(early("stranger", "127.0.0.8"))
-	if err := v.answer(rtc.Message{Type: "offer", From: "talker", SDP: offer.SDP}); err != nil {
+	if err := v.answer(protocol.Message{Type: "offer", From: "talker", SDP: offer.SDP}); err != nil {
 		t.Fatal(err)
 	}
 	defer v.finish()

@@ -8,7 +8,7 @@ import (
 	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/internal/rtctest"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
-	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/viewer"
 )
 
@@ -18,7 +18,7 @@ import (
 // repeats its answer while the media connection is not up.
 func TestRetriesWhatWasNotHeard(t *testing.T) {
 	url := serve(t)
-	tk := sigtest.Enter(t, url, signaling.EnterRequest{Room: "lossy", Role: signaling.RoleTalker})
+	tk := sigtest.Enter(t, url, protocol.EnterRequest{Room: "lossy", Role: protocol.RoleTalker})
 	v := viewer.New(viewer.Options{Server: url, Room: "lossy", Retry: 300 * time.Millisecond, WaitTalker: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -32,23 +32,23 @@ func TestRetriesWhatWasNotHeard(t *testing.T) {
 		done <- result{st, err}
 	}()
 
-	first := tk.Next(signaling.TypeTalkRequest) // dropped
-	if again := tk.Next(signaling.TypeTalkRequest); again.From != first.From {
+	first := tk.Next(protocol.TypeTalkRequest) // dropped
+	if again := tk.Next(protocol.TypeTalkRequest); again.From != first.From {
 		t.Fatalf("talk_request from %s, want %s", again.From, first.From)
 	}
 
 	_, offer := rtctest.Talker(t)
-	send := func() { tk.Send(map[string]any{"type": signaling.TypeOffer, "sdp": offer.SDP, "sendto": first.From}) }
+	send := func() { tk.Send(map[string]any{"type": protocol.TypeOffer, "sdp": offer.SDP, "sendto": first.From}) }
 	send()
-	answer := rtc.ICEUfrag(tk.Next(signaling.TypeAnswer).SDP)
+	answer := rtc.ICEUfrag(tk.Next(protocol.TypeAnswer).SDP)
 	if answer == "" {
 		t.Fatal("answer without an ice-ufrag")
 	}
 	send() // as if the answer were lost
-	if u := rtc.ICEUfrag(tk.Next(signaling.TypeAnswer).SDP); u != answer {
+	if u := rtc.ICEUfrag(tk.Next(protocol.TypeAnswer).SDP); u != answer {
 		t.Fatalf("answer to the repeated offer has ice-ufrag %q, want %q: a new connection", u, answer)
 	}
-	if u := rtc.ICEUfrag(tk.Next(signaling.TypeAnswer).SDP); u != answer { // unasked
+	if u := rtc.ICEUfrag(tk.Next(protocol.TypeAnswer).SDP); u != answer { // unasked
 		t.Fatalf("repeated answer has ice-ufrag %q, want %q", u, answer)
 	}
 

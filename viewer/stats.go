@@ -6,6 +6,8 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // rtcpCounter counts the NACKs and PLIs this side sends, whoever sends them
@@ -96,14 +98,13 @@ type reportBase struct {
 
 // next returns a `stats` message for the talker covering the time since
 // the previous one: bitrate (bits/s), fps and packets lost.
-func (b *reportBase) next(v *Viewer, talker string) map[string]any {
+func (b *reportBase) next(v *Viewer, talker string) protocol.Stats {
 	now := time.Now()
 	frames, bytes, lost := v.frames.Load(), v.bytes.Load(), v.videoLost.Load()
-	msg := map[string]any{"type": "stats", "sendto": talker}
+	msg := protocol.Stats{Head: protocol.Head{Type: protocol.TypeStats, Sendto: talker}}
 	if secs := now.Sub(b.at).Seconds(); !b.at.IsZero() && secs > 0 {
-		msg["bitrate"] = float64(bytes-b.bytes) * 8 / secs
-		msg["fps"] = float64(frames-b.frames) / secs
-		msg["packetsLost"] = lost - b.lost
+		bitrate, fps, packetsLost := float64(bytes-b.bytes)*8/secs, float64(frames-b.frames)/secs, float64(lost-b.lost)
+		msg.Bitrate, msg.FPS, msg.PacketsLost = &bitrate, &fps, &packetsLost
 	}
 	*b = reportBase{at: now, frames: frames, bytes: bytes, lost: lost}
 	return msg

@@ -18,7 +18,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/broadcast-service/broadcast/internal/rtc"
-	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 )
 
@@ -37,7 +37,8 @@ type Options struct {
 	// Retry is how long to wait for the talker's offer, or for the media
 	// connection once answered, before asking again: a talk_request, or the
 	// same answer again. Messages between nodes are lost while Redis is
-	// away; the talker takes a repeat as the same request. Zero means 3 s.
+	// away; the talker takes a repeat as the same request. Zero means
+	// protocol.RetryInterval (3 s).
 	Retry time.Duration
 	// Data receives what the talker sends on the data channel, a line per
 	// text message; binary messages are written as they are. Nil discards.
@@ -45,7 +46,8 @@ type Options struct {
 	// OnLive, if set, is called once, at the first video keyframe.
 	OnLive func()
 	// ReportEvery is how often a quality report (a `stats` message) goes to
-	// the talker, as watch.html sends them; zero means 2 s.
+	// the talker, as watch.html sends them; zero means
+	// protocol.ReportInterval (2 s).
 	ReportEvery time.Duration
 	// DialTimeout bounds connecting to the server; zero means 10 s.
 	DialTimeout time.Duration
@@ -99,7 +101,7 @@ type Viewer struct {
 	mu        sync.Mutex // guards pc, talker, pending, rec, finishing
 	pc        *webrtc.PeerConnection
 	talker    string
-	pending   []rtc.Message // candidates that came before their offer
+	pending   []protocol.Message // candidates that came before their offer
 	rec       *recorder
 	finishing bool // no track reader may start: finish waits for those running
 	failed    chan error
@@ -113,10 +115,10 @@ func New(opts Options) *Viewer {
 		opts.WaitTalker = 10 * time.Second
 	}
 	if opts.ReportEvery <= 0 {
-		opts.ReportEvery = 2 * time.Second
+		opts.ReportEvery = protocol.ReportInterval
 	}
 	if opts.Retry <= 0 {
-		opts.Retry = 3 * time.Second
+		opts.Retry = protocol.RetryInterval
 	}
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = 10 * time.Second
@@ -137,7 +139,7 @@ func New(opts Options) *Viewer {
 // recording, go on meanwhile: once either end is back under a new socket
 // id, the viewer asks the talker to resume the session (a talk_request with
 // the offer's ice-ufrag) and the talker answers talk_ready {resumed: true}.
-// A talker that does not take it back within rtc.ResumeGrace, or offers a
+// A talker that does not take it back within protocol.ResumeGrace, or offers a
 // new session instead, has left.
 func (v *Viewer) Run(ctx context.Context) (Stats, error) {
 	api, err := rtc.NewAPI(rtcpCounterFactory{nacks: &v.nacks, plis: &v.plis})
@@ -157,19 +159,15 @@ func (v *Viewer) Run(ctx context.Context) (Stats, error) {
 	return st, err
 }
 
-func (v *Viewer) send(msg map[string]any) {
-	if err := v.sio.Load().Emit(signaling.EventMessage, msg); err != nil {
-		v.log.Debug("send", "type", msg["type"], "err", err)
+func (v *Viewer) send(msg protocol.Typed) {
+	if err := v.sio.Load().Emit(protocol.EventMessage, msg); err != nil {
+		v.log.Debug("send", "type", msg.MessageType(), "err", err)
 	}
 }
 
 func (v *Viewer) request(to string) {
-	msg := map[string]any{"type": signaling.TypeTalkRequest}
-	if to != "" {
-		msg["sendto"] = to
-	}
 	v.asked = time.Now()
-	v.send(msg)
+	v.send(protocol.TalkRequest{Head: protocol.Head{Type: protocol.TypeTalkRequest, Sendto: to}})
 }
 
 // nudge asks again when the talker seems not to have heard: a talk_request
@@ -197,7 +195,7 @@ func (v *Viewer) nudge() {
 
 func (v *Viewer) sendAnswer(sdp, talker string) {
 	v.asked = time.Now()
-	v.send(map[string]any{"type": signaling.TypeAnswer, "sdp": sdp, "sendto": talker})
+	v.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: talker}, SDP: sdp})
 }
 
 // dial connects to the server, in place of any earlier connection.
@@ -215,14 +213,14 @@ func (v *Viewer) dial(ctx context.Context) error {
 // enter asks to enter the room over the current connection; the signaling
 // loop hears the reply.
 func (v *Viewer) enter() error {
-	req := signaling.EnterRequest{Room: v.opts.Room, Role: signaling.RoleWatcher, Key: v.opts.Key}
-	return v.sio.Load().Emit(signaling.EventEnter, req)
+	req := protocol.EnterRequest{Room: v.opts.Room, Role: protocol.RoleWatcher, Key: v.opts.Key}
+	return v.sio.Load().Emit(protocol.EventEnter, req)
 }
 
 // reconnect dials the server again and asks to enter, for up to
-// rtc.ResumeGrace: longer, and the talker has let the session go.
+// protocol.ResumeGrace: longer, and the talker has let the session go.
 func (v *Viewer) reconnect(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, rtc.ResumeGrace)
+	ctx, cancel := context.WithTimeout(ctx, protocol.ResumeGrace)
 	defer cancel()
 	var last error
 	err := rtc.Retry(ctx, func(ctx context.Context) error {
@@ -303,10 +301,10 @@ func (v *Viewer) watch(ctx context.Context) (string, error) {
 }
 
 func (v *Viewer) event(ev sioclient.Event) (string, error) {
-	var m rtc.Message
+	var m protocol.Message
 	rtc.Decode(ev, &m)
 	switch ev.Name {
-	case signaling.EventEntered:
+	case protocol.EventEntered:
 		v.iceServers = rtc.EnteredICEServers(ev)
 		switch {
 		case v.requested.IsZero():
@@ -317,25 +315,25 @@ func (v *Viewer) event(ev sioclient.Event) (string, error) {
 		default:
 			v.request("") // back with nothing to keep: ask again
 		}
-	case signaling.EventError:
+	case protocol.EventError:
 		if v.requested.IsZero() {
 			return "", fmt.Errorf("%w: %s", ErrRefused, rtc.Refusal(ev))
 		}
 		v.log.Warn("signaling error", "err", rtc.Refusal(ev))
-	case signaling.EventUserDisconnected:
+	case protocol.EventUserDisconnected:
 		if m.ID != "" && m.ID == v.currentTalker() {
 			if !v.mediaUp() {
 				return "talker_left", nil
 			}
 			// The media is up: the talker's node may be restarting. It has
-			// rtc.ResumeGrace to come back (see resumeLost).
+			// protocol.ResumeGrace to come back (see resumeLost).
 			if v.talkerGone.IsZero() {
 				v.talkerGone = time.Now()
 			}
 		}
-	case signaling.EventMessage:
+	case protocol.EventMessage:
 		switch m.Type {
-		case signaling.TypeTalkReady:
+		case protocol.TypeTalkReady:
 			switch {
 			case m.Resumed:
 				if !v.resuming.IsZero() || !v.talkerGone.IsZero() {
@@ -348,21 +346,21 @@ func (v *Viewer) event(ev sioclient.Event) (string, error) {
 			case v.currentTalker() == "" || v.peerConnection() == nil:
 				v.request(m.From)
 			}
-		case signaling.TypeOffer:
+		case protocol.TypeOffer:
 			if (!v.resuming.IsZero() || !v.talkerGone.IsZero()) && !v.sameSession(m.SDP) {
 				return "talker_left", nil // a new session: the talker could not take ours back
 			}
 			if err := v.answer(m); err != nil {
 				return "", err
 			}
-		case signaling.TypeCandidate:
+		case protocol.TypeCandidate:
 			v.candidate(m)
-		case signaling.TypeTalkReject:
-			if m.Reason == "full" {
+		case protocol.TypeTalkReject:
+			if m.Reason == protocol.RejectFull {
 				return "", fmt.Errorf("%w: %s", ErrRoomFull, m.Reason)
 			}
 			return "", fmt.Errorf("%w: %s", ErrRejected, m.Reason)
-		case signaling.TypeEndTalk:
+		case protocol.TypeEndTalk:
 			if m.From == v.currentTalker() {
 				return "talker_left", nil
 			}
@@ -404,7 +402,7 @@ func (v *Viewer) askResume() {
 		v.resuming = time.Now()
 	}
 	v.asked = time.Now()
-	v.send(map[string]any{"type": signaling.TypeTalkRequest, "resume": rtc.ICEUfrag(d.SDP)})
+	v.send(protocol.TalkRequest{Head: protocol.Head{Type: protocol.TypeTalkRequest}, Resume: rtc.ICEUfrag(d.SDP)})
 }
 
 // resumed: the talker, under socket id from, took the session back.
@@ -417,16 +415,16 @@ func (v *Viewer) resumed(from string) {
 }
 
 // resumeLost reports whether the talker let the session go: not resumed
-// within rtc.ResumeGrace, or its media gone with its socket. While it may
+// within protocol.ResumeGrace, or its media gone with its socket. While it may
 // still come back, the request to resume is repeated every Retry.
 func (v *Viewer) resumeLost() bool {
-	if !v.talkerGone.IsZero() && (time.Since(v.talkerGone) > rtc.ResumeGrace || !v.mediaUp()) {
+	if !v.talkerGone.IsZero() && (time.Since(v.talkerGone) > protocol.ResumeGrace || !v.mediaUp()) {
 		return true
 	}
 	if v.resuming.IsZero() {
 		return false
 	}
-	if time.Since(v.resuming) > rtc.ResumeGrace {
+	if time.Since(v.resuming) > protocol.ResumeGrace {
 		return true
 	}
 	if time.Since(v.asked) >= v.opts.Retry {
@@ -450,7 +448,7 @@ func (v *Viewer) peerConnection() *webrtc.PeerConnection {
 // answer takes the talker's offer: a new PeerConnection, recording what it
 // brings, and an answer back. The same offer again (the talker did not hear
 // the answer) gets the same answer again.
-func (v *Viewer) answer(m rtc.Message) error {
+func (v *Viewer) answer(m protocol.Message) error {
 	v.mu.Lock()
 	cur, talker := v.pc, v.talker
 	v.mu.Unlock()
@@ -479,7 +477,7 @@ func (v *Viewer) answer(m rtc.Message) error {
 	old := v.pc
 	// A talker's candidates can overtake its offer (pion trickles from its
 	// own goroutine): keep the ones this talker sent, drop any others.
-	var early []rtc.Message
+	var early []protocol.Message
 	for _, c := range v.pending {
 		if c.From == m.From {
 			early = append(early, c)
@@ -547,12 +545,12 @@ func (v *Viewer) answer(m rtc.Message) error {
 	v.pending = nil
 	v.mu.Unlock()
 	for _, c := range pending {
-		_ = pc.AddICECandidate(c.ICECandidate())
+		_ = pc.AddICECandidate(rtc.ICECandidate(c))
 	}
 	return nil
 }
 
-func (v *Viewer) candidate(m rtc.Message) {
+func (v *Viewer) candidate(m protocol.Message) {
 	if m.Candidate == "" {
 		return
 	}
@@ -560,14 +558,14 @@ func (v *Viewer) candidate(m rtc.Message) {
 	pc := v.pc
 	if pc == nil || pc.RemoteDescription() == nil || m.From != v.talker {
 		// Its offer is still to come; answer keeps it if the offer does.
-		if len(v.pending) < rtc.MaxPendingCandidates {
+		if len(v.pending) < protocol.MaxPendingCandidates {
 			v.pending = append(v.pending, m)
 		}
 		v.mu.Unlock()
 		return
 	}
 	v.mu.Unlock()
-	_ = pc.AddICECandidate(m.ICECandidate())
+	_ = pc.AddICECandidate(rtc.ICECandidate(m))
 }
 
 // receive reads one remote track into samples: counted, and recorded.
@@ -689,7 +687,7 @@ func (v *Viewer) finish() {
 	v.finishing = true
 	v.mu.Unlock()
 	if talker != "" {
-		v.send(map[string]any{"type": signaling.TypeBye, "sendto": talker})
+		v.send(protocol.Bye{Head: protocol.Head{Type: protocol.TypeBye, Sendto: talker}})
 	}
 	if pc != nil {
 		_ = pc.Close()

@@ -15,6 +15,7 @@ import (
 	"github.com/broadcast-service/broadcast/broadcaster"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/viewer"
 )
@@ -211,7 +212,7 @@ func TestCapAndTalkerExit(t *testing.T) {
 // reports records the viewer reports the hub folds.
 type reports struct {
 	noObserver
-	c chan signaling.ViewerReport
+	c chan protocol.Report
 }
 
 type noObserver struct{}
@@ -220,11 +221,11 @@ func (noObserver) Routed(string, int, int) {}
 func (noObserver) Refused(string)          {}
 func (noObserver) Evicted(string)          {}
 
-func (r reports) ViewerReport(rep signaling.ViewerReport) { r.c <- rep }
+func (r reports) ViewerReport(rep protocol.Report) { r.c <- rep }
 
 func TestQualityReports(t *testing.T) {
 	media := testmedia.Make(t, 2)
-	obs := reports{c: make(chan signaling.ViewerReport, 100)}
+	obs := reports{c: make(chan protocol.Report, 100)}
 	url, _ := sigtest.Start(t, signaling.Options{Observer: obs}, signaling.ServerOptions{})
 	onAir(t, url, "rated", media, 10)
 	v := viewer.New(viewer.Options{Server: url, Room: "rated", Duration: 2 * time.Second, ReportEvery: 300 * time.Millisecond})
@@ -261,11 +262,11 @@ func TestNoTalkerAndUnreachable(t *testing.T) {
 func TestTalkerReconnects(t *testing.T) {
 	media := testmedia.Make(t, 2)
 	url, hub := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
-	w := sigtest.Enter(t, url, signaling.EnterRequest{Room: "moving", Role: signaling.RoleWatcher})
+	w := sigtest.Enter(t, url, protocol.EnterRequest{Room: "moving", Role: protocol.RoleWatcher})
 	onAir(t, url, "moving", media, 10)
-	first := w.Next(signaling.TypeTalkReady).From
+	first := w.Next(protocol.TypeTalkReady).From
 	hub.Kick(first, signaling.ErrSlowConsumer) // the server drops the talker's socket
-	second := w.Next(signaling.TypeTalkReady).From
+	second := w.Next(protocol.TypeTalkReady).From
 	if second == first {
 		t.Fatalf("talk_ready again from %q, want a new socket id", second)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/broadcast-service/broadcast/cluster"
-	"github.com/broadcast-service/broadcast/internal/rtc"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
@@ -24,7 +24,7 @@ type serveConfig struct {
 	MaxWatchers     int
 	OfferTimeout    time.Duration // the pages' talker drops a watcher that has not answered its offer within it
 	AllowedOrigins  []string
-	ICEServers      []signaling.ICEServer
+	ICEServers      []protocol.ICEServer
 	QueueBytes      int
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
@@ -179,7 +179,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	addr := f.str("addr", "BROADCAST_ADDR", ":8080", "listen address")
 	metricsAddr := f.str("metrics-addr", "BROADCAST_METRICS_ADDR", "127.0.0.1:9090", "listen address of /metrics (Prometheus), apart from -addr; empty or off serves no metrics")
 	maxWatchers := typed(f, "max-watchers", "BROADCAST_MAX_WATCHERS", "10", "watchers a talker serves before answering talk_reject {reason: \"full\"}", atLeast(1))
-	offerTimeout := typed(f, "offer-timeout", "BROADCAST_OFFER_TIMEOUT", rtc.OfferTimeout.String(), "how long talk.html waits for a watcher's answer to its offer before it drops the watcher and frees its place", duration)
+	offerTimeout := typed(f, "offer-timeout", "BROADCAST_OFFER_TIMEOUT", protocol.OfferTimeout.String(), "how long talk.html waits for a watcher's answer to its offer before it drops the watcher and frees its place", duration)
 	origins := typed(f, "allowed-origins", "BROADCAST_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed besides the server's own; * allows any", list)
 	ice := typed(f, "ice-servers", "BROADCAST_ICE_SERVERS", "", "ICE servers for the pages: comma-separated stun:/turn: URLs, or a JSON array of RTCIceServer", parseICEServers)
 	queue := typed(f, "queue-bytes", "BROADCAST_QUEUE_BYTES", strconv.Itoa(signaling.DefaultQueueBytes), "per-socket outbound queue limit in bytes; a socket that falls further behind is dropped", atLeast(1024))
@@ -244,9 +244,9 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 }
 
 // parseICEServers reads comma-separated URLs or a JSON array of RTCIceServer.
-func parseICEServers(s string) ([]signaling.ICEServer, error) {
+func parseICEServers(s string) ([]protocol.ICEServer, error) {
 	s = strings.TrimSpace(s)
-	servers := []signaling.ICEServer{}
+	servers := []protocol.ICEServer{}
 	if s == "" {
 		return servers, nil
 	}
@@ -257,7 +257,7 @@ func parseICEServers(s string) ([]signaling.ICEServer, error) {
 	} else {
 		urls, _ := list(s)
 		for _, u := range urls {
-			servers = append(servers, signaling.ICEServer{URLs: []string{u}})
+			servers = append(servers, protocol.ICEServer{URLs: []string{u}})
 		}
 	}
 	for _, srv := range servers {

@@ -14,7 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/broadcast-service/broadcast/internal/rtc"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 	"github.com/broadcast-service/broadcast/static"
 )
@@ -40,7 +40,7 @@ func TestServeConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", nil, nil, func(c serveConfig) bool {
-			return c.Addr == ":8080" && c.MetricsAddr == "127.0.0.1:9090" && c.MaxWatchers == 10 && c.OfferTimeout == rtc.OfferTimeout && len(c.ICEServers) == 0 && c.ICEServers != nil
+			return c.Addr == ":8080" && c.MetricsAddr == "127.0.0.1:9090" && c.MaxWatchers == 10 && c.OfferTimeout == protocol.OfferTimeout && len(c.ICEServers) == 0 && c.ICEServers != nil
 		}, ""},
 		{"metrics off", []string{"-metrics-addr", "off"}, nil, func(c serveConfig) bool { return c.MetricsAddr == "" }, ""},
 		{"metrics empty", []string{"-metrics-addr", ""}, map[string]string{"BROADCAST_METRICS_ADDR": ":9100"}, func(c serveConfig) bool { return c.MetricsAddr == "" }, ""},
@@ -204,8 +204,20 @@ func TestServeEndpoints(t *testing.T) {
 		} `json:"iceServers"`
 	}
 	if err := json.Unmarshal([]byte(body), &cfg); code != 200 || err != nil || cfg.MaxWatchers != 4 || cfg.OfferTimeoutMs != 2500 ||
-		cfg.MaxPendingCandidates != rtc.MaxPendingCandidates || cfg.ICEServers[0].URLs[0] != "stun:stun.example.org:3478" {
+		cfg.MaxPendingCandidates != protocol.MaxPendingCandidates || cfg.ICEServers[0].URLs[0] != "stun:stun.example.org:3478" {
 		t.Errorf("/config = %d %s (%v)", code, body, err)
+	}
+	var timing map[string]any
+	if err := json.Unmarshal([]byte(body), &timing); err != nil {
+		t.Fatalf("/config = %s: %v", body, err)
+	}
+	for name, want := range map[string]time.Duration{
+		"resumeGraceMs": protocol.ResumeGrace, "retryMs": protocol.RetryInterval,
+		"reportMs": protocol.ReportInterval, "retakeMs": protocol.RetakeWindow,
+	} {
+		if got, ok := timing[name].(float64); !ok || got != float64(want.Milliseconds()) {
+			t.Errorf("/config %s = %v, want %d", name, timing[name], want.Milliseconds())
+		}
 	}
 	pages := map[string]string{
 		"/":                       `formaction="talk.html"`,

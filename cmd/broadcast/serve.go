@@ -18,8 +18,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/broadcast-service/broadcast/cluster"
-	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/metrics"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/static"
 )
@@ -141,8 +141,8 @@ func hubOptions(cfg serveConfig, log *slog.Logger) signaling.Options {
 		opts.Keys = signaling.NewKeys([]byte(cfg.TalkSecret))
 	}
 	static := cfg.ICEServers
-	opts.ICEServers = func(socketID string) []signaling.ICEServer {
-		servers := append(make([]signaling.ICEServer, 0, len(static)+1), static...)
+	opts.ICEServers = func(socketID string) []protocol.ICEServer {
+		servers := append(make([]protocol.ICEServer, 0, len(static)+1), static...)
 		if len(cfg.TURN.URLs) > 0 {
 			servers = append(servers, cfg.TURN.Credentials(socketID))
 		}
@@ -211,7 +211,10 @@ func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio http.H
 	})
 	pageConfig := map[string]any{
 		"maxWatchers": cfg.MaxWatchers, "iceServers": cfg.ICEServers,
-		"offerTimeoutMs": cfg.OfferTimeout.Milliseconds(), "maxPendingCandidates": rtc.MaxPendingCandidates,
+		"offerTimeoutMs": cfg.OfferTimeout.Milliseconds(), "maxPendingCandidates": protocol.MaxPendingCandidates,
+		// The protocol's timing, so the pages and the Go peers cannot drift.
+		"resumeGraceMs": protocol.ResumeGrace.Milliseconds(), "retryMs": protocol.RetryInterval.Milliseconds(),
+		"reportMs": protocol.ReportInterval.Milliseconds(), "retakeMs": protocol.RetakeWindow.Milliseconds(),
 	}
 	r.Get("/config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/broadcast-service/broadcast/broadcaster"
-	"github.com/broadcast-service/broadcast/internal/rtc"
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // talkCommand goes on air from media files until ctx ends.
@@ -20,7 +20,7 @@ func talkCommand(ctx context.Context, args []string, getenv func(string) string,
 	audio := f.String("audio", "", "audio file: .ogg (Opus)")
 	fps := typed(f, "fps", "BROADCAST_FPS", "30", "frame rate of .h264 files", positiveFloat)
 	maxWatchers := typed(f, "max-watchers", "BROADCAST_MAX_WATCHERS", "10", "watchers served at once", atLeast(1))
-	offerTimeout := typed(f, "offer-timeout", "BROADCAST_OFFER_TIMEOUT", rtc.OfferTimeout.String(), "how long a watcher has to answer the offer before it is dropped", duration)
+	offerTimeout := typed(f, "offer-timeout", "BROADCAST_OFFER_TIMEOUT", protocol.OfferTimeout.String(), "how long a watcher has to answer the offer before it is dropped", duration)
 	data := f.Bool("data", false, "send each line of stdin to every watcher over the data channel")
 	level := f.str("log-level", "BROADCAST_LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := f.parseArgs(args); err != nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // NewAPI returns a pion API with the default codecs and interceptors (NACK,
@@ -30,18 +30,13 @@ func NewAPI(extra ...interceptor.Factory) (*webrtc.API, error) {
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)), nil
 }
 
-// CandidateMessage is a trickled ICE candidate as a `message` to sendto:
-// {type: "candidate", candidate, sdpMid, sdpMLineIndex}.
-func CandidateMessage(c *webrtc.ICECandidate, sendto string) map[string]any {
+// CandidateMessage is a trickled ICE candidate as a `message` to sendto.
+func CandidateMessage(c *webrtc.ICECandidate, sendto string) protocol.Candidate {
 	init := c.ToJSON()
-	msg := map[string]any{"type": signaling.TypeCandidate, "sendto": sendto, "candidate": init.Candidate}
-	if init.SDPMid != nil {
-		msg["sdpMid"] = *init.SDPMid
+	return protocol.Candidate{
+		Head:      protocol.Head{Type: protocol.TypeCandidate, Sendto: sendto},
+		Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex,
 	}
-	if init.SDPMLineIndex != nil {
-		msg["sdpMLineIndex"] = *init.SDPMLineIndex
-	}
-	return msg
 }
 
 // ICEUfrag returns an SDP's ICE username fragment (RFC 8839 §5.4), from its

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/broadcast-service/broadcast/internal/rtc"
-	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 )
 
@@ -24,7 +24,7 @@ type Socket struct {
 // Enter connects to the server at url, enters as req asks and returns once
 // the server replies `entered`; it fails the test otherwise. The socket
 // closes when the test ends.
-func Enter(t testing.TB, url string, req signaling.EnterRequest) *Socket {
+func Enter(t testing.TB, url string, req protocol.EnterRequest) *Socket {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -34,30 +34,30 @@ func Enter(t testing.TB, url string, req signaling.EnterRequest) *Socket {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	s := &Socket{t: t, c: c}
-	if err := c.Emit(signaling.EventEnter, req); err != nil {
+	if err := c.Emit(protocol.EventEnter, req); err != nil {
 		t.Fatal(err)
 	}
-	if ev := s.next(signaling.EventEntered, signaling.EventError); ev.Name != signaling.EventEntered {
+	if ev := s.next(protocol.EventEntered, protocol.EventError); ev.Name != protocol.EventEntered {
 		t.Fatalf("enter %+v: %s", req, rtc.Refusal(ev))
 	}
 	return s
 }
 
-// Send emits msg as a `message`.
-func (s *Socket) Send(msg map[string]any) {
+// Send emits msg, a map or one of protocol's message structs, as a `message`.
+func (s *Socket) Send(msg any) {
 	s.t.Helper()
-	if err := s.c.Emit(signaling.EventMessage, msg); err != nil {
+	if err := s.c.Emit(protocol.EventMessage, msg); err != nil {
 		s.t.Fatal(err)
 	}
 }
 
 // Next returns the next `message` of one of types, dropping any other
 // messages and events before it; it fails the test after 20 s.
-func (s *Socket) Next(types ...string) rtc.Message {
+func (s *Socket) Next(types ...string) protocol.Message {
 	s.t.Helper()
 	for {
-		var m rtc.Message
-		if rtc.Decode(s.next(signaling.EventMessage), &m) && slices.Contains(types, m.Type) {
+		var m protocol.Message
+		if rtc.Decode(s.next(protocol.EventMessage), &m) && slices.Contains(types, m.Type) {
 			return m
 		}
 	}

@@ -1,0 +1,165 @@
+package protocol
+
+// Message types: the `type` of a `message` event.
+const (
+	// TypeTalkRequest, watcher to talker (or to the room, before the
+	// watcher knows its talker): TalkRequest.
+	TypeTalkRequest = "talk_request"
+	// TypeTalkReady, talker to the room (or to one watcher): TalkReady.
+	TypeTalkReady = "talk_ready"
+	// TypeTalkReject, talker to a watcher: TalkReject.
+	TypeTalkReject = "talk_reject"
+	// TypeOffer, talker to a watcher: Offer.
+	TypeOffer = "offer"
+	// TypeAnswer, watcher to its talker: Answer.
+	TypeAnswer = "answer"
+	// TypeCandidate, either way: Candidate.
+	TypeCandidate = "candidate"
+	// TypeBye, watcher to its talker: Bye.
+	TypeBye = "bye"
+	// TypeEndTalk, talker to the room: EndTalk.
+	TypeEndTalk = "end_talk"
+	// TypeStats, watcher to its talker: Stats.
+	TypeStats = "stats"
+)
+
+// Types are all the message types, in the order above.
+var Types = []string{
+	TypeTalkRequest, TypeTalkReady, TypeTalkReject, TypeOffer, TypeAnswer,
+	TypeCandidate, TypeBye, TypeEndTalk, TypeStats,
+}
+
+// TalkerOnly reports whether only a room's talker may send messages of
+// type typ: talk_ready, talk_reject, offer and end_talk.
+func TalkerOnly(typ string) bool {
+	switch typ {
+	case TypeTalkReady, TypeTalkReject, TypeOffer, TypeEndTalk:
+		return true
+	}
+	return false
+}
+
+// Head is what every message has: its type, the socket id it is sent to
+// ("" or absent: the room, as far as the sender's role reaches) and, as
+// heard, the socket id of its sender, stamped by the server (any `from` a
+// sender writes is replaced).
+type Head struct {
+	Type   string `json:"type"`
+	Sendto string `json:"sendto,omitempty"`
+	From   string `json:"from,omitempty"`
+}
+
+// MessageType returns the message's type.
+func (h Head) MessageType() string { return h.Type }
+
+// Typed is any message above, each of which has its Head.
+type Typed interface{ MessageType() string }
+
+// TalkRequest asks the talker for the stream: it answers with an Offer, a
+// TalkReject, or, for a Resume it can take back, a TalkReady{Resumed}.
+// Resume is the ice-ufrag (RFC 8839 §5.4) of the offer of a media session
+// the watcher still has, after either end's socket came back under a new
+// id. A repeated request is the same request.
+type TalkRequest struct {
+	Head
+	Resume string `json:"resume,omitempty"`
+}
+
+// TalkReady says the talker is on air; to the room, it invites watchers to
+// send a TalkRequest. Resumed, to one watcher, says the talker took that
+// watcher's media session back.
+type TalkReady struct {
+	Head
+	Resumed bool `json:"resumed,omitempty"`
+}
+
+// TalkReject refuses a watcher. Reason is "full" (the talker has its
+// maximum of watchers) or "timeout" (no answer within OfferTimeout).
+type TalkReject struct {
+	Head
+	Reason string `json:"reason"`
+}
+
+// Reasons of a TalkReject.
+const (
+	RejectFull    = "full"
+	RejectTimeout = "timeout"
+)
+
+// Offer is the talker's SDP offer to one watcher (send only). Repeated with
+// the same ice-ufrag, it is the same offer.
+type Offer struct {
+	Head
+	SDP string `json:"sdp"`
+}
+
+// Answer is the watcher's SDP answer to its talker's offer. Repeated, it is
+// the same answer.
+type Answer struct {
+	Head
+	SDP string `json:"sdp"`
+}
+
+// Candidate is a trickled ICE candidate, as RTCIceCandidateInit has it:
+// the candidate line, and the media section it belongs to by its mid and
+// index (either may be absent). A candidate heard before the remote
+// description it belongs to is kept, up to MaxPendingCandidates.
+type Candidate struct {
+	Head
+	Candidate     string  `json:"candidate"`
+	SDPMid        *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex *uint16 `json:"sdpMLineIndex,omitempty"`
+}
+
+// Bye says the watcher stopped watching: the talker closes its peer.
+type Bye struct {
+	Head
+}
+
+// EndTalk says the talker went off air: its watchers' sessions end.
+type EndTalk struct {
+	Head
+}
+
+// Stats is a watcher's quality report to its talker, sent every
+// ReportInterval while the media is up.
+type Stats struct {
+	Head
+	Report
+}
+
+// Report is the fields of a Stats message, as pages and the Go viewer fill
+// them from their receiver statistics. A field the sender left out is nil.
+type Report struct {
+	// Bitrate is the inbound video bitrate since the previous report, in
+	// bits/s.
+	Bitrate *float64 `json:"bitrate,omitempty"`
+	// FPS is the video frames decoded per second.
+	FPS *float64 `json:"fps,omitempty"`
+	// PacketsLost is the packets lost since the previous report.
+	PacketsLost *float64 `json:"packetsLost,omitempty"`
+	// Jitter is the video jitter, in seconds (RFC 3550 §6.4.1).
+	Jitter *float64 `json:"jitter,omitempty"`
+	// Freezes is the video freezes since the previous report.
+	Freezes *float64 `json:"freezes,omitempty"`
+	// RTT is the round-trip time of the selected candidate pair, in
+	// seconds.
+	RTT *float64 `json:"rtt,omitempty"`
+}
+
+// Message is any message, or a `user disconnected` event, as a Go peer
+// reads it: the fields of every type above in one struct, those the type
+// does not have left zero.
+type Message struct {
+	Type          string  `json:"type"`
+	From          string  `json:"from"`
+	SDP           string  `json:"sdp"`
+	Reason        string  `json:"reason"`
+	Candidate     string  `json:"candidate"`
+	SDPMid        *string `json:"sdpMid"`
+	SDPMLineIndex *uint16 `json:"sdpMLineIndex"`
+	// ID is the socket id of a `user disconnected` event.
+	ID      string `json:"id"`
+	Resume  string `json:"resume"`
+	Resumed bool   `json:"resumed"`
+}

@@ -1,0 +1,61 @@
+package protocol
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// TestMessagesOnTheWire: each message struct encodes to the object the
+// pages and the server have always exchanged (given here as a map), with
+// absent fields left out.
+func TestMessagesOnTheWire(t *testing.T) {
+	mid, index, zero := "0", uint16(1), 0.0
+	tests := []struct {
+		name string
+		msg  any
+		want map[string]any
+	}{
+		{"talk_request to the room", TalkRequest{Head: Head{Type: TypeTalkRequest}}, map[string]any{"type": "talk_request"}},
+		{"talk_request to resume", TalkRequest{Head: Head{Type: TypeTalkRequest}, Resume: "u"}, map[string]any{"type": "talk_request", "resume": "u"}},
+		{"talk_ready", TalkReady{Head: Head{Type: TypeTalkReady}}, map[string]any{"type": "talk_ready"}},
+		{"talk_ready resumed", TalkReady{Head: Head{Type: TypeTalkReady, Sendto: "w"}, Resumed: true}, map[string]any{"type": "talk_ready", "sendto": "w", "resumed": true}},
+		{"talk_reject", TalkReject{Head: Head{Type: TypeTalkReject, Sendto: "w"}, Reason: RejectFull}, map[string]any{"type": "talk_reject", "sendto": "w", "reason": "full"}},
+		{"offer", Offer{Head: Head{Type: TypeOffer, Sendto: "w"}, SDP: "v=0"}, map[string]any{"type": "offer", "sendto": "w", "sdp": "v=0"}},
+		{"answer", Answer{Head: Head{Type: TypeAnswer, Sendto: "t"}, SDP: "v=0"}, map[string]any{"type": "answer", "sendto": "t", "sdp": "v=0"}},
+		{"candidate", Candidate{Head: Head{Type: TypeCandidate, Sendto: "t"}, Candidate: "c", SDPMid: &mid, SDPMLineIndex: &index},
+			map[string]any{"type": "candidate", "sendto": "t", "candidate": "c", "sdpMid": "0", "sdpMLineIndex": 1.0}},
+		{"candidate without its section", Candidate{Head: Head{Type: TypeCandidate, Sendto: "t"}, Candidate: "c"},
+			map[string]any{"type": "candidate", "sendto": "t", "candidate": "c"}},
+		{"bye", Bye{Head: Head{Type: TypeBye, Sendto: "t"}}, map[string]any{"type": "bye", "sendto": "t"}},
+		{"end_talk", EndTalk{Head: Head{Type: TypeEndTalk}}, map[string]any{"type": "end_talk"}},
+		{"stats", Stats{Head: Head{Type: TypeStats, Sendto: "t"}, Report: Report{FPS: &zero}}, map[string]any{"type": "stats", "sendto": "t", "fps": 0.0}},
+		{"signaling_error", SignalingError{Code: CodeRoomTaken, Message: "m"}, map[string]any{"code": "room_taken", "message": "m"}},
+		{"entered", Entered{Room: "r", Role: RoleTalker, ICEServers: []ICEServer{}, Retake: "k"},
+			map[string]any{"room": "r", "role": "talker", "iceServers": []any{}, "retake": "k"}},
+		{"user disconnected", UserDisconnected{ID: "w"}, map[string]any{"id": "w"}},
+		{"enter", EnterRequest{Room: "r", Role: RoleWatcher}, map[string]any{"room": "r", "role": "watcher"}},
+	}
+	for _, tt := range tests {
+		raw, err := json.Marshal(tt.msg)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(raw, &got); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: %s, want %v", tt.name, raw, tt.want)
+		}
+	}
+}
+
+func TestTalkerOnly(t *testing.T) {
+	want := map[string]bool{TypeTalkReady: true, TypeTalkReject: true, TypeOffer: true, TypeEndTalk: true}
+	for _, typ := range Types {
+		if TalkerOnly(typ) != want[typ] {
+			t.Errorf("TalkerOnly(%q) = %v", typ, !want[typ])
+		}
+	}
+}
