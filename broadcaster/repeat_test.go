@@ -1,7 +1,6 @@
 package broadcaster_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -25,19 +24,7 @@ func TestRepeatedRequestAndAnswer(t *testing.T) {
 	url, _ := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
 	w := sigtest.Enter(t, url, protocol.EnterRequest{Room: "lossy", Role: protocol.RoleWatcher})
 
-	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: "lossy", Video: media.VP8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	b := runTalker(t, broadcaster.Options{Server: url, Room: "lossy", Video: media.VP8})
 	talker := w.Next(protocol.TypeTalkReady).From
 
 	var candidates []protocol.Message

@@ -1,7 +1,6 @@
 package broadcaster_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 
@@ -19,19 +18,7 @@ func TestTalkerRetakesItsRoom(t *testing.T) {
 	url, hub := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
 	w := sigtest.Enter(t, url, protocol.EnterRequest{Room: "held", Role: protocol.RoleWatcher})
 
-	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: "held", Video: media.VP8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	runTalker(t, broadcaster.Options{Server: url, Room: "held", Video: media.VP8})
 	first := w.Next(protocol.TypeTalkReady).From
 	hub.Kick(first, errors.New("connection lost")) // as a dropped network would
 	if again := w.Next(protocol.TypeTalkReady).From; again == first {

@@ -1,7 +1,6 @@
 package broadcaster_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -21,19 +20,7 @@ func TestUnansweredOfferTimesOut(t *testing.T) {
 	idle := sigtest.Enter(t, url, protocol.EnterRequest{Room: "idle", Role: protocol.RoleWatcher})
 	later := sigtest.Enter(t, url, protocol.EnterRequest{Room: "idle", Role: protocol.RoleWatcher})
 
-	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: "idle", Video: media.VP8, MaxWatchers: 1, OfferTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	b := runTalker(t, broadcaster.Options{Server: url, Room: "idle", Video: media.VP8, MaxWatchers: 1, OfferTimeout: 300 * time.Millisecond})
 	talker := idle.Next(protocol.TypeTalkReady).From
 	later.Next(protocol.TypeTalkReady)
 
