@@ -491,17 +491,9 @@ func (b *Broadcaster) closePeers() {
 	}
 }
 
-// Send sends text to every watcher over its data channel.
+// Send sends text to every watcher whose data channel is open, and returns
+// the errors of those it could not send to, joined.
 func (b *Broadcaster) Send(text string) error {
-	return b.eachChannel(func(dc *webrtc.DataChannel) error { return dc.SendText(text) })
-}
-
-// SendBinary sends data to every watcher over its data channel.
-func (b *Broadcaster) SendBinary(data []byte) error {
-	return b.eachChannel(func(dc *webrtc.DataChannel) error { return dc.Send(data) })
-}
-
-func (b *Broadcaster) eachChannel(f func(*webrtc.DataChannel) error) error {
 	b.mu.Lock()
 	var dcs []*webrtc.DataChannel
 	for _, p := range b.peers {
@@ -512,7 +504,7 @@ func (b *Broadcaster) eachChannel(f func(*webrtc.DataChannel) error) error {
 	b.mu.Unlock()
 	var errs []error
 	for _, dc := range dcs {
-		errs = append(errs, f(dc))
+		errs = append(errs, dc.SendText(text))
 	}
 	return errors.Join(errs...)
 }
