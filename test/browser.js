@@ -25,6 +25,8 @@ async function launch() {
 // violations collects the Content-Security-Policy violations of every page
 // open() made, for the tests to assert there are none (takeViolations).
 const violations = [];
+// Every context open opened, for closeAll.
+const contexts = new Set();
 
 // takeViolations returns the CSP violations seen since the last call.
 function takeViolations() {
@@ -36,6 +38,7 @@ function takeViolations() {
 // A CSP violation on the page is recorded for takeViolations.
 async function open(browser, url) {
   const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
+  contexts.add(context);
   await context.grantPermissions(['camera', 'microphone']);
   // Keep every RTCPeerConnection a page makes reachable, for getStats.
   await context.addInitScript(() => {
@@ -55,6 +58,14 @@ async function open(browser, url) {
     });
   });
   return load(context, url);
+}
+
+// closeAll closes every page open and reopen made: a page left open keeps
+// its fake camera encoding, and would load the machine for later tests.
+async function closeAll() {
+  const all = [...contexts];
+  contexts.clear();
+  await Promise.all(all.map((c) => c.close().catch(() => {})));
 }
 
 // reopen loads url in a new page of page's context: the same browser
@@ -121,4 +132,4 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(shots, `${name}.png`) });
 }
 
-module.exports = { launch, open, reopen, takeViolations, crash, waitState, framesAdvance, screenshot };
+module.exports = { launch, open, reopen, closeAll, takeViolations, crash, waitState, framesAdvance, screenshot };

@@ -5,7 +5,7 @@
 const { test, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { startServer, waitFor, binary } = require('./server');
-const { launch, open, reopen, takeViolations, crash, waitState, framesAdvance, screenshot } = require('./browser');
+const { launch, open, reopen, closeAll, takeViolations, crash, waitState, framesAdvance, screenshot } = require('./browser');
 const { startTurn } = require('./turn');
 const { startRedis } = require('./redis');
 const { connect } = require('./socket');
@@ -43,7 +43,10 @@ before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 // The pages run under the server's Content-Security-Policy: any violation
 // fails the test that caused it.
-afterEach(() => { assert.deepEqual(takeViolations(), [], 'CSP violations'); });
+afterEach(async () => {
+  await closeAll();
+  assert.deepEqual(takeViolations(), [], 'CSP violations');
+});
 
 async function talker(url, room) {
   const page = await open(browser, `${url}/talk.html?room=${room}`);
