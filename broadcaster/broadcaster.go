@@ -244,11 +244,8 @@ func (b *Broadcaster) enter(ctx context.Context, sio *sioclient.Client) error {
 			}
 			switch ev.Name {
 			case protocol.EventEntered:
-				b.iceServers = rtc.EnteredICEServers(ev)
-				var entered struct {
-					Retake string `json:"retake"`
-				}
-				rtc.Decode(ev, &entered)
+				var entered protocol.Entered
+				entered, b.iceServers = rtc.Entered(ev)
 				if entered.Retake != "" {
 					b.retake = entered.Retake
 				}

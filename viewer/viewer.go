@@ -305,7 +305,7 @@ func (v *Viewer) event(ev sioclient.Event) (string, error) {
 	rtc.Decode(ev, &m)
 	switch ev.Name {
 	case protocol.EventEntered:
-		v.iceServers = rtc.EnteredICEServers(ev)
+		_, v.iceServers = rtc.Entered(ev)
 		switch {
 		case v.requested.IsZero():
 			v.requested = time.Now()

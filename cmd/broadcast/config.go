@@ -97,14 +97,14 @@ func (h *hops) String() string { return strconv.Itoa(int(*h)) }
 func (h *hops) IsBoolFlag() bool { return true }
 
 func (h *hops) Set(s string) error {
-	if b, err := strconv.ParseBool(s); err == nil && (s != "1" && s != "0") {
-		*h = 0
-		if b {
-			*h = 1
-		}
-		return nil
-	}
 	n, err := strconv.Atoi(s)
+	if err != nil {
+		b, berr := strconv.ParseBool(s)
+		n, err = 0, berr
+		if b {
+			n = 1
+		}
+	}
 	if err != nil || n < 0 {
 		return errors.New("want true, false or a number of proxies")
 	}

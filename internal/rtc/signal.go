@@ -42,14 +42,14 @@ func Refusal(ev sioclient.Event) string {
 	return e.Code + ": " + e.Message
 }
 
-// EnteredICEServers returns the ICE servers an `entered` reply hands out,
+// Entered decodes an `entered` reply, and returns it with its ICE servers,
 // TURN credentials included, for pion.
-func EnteredICEServers(ev sioclient.Event) []webrtc.ICEServer {
+func Entered(ev sioclient.Event) (protocol.Entered, []webrtc.ICEServer) {
 	var entered protocol.Entered
 	Decode(ev, &entered)
 	out := make([]webrtc.ICEServer, 0, len(entered.ICEServers))
 	for _, s := range entered.ICEServers {
 		out = append(out, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
-	return out
+	return entered, out
 }
