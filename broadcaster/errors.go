@@ -1,6 +1,10 @@
 package broadcaster
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/broadcast-service/broadcast/internal/session"
+)
 
 var (
 	// ErrUnsupportedMedia is returned for a file that is not VP8/VP9 IVF,
@@ -10,5 +14,5 @@ var (
 	ErrNoMedia = errors.New("no media: give a video file, an audio file, or both")
 	// ErrRefused is returned when the server refuses the talker (e.g. the
 	// room already has one, or the key is bad).
-	ErrRefused = errors.New("refused by the signaling server")
+	ErrRefused = session.ErrRefused
 )

@@ -9,10 +9,10 @@ import (
 
 	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/internal/rtctest"
+	"github.com/broadcast-service/broadcast/internal/session"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
 	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
-	"github.com/broadcast-service/broadcast/signaling/sioclient"
 )
 
 // A talker's candidate can overtake its offer; it must survive the offer,
@@ -21,11 +21,11 @@ func TestEarlyCandidatesSurviveTheOffer(t *testing.T) {
 	url, _ := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	sio, err := sioclient.Dial(ctx, url, nil)
+	sess, _, err := session.Open(ctx, session.Config{Server: url, Enter: protocol.EnterRequest{Room: "early", Role: protocol.RoleWatcher}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sio.Close()
+	defer sess.Close()
 	api, err := rtc.NewAPI()
 	if err != nil {
 		t.Fatal(err)
@@ -33,14 +33,17 @@ func TestEarlyCandidatesSurviveTheOffer(t *testing.T) {
 	_, offer := rtctest.Talker(t)
 
 	v := New(Options{})
-	v.sio.Store(sio)
+	v.sess = sess
 	v.api = api
 	mid, index := "0", uint16(0)
 	early := func(from, ip string) protocol.Message {
 		return protocol.Message{Type: "candidate", From: from, Candidate: "candidate:1 1 udp 2130706431 " + ip + " 40000 typ host", SDPMid: &mid, SDPMLineIndex: &index}
 	}
-	v.candidate(early("talker", "127.0.0.7"))
-	v.candidate(early("stranger", "127.0.0.8"))
+	for _, m := range []protocol.Message{early("talker", "127.0.0.7"), early("stranger", "127.0.0.8")} {
+		if _, err := v.message(m); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := v.answer(protocol.Message{Type: "offer", From: "talker", SDP: offer.SDP}); err != nil {
 		t.Fatal(err)
 	}

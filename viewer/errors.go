@@ -1,6 +1,10 @@
 package viewer
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/broadcast-service/broadcast/internal/session"
+)
 
 var (
 	// ErrNoTalker is returned when no talker answers within WaitTalker.
@@ -12,7 +16,7 @@ var (
 	ErrRejected = errors.New("refused by the talker")
 	// ErrRefused is returned when the server refuses the watcher (e.g. a
 	// bad or expired watch key).
-	ErrRefused = errors.New("refused by the signaling server")
+	ErrRefused = session.ErrRefused
 	// ErrBadSPS is returned for an H.264 sequence parameter set that ends
 	// early or holds a value out of its range: its keyframe is not taken.
 	ErrBadSPS = errors.New("bad H.264 SPS")

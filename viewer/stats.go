@@ -81,7 +81,7 @@ func (v *Viewer) stats(ended string) Stats {
 	}
 	if at := v.firstAt.Load(); at > 0 {
 		first := time.Unix(0, at)
-		st.TimeToFirstFrameMS = float64(first.Sub(v.requested).Microseconds()) / 1000
+		st.TimeToFirstFrameMS = float64(first.Sub(v.requestedAt).Microseconds()) / 1000
 		if secs := time.Since(first).Seconds(); secs > 0 {
 			st.Bitrate = float64(st.Bytes*8) / secs
 		}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/broadcast-service/broadcast/internal/rtc"
+	"github.com/broadcast-service/broadcast/internal/session"
 	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 )
@@ -38,7 +38,7 @@ func Enter(t testing.TB, url string, req protocol.EnterRequest) *Socket {
 		t.Fatal(err)
 	}
 	if ev := s.next(protocol.EventEntered, protocol.EventError); ev.Name != protocol.EventEntered {
-		t.Fatalf("enter %+v: %s", req, rtc.Refusal(ev))
+		t.Fatalf("enter %+v: %s", req, session.RefusalText(ev))
 	}
 	return s
 }
@@ -57,7 +57,7 @@ func (s *Socket) Next(types ...string) protocol.Message {
 	s.t.Helper()
 	for {
 		var m protocol.Message
-		if rtc.Decode(s.next(protocol.EventMessage), &m) && slices.Contains(types, m.Type) {
+		if session.Decode(s.next(protocol.EventMessage), &m) && slices.Contains(types, m.Type) {
 			return m
 		}
 	}

@@ -1,16 +1,18 @@
-package rtc
+package session_test
 
 import (
 	"context"
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/broadcast-service/broadcast/internal/session"
 )
 
 func TestRetryBacksOffUntilDone(t *testing.T) {
 	var waits []time.Duration
 	tries := 0
-	err := Retry(context.Background(), func(context.Context) error {
+	err := session.Retry(context.Background(), func(context.Context) error {
 		tries++
 		if tries < 4 {
 			return errors.New("not yet")
@@ -20,9 +22,9 @@ func TestRetryBacksOffUntilDone(t *testing.T) {
 	if err != nil || tries != 4 {
 		t.Fatalf("Retry = %v after %d tries, want nil after 4", err, tries)
 	}
-	want := []time.Duration{2 * RetryMin, 4 * RetryMin, 8 * RetryMin}
+	want := []time.Duration{2 * session.RetryMin, 4 * session.RetryMin, 8 * session.RetryMin}
 	for i := range want {
-		want[i] = min(want[i], RetryMax)
+		want[i] = min(want[i], session.RetryMax)
 	}
 	if len(waits) != len(want) || waits[0] != want[0] || waits[1] != want[1] || waits[2] != want[2] {
 		t.Errorf("waits %v, want %v", waits, want)
@@ -31,7 +33,7 @@ func TestRetryBacksOffUntilDone(t *testing.T) {
 
 func TestRetryEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	err := Retry(ctx, func(context.Context) error {
+	err := session.Retry(ctx, func(context.Context) error {
 		cancel()
 		return errors.New("down")
 	}, nil)
