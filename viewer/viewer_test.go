@@ -281,19 +281,28 @@ func TestTalkerReconnects(t *testing.T) {
 // logLines is a slog handler that passes each record's message, and its
 // attributes, on a channel, and counts the records of each message.
 type logLines struct {
-	lines chan string
-	mu    *sync.Mutex
-	count map[string]int
+	lines  chan string
+	mu     *sync.Mutex
+	count  map[string]int
+	phases *[]string // the `to` of each "phase" record, in order
 }
 
 func newLogLines() logLines {
-	return logLines{lines: make(chan string, 1000), mu: &sync.Mutex{}, count: map[string]int{}}
+	return logLines{lines: make(chan string, 1000), mu: &sync.Mutex{}, count: map[string]int{}, phases: &[]string{}}
 }
 
 func (l logLines) Enabled(context.Context, slog.Level) bool { return true }
 func (l logLines) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
 	l.count[r.Message]++
+	if r.Message == "phase" {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "to" {
+				*l.phases = append(*l.phases, a.Value.String())
+			}
+			return true
+		})
+	}
 	l.mu.Unlock()
 	line := r.Message
 	r.Attrs(func(a slog.Attr) bool { line += " " + a.String(); return true })
@@ -306,6 +315,13 @@ func (l logLines) Handle(_ context.Context, r slog.Record) error {
 func (l logLines) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l logLines) WithGroup(string) slog.Handler      { return l }
 
+// phaseList returns the phases logged so far, in order, joined by " > ".
+func (l logLines) phaseList() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(*l.phases, " > ")
+}
+
 // times returns how many records had msg.
 func (l logLines) times(msg string) int {
 	l.mu.Lock()
@@ -313,18 +329,19 @@ func (l logLines) times(msg string) int {
 	return l.count[msg]
 }
 
-// waitLog returns the next line containing substr; it fails after 30 s.
-func (l logLines) waitLog(t *testing.T, substr string) string {
+// waitLog returns the next line of a record whose message is msg; it fails
+// after 30 s.
+func (l logLines) waitLog(t *testing.T, msg string) string {
 	t.Helper()
 	timeout := time.After(30 * time.Second)
 	for {
 		select {
 		case line := <-l.lines:
-			if strings.Contains(line, substr) {
+			if line == msg || strings.HasPrefix(line, msg+" ") {
 				return line
 			}
 		case <-timeout:
-			t.Fatalf("no log line with %q", substr)
+			t.Fatalf("no log record %q", msg)
 		}
 	}
 }
@@ -389,6 +406,12 @@ func TestSessionResumedAcrossReconnects(t *testing.T) {
 	cancel()
 	if err := <-talkDone; err != nil {
 		t.Errorf("talker: %v", err)
+	}
+	// The watcher's phases, one move at a time: its own socket back, then
+	// the talker away and back.
+	const want = "waiting > connecting > live > resuming > live > talker away > resuming > live > ended"
+	if got := viewLog.phaseList(); got != want {
+		t.Errorf("watcher phases %q, want %q", got, want)
 	}
 	// One PeerConnection for the watcher all along: joined once, resumed twice.
 	if joined, resumed := talkLog.times("watcher joined"), talkLog.times("watcher resumed"); joined != 1 || resumed != 2 {

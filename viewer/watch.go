@@ -73,8 +73,6 @@ func (v *Viewer) event(ev session.Event) (string, error) {
 	switch e := ev.(type) {
 	case session.Entered:
 		v.entered(e)
-	case session.Lost:
-		v.log.Warn("signaling connection lost: reconnecting", "err", e.Err)
 	case session.Refused:
 		v.log.Warn("signaling error", "code", e.Code, "message", e.Message)
 	case session.Left:
