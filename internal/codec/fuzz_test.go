@@ -35,6 +35,7 @@ func FuzzKeyframe(f *testing.F) {
 	f.Add(vp8Key)
 	f.Add(vp9Header(0, 0, 1, 320, 240))
 	f.Add(vp9Header(3, 0, 7, 65536, 65536))
+	f.Add(vp9Header(1, 0, 1, 1280, 720))
 	f.Add(avc(sps320x240(), pps, idr))
 	f.Add(avc(spsHigh(), pps, slice, idr))
 	f.Add(avc(baseline().ue(3).b, pps, idr))

@@ -56,7 +56,7 @@ func vp9Header(profile, frameType, colorSpace int, w, h uint64) []byte {
 	odd := profile == 1 || profile == 3
 	switch {
 	case colorSpace != 7 && odd:
-		b.u(1, 0).u(1, 0).u(1, 0).u(1, 0) // color_range, 4:4:4, reserved_zero
+		b.u(1, 0).u(1, 0).u(1, 0).u(1, 0) // color_range, subsampling_x, subsampling_y (4:4:4), reserved_zero
 	case colorSpace != 7:
 		b.u(1, 1) // color_range
 	case odd:
@@ -75,8 +75,10 @@ func TestVP9Size(t *testing.T) {
 	}{
 		{"profile 0", vp9Header(0, 0, bt601, 320, 240), 320, 240, true},
 		{"profile 0 RGB", vp9Header(0, 0, rgb, 640, 360), 640, 360, true},
+		{"profile 1 4:4:4", vp9Header(1, 0, bt601, 1280, 720), 1280, 720, true},
 		{"profile 1 RGB", vp9Header(1, 0, rgb, 1280, 720), 1280, 720, true},
 		{"profile 2", vp9Header(2, 0, bt601, 1920, 1080), 1920, 1080, true},
+		{"profile 3 4:4:4", vp9Header(3, 0, bt601, 4096, 2160), 4096, 2160, true},
 		{"profile 3 RGB", vp9Header(3, 0, rgb, 65536, 65536), 65536, 65536, true},
 		{"interframe", vp9Header(0, 1, bt601, 320, 240), 0, 0, false},
 		{"shown existing frame", []byte{0x88}, 0, 0, false},

@@ -43,7 +43,7 @@ func vp9ColorConfig(r *bits, profile int) {
 	if r.read(3) != 7 { // color_space != CS_RGB
 		r.read(1) // color_range
 		if profile == 1 || profile == 3 {
-			r.read(4) // subsampling_x, subsampling_y, reserved_zero
+			r.read(3) // subsampling_x, subsampling_y, reserved_zero
 		}
 	} else if profile == 1 || profile == 3 {
 		r.read(1) // reserved_zero
