@@ -83,3 +83,29 @@ func FuzzAVCNALs(f *testing.F) {
 		}
 	})
 }
+
+// Any RTP payload, read as VP8, VP9 and H.264, gives an answer without a
+// panic, and a keyframe packet has the bits that begin one.
+func FuzzKeyframePacket(f *testing.F) {
+	f.Add(append([]byte{0x90, 0xe0, 0x81, 0x02, 0x07, 0x40}, vp8Key...))
+	f.Add(append([]byte{0x8a, 0x05, 0x18, 0x01, 0x40, 0x00, 0xf0, 0x01, 0x14, 0x01}, vp9Header(0, 0, 1, 320, 240)...))
+	f.Add(append([]byte{0xa8, 0x81, 0x02, 0x00, 0x07}, vp9Header(1, 0, 1, 320, 240)...))
+	f.Add([]byte{0x78, 0x00, 0x04, 0x68, 0xce, 0x38, 0x80, 0x00, 0x04, 0x65, 0x88, 0x84, 0x00})
+	f.Add([]byte{0x7c, 0x85, 0x88, 0x84})
+	f.Add(sps320x240())
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if KeyframePacket(webrtc.MimeTypeVP8, payload) && (payload[0]&0x17 != 0x10) {
+			t.Fatalf("VP8 keyframe packet without S or with partition %d", payload[0]&0x07)
+		}
+		if KeyframePacket(webrtc.MimeTypeVP9, payload) && payload[0]&0x48 != 0x08 {
+			t.Fatalf("VP9 keyframe packet with B %d, P %d", payload[0]>>3&1, payload[0]>>6&1)
+		}
+		if KeyframePacket(webrtc.MimeTypeH264, payload) {
+			switch NALTypeOf(payload) {
+			case NALIDR, NALSPS, stapA, fuA:
+			default:
+				t.Fatalf("H.264 keyframe packet of type %d", NALTypeOf(payload))
+			}
+		}
+	})
+}
