@@ -48,11 +48,12 @@ bench: $(CLIENT)
 # duration ends on a loaded machine (go.dev/issue/75804, fixed in Go 1.27).
 FUZZTIME ?= 300000x
 SIGNALING_FUZZ := FuzzInboundFrame FuzzClientAddr FuzzMessage FuzzParseEnter FuzzValidRoomName FuzzCheckWatch
+CODEC_FUZZ := FuzzSPSSize FuzzKeyframe FuzzAVCNALs FuzzKeyframePacket
 fuzz: $(CLIENT)
 	for f in $(SIGNALING_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./signaling/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./signaling/sioclient/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) ./cluster/
-	$(GO) test -run '^$$' -fuzz '^FuzzSPSSize$$' -fuzztime $(FUZZTIME) ./viewer/
+	for f in $(CODEC_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./internal/codec/ || exit 1; done
 
 clean:
 	rm -rf bin node_modules $(CLIENT)

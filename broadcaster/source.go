@@ -1,7 +1,6 @@
 package broadcaster
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
+
+	"github.com/broadcast-service/broadcast/internal/codec"
 )
 
 // frame is one encoded frame of a source: its data, its duration until the
@@ -124,32 +125,8 @@ func (s *ivfSource) next() (frame, error) {
 	}
 	s.last = h.Timestamp
 	s.frames++
-	return frame{data: data, duration: d, key: isKeyframe(s.mime, data)}, nil
-}
-
-// isKeyframe tells whether a decoder can start from this VP8 or VP9 frame
-// (RFC 6386 §9.1: bit 0 of the frame tag is 0; VP9 bitstream spec §6.2:
-// frame_type 0 in the uncompressed header).
-func isKeyframe(mime string, data []byte) bool {
-	if len(data) == 0 {
-		return false
-	}
-	switch mime {
-	case webrtc.MimeTypeVP8:
-		return data[0]&0x01 == 0
-	case webrtc.MimeTypeVP9:
-		b := data[0]
-		profile := (b>>5)&1 | (b>>3)&2
-		shift := 2 // bit of frame_type after marker(2), profile(2), show_existing(1)
-		if profile == 3 {
-			shift = 1 // one reserved bit more
-		}
-		showExisting := b>>(shift+1)&1 == 1
-		return !showExisting && b>>shift&1 == 0
-	case webrtc.MimeTypeH264:
-		return bytes.Contains(data, []byte{0, 0, 1, 0x65}) || bytes.Contains(data, []byte{0, 0, 1, 0x25}) || bytes.Contains(data, []byte{0, 0, 1, 0x45})
-	}
-	return false
+	_, key, _ := codec.Keyframe(s.mime, data) // VP8 and VP9 only: no error
+	return frame{data: data, duration: d, key: key}, nil
 }
 
 // h264Source groups NAL units into access units: parameter sets and SEI go
@@ -199,11 +176,11 @@ func (s *h264Source) next() (frame, error) {
 		}
 		au = append(au, 0, 0, 0, 1)
 		au = append(au, nal.Data...)
-		switch nal.UnitType {
-		case h264reader.NalUnitTypeCodedSliceIdr:
+		switch codec.NALTypeOf(nal.Data) {
+		case codec.NALIDR:
 			key = true
 			fallthrough
-		case h264reader.NalUnitTypeCodedSliceNonIdr, h264reader.NalUnitTypeCodedSliceDataPartitionA:
+		case codec.NALSlice, codec.NALSliceA:
 			s.frames++
 			return frame{data: au, duration: s.duration, key: key}, nil
 		}

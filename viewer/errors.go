@@ -17,9 +17,6 @@ var (
 	// ErrRefused is returned when the server refuses the watcher (e.g. a
 	// bad or expired watch key).
 	ErrRefused = session.ErrRefused
-	// ErrBadSPS is returned for an H.264 sequence parameter set that ends
-	// early or holds a value out of its range: its keyframe is not taken.
-	ErrBadSPS = errors.New("bad H.264 SPS")
 	// ErrUnsupportedCodec is returned when the stream's video cannot be
 	// recorded in the requested file.
 	ErrUnsupportedCodec = errors.New("unsupported codec for recording")

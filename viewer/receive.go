@@ -10,6 +10,8 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/broadcast-service/broadcast/internal/codec"
 )
 
 // maxLate is how many packets the sample builder holds while a frame's
@@ -115,10 +117,9 @@ func (v *Viewer) askKeyframes(pc *webrtc.PeerConnection, ssrc webrtc.SSRC, keyed
 // dropped.
 func (r *trackReader) sample(s *media.Sample) error {
 	var key bool
-	var w, h int
-	var private []byte
+	var pic codec.Picture
 	if r.kind == kindVideo {
-		key, w, h, private = r.keyframe(s.Data)
+		pic, key = r.keyframe(s.Data)
 		if !r.keyed && !key {
 			return nil
 		}
@@ -133,30 +134,19 @@ func (r *trackReader) sample(s *media.Sample) error {
 	if r.rec == nil {
 		return nil
 	}
-	return r.rec.write(r.kind, s.Data, s.PacketTimestamp, r.clock, key || r.kind == kindAudio, w, h, private)
+	return r.rec.write(r.kind, s.Data, s.PacketTimestamp, r.clock, key || r.kind == kindAudio, pic.Width, pic.Height, pic.AVCConfig)
 }
 
 // keyframe reports whether a video frame is one a decoder can start from,
-// with its size in pixels and, for H.264, the codec private data the
-// recording needs.
-func (r *trackReader) keyframe(data []byte) (key bool, w, h int, private []byte) {
-	if r.mime != webrtc.MimeTypeH264 {
-		key, w, h = keyframeSize(r.mime, data)
-		return key, w, h, nil
-	}
-	key, sps, pps := h264Keyframe(data)
-	if !key {
-		return false, 0, 0, nil
-	}
-	private, err := avcConfig(sps, pps)
+// with its size and, for H.264, the codec private data the recording
+// needs. An H.264 IDR picture without parameter sets that parse is not:
+// the watcher waits for one that brings them.
+func (r *trackReader) keyframe(data []byte) (codec.Picture, bool) {
+	pic, key, err := codec.Keyframe(r.mime, data)
 	if err != nil {
-		return false, 0, 0, nil // wait for an IDR that brings its parameter sets
-	}
-	if w, h, err = spsSize(sps); err != nil {
 		r.v.log.Debug("keyframe skipped", "err", err)
-		return false, 0, 0, nil // wait for one with parameter sets that parse
 	}
-	return true, w, h, private
+	return pic, key
 }
 
 // live marks the first video keyframe: time to first frame, OnLive.
