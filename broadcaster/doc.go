@@ -10,6 +10,11 @@
 // every watcher's PeerConnection shares. A watcher's PLI is answered with the
 // next keyframe the file has, skipping ahead to it.
 //
+// The connection to the server is an internal/session Session; this package
+// holds the talker's role alone. Each watcher's media session moves through
+// explicit phases (offered, answered, orphaned, gone; see phase.go), each
+// move made by one function that also keeps the phase's deadline.
+//
 //	b, err := broadcaster.New(broadcaster.Options{
 //		Server: "http://localhost:8080", Room: "lecture1",
 //		Video: "talk.ivf", Audio: "talk.ogg",

@@ -56,7 +56,7 @@ func (v *Viewer) moveTo(to phase) {
 	if v.phase == to {
 		return
 	}
-	v.log.Debug("phase", "from", v.phase.String(), "to", to.String())
+	v.log.Info("phase", "from", v.phase.String(), "to", to.String())
 	if !v.phase.away() || !to.away() {
 		v.since = time.Now()
 	}
