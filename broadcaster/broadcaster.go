@@ -285,4 +285,3 @@ func (b *Broadcaster) Send(text string) error {
 	}
 	return errors.Join(errs...)
 }
-
