@@ -24,6 +24,7 @@ deps: $(CLIENT)
 test: test-go test-js test-compose
 
 test-go: $(CLIENT) test-deps
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "not gofmt'd: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
