@@ -21,15 +21,15 @@ type Client struct {
 	limiter *rate.Limiter // messages
 	enters  *rate.Limiter
 
-	idle     *time.Timer          // while outside a room; see Limits.EnterTimeout
-	expiry   *time.Timer          // until the watch key expires; guarded by Hub.mu
-	room     atomic.Pointer[room] // written under Hub.mu
-	talker   atomic.Bool          // the talker of its room; written under Hub.mu
-	classic  atomic.Bool          // entered with a plain room name: may claim the talker role
-	onAir    atomic.Bool          // its room's talker, between talk_ready and end_talk
-	retake   string               // the talker's retake token in an open hub; guarded by Hub.mu
-	left     atomic.Bool          // set once, under Hub.mu
-	refusals atomic.Int32         // rate refusals in a row
+	idle       *time.Timer          // while outside a room; see Limits.EnterTimeout
+	expiry     *time.Timer          // until the watch key expires; guarded by Hub.mu
+	room       atomic.Pointer[room] // written under Hub.mu
+	talker     atomic.Bool          // the talker of its room; written under Hub.mu
+	plainEnter atomic.Bool          // entered with a plain room name (a plain enter): may claim the talker role
+	onAir      atomic.Bool          // its room's talker, between talk_ready and end_talk
+	retake     string               // the talker's retake token in an open hub; guarded by Hub.mu
+	left       atomic.Bool          // set once, under Hub.mu
+	refusals   atomic.Int32         // rate refusals in a row
 }
 
 // ID returns the client's socket id, the `from` of what it sends.

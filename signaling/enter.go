@@ -31,7 +31,7 @@ func (c *Client) Enter(req protocol.EnterRequest) error {
 	if err != nil {
 		return err
 	}
-	c.classic.Store(req.Role == protocol.RoleClassic)
+	c.plainEnter.Store(req.Role == protocol.RolePlain)
 	c.expireAt(req.Room, expires)
 	return nil
 }

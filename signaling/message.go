@@ -105,7 +105,7 @@ type messageHead struct {
 // parseMessage checks raw and returns ErrBadMessage, with the reason, if it
 // is not a JSON object with a string `type`, and ErrUnknownType for a type
 // the protocol does not have. A `sendto` that is null or "" means the room,
-// as in the classic server; any other non-string is refused.
+// as in the original Node server (bench/classic); any other non-string is refused.
 func parseMessage(raw []byte) (message, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {

@@ -13,7 +13,7 @@ import (
 // client's id. The talker's message goes to its `sendto`, which must be a
 // member of the room, or else to every other member; a watcher's goes to
 // the talker alone (a `sendto` must name the talker). In an open hub a
-// classic client becomes the talker by sending a room's first talk_ready.
+// plain-enter client becomes the talker by sending a room's first talk_ready.
 //
 // It returns ErrTooLarge, ErrRateLimited, ErrNotInRoom, ErrBadMessage,
 // ErrUnknownType, ErrNotTalker for a talker's type from anyone else, and
@@ -74,11 +74,11 @@ func (c *Client) allow(lim *rate.Limiter, what string, perSecond float64) error 
 	return nil
 }
 
-// claimTalker makes a classic client the talker of a room without one, in
+// claimTalker makes a plain-enter client the talker of a room without one, in
 // an open hub, on its first talk_ready.
 func (c *Client) claimTalker(r *room, typ string) bool {
 	h := c.hub
-	if typ != protocol.TypeTalkReady || h.opts.Keys != nil || !c.classic.Load() {
+	if typ != protocol.TypeTalkReady || h.opts.Keys != nil || !c.plainEnter.Load() {
 		return false
 	}
 	cl := h.opts.Cluster
@@ -92,7 +92,7 @@ func (c *Client) claimTalker(r *room, typ string) bool {
 	}
 	r.talker.Store(c)
 	c.talker.Store(true)
-	h.log.Debug("classic client claimed the talker role", "socket_id", c.id, "room", r.name)
+	h.log.Debug("plain-enter client claimed the talker role", "socket_id", c.id, "room", r.name)
 	return true
 }
 
@@ -177,7 +177,7 @@ func (c *Client) toTalker(r *room, talker *Client, m message) error {
 	case m.sendto != "":
 		return fmt.Errorf("sendto %.40q: %w", m.sendto, ErrUnknownRecipient)
 	default:
-		return nil // no talker yet: nobody to hear it, as in the classic server
+		return nil // no talker yet: nobody to hear it, as in the original Node server (bench/classic)
 	}
 	if m.typ == protocol.TypeStats {
 		h.opts.Observer.ViewerReport(parseReport(m.raw))
