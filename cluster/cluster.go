@@ -63,14 +63,12 @@ type Cluster struct {
 	subsKick chan struct{} // a pass of subscriptions is due
 	subsStop chan struct{} // closed by Close
 	up       atomic.Bool
-	dirty    atomic.Bool // a write failed: reconcile at the next heartbeat
-	closing  atomic.Bool
-	stopping atomic.Bool
+	dirty    atomic.Bool  // a write failed: reconcile at the next heartbeat
+	state    atomic.Int32 // a lifecycle; see advance
 	nodes    atomic.Int64
 	dropped  atomic.Uint64
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
-	stopped  chan struct{} // closed when the worker has run its last op
 
 	// Only the worker touches streams and lastStream, only the receiver
 	// heard.
@@ -136,7 +134,6 @@ func New(opts Options) (*Cluster, error) {
 		ops:      make(chan *op, 8192),
 		subsKick: make(chan struct{}, 1),
 		subsStop: make(chan struct{}),
-		stopped:  make(chan struct{}),
 		mine:     map[string]*member{},
 		pongs:    map[string]chan struct{}{},
 		views:    map[string]*view{},
@@ -187,23 +184,15 @@ func (c *Cluster) Close(ctx context.Context) error { return c.stop(ctx, true) }
 // stop stops the cluster once; with farewell, it first unregisters the
 // node.
 func (c *Cluster) stop(ctx context.Context, farewell bool) error {
-	if c.stopping.Swap(true) {
+	if !c.advance(open, closing) {
 		return nil
 	}
 	if c.cancel == nil {
 		return c.rdb.Close()
 	}
 	c.cancel() // stops the heartbeat and the receiver
-	last := &op{last: true, fn: func(ctx context.Context) error {
-		if !farewell {
-			return nil
-		}
-		_, err := reapScript.Run(ctx, c.rdb, []string{c.k.nodes(), c.k.sockets(c.node)}, c.node, c.opts.Prefix).Result()
-		_ = c.rdb.Del(ctx, c.k.alive(c.node)).Err()
-		return err
-	}}
-	_, err := c.do(ctx, last)
-	c.closing.Store(true)
+	_, err := c.do(ctx, c.lastOp(farewell))
+	c.advance(closing, closed)
 	close(c.subsStop)
 	_ = c.ps.Close()
 	done := make(chan struct{})
@@ -215,6 +204,19 @@ func (c *Cluster) stop(ctx context.Context, farewell bool) error {
 	}
 	c.setDown(nil)
 	return errors.Join(err, c.rdb.Close())
+}
+
+// lastOp is the op the worker runs last: with farewell, it unregisters
+// the node and its sockets, announcing them departed.
+func (c *Cluster) lastOp(farewell bool) *op {
+	return &op{last: true, fn: func(ctx context.Context) error {
+		if !farewell {
+			return nil
+		}
+		_, err := reapScript.Run(ctx, c.rdb, []string{c.k.nodes(), c.k.sockets(c.node)}, c.node, c.opts.Prefix).Result()
+		_ = c.rdb.Del(ctx, c.k.alive(c.node)).Err()
+		return err
+	}}
 }
 
 // setUp marks the node part of the cluster.
