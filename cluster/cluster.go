@@ -19,11 +19,39 @@ import (
 
 // DefaultTTL is how long a node that stops renewing its liveness key is
 // still counted alive. Its sockets are announced gone within DefaultTTL
-// plus one check interval (DefaultTTL/5): 6 s.
+// plus one check interval (DefaultTTL/beatsPerTTL): 6 s.
 const DefaultTTL = 5 * time.Second
+
+// beatsPerTTL is how many heartbeats, each also a check for dead nodes, a
+// node runs per TTL: a node is counted dead only after missing that many.
+const beatsPerTTL = 5
+
+// DefaultPrefix is put before every key and channel when Options.Prefix is
+// "".
+const DefaultPrefix = "broadcast:"
 
 // opTimeout bounds each round trip to Redis.
 const opTimeout = time.Second
+
+// joinTimeout bounds a Join or ClaimTalker: its op waits for the ops
+// queued before it, then makes its own round trip.
+const joinTimeout = 2 * opTimeout
+
+// longOpTimeout bounds an op of several round trips: registering every
+// socket again, the farewell, an op run on its own.
+const longOpTimeout = 5 * opTimeout
+
+// redisRetries is how many times a command is retried on a fresh
+// connection after its pooled one failed.
+const redisRetries = 2
+
+// opQueueLen is how many ops may wait for the worker; past it, ops that
+// are not waited for are dropped (see enqueue).
+const opQueueLen = 8192
+
+// nodeIDBytes is the length of a node's random id, in bytes: 64 bits, 16
+// hex characters in keys and channel names.
+const nodeIDBytes = 8
 
 // Options configure a Cluster.
 type Options struct {
@@ -31,9 +59,10 @@ type Options struct {
 	// rediss:// for TLS).
 	URL string
 	// TTL is the node liveness TTL (see DefaultTTL); zero means
-	// DefaultTTL. Heartbeats and checks for dead nodes run every TTL/5.
+	// DefaultTTL. Heartbeats and checks for dead nodes run every
+	// TTL/beatsPerTTL.
 	TTL time.Duration
-	// Prefix is put before every key and channel; "" means "broadcast:".
+	// Prefix is put before every key and channel; "" means DefaultPrefix.
 	Prefix string
 	// Logger receives Redis state changes and dead nodes.
 	Logger *slog.Logger
@@ -111,18 +140,18 @@ func New(opts Options) (*Cluster, error) {
 	// A pooled connection that died with a restarted Redis fails once:
 	// retried on a fresh one. One worker waits for each batch, so a retry
 	// cannot reorder a node's writes.
-	ropts.MaxRetries = 2
+	ropts.MaxRetries = redisRetries
 	ropts.DisableIdentity = true
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultTTL
 	}
 	if opts.Prefix == "" {
-		opts.Prefix = "broadcast:"
+		opts.Prefix = DefaultPrefix
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	id := make([]byte, 8)
+	id := make([]byte, nodeIDBytes)
 	_, _ = rand.Read(id)
 	node := hex.EncodeToString(id)
 	return &Cluster{
@@ -131,7 +160,7 @@ func New(opts Options) (*Cluster, error) {
 		node:     node,
 		log:      opts.Logger.With("node", node),
 		rdb:      redis.NewClient(ropts),
-		ops:      make(chan *op, 8192),
+		ops:      make(chan *op, opQueueLen),
 		subsKick: make(chan struct{}, 1),
 		subsStop: make(chan struct{}),
 		mine:     map[string]*member{},
@@ -165,14 +194,17 @@ func (c *Cluster) Start(local Local) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.ps = c.rdb.Subscribe(ctx) // connects lazily
-	c.wg.Add(4)
+	c.wg.Add(1)
 	go c.work()
+	c.wg.Add(1)
 	go c.subscriptions()
 	sctx, scancel := context.WithTimeout(ctx, opTimeout)
 	_ = c.ps.Subscribe(sctx, c.k.nodeChannel(c.node)) // kept for reconnections even if Redis is down now
 	scancel()
+	c.wg.Add(1)
 	go c.receive(ctx)
 	c.beat(ctx, true)
+	c.wg.Add(1)
 	go c.live(ctx)
 }
 
@@ -267,7 +299,7 @@ func (c *Cluster) Join(room, id string, talker bool, limit int) error {
 	case <-wait.C: // go on: a snapshot follows the late subscription
 	}
 	wait.Stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
 	defer cancel()
 	reply, err := c.do(ctx, &op{script: joinScript, keys: c.memberKeys(room),
 		args: []any{id, c.node, flag(talker), limit, "0", room, c.opts.Prefix}})
@@ -365,7 +397,7 @@ func (c *Cluster) ClaimTalker(room, id string) error {
 	if !c.up.Load() {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
 	defer cancel()
 	keys := append(c.k.room(room), c.k.roomChannel(room))
 	reply, err := c.do(ctx, &op{script: claimScript, keys: keys, args: []any{id, c.node, c.opts.Prefix}})

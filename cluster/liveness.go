@@ -13,11 +13,11 @@ import (
 // holds exactly this node's sockets.
 const reconcileEvery = 10
 
-// live renews the node's liveness key every TTL/5, frees dead nodes, and
+// live renews the node's liveness key every TTL/beatsPerTTL, frees dead nodes, and
 // rejoins after Redis was unreachable, until ctx ends.
 func (c *Cluster) live(ctx context.Context) {
 	defer c.wg.Done()
-	t := time.NewTicker(c.opts.TTL / 5)
+	t := time.NewTicker(c.opts.TTL / beatsPerTTL)
 	defer t.Stop()
 	for n := 1; ; n++ {
 		select {
@@ -44,7 +44,7 @@ func (c *Cluster) beat(parent context.Context, check bool) {
 		return
 	}
 	// Registering every socket again may take longer than one round trip.
-	ctx, cancel = context.WithTimeout(parent, 5*opTimeout)
+	ctx, cancel = context.WithTimeout(parent, longOpTimeout)
 	defer cancel()
 	if dirty := c.dirty.Swap(false); registered == 0 || !c.up.Load() || check || dirty {
 		rejoin := registered == 0 || !c.up.Load()

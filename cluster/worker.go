@@ -103,7 +103,7 @@ func (c *Cluster) work() {
 func (c *Cluster) run(batch []*op) (last bool) {
 	for len(batch) > 0 {
 		if o := batch[0]; o.fn != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*opTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), longOpTimeout)
 			err := o.fn(ctx)
 			cancel()
 			if o.done != nil {
