@@ -274,21 +274,7 @@ func (c *Cluster) setDown(err error) {
 // Join implements signaling.Cluster. When Redis is unreachable it lets
 // the socket in, and registers it once Redis is back.
 func (c *Cluster) Join(room, id string, talker bool, limit int) error {
-	c.mu.Lock()
-	prev := c.mine[id]
-	c.mine[id] = &member{room: room, talker: talker, pending: true}
-	v := c.views[room]
-	fresh := v == nil
-	if fresh {
-		v = newView()
-		c.views[room] = v
-	}
-	v.local[id] = true
-	ready := v.ready
-	c.mu.Unlock()
-	if fresh {
-		c.resubscribe()
-	}
+	prev, ready := c.joinView(room, id, talker)
 	if !c.up.Load() {
 		c.settle(id, room)
 		return nil
@@ -310,6 +296,36 @@ func (c *Cluster) Join(room, id string, talker bool, limit int) error {
 		c.settle(id, room)
 		return nil
 	}
+	return c.joined(room, id, prev, limit, reply)
+}
+
+// joinView records id, pending, as this node's member of room, the talker
+// if talker, in the room's view (made, and subscribed to, if new). It
+// returns what id was before (nil if nothing) and the view's ready
+// channel, closed once the room's channel is subscribed.
+func (c *Cluster) joinView(room, id string, talker bool) (prev *member, ready <-chan struct{}) {
+	c.mu.Lock()
+	prev = c.mine[id]
+	c.mine[id] = &member{room: room, talker: talker, pending: true}
+	v := c.views[room]
+	fresh := v == nil
+	if fresh {
+		v = newView()
+		c.views[room] = v
+	}
+	v.local[id] = true
+	ready = v.ready
+	c.mu.Unlock()
+	if fresh {
+		c.resubscribe()
+	}
+	return prev, ready
+}
+
+// joined reads joinScript's reply to id's join of room: "ok" and the
+// room's snapshot, or "full" or "taken", which undo the join and return
+// signaling.ErrRoomFull (at limit) or signaling.ErrRoomTaken.
+func (c *Cluster) joined(room, id string, prev *member, limit int, reply any) error {
 	list, _ := reply.([]any)
 	status := ""
 	if len(list) > 0 {
