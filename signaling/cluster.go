@@ -42,6 +42,8 @@ type Cluster interface {
 // then the only ones.
 type singleNode struct{}
 
+var _ Cluster = singleNode{}
+
 func (singleNode) Join(string, string, bool, int) error { return nil }
 func (singleNode) ClaimTalker(string, string) error     { return nil }
 func (singleNode) Leave(string, string)                 {}

@@ -7,6 +7,8 @@ import (
 	"github.com/broadcast-service/broadcast/protocol"
 )
 
+// room is one room as this node holds it: its members connected here,
+// in the order they entered, and its talker if that is one of them.
 type room struct {
 	name string
 	// members and talker are replaced, never modified, under Hub.mu, so
@@ -15,8 +17,8 @@ type room struct {
 	talker  atomic.Pointer[Client]
 }
 
-// addLocked makes c a member of room name, creating the room if it has
-// none, and its talker if talker. Hub.mu must be held.
+// addLocked makes c the last member of room name, creating the room if
+// need be, and, if talker, its talker. Hub.mu must be held.
 func (h *Hub) addLocked(c *Client, name string, talker bool, retake string) {
 	r := h.rooms[name]
 	if r == nil {
