@@ -19,11 +19,39 @@ import (
 
 // DefaultTTL is how long a node that stops renewing its liveness key is
 // still counted alive. Its sockets are announced gone within DefaultTTL
-// plus one check interval (DefaultTTL/5): 6 s.
+// plus one check interval (DefaultTTL/beatsPerTTL): 6 s.
 const DefaultTTL = 5 * time.Second
+
+// beatsPerTTL is how many heartbeats, each also a check for dead nodes, a
+// node runs per TTL: a node is counted dead only after missing that many.
+const beatsPerTTL = 5
+
+// DefaultPrefix is put before every key and channel when Options.Prefix is
+// "".
+const DefaultPrefix = "broadcast:"
 
 // opTimeout bounds each round trip to Redis.
 const opTimeout = time.Second
+
+// joinTimeout bounds a Join or ClaimTalker: its op waits for the ops
+// queued before it, then makes its own round trip.
+const joinTimeout = 2 * opTimeout
+
+// longOpTimeout bounds an op of several round trips: registering every
+// socket again, the farewell, an op run on its own.
+const longOpTimeout = 5 * opTimeout
+
+// redisRetries is how many times a command is retried on a fresh
+// connection after its pooled one failed.
+const redisRetries = 2
+
+// opQueueLen is how many ops may wait for the worker; past it, ops that
+// are not waited for are dropped (see enqueue).
+const opQueueLen = 8192
+
+// nodeIDBytes is the length of a node's random id, in bytes: 64 bits, 16
+// hex characters in keys and channel names.
+const nodeIDBytes = 8
 
 // Options configure a Cluster.
 type Options struct {
@@ -31,9 +59,10 @@ type Options struct {
 	// rediss:// for TLS).
 	URL string
 	// TTL is the node liveness TTL (see DefaultTTL); zero means
-	// DefaultTTL. Heartbeats and checks for dead nodes run every TTL/5.
+	// DefaultTTL. Heartbeats and checks for dead nodes run every
+	// TTL/beatsPerTTL.
 	TTL time.Duration
-	// Prefix is put before every key and channel; "" means "broadcast:".
+	// Prefix is put before every key and channel; "" means DefaultPrefix.
 	Prefix string
 	// Logger receives Redis state changes and dead nodes.
 	Logger *slog.Logger
@@ -63,14 +92,12 @@ type Cluster struct {
 	subsKick chan struct{} // a pass of subscriptions is due
 	subsStop chan struct{} // closed by Close
 	up       atomic.Bool
-	dirty    atomic.Bool // a write failed: reconcile at the next heartbeat
-	closing  atomic.Bool
-	stopping atomic.Bool
+	dirty    atomic.Bool  // a write failed: reconcile at the next heartbeat
+	state    atomic.Int32 // a lifecycle; see advance
 	nodes    atomic.Int64
 	dropped  atomic.Uint64
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
-	stopped  chan struct{} // closed when the worker has run its last op
 
 	// Only the worker touches streams and lastStream, only the receiver
 	// heard.
@@ -113,18 +140,18 @@ func New(opts Options) (*Cluster, error) {
 	// A pooled connection that died with a restarted Redis fails once:
 	// retried on a fresh one. One worker waits for each batch, so a retry
 	// cannot reorder a node's writes.
-	ropts.MaxRetries = 2
+	ropts.MaxRetries = redisRetries
 	ropts.DisableIdentity = true
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultTTL
 	}
 	if opts.Prefix == "" {
-		opts.Prefix = "broadcast:"
+		opts.Prefix = DefaultPrefix
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	id := make([]byte, 8)
+	id := make([]byte, nodeIDBytes)
 	_, _ = rand.Read(id)
 	node := hex.EncodeToString(id)
 	return &Cluster{
@@ -133,10 +160,9 @@ func New(opts Options) (*Cluster, error) {
 		node:     node,
 		log:      opts.Logger.With("node", node),
 		rdb:      redis.NewClient(ropts),
-		ops:      make(chan *op, 8192),
+		ops:      make(chan *op, opQueueLen),
 		subsKick: make(chan struct{}, 1),
 		subsStop: make(chan struct{}),
-		stopped:  make(chan struct{}),
 		mine:     map[string]*member{},
 		pongs:    map[string]chan struct{}{},
 		views:    map[string]*view{},
@@ -168,14 +194,17 @@ func (c *Cluster) Start(local Local) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.ps = c.rdb.Subscribe(ctx) // connects lazily
-	c.wg.Add(4)
+	c.wg.Add(1)
 	go c.work()
+	c.wg.Add(1)
 	go c.subscriptions()
 	sctx, scancel := context.WithTimeout(ctx, opTimeout)
 	_ = c.ps.Subscribe(sctx, c.k.nodeChannel(c.node)) // kept for reconnections even if Redis is down now
 	scancel()
+	c.wg.Add(1)
 	go c.receive(ctx)
 	c.beat(ctx, true)
+	c.wg.Add(1)
 	go c.live(ctx)
 }
 
@@ -187,23 +216,15 @@ func (c *Cluster) Close(ctx context.Context) error { return c.stop(ctx, true) }
 // stop stops the cluster once; with farewell, it first unregisters the
 // node.
 func (c *Cluster) stop(ctx context.Context, farewell bool) error {
-	if c.stopping.Swap(true) {
+	if !c.advance(open, closing) {
 		return nil
 	}
 	if c.cancel == nil {
 		return c.rdb.Close()
 	}
 	c.cancel() // stops the heartbeat and the receiver
-	last := &op{last: true, fn: func(ctx context.Context) error {
-		if !farewell {
-			return nil
-		}
-		_, err := reapScript.Run(ctx, c.rdb, []string{c.k.nodes(), c.k.sockets(c.node)}, c.node, c.opts.Prefix).Result()
-		_ = c.rdb.Del(ctx, c.k.alive(c.node)).Err()
-		return err
-	}}
-	_, err := c.do(ctx, last)
-	c.closing.Store(true)
+	_, err := c.do(ctx, c.lastOp(farewell))
+	c.advance(closing, closed)
 	close(c.subsStop)
 	_ = c.ps.Close()
 	done := make(chan struct{})
@@ -215,6 +236,19 @@ func (c *Cluster) stop(ctx context.Context, farewell bool) error {
 	}
 	c.setDown(nil)
 	return errors.Join(err, c.rdb.Close())
+}
+
+// lastOp is the op the worker runs last: with farewell, it unregisters
+// the node and its sockets, announcing them departed.
+func (c *Cluster) lastOp(farewell bool) *op {
+	return &op{last: true, fn: func(ctx context.Context) error {
+		if !farewell {
+			return nil
+		}
+		_, err := reapScript.Run(ctx, c.rdb, []string{c.k.nodes(), c.k.sockets(c.node)}, c.node, c.opts.Prefix).Result()
+		_ = c.rdb.Del(ctx, c.k.alive(c.node)).Err()
+		return err
+	}}
 }
 
 // setUp marks the node part of the cluster.
@@ -240,21 +274,7 @@ func (c *Cluster) setDown(err error) {
 // Join implements signaling.Cluster. When Redis is unreachable it lets
 // the socket in, and registers it once Redis is back.
 func (c *Cluster) Join(room, id string, talker bool, limit int) error {
-	c.mu.Lock()
-	prev := c.mine[id]
-	c.mine[id] = &member{room: room, talker: talker, pending: true}
-	v := c.views[room]
-	fresh := v == nil
-	if fresh {
-		v = newView()
-		c.views[room] = v
-	}
-	v.local[id] = true
-	ready := v.ready
-	c.mu.Unlock()
-	if fresh {
-		c.resubscribe()
-	}
+	prev, ready := c.joinView(room, id, talker)
 	if !c.up.Load() {
 		c.settle(id, room)
 		return nil
@@ -265,7 +285,7 @@ func (c *Cluster) Join(room, id string, talker bool, limit int) error {
 	case <-wait.C: // go on: a snapshot follows the late subscription
 	}
 	wait.Stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
 	defer cancel()
 	reply, err := c.do(ctx, &op{script: joinScript, keys: c.memberKeys(room),
 		args: []any{id, c.node, flag(talker), limit, "0", room, c.opts.Prefix}})
@@ -276,6 +296,36 @@ func (c *Cluster) Join(room, id string, talker bool, limit int) error {
 		c.settle(id, room)
 		return nil
 	}
+	return c.joined(room, id, prev, limit, reply)
+}
+
+// joinView records id, pending, as this node's member of room, the talker
+// if talker, in the room's view (made, and subscribed to, if new). It
+// returns what id was before (nil if nothing) and the view's ready
+// channel, closed once the room's channel is subscribed.
+func (c *Cluster) joinView(room, id string, talker bool) (prev *member, ready <-chan struct{}) {
+	c.mu.Lock()
+	prev = c.mine[id]
+	c.mine[id] = &member{room: room, talker: talker, pending: true}
+	v := c.views[room]
+	fresh := v == nil
+	if fresh {
+		v = newView()
+		c.views[room] = v
+	}
+	v.local[id] = true
+	ready = v.ready
+	c.mu.Unlock()
+	if fresh {
+		c.resubscribe()
+	}
+	return prev, ready
+}
+
+// joined reads joinScript's reply to id's join of room: "ok" and the
+// room's snapshot, or "full" or "taken", which undo the join and return
+// signaling.ErrRoomFull (at limit) or signaling.ErrRoomTaken.
+func (c *Cluster) joined(room, id string, prev *member, limit int, reply any) error {
 	list, _ := reply.([]any)
 	status := ""
 	if len(list) > 0 {
@@ -363,7 +413,7 @@ func (c *Cluster) ClaimTalker(room, id string) error {
 	if !c.up.Load() {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
 	defer cancel()
 	keys := append(c.k.room(room), c.k.roomChannel(room))
 	reply, err := c.do(ctx, &op{script: claimScript, keys: keys, args: []any{id, c.node, c.opts.Prefix}})

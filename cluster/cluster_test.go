@@ -217,13 +217,13 @@ func TestOwnershipAndLimitAcrossNodes(t *testing.T) {
 	w2.want(protocol.EventUserDisconnected, talker.c.ID())
 	n3.join(t, "a", protocol.RoleTalker)
 
-	// Classic clients: the first talk_ready, on any node, claims the room.
-	c1 := n1.join(t, "classic", protocol.RoleClassic)
-	c2 := n2.join(t, "classic", protocol.RoleClassic)
+	// Plain-enter clients: the first talk_ready, on any node, claims the room.
+	c1 := n1.join(t, "plain", protocol.RolePlain)
+	c2 := n2.join(t, "plain", protocol.RolePlain)
 	c1.send(`{"type":"talk_ready"}`)
 	c2.want(protocol.EventMessage, "talk_ready")
 	if err := c2.c.Message([]byte(`{"type":"talk_ready"}`)); !errors.Is(err, signaling.ErrNotTalker) {
-		t.Fatalf("second classic talk_ready: %v, want ErrNotTalker", err)
+		t.Fatalf("second plain-enter talk_ready: %v, want ErrNotTalker", err)
 	}
 }
 

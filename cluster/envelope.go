@@ -18,15 +18,18 @@ import (
 // numbered.
 const messageTag = 'm'
 
-// seqAt and headLen: where the stream and sequence number sit, and where
-// the node id starts.
+// seqAt and headLen: where the stream and sequence number sit, each
+// seqLen bytes, and where the node id starts; addressFields is how many
+// NUL-ended fields follow (node, room, recipient).
 const (
-	seqAt   = 2
-	headLen = seqAt + 16
+	seqAt         = 2
+	seqLen        = 8
+	headLen       = seqAt + 2*seqLen
+	addressFields = 3
 )
 
 func encodeMessage(node, room, to string, data []byte) []byte {
-	b := make([]byte, headLen, headLen+3+len(node)+len(room)+len(to)+len(data))
+	b := make([]byte, headLen, headLen+addressFields+len(node)+len(room)+len(to)+len(data))
 	b[0], b[1] = messageTag, 0
 	b = append(b, node...)
 	b = append(b, 0)
@@ -40,13 +43,13 @@ func encodeMessage(node, room, to string, data []byte) []byte {
 // stampMessage numbers a message encodeMessage wrote.
 func stampMessage(p []byte, stream, seq uint64) {
 	binary.BigEndian.PutUint64(p[seqAt:], stream)
-	binary.BigEndian.PutUint64(p[seqAt+8:], seq)
+	binary.BigEndian.PutUint64(p[seqAt+seqLen:], seq)
 }
 
 // messageSeq returns a message's stream and sequence number; p must have
 // decoded.
 func messageSeq(p []byte) (stream, seq uint64) {
-	return binary.BigEndian.Uint64(p[seqAt:]), binary.BigEndian.Uint64(p[seqAt+8:])
+	return binary.BigEndian.Uint64(p[seqAt:]), binary.BigEndian.Uint64(p[seqAt+seqLen:])
 }
 
 // decodeMessage reads what encodeMessage wrote; ok is false for anything
@@ -56,7 +59,7 @@ func decodeMessage(p []byte) (node, room, to string, data []byte, ok bool) {
 		return "", "", "", nil, false
 	}
 	p = p[headLen:]
-	var fields [3]string
+	var fields [addressFields]string
 	for i := range fields {
 		n := bytes.IndexByte(p, 0)
 		if n < 0 {

@@ -13,11 +13,11 @@ import (
 // holds exactly this node's sockets.
 const reconcileEvery = 10
 
-// live renews the node's liveness key every TTL/5, frees dead nodes, and
+// live renews the node's liveness key every TTL/beatsPerTTL, frees dead nodes, and
 // rejoins after Redis was unreachable, until ctx ends.
 func (c *Cluster) live(ctx context.Context) {
 	defer c.wg.Done()
-	t := time.NewTicker(c.opts.TTL / 5)
+	t := time.NewTicker(c.opts.TTL / beatsPerTTL)
 	defer t.Stop()
 	for n := 1; ; n++ {
 		select {
@@ -44,7 +44,7 @@ func (c *Cluster) beat(parent context.Context, check bool) {
 		return
 	}
 	// Registering every socket again may take longer than one round trip.
-	ctx, cancel = context.WithTimeout(parent, 5*opTimeout)
+	ctx, cancel = context.WithTimeout(parent, longOpTimeout)
 	defer cancel()
 	if dirty := c.dirty.Swap(false); registered == 0 || !c.up.Load() || check || dirty {
 		rejoin := registered == 0 || !c.up.Load()
@@ -106,39 +106,12 @@ func (c *Cluster) reconcile(ctx context.Context, rejoin bool) error {
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	mine := make(map[string]member, len(c.mine))
-	for id, m := range c.mine {
-		mine[id] = *m
+	mine, rooms := c.members()
+	if err := loadScripts(ctx, c.rdb); err != nil {
+		return err
 	}
-	rooms := make([]string, 0, len(c.views))
-	for room := range c.views {
-		rooms = append(rooms, room)
-	}
-	c.mu.Unlock()
-
-	// The pipelines below call the scripts by their SHA1: loaded once here,
-	// not sent whole with each call.
-	// (Script.Load in a pipeline would forget the SHA1s: loaded one by one.)
-	for _, s := range []*redis.Script{joinScript, leaveScript, snapshotScript} {
-		if err := s.Load(ctx, c.rdb).Err(); err != nil {
-			return err
-		}
-	}
-	pipe := c.rdb.Pipeline()
-	for id, room := range held {
-		if m, ok := mine[id]; !ok || (m.room != room && !m.pending) {
-			leaveScript.EvalSha(ctx, pipe, c.memberKeys(room), id, c.node, room, c.opts.Prefix)
-		}
-	}
-	joins := map[string]*redis.Cmd{}
-	for id, m := range mine {
-		if m.pending || (held[id] == m.room && !m.talker && !rejoin) {
-			continue
-		}
-		joins[id] = joinScript.EvalSha(ctx, pipe, c.memberKeys(m.room), id, c.node, flag(m.talker), 0, "1", m.room, c.opts.Prefix)
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !isReplyError(err) {
+	joins, err := c.correct(ctx, held, mine, rejoin)
+	if err != nil {
 		return err
 	}
 	if len(c.streams) > maxStreams {
@@ -156,6 +129,59 @@ func (c *Cluster) reconcile(ctx context.Context, rejoin bool) error {
 		c.log.Info("registered with redis", "sockets", len(mine), "rooms", len(rooms))
 	}
 	return nil
+}
+
+// members returns a copy of this node's sockets, by id, and the rooms it
+// has views of.
+func (c *Cluster) members() (map[string]member, []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mine := make(map[string]member, len(c.mine))
+	for id, m := range c.mine {
+		mine[id] = *m
+	}
+	rooms := make([]string, 0, len(c.views))
+	for room := range c.views {
+		rooms = append(rooms, room)
+	}
+	return mine, rooms
+}
+
+// loadScripts loads the scripts reconcile's pipelines call by their SHA1,
+// so that they are not sent whole with each call. (Script.Load in a
+// pipeline would forget the SHA1s: they are loaded one by one.)
+func loadScripts(ctx context.Context, rdb *redis.Client) error {
+	for _, s := range []*redis.Script{joinScript, leaveScript, snapshotScript} {
+		if err := s.Load(ctx, rdb).Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// correct makes Redis's record of this node's sockets, held (socket id to
+// room), match mine, in one pipeline: it leaves what Redis holds wrongly
+// and joins what it lacks (all of mine with rejoin; a talker always, to
+// check its role), except joins still pending. It returns the joins made,
+// whose replies say whether a talker lost its room.
+func (c *Cluster) correct(ctx context.Context, held map[string]string, mine map[string]member, rejoin bool) (map[string]*redis.Cmd, error) {
+	pipe := c.rdb.Pipeline()
+	for id, room := range held {
+		if m, ok := mine[id]; !ok || (m.room != room && !m.pending) {
+			leaveScript.EvalSha(ctx, pipe, c.memberKeys(room), id, c.node, room, c.opts.Prefix)
+		}
+	}
+	joins := map[string]*redis.Cmd{}
+	for id, m := range mine {
+		if m.pending || (held[id] == m.room && !m.talker && !rejoin) {
+			continue
+		}
+		joins[id] = joinScript.EvalSha(ctx, pipe, c.memberKeys(m.room), id, c.node, flag(m.talker), 0, "1", m.room, c.opts.Prefix)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isReplyError(err) {
+		return nil, err
+	}
+	return joins, nil
 }
 
 // snapshotBatch bounds the rooms read in one pipeline.

@@ -38,7 +38,7 @@ const maxBatch = 256
 // cluster closed, o is dropped: a publish is counted in Dropped, and a
 // dropped registry change is made good by the next heartbeat.
 func (c *Cluster) enqueue(o *op) {
-	if !c.closing.Load() {
+	if !c.isClosed() {
 		select {
 		case c.ops <- o:
 			return
@@ -50,7 +50,7 @@ func (c *Cluster) enqueue(o *op) {
 
 // do queues o and waits for its result, or for ctx.
 func (c *Cluster) do(ctx context.Context, o *op) (any, error) {
-	if c.closing.Load() {
+	if c.isClosed() {
 		return nil, ErrUnavailable
 	}
 	o.done = make(chan result, 1)
@@ -103,7 +103,7 @@ func (c *Cluster) work() {
 func (c *Cluster) run(batch []*op) (last bool) {
 	for len(batch) > 0 {
 		if o := batch[0]; o.fn != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*opTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), longOpTimeout)
 			err := o.fn(ctx)
 			cancel()
 			if o.done != nil {

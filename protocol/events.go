@@ -15,11 +15,11 @@ const (
 	EventError = "signaling_error"
 )
 
-// EnterRequest is the argument of `enter`: a room name (classic), or
-// {room, role, key?, retake?}. Key is the room's talk or watch key, if it
-// needs one. Retake is the retake token a talker got in `entered` in an
-// open hub, presented to take its room back within RetakeWindow of losing
-// it.
+// EnterRequest is the argument of `enter`: a room name (a plain enter,
+// Role RolePlain), or {room, role, key?, retake?}. Key is the room's talk
+// or watch key, if it needs one. Retake is the retake token a talker got
+// in `entered` in an open hub, presented to take its room back within
+// RetakeWindow of losing it.
 type EnterRequest struct {
 	Room   string `json:"room"`
 	Role   Role   `json:"role"`

@@ -3,10 +3,12 @@ package protocol
 // Role is what a socket is in its room.
 type Role string
 
-// Roles. A classic client enters with a plain room name: it watches, and in
-// an open hub it becomes the talker by sending the room's first talk_ready.
+// Roles. RolePlain is the role of a plain enter: a client that emits
+// `enter` with a plain room name rather than {room, role, key?}. It
+// watches, and in an open hub it becomes the talker by sending the room's
+// first talk_ready.
 const (
-	RoleClassic Role = ""
+	RolePlain   Role = ""
 	RoleTalker  Role = "talker"
 	RoleWatcher Role = "watcher"
 )

@@ -9,8 +9,8 @@ import (
 
 // Cluster spans a hub's rooms across nodes. The hub keeps its own sockets;
 // it asks the Cluster about members on other nodes and sends to them
-// through it. Package cluster implements it over Redis; a hub without one
-// is a single node.
+// through it. Package cluster implements it over Redis; a hub given none
+// uses singleNode, a cluster of this node alone.
 //
 // Join and ClaimTalker may block on the network for a bounded time; the
 // other methods must not block.
@@ -35,6 +35,22 @@ type Cluster interface {
 	// Send sends a routed message to id, a member of room on another node.
 	Send(room, id string, data []byte)
 }
+
+// singleNode is the Cluster of a hub that runs alone: there are no other
+// nodes, so no member elsewhere, no remote talker and nobody to send to.
+// It lets every join in; the hub's own room limit and talker checks are
+// then the only ones.
+type singleNode struct{}
+
+var _ Cluster = singleNode{}
+
+func (singleNode) Join(string, string, bool, int) error { return nil }
+func (singleNode) ClaimTalker(string, string) error     { return nil }
+func (singleNode) Leave(string, string)                 {}
+func (singleNode) Talker(string) (string, bool)         { return "", false }
+func (singleNode) Member(string, string) bool           { return false }
+func (singleNode) Broadcast(string, []byte) int         { return 0 }
+func (singleNode) Send(string, string, []byte)          {}
 
 // Deliver hands the hub a message routed on another node: data is the
 // message's JSON, `from` stamped. It goes to the member `to` of room, or to

@@ -12,6 +12,11 @@ import (
 // anyway, in bytes.
 const corkFlushBytes = 64 << 10
 
+// corkKeepBytes is the largest buffer, in bytes, a corked connection keeps
+// once flushed; a larger one, grown by a burst, is let go, so an idle
+// socket does not hold it.
+const corkKeepBytes = 4 * corkFlushBytes
+
 // corkConn is the TCP connection under one WebSocket. While corked, writes
 // gather in a buffer and leave in one system call when uncorked, so a
 // backlog of frames costs one write instead of one per frame. Uncorked, it
@@ -58,8 +63,8 @@ func (c *corkConn) flushLocked() error {
 		return nil
 	}
 	_, err := c.Conn.Write(c.buf)
-	if cap(c.buf) > 4*corkFlushBytes {
-		c.buf = nil // do not keep a burst's buffer for an idle socket
+	if cap(c.buf) > corkKeepBytes {
+		c.buf = nil
 	} else {
 		c.buf = c.buf[:0]
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
-// benchURL is BENCH_URL (another server, e.g. the classic Node
+// benchURL is BENCH_URL (another server, e.g. the original Node
 // signalingServer.js) or a server of this package started in process.
 func benchURL(b *testing.B) string {
 	if u := os.Getenv("BENCH_URL"); u != "" {

@@ -17,7 +17,7 @@ type Frame struct {
 
 // NewFrame encodes event with data, which must be valid JSON.
 func NewFrame(event string, data json.RawMessage) *Frame {
-	p := make([]byte, 0, len(event)+len(data)+8)
+	p := make([]byte, 0, len(event)+len(data)+len(`2["",]`))
 	p = append(p, '2', '[')
 	p = strconv.AppendQuote(p, event) // event names are plain ASCII
 	p = append(p, ',')

@@ -202,7 +202,7 @@ func TestRouting(t *testing.T) {
 			peers := map[string]peer{
 				"a": connect(t, h, "a", "r1", protocol.RoleTalker),
 				"b": connect(t, h, "b", "r1", protocol.RoleWatcher),
-				"c": connect(t, h, "c", "r1", protocol.RoleClassic),
+				"c": connect(t, h, "c", "r1", protocol.RolePlain),
 				"x": connect(t, h, "x", "r2", protocol.RoleTalker),
 			}
 			check := bystander(t, h)
@@ -263,7 +263,7 @@ func TestEmptyObjectGetsFromOnly(t *testing.T) {
 
 func TestMessageBeforeEnter(t *testing.T) {
 	h := NewHub(Options{})
-	a := connect(t, h, "a", "", protocol.RoleClassic)
+	a := connect(t, h, "a", "", protocol.RolePlain)
 	connect(t, h, "b", "r", protocol.RoleTalker)
 	if err := a.Message([]byte(`{"type":"talk_ready"}`)); !errors.Is(err, ErrNotInRoom) {
 		t.Fatalf("got %v, want ErrNotInRoom", err)
@@ -406,7 +406,7 @@ func TestClosedHubRefusesNewClients(t *testing.T) {
 
 func TestDuplicateID(t *testing.T) {
 	h := NewHub(Options{})
-	connect(t, h, "a", "", protocol.RoleClassic)
+	connect(t, h, "a", "", protocol.RolePlain)
 	if _, err := h.Connect("a", "", newMemSink()); !errors.Is(err, ErrDuplicateID) {
 		t.Fatalf("got %v, want ErrDuplicateID", err)
 	}

@@ -61,7 +61,7 @@ func checkInbound(binary bool, data []byte) (inbound, error) {
 // element is an event name, a string without escapes, commas or brackets
 // (go-socket.io reads the name up to the first comma or bracket). Events
 // other than enter and message pass, and the library ignores them, as
-// the classic server does.
+// the original Node server (bench/classic) does.
 func checkEvent(array []byte) error {
 	if !json.Valid(array) {
 		return fmt.Errorf("%w: event is not valid JSON", ErrBadFrame)

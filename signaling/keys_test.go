@@ -83,7 +83,7 @@ func FuzzParseEnter(f *testing.F) {
 		if ValidRoomName(req.Room) != nil || len(req.Key) > MaxKeyBytes {
 			t.Fatalf("ParseEnter(%q) = %+v: invalid request accepted", raw, req)
 		}
-		if req.Role != protocol.RoleClassic && req.Role != protocol.RoleTalker && req.Role != protocol.RoleWatcher {
+		if req.Role != protocol.RolePlain && req.Role != protocol.RoleTalker && req.Role != protocol.RoleWatcher {
 			t.Fatalf("ParseEnter(%q): role %q", raw, req.Role)
 		}
 	})

@@ -51,40 +51,52 @@ func ParseEnter(raw []byte) (protocol.EnterRequest, error) {
 	raw = bytes.TrimSpace(raw)
 	var req protocol.EnterRequest
 	switch {
-	case len(raw) > 0 && raw[0] == '"':
+	case len(raw) > 0 && raw[0] == '"': // a plain enter
 		if err := json.Unmarshal(raw, &req.Room); err != nil {
 			return req, fmt.Errorf("%w: %v", ErrBadRoom, err)
 		}
 	case len(raw) > 0 && raw[0] == '{':
-		var obj struct {
-			Room   *string `json:"room"`
-			Role   *string `json:"role"`
-			Key    *string `json:"key"`
-			Retake *string `json:"retake"`
-		}
-		if err := json.Unmarshal(raw, &obj); err != nil {
-			return req, fmt.Errorf("%w: room, role and key must be strings", ErrBadRoom)
-		}
-		if obj.Room == nil || obj.Role == nil {
-			return req, fmt.Errorf("%w: want {room, role, key?}", ErrBadRoom)
-		}
-		req.Room, req.Role = *obj.Room, protocol.Role(*obj.Role)
-		if req.Role != protocol.RoleTalker && req.Role != protocol.RoleWatcher {
-			return req, fmt.Errorf("%w: role must be \"talker\" or \"watcher\"", ErrBadRoom)
-		}
-		if obj.Key != nil {
-			req.Key = *obj.Key
-		}
-		if obj.Retake != nil {
-			req.Retake = *obj.Retake
-		}
-		if len(req.Key) > MaxKeyBytes || len(req.Retake) > MaxKeyBytes {
-			return req, fmt.Errorf("%w: key longer than %d bytes", ErrBadKey, MaxKeyBytes)
+		var err error
+		if req, err = parseEnterObject(raw); err != nil {
+			return req, err
 		}
 	default:
 		return req, fmt.Errorf("%w: want a room name or {room, role, key?}", ErrBadRoom)
 	}
 	return req, ValidRoomName(req.Room)
+}
+
+// parseEnterObject decodes {room, role, key?, retake?}: ErrBadRoom for a
+// field that is not a string, a missing room or role or an unknown role,
+// ErrBadKey for a key or retake token over MaxKeyBytes.
+func parseEnterObject(raw []byte) (protocol.EnterRequest, error) {
+	var req protocol.EnterRequest
+	var obj struct {
+		Room   *string `json:"room"`
+		Role   *string `json:"role"`
+		Key    *string `json:"key"`
+		Retake *string `json:"retake"`
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return req, fmt.Errorf("%w: room, role and key must be strings", ErrBadRoom)
+	}
+	if obj.Room == nil || obj.Role == nil {
+		return req, fmt.Errorf("%w: want {room, role, key?}", ErrBadRoom)
+	}
+	req.Room, req.Role = *obj.Room, protocol.Role(*obj.Role)
+	if req.Role != protocol.RoleTalker && req.Role != protocol.RoleWatcher {
+		return req, fmt.Errorf("%w: role must be \"talker\" or \"watcher\"", ErrBadRoom)
+	}
+	if obj.Key != nil {
+		req.Key = *obj.Key
+	}
+	if obj.Retake != nil {
+		req.Retake = *obj.Retake
+	}
+	if len(req.Key) > MaxKeyBytes || len(req.Retake) > MaxKeyBytes {
+		return req, fmt.Errorf("%w: key longer than %d bytes", ErrBadKey, MaxKeyBytes)
+	}
+	return req, nil
 }
 
 // message is a parsed `message` event: a JSON object whose `type` is a
@@ -105,7 +117,7 @@ type messageHead struct {
 // parseMessage checks raw and returns ErrBadMessage, with the reason, if it
 // is not a JSON object with a string `type`, and ErrUnknownType for a type
 // the protocol does not have. A `sendto` that is null or "" means the room,
-// as in the classic server; any other non-string is refused.
+// as in the original Node server (bench/classic); any other non-string is refused.
 func parseMessage(raw []byte) (message, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {

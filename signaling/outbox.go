@@ -138,30 +138,41 @@ func (o *outbox) drain() {
 		}
 		err := o.write(frames)
 		clear(frames)
-		o.mu.Lock()
-		size := 0
-		for i, e := range batch {
-			size += e.f.Size()
-			if e.origin != "" && !o.closed {
-				o.release(e.origin, e.f.Size())
-			}
-			batch[i] = entry{}
-		}
-		if err != nil {
-			first := !o.closed
-			o.closeLocked()
-			o.writing = false
-			o.mu.Unlock()
-			if first {
-				go o.onEvict(err)
-			}
+		if !o.written(batch, err) {
 			return
 		}
-		if !o.closed {
-			o.queued -= size
-		}
-		o.mu.Unlock()
 	}
+}
+
+// written accounts for a batch drain handed the sink, which failed with
+// err if not nil: its bytes leave the queue and their origins' shares, and
+// its entries are cleared for reuse. A failed write closes the outbox and
+// evicts the client; written then reports false, and drain stops.
+func (o *outbox) written(batch []entry, err error) bool {
+	o.mu.Lock()
+	size := 0
+	for i, e := range batch {
+		size += e.f.Size()
+		if e.origin != "" && !o.closed {
+			o.release(e.origin, e.f.Size())
+		}
+		batch[i] = entry{}
+	}
+	if err != nil {
+		first := !o.closed
+		o.closeLocked()
+		o.writing = false
+		o.mu.Unlock()
+		if first {
+			go o.onEvict(err)
+		}
+		return false
+	}
+	if !o.closed {
+		o.queued -= size
+	}
+	o.mu.Unlock()
+	return true
 }
 
 // write hands batch to the sink; a panic in it is the client's failure.

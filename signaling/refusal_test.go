@@ -28,25 +28,25 @@ func TestOpenRoomHijacks(t *testing.T) {
 	check := bystander(t, h)
 	talker := connect(t, h, "talker", "r", protocol.RoleTalker)
 	watcher := connect(t, h, "watcher", "r", protocol.RoleWatcher)
-	classic := connect(t, h, "classic", "r", protocol.RoleClassic)
+	plain := connect(t, h, "plain", "r", protocol.RolePlain)
 
-	second := connect(t, h, "second", "", protocol.RoleClassic)
+	second := connect(t, h, "second", "", protocol.RolePlain)
 	refused(t, second, second.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker}), ErrRoomTaken)
-	for _, p := range []peer{watcher, classic} {
+	for _, p := range []peer{watcher, plain} {
 		refused(t, p, p.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
 		refused(t, p, p.Message([]byte(`{"type":"offer","sdp":"v=0","sendto":"watcher"}`)), ErrNotTalker)
-		refused(t, p, p.Message([]byte(`{"type":"talk_reject","reason":"full","sendto":"classic"}`)), ErrNotTalker)
+		refused(t, p, p.Message([]byte(`{"type":"talk_reject","reason":"full","sendto":"plain"}`)), ErrNotTalker)
 		refused(t, p, p.Message([]byte(`{"type":"end_talk"}`)), ErrNotTalker)
 	}
-	refused(t, watcher, watcher.Message([]byte(`{"type":"candidate","sendto":"classic"}`)), ErrUnknownRecipient)
+	refused(t, watcher, watcher.Message([]byte(`{"type":"candidate","sendto":"plain"}`)), ErrUnknownRecipient)
 	talker.drained(t)
 	watcher.drained(t)
-	classic.drained(t)
+	plain.drained(t)
 	check()
 
 	// The room is free once its talker leaves.
 	talker.Leave()
-	for _, p := range []peer{watcher, classic} {
+	for _, p := range []peer{watcher, plain} {
 		if f := p.next(t); f.Event != protocol.EventUserDisconnected {
 			t.Fatalf("%s got %s", p.ID(), f.Event)
 		}
@@ -65,21 +65,21 @@ func TestExplicitWatcherCannotClaimTalker(t *testing.T) {
 	if w.IsTalker() {
 		t.Fatal("an explicit watcher claimed the talker role")
 	}
-	// Re-entering with a plain room name makes it a classic client again.
+	// Re-entering with a plain room name makes it a plain-enter client again.
 	w.enter(t, protocol.EnterRequest{Room: "r"})
 	if err := w.Message([]byte(`{"type":"talk_ready"}`)); err != nil || !w.IsTalker() {
-		t.Fatalf("classic claim: %v, talker %v", err, w.IsTalker())
+		t.Fatalf("plain-enter claim: %v, talker %v", err, w.IsTalker())
 	}
 	check()
 }
 
-func TestClassicClientClaimsTalkerWithFirstTalkReady(t *testing.T) {
+func TestPlainEnterClaimsTalkerWithFirstTalkReady(t *testing.T) {
 	h := NewHub(Options{})
 	check := bystander(t, h)
-	a := connect(t, h, "a", "r", protocol.RoleClassic)
-	b := connect(t, h, "b", "r", protocol.RoleClassic)
-	c := connect(t, h, "c", "r", protocol.RoleClassic)
-	// Before any talker, a classic room-wide message reaches nobody.
+	a := connect(t, h, "a", "r", protocol.RolePlain)
+	b := connect(t, h, "b", "r", protocol.RolePlain)
+	c := connect(t, h, "c", "r", protocol.RolePlain)
+	// Before any talker, a plain-enter room-wide message reaches nobody.
 	if err := b.Message([]byte(`{"type":"talk_request"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestClassicClientClaimsTalkerWithFirstTalkReady(t *testing.T) {
 		}
 	}
 	refused(t, b, b.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
-	// A classic watcher's room-wide talk_request reaches the talker alone.
+	// A plain-enter watcher's room-wide talk_request reaches the talker alone.
 	if err := c.Message([]byte(`{"type":"talk_request"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -113,17 +113,17 @@ func TestKeyedRooms(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	h := NewHub(Options{Keys: keys, Now: func() time.Time { return now }})
 	check := bystanderKeyed(t, h, keys)
-	a := connect(t, h, "a", "", protocol.RoleClassic)
+	a := connect(t, h, "a", "", protocol.RolePlain)
 	refused(t, a, a.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker}), ErrBadKey)
 	refused(t, a, a.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker, Key: "forged"}), ErrBadKey)
 	refused(t, a, a.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker, Key: keys.TalkKey("other")}), ErrBadKey)
 	a.enter(t, protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker, Key: keys.TalkKey("r")})
 
 	// Open watching, but a key that is shown must verify.
-	w := connect(t, h, "w", "r", protocol.RoleClassic)
-	v := connect(t, h, "v", "", protocol.RoleClassic)
+	w := connect(t, h, "w", "r", protocol.RolePlain)
+	v := connect(t, h, "v", "", protocol.RolePlain)
 	refused(t, v, v.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher, Key: "1.forged"}), ErrBadKey)
-	// No classic claim in a keyed hub.
+	// No plain-enter claim in a keyed hub.
 	a.Leave()
 	if f := w.next(t); f.Event != protocol.EventUserDisconnected {
 		t.Fatalf("w got %s", f.Event)
@@ -137,7 +137,7 @@ func TestPrivateRoomsNeedWatchKeys(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	h := NewHub(Options{Keys: keys, PrivateRooms: true, Now: func() time.Time { return now }})
 	check := bystanderKeyed(t, h, keys)
-	w := connect(t, h, "w", "", protocol.RoleClassic)
+	w := connect(t, h, "w", "", protocol.RolePlain)
 	refused(t, w, w.Enter(protocol.EnterRequest{Room: "r"}), ErrBadKey)
 	refused(t, w, w.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher}), ErrBadKey)
 	refused(t, w, w.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher, Key: keys.WatchKey("r", now.Add(-time.Second))}), ErrExpired)
@@ -161,9 +161,9 @@ func TestWatcherIsDroppedWhenItsKeyExpires(t *testing.T) {
 	now := expires.Add(-100 * time.Millisecond) // keys count whole seconds
 	h := NewHub(Options{Keys: keys, PrivateRooms: true, Now: func() time.Time { return now }})
 	check := bystanderKeyed(t, h, keys)
-	talker := connect(t, h, "talker", "", protocol.RoleClassic)
+	talker := connect(t, h, "talker", "", protocol.RolePlain)
 	talker.enter(t, protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker, Key: keys.TalkKey("r")})
-	w := connect(t, h, "w", "", protocol.RoleClassic)
+	w := connect(t, h, "w", "", protocol.RolePlain)
 	w.enter(t, protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher, Key: keys.WatchKey("r", expires)})
 	select {
 	case <-w.sink.done:
@@ -182,9 +182,9 @@ func TestWatcherIsDroppedWhenItsKeyExpires(t *testing.T) {
 // bystanderKeyed is bystander for a keyed hub with private rooms.
 func bystanderKeyed(t *testing.T, h *Hub, keys *Keys) func() {
 	t.Helper()
-	y := connect(t, h, "bystander-talker", "", protocol.RoleClassic)
+	y := connect(t, h, "bystander-talker", "", protocol.RolePlain)
 	y.enter(t, protocol.EnterRequest{Room: "bystanders", Role: protocol.RoleTalker, Key: keys.TalkKey("bystanders")})
-	z := connect(t, h, "bystander-watcher", "", protocol.RoleClassic)
+	z := connect(t, h, "bystander-watcher", "", protocol.RolePlain)
 	z.enter(t, protocol.EnterRequest{Room: "bystanders", Role: protocol.RoleWatcher, Key: keys.WatchKey("bystanders", h.now().Add(time.Hour))})
 	return stillDelivers(t, y, z)
 }
@@ -236,7 +236,7 @@ func TestSocketLimits(t *testing.T) {
 	connect(t, h, "a", "r", protocol.RoleTalker)
 	connect(t, h, "b", "r", protocol.RoleWatcher)
 	connect(t, h, "c", "r", protocol.RoleWatcher)
-	d := connect(t, h, "d", "", protocol.RoleClassic) // 6 sockets
+	d := connect(t, h, "d", "", protocol.RolePlain) // 6 sockets
 	refused(t, d, d.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleWatcher}), ErrRoomFull)
 
 	accept := func(id, addr string) {
@@ -281,7 +281,7 @@ func TestRefuseSaysWhyThenCloses(t *testing.T) {
 func TestBadRoomAndNotInRoom(t *testing.T) {
 	h := NewHub(Options{})
 	check := bystander(t, h)
-	a := connect(t, h, "a", "", protocol.RoleClassic)
+	a := connect(t, h, "a", "", protocol.RolePlain)
 	refused(t, a, a.Message([]byte(`{"type":"talk_ready"}`)), ErrNotInRoom)
 	for _, name := range []string{"", "a/b", strings.Repeat("r", MaxRoomNameRunes+1), "<x>"} {
 		refused(t, a, a.Enter(protocol.EnterRequest{Room: name, Role: protocol.RoleWatcher}), ErrBadRoom)

@@ -14,9 +14,14 @@ type reservation struct {
 	until time.Time
 }
 
-// newRetakeToken returns 128 random bits, base64url-encoded.
-func newRetakeToken() string {
-	var b [16]byte
+// tokenBytes is the length of a random token (a socket id, a retake
+// token), in bytes: 128 bits, which nobody can guess.
+const tokenBytes = 16
+
+// randomToken returns tokenBytes random bytes, base64url-encoded (22
+// characters).
+func randomToken() string {
+	var b [tokenBytes]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
@@ -45,7 +50,7 @@ func (h *Hub) becomeTalkerLocked(c *Client, room, presented string) {
 	if res, ok := h.reserved[room]; ok && res.token == presented {
 		c.retake = presented
 	} else {
-		c.retake = newRetakeToken()
+		c.retake = randomToken()
 	}
 	delete(h.reserved, room)
 }

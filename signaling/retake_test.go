@@ -30,23 +30,23 @@ func TestRetakeTokenHoldsARoomLostOnAir(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	h := NewHub(Options{Now: func() time.Time { return now }})
 	check := bystander(t, h)
-	a := connect(t, h, "a", "", protocol.RoleClassic)
+	a := connect(t, h, "a", "", protocol.RolePlain)
 	token := enterAsTalker(t, a, "r", "")
-	classic := connect(t, h, "classic", "r", protocol.RoleClassic)
+	plain := connect(t, h, "plain", "r", protocol.RolePlain)
 	if err := a.Message([]byte(`{"type":"talk_ready"}`)); err != nil {
 		t.Fatal(err)
 	}
-	classic.next(t)
+	plain.next(t)
 	a.Leave() // lost on air
-	if f := classic.next(t); f.Event != protocol.EventUserDisconnected {
-		t.Fatalf("classic got %s", f.Event)
+	if f := plain.next(t); f.Event != protocol.EventUserDisconnected {
+		t.Fatalf("plain-enter client got %s", f.Event)
 	}
 
-	refused(t, classic, classic.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
-	b := connect(t, h, "b", "", protocol.RoleClassic)
+	refused(t, plain, plain.Message([]byte(`{"type":"talk_ready"}`)), ErrNotTalker)
+	b := connect(t, h, "b", "", protocol.RolePlain)
 	refused(t, b, b.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker}), ErrRoomTaken)
 	refused(t, b, b.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker, Retake: token + "x"}), ErrRoomTaken)
-	a2 := connect(t, h, "a2", "", protocol.RoleClassic)
+	a2 := connect(t, h, "a2", "", protocol.RolePlain)
 	if got := enterAsTalker(t, a2, "r", token); got != token {
 		t.Errorf("retaken with token %q, want the same %q", got, token)
 	}
@@ -57,10 +57,10 @@ func TestRetakeTokenHoldsARoomLostOnAir(t *testing.T) {
 		if err := a2.Message([]byte(m)); err != nil {
 			t.Fatal(err)
 		}
-		classic.next(t)
+		plain.next(t)
 	}
 	a2.Leave()
-	classic.next(t)
+	plain.next(t)
 	tokenB := enterAsTalker(t, b, "r", "")
 	if tokenB == token {
 		t.Error("a new talker got the old talker's token")
@@ -70,10 +70,10 @@ func TestRetakeTokenHoldsARoomLostOnAir(t *testing.T) {
 	if err := b.Message([]byte(`{"type":"talk_ready"}`)); err != nil {
 		t.Fatal(err)
 	}
-	classic.next(t)
+	plain.next(t)
 	b.Leave()
-	classic.next(t)
-	c := connect(t, h, "c", "", protocol.RoleClassic)
+	plain.next(t)
+	c := connect(t, h, "c", "", protocol.RolePlain)
 	refused(t, c, c.Enter(protocol.EnterRequest{Room: "r", Role: protocol.RoleTalker}), ErrRoomTaken)
 	now = now.Add(protocol.RetakeWindow)
 	enterAsTalker(t, c, "r", "")

@@ -1,8 +1,6 @@
 package signaling
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -21,16 +19,26 @@ import (
 	"github.com/broadcast-service/broadcast/protocol"
 )
 
+// DefaultPingInterval is how often clients ping when ServerOptions does not
+// say, and DefaultPingTimeout how long the server then waits for a ping
+// before it drops the socket.
+const (
+	DefaultPingInterval = 10 * time.Second
+	DefaultPingTimeout  = 25 * time.Second
+)
+
 // ServerOptions configure the socket.io transport. The zero value is usable.
 type ServerOptions struct {
 	// AllowedOrigins lists the browser origins (scheme://host[:port]) allowed
 	// to connect besides the server's own; "*" allows any. A request with no
 	// Origin header (a non-browser client) is always allowed.
 	AllowedOrigins []string
-	// PingInterval is how often clients ping; zero means 10 s.
+	// PingInterval is how often clients ping; zero means
+	// DefaultPingInterval.
 	PingInterval time.Duration
 	// PingTimeout is how long the server waits for a ping (and for a write
-	// to a stuck client) before dropping the socket; zero means 25 s.
+	// to a stuck client) before dropping the socket; zero means
+	// DefaultPingTimeout.
 	PingTimeout time.Duration
 	// TrustedProxies is how many reverse proxies in front of the server
 	// append to X-Forwarded-For. With N, a socket's address for the
@@ -64,10 +72,10 @@ type Server struct {
 // sockets and Close to stop.
 func NewServer(hub *Hub, opts ServerOptions) *Server {
 	if opts.PingInterval <= 0 {
-		opts.PingInterval = 10 * time.Second
+		opts.PingInterval = DefaultPingInterval
 	}
 	if opts.PingTimeout <= 0 {
-		opts.PingTimeout = 25 * time.Second
+		opts.PingTimeout = DefaultPingTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -292,11 +300,7 @@ func (s sink) Close() error { return s.conn.Close() }
 // characters), so that ids seen by a room's members cannot be guessed.
 type randomIDs struct{}
 
-func (randomIDs) NewID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
+func (randomIDs) NewID() string { return randomToken() }
 
 // originChecker allows requests with no Origin, from the request's own host,
 // or from an allowed origin.

@@ -39,7 +39,7 @@ type client struct {
 	t testing.TB
 }
 
-// dial connects; with a room it enters it in role (protocol.RoleClassic: a plain
+// dial connects; with a room it enters it in role (protocol.RolePlain: a plain
 // room name) and waits for `entered`.
 func dial(t testing.TB, url, room string, role protocol.Role) *client {
 	t.Helper()
@@ -59,7 +59,7 @@ func dial(t testing.TB, url, room string, role protocol.Role) *client {
 
 func (c *client) enter(req protocol.EnterRequest) {
 	c.t.Helper()
-	if req.Role == protocol.RoleClassic {
+	if req.Role == protocol.RolePlain {
 		c.emit("enter", req.Room)
 	} else {
 		c.emit("enter", req)
@@ -121,18 +121,18 @@ func TestProtocolOverWebSocket(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
 	talker := dial(t, s.URL, "lecture", protocol.RoleTalker)
 	watcher := dial(t, s.URL, "lecture", protocol.RoleWatcher)
-	classic := dial(t, s.URL, "lecture", protocol.RoleClassic)
+	plain := dial(t, s.URL, "lecture", protocol.RolePlain)
 	other := dial(t, s.URL, "elsewhere", protocol.RoleTalker)
 
 	talker.emit("message", map[string]any{"type": "talk_ready"})
-	for _, w := range []*client{watcher, classic} {
+	for _, w := range []*client{watcher, plain} {
 		if m := w.nextArg("message"); m["type"] != "talk_ready" || m["from"] != talker.ID() {
 			t.Fatalf("watcher got %v", m)
 		}
 	}
 	// A watcher's room-wide request reaches the talker alone.
-	classic.emit("message", map[string]any{"type": "talk_request"})
-	if m := talker.nextArg("message"); m["type"] != "talk_request" || m["from"] != classic.ID() {
+	plain.emit("message", map[string]any{"type": "talk_request"})
+	if m := talker.nextArg("message"); m["type"] != "talk_request" || m["from"] != plain.ID() {
 		t.Fatalf("talker got %v", m)
 	}
 	watcher.emit("message", map[string]any{"type": "talk_request", "sendto": talker.ID()})
@@ -165,7 +165,7 @@ func TestProtocolOverWebSocket(t *testing.T) {
 	if m := talker.nextArg(protocol.EventUserDisconnected); m["id"] != watcher.ID() {
 		t.Fatalf("notice %v", m)
 	}
-	for _, c := range []*client{talker, classic, other} {
+	for _, c := range []*client{talker, plain, other} {
 		c.sync()
 	}
 }
@@ -175,7 +175,7 @@ func TestSocketIDsAreRandom(t *testing.T) {
 	seen := map[string]bool{}
 	re := regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
 	for range 5 {
-		c := dial(t, s.URL, "", protocol.RoleClassic)
+		c := dial(t, s.URL, "", protocol.RolePlain)
 		if !re.MatchString(c.ID()) || seen[c.ID()] {
 			t.Fatalf("id %q: want 22 distinct base64url characters", c.ID())
 		}

@@ -10,6 +10,11 @@ import (
 	"github.com/broadcast-service/broadcast/protocol"
 )
 
+// DefaultTURNTTL is how long TURN credentials last when TURN.TTL is zero:
+// long enough for a session's ICE restarts, short enough that a leaked
+// credential soon stops working.
+const DefaultTURNTTL = time.Hour
+
 // TURN makes short-lived credentials for a TURN server that shares a secret
 // with this one (coturn's use-auth-secret, the "TURN REST API" scheme): the
 // username is "<expiry, unix seconds>:<socket id>" and the password the
@@ -19,7 +24,7 @@ type TURN struct {
 	URLs []string
 	// Secret is coturn's static-auth-secret.
 	Secret []byte
-	// TTL is how long credentials last; zero means one hour.
+	// TTL is how long credentials last; zero means DefaultTURNTTL.
 	TTL time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -32,7 +37,7 @@ func (t TURN) Credentials(socketID string) protocol.ICEServer {
 		now = t.Now
 	}
 	if ttl <= 0 {
-		ttl = time.Hour
+		ttl = DefaultTURNTTL
 	}
 	user := strconv.FormatInt(now().Add(ttl).Unix(), 10) + ":" + socketID
 	m := hmac.New(sha1.New, t.Secret)

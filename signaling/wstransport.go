@@ -16,11 +16,9 @@ import (
 	"github.com/googollee/go-socket.io/engineio/packet"
 	"github.com/googollee/go-socket.io/engineio/transport"
 	"github.com/gorilla/websocket"
-)
 
-// MaxFrameBytes bounds one inbound WebSocket message, in bytes; a client
-// that sends a larger one is disconnected.
-const MaxFrameBytes = 1 << 20
+	"github.com/broadcast-service/broadcast/protocol"
+)
 
 // readBufferBytes is each socket's WebSocket read buffer. Signaling
 // messages are small and idle sockets are many, so it is smaller than
@@ -79,7 +77,7 @@ func (t *wsTransport) Accept(w http.ResponseWriter, r *http.Request) (transport.
 		t.setups.end()
 		return nil, fmt.Errorf("websocket upgrade: %w", err)
 	}
-	ws.SetReadLimit(MaxFrameBytes)
+	ws.SetReadLimit(protocol.MaxFrameBytes)
 	c := &wsConn{ws: ws, url: *r.URL, header: r.Header, log: t.log, refusals: t.refusals, setups: &t.setups}
 	c.enc = packet.NewEncoder(wsFrames{c})
 	c.dec = packet.NewDecoder(wsFrames{c})

@@ -77,7 +77,8 @@ func TestPingPong(t *testing.T) {
 	}
 }
 
-// A frame over MaxFrameBytes drops that socket alone; its room hears of it.
+// A frame over protocol.MaxFrameBytes drops that socket alone; its room
+// hears of it.
 func TestOversizedFrameDropsOnlyItsSocket(t *testing.T) {
 	s := startServer(t, signaling.Options{}, signaling.ServerOptions{})
 	other := dial(t, s.URL, "r", protocol.RoleTalker)
@@ -87,7 +88,7 @@ func TestOversizedFrameDropsOnlyItsSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := other.nextArg("message")["from"]
-	big := fmt.Appendf(nil, `42["message",{"type":"candidate","pad":%q}]`, strings.Repeat("z", signaling.MaxFrameBytes))
+	big := fmt.Appendf(nil, `42["message",{"type":"candidate","pad":%q}]`, strings.Repeat("z", protocol.MaxFrameBytes))
 	_ = ws.WriteMessage(websocket.TextMessage, big)
 	if m := other.nextArg(protocol.EventUserDisconnected); m["id"] != id {
 		t.Fatalf("notice %v, want id %v", m, id)

@@ -21,12 +21,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-)
 
-// MaxFrame bounds a WebSocket message from the server, in bytes; a larger
-// one ends the connection with ErrFrameTooLarge. The signaling server's own
-// frames are far smaller (an SDP offer is a few KiB).
-const MaxFrame = 1 << 20
+	"github.com/broadcast-service/broadcast/protocol"
+)
 
 // Silence allowed before the server's handshake says otherwise: socket.io
 // 2.x's defaults.
@@ -34,6 +31,10 @@ const (
 	defaultPingInterval = 25 * time.Second
 	defaultPingTimeout  = 5 * time.Second
 )
+
+// DefaultBuffer is the capacity of the Events channel, in events, when
+// Options.Buffer is zero: room for a burst of trickled ICE candidates.
+const DefaultBuffer = 256
 
 // Event is one event received from the server.
 type Event struct {
@@ -45,7 +46,8 @@ type Event struct {
 type Options struct {
 	// Header is sent with the WebSocket handshake (e.g. Origin).
 	Header http.Header
-	// Buffer is the capacity of the Events channel; zero means 256. When it
+	// Buffer is the capacity of the Events channel; zero means
+	// DefaultBuffer. When it
 	// is full, reading from the server pauses.
 	Buffer int
 	// Dialer overrides the WebSocket dialer.
@@ -79,14 +81,41 @@ type openPacket struct {
 // accepted the root namespace.
 //
 // The connection then ends (Events closed, Err saying why) with
-// ErrFrameTooLarge when the server sends a message over MaxFrame bytes, and
-// with ErrServerSilent when it sends nothing for its ping interval plus its
-// ping timeout (from its handshake; socket.io's 25 s and 5 s if it gives
-// none): the client pings each interval, and a live server answers.
+// ErrFrameTooLarge when the server sends a message over
+// protocol.MaxFrameBytes, and with ErrServerSilent when it sends nothing
+// for its ping interval plus its ping timeout (from its handshake;
+// socket.io's 25 s and 5 s if it gives none): the client pings each
+// interval, and a live server answers.
 func Dial(ctx context.Context, serverURL string, opts *Options) (*Client, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
+	ws, err := dialWebSocket(ctx, serverURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	open, err := handshake(ws)
+	if err != nil {
+		_ = ws.Close()
+		return nil, readError(err)
+	}
+	interval, timeout := open.timing()
+	buf := opts.Buffer
+	if buf <= 0 {
+		buf = DefaultBuffer
+	}
+	c := &Client{id: open.SID, ws: ws, events: make(chan Event, buf), done: make(chan struct{}), silent: interval + timeout}
+	_ = ws.SetReadDeadline(time.Now().Add(c.silent))
+	c.wg.Add(2)
+	go c.readLoop()
+	go c.pingLoop(interval)
+	return c, nil
+}
+
+// dialWebSocket opens the WebSocket to the server's socket.io endpoint,
+// reading at most protocol.MaxFrameBytes a message, and until ctx's
+// deadline for the handshake.
+func dialWebSocket(ctx context.Context, serverURL string, opts *Options) (*websocket.Conn, error) {
 	u, err := endpoint(serverURL)
 	if err != nil {
 		return nil, err
@@ -102,33 +131,25 @@ func Dial(ctx context.Context, serverURL string, opts *Options) (*Client, error)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", u, err)
 	}
-	ws.SetReadLimit(MaxFrame)
+	ws.SetReadLimit(protocol.MaxFrameBytes)
 	if dl, ok := ctx.Deadline(); ok {
 		_ = ws.SetReadDeadline(dl)
 	}
-	open, err := handshake(ws)
-	if err != nil {
-		_ = ws.Close()
-		return nil, readError(err)
-	}
-	interval, timeout := time.Duration(open.PingInterval)*time.Millisecond, time.Duration(open.PingTimeout)*time.Millisecond
+	return ws, nil
+}
+
+// timing returns the server's ping interval and ping timeout, socket.io's
+// defaults for what it does not give.
+func (open openPacket) timing() (interval, timeout time.Duration) {
+	interval = time.Duration(open.PingInterval) * time.Millisecond
+	timeout = time.Duration(open.PingTimeout) * time.Millisecond
 	if interval <= 0 {
 		interval = defaultPingInterval
 	}
 	if timeout <= 0 {
 		timeout = defaultPingTimeout
 	}
-
-	buf := opts.Buffer
-	if buf <= 0 {
-		buf = 256
-	}
-	c := &Client{id: open.SID, ws: ws, events: make(chan Event, buf), done: make(chan struct{}), silent: interval + timeout}
-	_ = ws.SetReadDeadline(time.Now().Add(c.silent))
-	c.wg.Add(2)
-	go c.readLoop()
-	go c.pingLoop(interval)
-	return c, nil
+	return interval, timeout
 }
 
 func endpoint(serverURL string) (string, error) {
@@ -266,7 +287,7 @@ func readError(err error) error {
 	var ne net.Error
 	switch {
 	case errors.Is(err, websocket.ErrReadLimit):
-		return fmt.Errorf("read: %w (over %d bytes)", ErrFrameTooLarge, MaxFrame)
+		return fmt.Errorf("read: %w (over %d bytes)", ErrFrameTooLarge, protocol.MaxFrameBytes)
 	case errors.As(err, &ne) && ne.Timeout():
 		return fmt.Errorf("read: %w: %w", ErrServerSilent, err)
 	}
@@ -304,7 +325,7 @@ func parse(p []byte) (Event, bool, error) {
 func (c *Client) pingLoop(every time.Duration) {
 	defer c.wg.Done()
 	if every <= 0 {
-		every = 25 * time.Second
+		every = defaultPingInterval
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()

@@ -9,7 +9,7 @@ var (
 	// Engine.IO 3 / socket.io one.
 	ErrProtocol = errors.New("socket.io protocol error")
 	// ErrFrameTooLarge ends a connection whose server sent a message over
-	// MaxFrame bytes.
+	// protocol.MaxFrameBytes.
 	ErrFrameTooLarge = errors.New("socket.io message too large")
 	// ErrServerSilent ends a connection whose server sent nothing for its
 	// ping interval plus its ping timeout.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/broadcast-service/broadcast/protocol"
 )
 
 // fakeServer speaks the socket.io handshake with the given ping interval
@@ -118,16 +120,16 @@ func TestServerAnsweringPingsStays(t *testing.T) {
 	}
 }
 
-// A message over MaxFrame bytes ends the connection; one of MaxFrame does
-// not.
+// A message over protocol.MaxFrameBytes ends the connection; one of
+// protocol.MaxFrameBytes does not.
 func TestFrameTooLarge(t *testing.T) {
 	event := func(size int) []byte {
 		head := `42["big","`
 		return []byte(head + strings.Repeat("x", size-len(head)-2) + `"]`)
 	}
 	url := fakeServer(t, 25000, 5000, func(ws *websocket.Conn) {
-		_ = ws.WriteMessage(websocket.TextMessage, event(MaxFrame))
-		_ = ws.WriteMessage(websocket.TextMessage, event(MaxFrame+1))
+		_ = ws.WriteMessage(websocket.TextMessage, event(protocol.MaxFrameBytes))
+		_ = ws.WriteMessage(websocket.TextMessage, event(protocol.MaxFrameBytes+1))
 		for {
 			if _, _, err := ws.ReadMessage(); err != nil {
 				return
@@ -136,7 +138,7 @@ func TestFrameTooLarge(t *testing.T) {
 	})
 	c := dial(t, url)
 	if ev, ok := <-c.Events(); !ok || ev.Name != "big" {
-		t.Fatalf("first event %q, open %v, err %v; want the MaxFrame-byte one", ev.Name, ok, c.Err())
+		t.Fatalf("first event %q, open %v, err %v; want the protocol.MaxFrameBytes-byte one", ev.Name, ok, c.Err())
 	}
 	if err := ended(t, c); !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("Err = %v, want ErrFrameTooLarge", err)

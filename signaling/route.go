@@ -1,0 +1,199 @@
+package signaling
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/time/rate"
+
+	"github.com/broadcast-service/broadcast/protocol"
+)
+
+// Message routes one `message` from the client, stamping `from` with the
+// client's id. The talker's message goes to its `sendto`, which must be a
+// member of the room, or else to every other member; a watcher's goes to
+// the talker alone (a `sendto` must name the talker). In an open hub a
+// plain-enter client becomes the talker by sending a room's first talk_ready.
+//
+// It returns ErrTooLarge, ErrRateLimited, ErrNotInRoom, ErrBadMessage,
+// ErrUnknownType, ErrNotTalker for a talker's type from anyone else, and
+// ErrUnknownRecipient for a `sendto` the sender may not reach.
+func (c *Client) Message(raw []byte) error {
+	r, m, err := c.admitMessage(raw)
+	if err != nil {
+		return err
+	}
+	talker := r.talker.Load()
+	if protocol.TalkerOnly(m.typ) && talker != c {
+		if !c.claimTalker(r, m.typ) {
+			return fmt.Errorf("%w: %s", ErrNotTalker, m.typ)
+		}
+		talker = c
+	}
+	if talker != c {
+		return c.toTalker(r, talker, m)
+	}
+	c.trackOnAir(m.typ)
+	if m.sendto != "" {
+		return c.toMember(r, m)
+	}
+	c.toRoom(r, m)
+	return nil
+}
+
+// admitMessage checks a `message` against the size limit, the socket's
+// message rate and its being in a room, then parses it. It returns the
+// client's room and the message.
+func (c *Client) admitMessage(raw []byte) (*room, message, error) {
+	lim := c.hub.opts.Limits
+	if len(raw) > lim.MessageBytes {
+		return nil, message{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(raw), lim.MessageBytes)
+	}
+	if err := c.allow(c.limiter, "messages", lim.MessagesPerSecond); err != nil {
+		return nil, message{}, err
+	}
+	r := c.room.Load()
+	if r == nil || c.left.Load() {
+		return nil, message{}, ErrNotInRoom
+	}
+	m, err := parseMessage(raw)
+	return r, m, err
+}
+
+// allow takes a token from lim, one of the client's buckets for what (at
+// most perSecond a second). Without one it returns ErrRateLimited, and
+// evicts a client refused AbuseRefusals times in a row.
+func (c *Client) allow(lim *rate.Limiter, what string, perSecond float64) error {
+	if !lim.Allow() {
+		if c.refusals.Add(1) >= AbuseRefusals {
+			go c.evict(ErrRateLimited)
+		}
+		return fmt.Errorf("%w: over %g %s/s", ErrRateLimited, perSecond, what)
+	}
+	c.refusals.Store(0)
+	return nil
+}
+
+// claimTalker makes a plain-enter client the talker of a room without one, in
+// an open hub, on its first talk_ready.
+func (c *Client) claimTalker(r *room, typ string) bool {
+	h := c.hub
+	if typ != protocol.TypeTalkReady || h.opts.Keys != nil || !c.plainEnter.Load() {
+		return false
+	}
+	cl := h.opts.Cluster
+	if _, ok := cl.Talker(r.name); ok || cl.ClaimTalker(r.name, c.id) != nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.left.Load() || c.room.Load() != r || r.talker.Load() != nil || h.reservedLocked(r.name, "") {
+		return false
+	}
+	r.talker.Store(c)
+	c.talker.Store(true)
+	h.log.Debug("plain-enter client claimed the talker role", "socket_id", c.id, "room", r.name)
+	return true
+}
+
+// trackOnAir notes the talker going on and off air with talk_ready and
+// end_talk: a talker lost on air has its room held (protocol.RetakeWindow).
+func (c *Client) trackOnAir(typ string) {
+	switch typ {
+	case protocol.TypeTalkReady:
+		c.onAir.Store(true)
+	case protocol.TypeEndTalk:
+		c.onAir.Store(false)
+	}
+}
+
+// toMember routes the talker's message to its `sendto`, a member of room r
+// here or on another node; ErrUnknownRecipient for anyone else.
+func (c *Client) toMember(r *room, m message) error {
+	h := c.hub
+	h.mu.RLock()
+	to := h.clients[m.sendto]
+	h.mu.RUnlock()
+	data := m.stamp(c.from)
+	switch {
+	case to != nil && to != c && to.room.Load() == r:
+		to.out.push(NewFrame(protocol.EventMessage, data))
+	case to == nil && h.opts.Cluster.Member(r.name, m.sendto):
+		h.opts.Cluster.Send(r.name, m.sendto, data)
+	default:
+		return fmt.Errorf("sendto %.40q: %w", m.sendto, ErrUnknownRecipient)
+	}
+	h.opts.Observer.Routed(m.typ, len(data), 1)
+	return nil
+}
+
+// toRoom routes the talker's message to every other member of room r, on
+// this node and on the others.
+func (c *Client) toRoom(r *room, m message) {
+	h := c.hub
+	members := *r.members.Load()
+	data := m.stamp(c.from)
+	remote := h.opts.Cluster.Broadcast(r.name, data)
+	if len(members) >= 2 {
+		f := NewFrame(protocol.EventMessage, data)
+		for _, to := range members {
+			if to != c {
+				to.out.push(f)
+			}
+		}
+	}
+	if n := len(members) - 1 + remote; n > 0 {
+		h.opts.Observer.Routed(m.typ, len(data), n)
+	}
+}
+
+// toTalker routes a watcher's message to the room's talker alone: talker,
+// if it is on this node, or else the talker the cluster knows. It returns
+// ErrTooLarge over the watchers' size caps and ErrTalkerBusy past the
+// watcher's share of the talker's queue.
+func (c *Client) toTalker(r *room, talker *Client, m message) error {
+	if err := c.checkWatcherSize(m); err != nil {
+		return err
+	}
+	h := c.hub
+	remote := ""
+	if talker == nil {
+		remote, _ = h.opts.Cluster.Talker(r.name)
+	}
+	switch {
+	case talker != nil && (m.sendto == "" || m.sendto == talker.id):
+		data := m.stamp(c.from)
+		if err := talker.out.offer(NewFrame(protocol.EventMessage, data), c.id); err != nil {
+			if errors.Is(err, ErrClosed) {
+				return nil // the talker is leaving; the watcher hears of it
+			}
+			return err
+		}
+		h.opts.Observer.Routed(m.typ, len(data), 1)
+	case remote != "" && (m.sendto == "" || m.sendto == remote):
+		data := m.stamp(c.from)
+		h.opts.Cluster.Send(r.name, remote, data)
+		h.opts.Observer.Routed(m.typ, len(data), 1)
+	case m.sendto != "":
+		return fmt.Errorf("sendto %.40q: %w", m.sendto, ErrUnknownRecipient)
+	default:
+		return nil // no talker yet: nobody to hear it, as in the original Node server (bench/classic)
+	}
+	if m.typ == protocol.TypeStats {
+		h.opts.Observer.ViewerReport(parseReport(m.raw))
+	}
+	return nil
+}
+
+// checkWatcherSize returns ErrTooLarge for a watcher's message over
+// Limits.WatcherMessageBytes, or a stats report over Limits.StatsBytes.
+func (c *Client) checkWatcherSize(m message) error {
+	lim := c.hub.opts.Limits
+	switch {
+	case len(m.raw) > lim.WatcherMessageBytes:
+		return fmt.Errorf("%w: %d bytes, the limit for a watcher is %d", ErrTooLarge, len(m.raw), lim.WatcherMessageBytes)
+	case m.typ == protocol.TypeStats && len(m.raw) > lim.StatsBytes:
+		return fmt.Errorf("%w: %d bytes, the limit for stats is %d", ErrTooLarge, len(m.raw), lim.StatsBytes)
+	}
+	return nil
+}
