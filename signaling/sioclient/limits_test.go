@@ -93,15 +93,16 @@ func TestServerSilent(t *testing.T) {
 }
 
 // A server that answers each ping keeps the connection, well past its
-// ping interval plus ping timeout.
+// ping interval plus ping timeout. The timeout is wide (1 s) so that a
+// loaded machine's scheduling delays do not pass for silence.
 func TestServerAnsweringPingsStays(t *testing.T) {
-	url := fakeServer(t, 20, 20, func(ws *websocket.Conn) {
+	url := fakeServer(t, 50, 1000, func(ws *websocket.Conn) {
 		for pongs := 0; ; pongs++ {
 			if _, _, err := ws.ReadMessage(); err != nil {
 				return
 			}
 			msg := "3"
-			if pongs == 20 { // 20 intervals on: 10 times the allowed silence
+			if pongs == 70 { // 70 intervals on: over 3 times the allowed silence
 				msg = `42["still",1]`
 			}
 			if ws.WriteMessage(websocket.TextMessage, []byte(msg)) != nil {
