@@ -45,8 +45,56 @@ async function loadConfig() {
 }
 
 // phases returns an enum of the names: a frozen object whose every value
-// is its name, for the states of a page.
+// is its name.
 export const phases = (...names) => Object.freeze(Object.fromEntries(names.map((n) => [n, n])));
+
+// pagePhases returns a page's Phase enum: the names given, and the four
+// every page has (see phaseMachine): entering, offline, refused and error.
+export const pagePhases = (...names) => phases('entering', ...names, 'offline', 'refused', 'error');
+
+// phaseMachine holds a page's phase: the page is in one at a time,
+// {phase, since (ms)} and what the phase keeps (its detail). go(phase,
+// detail) is the one move: it shows the new phase in the status line el
+// (view(s) returns its [text, kind]; the four phases every page has are
+// drawn here) and calls render(). It starts in entering (the page's first
+// connection, as its HTML shows it).
+//
+// offline (the socket lost), refused (a signaling_error, as {err}), error
+// (as {text}) and the page's own interruptions interrupt a phase: the page
+// keeps it (as before, which base() returns) to go on from, and the next
+// move ends them. A phase's timer (its detail's timer) stops when the page
+// moves on, unless carry(phase, from, current) hands it on: carry returns
+// what the next phase takes over from the one it leaves (from, the base)
+// or from the current one.
+export function phaseMachine(el, { view, interruptions = [], carry = () => ({}), render = () => {} }) {
+  const interrupting = new Set(['offline', 'refused', 'error', ...interruptions]);
+  let current = { phase: 'entering', since: performance.now() };
+  const base = () => current.before ?? current;
+  const show = (s) => {
+    switch (s.phase) {
+      case 'entering': return ['connecting to the server', ''];
+      case 'offline': return ['reconnecting to the server', 'error'];
+      case 'refused': return [errorText(s.err), 'error'];
+      case 'error': return [`error: ${s.text}`, 'error'];
+    }
+    return view(s);
+  };
+  return {
+    current: () => current,
+    base,
+    view: show,
+    go(phase, detail = {}) {
+      const from = base();
+      const next = { phase, since: performance.now() };
+      if (interrupting.has(phase)) next.before = from;
+      Object.assign(next, carry(phase, from, current), detail);
+      if (!interrupting.has(phase) && from.timer !== next.timer) clearTimeout(from.timer);
+      current = next;
+      setState(el, ...show(current));
+      render();
+    },
+  };
+}
 
 // start returns {room, key, config} for a page, or null after showing why
 // not. ?key= is the room key of a signed link; ?relay=1 sends media through

@@ -2,7 +2,7 @@
 // and serves each watcher with its own RTCPeerConnection, up to the
 // server's maxWatchers.
 import {
-  start, errorText, setState, connect, phases, peerConnection, candidateMessage, addCandidate, flushCandidates, iceUfrag,
+  start, connect, phases, pagePhases, phaseMachine, peerConnection, candidateMessage, addCandidate, flushCandidates, iceUfrag,
   types, rejects, codes, roles,
 } from './common.js';
 
@@ -13,24 +13,18 @@ const onairBtn = $('onair');
 const shareBtn = $('share-screen');
 const stopBtn = $('stop');
 
-// Phase is what the page is doing; the page is in one phase at a time, go()
-// moves it to another and the status line shows it (view).
-const Phase = phases(
-  'entering', // not yet in the room (the page's first connection)
+// Phase is what the page is doing: besides common.js's entering, offline,
+// refused and error (the camera, an offer or the screen failed), these.
+const Phase = pagePhases(
   'offAir', // in the room, off air
   'onAir', // on air: serving watchers
-  // These four interrupt a phase, which the page keeps (as before) to go
-  // on from: the next move ends them.
-  'offline', // the socket is lost; socket.io reconnects it
   // Back on air after a reconnect, but refused the room: the server still
   // holds it for this page's old socket. The page tries again every second
   // for config.retakeMs since the first refusal (a dead node's sockets are
-  // freed within 1.2 × its liveness TTL, 6 s by default).
+  // freed within 1.2 × its liveness TTL, 6 s by default). It interrupts
+  // onAir, as offline does.
   'retaking',
-  'refused', // the server refused (signaling_error)
-  'error', // the camera, an offer or the screen failed
 );
-const interruptions = new Set([Phase.offline, Phase.retaking, Phase.refused, Phase.error]);
 
 // WatcherPhase is where this page is with one watcher: goWatcher() moves
 // it, and the watcher's row shows it.
@@ -47,46 +41,33 @@ let config = { maxWatchers: 10, iceServers: [], iceTransportPolicy: 'all' }; // 
 let camera = null; // MediaStream from getUserMedia
 let screen = null; // MediaStream from getDisplayMedia while sharing
 let signaling = { send: () => {}, inRoom: () => false };
-// The current phase: {phase, since (ms)} and what the phase keeps: before
-// (an interrupted phase), text (error), err (refused). The page's HTML
-// shows entering.
-let current = { phase: Phase.entering, since: performance.now() };
-
-const send = (msg) => signaling.send(msg);
-// base is the phase under any interruption.
-const base = () => current.before ?? current;
-const onAir = () => base().phase === Phase.onAir;
 
 // view returns [text, kind] for the status line in phase s.
 function view(s) {
   switch (s.phase) {
-    case Phase.entering: return ['connecting to the server', ''];
     case Phase.offAir: return [camera ? 'off air' : 'off air: press On Air to start', ''];
     case Phase.onAir: return [`on air: ${peers.size} watching`, 'live'];
-    case Phase.offline: return ['reconnecting to the server', 'error'];
     case Phase.retaking: return ['reconnecting: waiting for the server to free the room', 'error'];
-    case Phase.refused: return [errorText(s.err), 'error'];
-    case Phase.error: return [`error: ${s.text}`, 'error'];
   }
   throw new Error(`no phase ${s.phase}`);
 }
 
-// go moves the page to phase, with what that phase keeps (detail), and
-// shows it. An interruption keeps the phase it interrupts; retaking again
-// keeps the time of the first refusal.
-function go(phase, detail = {}) {
-  const next = { phase, since: performance.now(), ...detail };
-  if (interruptions.has(phase)) next.before = base();
-  if (phase === Phase.retaking && current.phase === Phase.retaking) next.since = current.since;
-  current = next;
-  setState(stateEl, ...view(current));
-}
+// The page's phase, drawn in the status line. Retaking again keeps the
+// time of the first refusal.
+const { go, base, current } = phaseMachine(stateEl, {
+  view,
+  interruptions: [Phase.retaking],
+  carry: (phase, from, now) => (phase === Phase.retaking && now.phase === Phase.retaking ? { since: now.since } : {}),
+});
+
+const send = (msg) => signaling.send(msg);
+const onAir = () => base().phase === Phase.onAir;
 
 // showState shows the page's phase anew, for its watcher count. It ends an
 // error or a refusal shown, not being out of the room (offline, retaking):
 // that is shown until the page is back in.
 function showState() {
-  if (current.phase !== Phase.offline && current.phase !== Phase.retaking) go(base().phase);
+  if (current().phase !== Phase.offline && current().phase !== Phase.retaking) go(base().phase);
 }
 
 function outgoingVideo() {
@@ -378,7 +359,7 @@ async function main() {
     message: onMessage,
     userDisconnected: watcherLeft,
     error: (err) => {
-      const since = current.phase === Phase.retaking ? current.since : performance.now();
+      const since = current().phase === Phase.retaking ? current().since : performance.now();
       if (!signaling.inRoom() && onAir() && err.code === codes.roomTaken && performance.now() - since < config.retakeMs) {
         // Back after a reconnect while the server still holds this page's
         // old socket (its node died and is not yet found dead): try again.

@@ -1,6 +1,6 @@
 // The watcher: asks the room's talker for the stream and plays it.
 import {
-  start, errorText, setState, connect, phases, peerConnection, candidateMessage, addCandidate, flushCandidates, iceUfrag,
+  start, connect, pagePhases, phaseMachine, peerConnection, candidateMessage, addCandidate, flushCandidates, iceUfrag,
   types, rejects, roles,
 } from './common.js';
 
@@ -11,11 +11,10 @@ const requestBtn = $('request');
 const hangupBtn = $('hangup');
 const unmuteBtn = $('unmute');
 
-// Phase is what the page is doing; the page is in one phase at a time, go()
-// moves it to another and the status line and buttons show it (render).
-// docs/protocol.md draws the phases and their transitions.
-const Phase = phases(
-  'entering', // not yet in the room (the page's first connection)
+// Phase is what the page is doing: besides common.js's entering, offline,
+// refused and error (the media connection failed, or a message could not
+// be taken), these. docs/protocol.md draws them and their moves.
+const Phase = pagePhases(
   'idle', // in the room, not watching: Request not pressed, hung up, or the talker left
   'waiting', // asked the room for the stream; no talker known
   'connecting', // asked the known talker, or answering its offer; the media is not up
@@ -24,13 +23,7 @@ const Phase = phases(
   'resuming', // asked the talker to take the media session back, under new socket ids
   'ended', // the talker left while watching: asks again when it is back on air
   'rejected', // refused by the talker (talk_reject): full, or no answer in time
-  // These three interrupt a phase, which the page keeps (as before) to go
-  // on from: the next move ends them.
-  'offline', // the socket is lost; socket.io reconnects it
-  'error', // the media connection failed, or a message could not be taken
-  'refused', // the server refused (signaling_error)
 );
-const interruptions = new Set([Phase.offline, Phase.error, Phase.refused]);
 // The phases in which the user is watching: pressed Request, and neither
 // hung up nor was refused by the talker.
 const watchingPhases = new Set([Phase.waiting, Phase.connecting, Phase.live, Phase.away, Phase.resuming, Phase.ended]);
@@ -40,22 +33,10 @@ let signaling = { send: () => {}, inRoom: () => false };
 let talker = null; // the talker's socket id, once known
 let session = null; // {pc, pending, ufrag, reporter} for the current offer
 let askedAt = 0; // when the last talk_request or answer went out (ms), for nudge
-// The current phase: {phase, since (ms)} and what the phase keeps: before
-// (an interrupted phase), timer (away: the talker is let go at its end),
-// talkerAway and shown (resuming), why (idle), reason (rejected), text
-// (error), err (refused). The page's HTML shows entering.
-let current = { phase: Phase.entering, since: performance.now() };
-
-const send = (msg) => signaling.send(msg);
-const mediaUp = () => session?.pc.connectionState === 'connected';
-// base is the phase under any interruption.
-const base = () => current.before ?? current;
-const watching = () => watchingPhases.has(base().phase);
 
 // view returns [text, kind] for the status line in phase s.
 function view(s) {
   switch (s.phase) {
-    case Phase.entering: return ['connecting to the server', ''];
     case Phase.idle: return {
       inRoom: ['waiting for the broadcaster: press Request to watch', ''],
       onAir: ['broadcaster on air: press Request to watch', ''],
@@ -73,39 +54,37 @@ function view(s) {
       [rejects.full]: 'room full',
       [rejects.timeout]: 'no answer in time: press Request to try again',
     }[s.reason] || `refused: ${s.reason}`, 'full'];
-    case Phase.offline: return ['reconnecting to the server', 'error'];
-    case Phase.error: return [`error: ${s.text}`, 'error'];
-    case Phase.refused: return [errorText(s.err), 'error'];
   }
   throw new Error(`no phase ${s.phase}`);
 }
 
-function render() {
-  setState(stateEl, ...view(current));
-  requestBtn.disabled = watching() || base().phase === Phase.entering;
-  hangupBtn.disabled = !watching();
+// carry: resuming goes on from resuming (since the same ask) and from away
+// (whose timer still runs: the talker is let go at its end, resumed or
+// not), showing what the page showed when it began to ask.
+function carry(phase, from, current) {
+  if (phase !== Phase.resuming) return {};
+  const shown = machine.view(current);
+  if (from.phase === Phase.resuming) return { shown, since: from.since, talkerAway: from.talkerAway, timer: from.timer };
+  if (from.phase === Phase.away) return { shown, talkerAway: true, timer: from.timer };
+  return { shown };
 }
 
-// go moves the page to phase, with what that phase keeps (detail), and
-// shows it. An interruption keeps the phase it interrupts. Resuming goes on
-// from resuming (since the same ask) and from away (whose timer still
-// runs: the talker is let go at its end, resumed or not); any other move
-// stops the timer of the phase it leaves.
-function go(phase, detail = {}) {
-  const from = base();
-  const next = { phase, since: performance.now() };
-  if (interruptions.has(phase)) {
-    next.before = from;
-  } else if (phase === Phase.resuming) {
-    next.shown = view(current);
-    if (from.phase === Phase.resuming) Object.assign(next, { since: from.since, talkerAway: from.talkerAway, timer: from.timer });
-    if (from.phase === Phase.away) Object.assign(next, { talkerAway: true, timer: from.timer });
-  }
-  Object.assign(next, detail);
-  if (!interruptions.has(phase) && from.timer !== next.timer) clearTimeout(from.timer);
-  current = next;
-  render();
-}
+// The page's phase: what each keeps is timer (away: the talker is let go at
+// its end), talkerAway and shown (resuming), why (idle), reason (rejected).
+// The status line and the buttons are drawn from it alone.
+const machine = phaseMachine(stateEl, {
+  view,
+  carry,
+  render: () => {
+    requestBtn.disabled = watching() || base().phase === Phase.entering;
+    hangupBtn.disabled = !watching();
+  },
+});
+const { go, base } = machine;
+
+const send = (msg) => signaling.send(msg);
+const mediaUp = () => session?.pc.connectionState === 'connected';
+const watching = () => watchingPhases.has(base().phase);
 
 function closeSession() {
   clearInterval(session?.reporter);
