@@ -62,10 +62,11 @@ export const pagePhases = (...names) => phases('entering', ...names, 'offline', 
 // offline (the socket lost), refused (a signaling_error, as {err}), error
 // (as {text}) and the page's own interruptions interrupt a phase: the page
 // keeps it (as before, which base() returns) to go on from, and the next
-// move ends them. A phase's timer (its detail's timer) stops when the page
-// moves on, unless carry(phase, from, current) hands it on: carry returns
-// what the next phase takes over from the one it leaves (from, the base)
-// or from the current one.
+// move ends them. A phase's timer (its detail's timer) runs on through an
+// interruption and stops when the page moves to another phase, unless
+// carry(phase, from, current) hands it on: carry returns what the next
+// phase takes over from the one it leaves (from, the base) or from the
+// current one.
 export function phaseMachine(el, { view, interruptions = [], carry = () => ({}), render = () => {} }) {
   const interrupting = new Set(['offline', 'refused', 'error', ...interruptions]);
   let current = { phase: 'entering', since: performance.now() };

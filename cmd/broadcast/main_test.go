@@ -230,8 +230,8 @@ func TestServeEndpoints(t *testing.T) {
 		"/":                       `formaction="talk.html"`,
 		"/talk.html":              `id="viewer-count"`,
 		"/watch.html":             `id="remote-video" autoplay muted playsinline`,
-		"/talk.js":                "RTCPeerConnection",
-		"/watch.js":               "RTCPeerConnection",
+		"/talk.js":                "getUserMedia",
+		"/watch.js":               "remote-video",
 		"/common.js":              "loadConfig",
 		"/" + static.ClientScript: "Socket.IO v2.",
 	}
