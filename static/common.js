@@ -16,14 +16,85 @@ function roomFromURL(state) {
   return room;
 }
 
+// The protocol's words, as the server's /config has them (Go's
+// protocol.Vocabulary): events.enter is 'enter', types.talkRequest is
+// 'talk_request', codes.roomTaken is 'room_taken' and so on. Empty until
+// start() loads them, which it does before any socket is opened; frozen
+// then. The pages spell none of these words themselves.
+export const events = {};
+export const types = {};
+export const rejects = {};
+export const codes = {};
+export const roles = {};
+
 // loadConfig returns {maxWatchers, iceServers, offerTimeoutMs,
-// maxPendingCandidates, resumeGraceMs, retryMs, reportMs, retakeMs} from
-// the server: the protocol's timing comes from there, as the Go peers have
-// it, so the two cannot drift.
+// maxPendingCandidates, resumeGraceMs, retryMs, reportMs, retakeMs,
+// protocol} from the server, and fills the words above from its protocol:
+// the protocol's timing and words come from there, as the Go peers have
+// them, so the two cannot drift.
 async function loadConfig() {
   const res = await fetch(base + 'config', { cache: 'no-store' });
   if (!res.ok) throw new Error(`config: HTTP ${res.status}`);
-  return res.json();
+  const config = await res.json();
+  const words = { events, types, rejects, codes, roles };
+  for (const [kind, into] of Object.entries(words)) {
+    if (!config.protocol?.[kind]) throw new Error(`config: no protocol ${kind}`);
+    Object.freeze(Object.assign(into, config.protocol[kind]));
+  }
+  return config;
+}
+
+// phases returns an enum of the names: a frozen object whose every value
+// is its name.
+export const phases = (...names) => Object.freeze(Object.fromEntries(names.map((n) => [n, n])));
+
+// pagePhases returns a page's Phase enum: the names given, and the four
+// every page has (see phaseMachine): entering, offline, refused and error.
+export const pagePhases = (...names) => phases('entering', ...names, 'offline', 'refused', 'error');
+
+// phaseMachine holds a page's phase: the page is in one at a time,
+// {phase, since (ms)} and what the phase keeps (its detail). go(phase,
+// detail) is the one move: it shows the new phase in the status line el
+// (view(s) returns its [text, kind]; the four phases every page has are
+// drawn here) and calls render(). It starts in entering (the page's first
+// connection, as its HTML shows it).
+//
+// offline (the socket lost), refused (a signaling_error, as {err}), error
+// (as {text}) and the page's own interruptions interrupt a phase: the page
+// keeps it (as before, which base() returns) to go on from, and the next
+// move ends them. A phase's timer (its detail's timer) runs on through an
+// interruption and stops when the page moves to another phase, unless
+// carry(phase, from, current) hands it on: carry returns what the next
+// phase takes over from the one it leaves (from, the base) or from the
+// current one.
+export function phaseMachine(el, { view, interruptions = [], carry = () => ({}), render = () => {} }) {
+  const interrupting = new Set(['offline', 'refused', 'error', ...interruptions]);
+  let current = { phase: 'entering', since: performance.now() };
+  const base = () => current.before ?? current;
+  const show = (s) => {
+    switch (s.phase) {
+      case 'entering': return ['connecting to the server', ''];
+      case 'offline': return ['reconnecting to the server', 'error'];
+      case 'refused': return [errorText(s.err), 'error'];
+      case 'error': return [`error: ${s.text}`, 'error'];
+    }
+    return view(s);
+  };
+  return {
+    current: () => current,
+    base,
+    view: show,
+    go(phase, detail = {}) {
+      const from = base();
+      const next = { phase, since: performance.now() };
+      if (interrupting.has(phase)) next.before = from;
+      Object.assign(next, carry(phase, from, current), detail);
+      if (!interrupting.has(phase) && from.timer !== next.timer) clearTimeout(from.timer);
+      current = next;
+      setState(el, ...show(current));
+      render();
+    },
+  };
 }
 
 // start returns {room, key, config} for a page, or null after showing why
@@ -42,7 +113,10 @@ export async function start(state) {
   }
 }
 
+// setState shows text in the status line el, with kind (its data-kind:
+// '', 'live', 'left', 'full' or 'error') for its colour.
 export function setState(el, text, kind = '') {
+  if (el.textContent === text && el.dataset.kind === kind) return;
   el.textContent = text;
   el.dataset.kind = kind;
 }
@@ -50,13 +124,13 @@ export function setState(el, text, kind = '') {
 // errorText says a signaling_error {code, message} in plain words.
 export function errorText(err) {
   const text = {
-    room_taken: 'this room already has a broadcaster',
-    bad_key: 'the key in this link is not valid for this room',
-    expired: 'this link has expired',
-    not_talker: 'only the room\'s broadcaster may do that',
-    room_full: 'too many people are in this room',
-    too_many_sockets: 'too many connections; try again later',
-    rate_limited: 'too many messages; slow down',
+    [codes.roomTaken]: 'this room already has a broadcaster',
+    [codes.badKey]: 'the key in this link is not valid for this room',
+    [codes.expired]: 'this link has expired',
+    [codes.notTalker]: 'only the room\'s broadcaster may do that',
+    [codes.roomFull]: 'too many people are in this room',
+    [codes.tooManySockets]: 'too many connections; try again later',
+    [codes.rateLimited]: 'too many messages; slow down',
   }[err.code];
   return `error: ${text || err.message}`;
 }
@@ -64,31 +138,44 @@ export function errorText(err) {
 // connect opens the signaling socket, enters with enterArg ({room, role,
 // key?}) on every (re)connect and calls on.entered({room, role,
 // iceServers}), on.message(msg), on.userDisconnected(id), on.error(err),
-// on.connect() and on.disconnect(). It returns {send(msg), enter()}: enter
-// asks to enter again, as after a refusal that may pass.
+// on.connect() and on.disconnect(). It returns {send(msg), enter(),
+// inRoom()}: enter asks to enter again, as after a refusal that may pass;
+// inRoom says whether the socket is in the room: entered, and not
+// disconnected since.
 export function connect(enterArg, on) {
   // Only the WebSocket transport: the server speaks no long-polling.
   const socket = io({ path: base + 'socket.io', transports: ['websocket'] });
-  const enter = () => socket.emit('enter', enterArg);
+  let inRoom = false;
+  const enter = () => socket.emit(events.enter, enterArg);
   socket.on('connect', () => {
     enter();
     on.connect?.();
   });
-  socket.on('entered', (ev) => on.entered?.(ev));
-  socket.on('disconnect', () => on.disconnect?.());
-  socket.on('message', (msg) => on.message(msg));
-  socket.on('user disconnected', (ev) => on.userDisconnected?.(ev.id));
-  socket.on('signaling_error', (err) => {
+  socket.on(events.entered, (ev) => {
+    inRoom = true;
+    on.entered?.(ev);
+  });
+  socket.on('disconnect', () => {
+    inRoom = false;
+    on.disconnect?.();
+  });
+  socket.on(events.message, (msg) => on.message(msg));
+  socket.on(events.userDisconnected, (ev) => on.userDisconnected?.(ev.id));
+  socket.on(events.error, (err) => {
     // Refused, and idle since: the server closes the socket. Reconnecting
     // would only be refused again; the page keeps showing why.
-    if (err.code === 'enter_timeout') {
+    if (err.code === codes.enterTimeout) {
       socket.close();
       return;
     }
     on.error?.(err);
   });
-  return { send: (msg) => socket.emit('message', msg), enter };
+  return { send: (msg) => socket.emit(events.message, msg), enter, inRoom: () => inRoom };
 }
+
+// peerConnection is a new RTCPeerConnection with the server's ICE servers
+// and the page's ICE transport policy (config.iceTransportPolicy).
+export const peerConnection = (config) => new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy });
 
 // iceUfrag returns the a=ice-ufrag of an SDP: it names one media session,
 // and only its two ends (and the server) have seen it.
@@ -98,7 +185,7 @@ export const iceUfrag = (sdp) => /^a=ice-ufrag:(\S+)/m.exec(sdp || '')?.[1];
 // candidates that arrive before the remote description wait in pending, up
 // to limit (the server's maxPendingCandidates); any more are dropped.
 export function candidateMessage(c, sendto) {
-  return { type: 'candidate', sendto, candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
+  return { type: types.candidate, sendto, candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
 }
 
 export async function addCandidate(pc, pending, msg, limit) {

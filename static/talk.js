@@ -1,27 +1,74 @@
 // The talker: goes on air with camera and microphone (or a shared screen)
 // and serves each watcher with its own RTCPeerConnection, up to the
 // server's maxWatchers.
-import { start, errorText, setState, connect, candidateMessage, addCandidate, flushCandidates, iceUfrag } from './common.js';
+import {
+  start, connect, phases, pagePhases, phaseMachine, peerConnection, candidateMessage, addCandidate, flushCandidates, iceUfrag,
+  types, rejects, codes, roles,
+} from './common.js';
 
 const $ = (id) => document.getElementById(id);
-const state = $('state');
+const stateEl = $('state');
 const video = $('local-video');
 const onairBtn = $('onair');
 const shareBtn = $('share-screen');
 const stopBtn = $('stop');
 
-const peers = new Map(); // watcher id -> {id, pc, pending, row, report, orphan, unanswered}
+// Phase is what the page is doing: besides common.js's entering, offline,
+// refused and error (the camera, an offer or the screen failed), these.
+const Phase = pagePhases(
+  'offAir', // in the room, off air
+  'onAir', // on air: serving watchers
+  // Back on air after a reconnect, but refused the room: the server still
+  // holds it for this page's old socket. The page tries again every second
+  // for config.retakeMs since the first refusal (a dead node's sockets are
+  // freed within 1.2 × its liveness TTL, 6 s by default). It interrupts
+  // onAir, as offline does.
+  'retaking',
+);
+
+// WatcherPhase is where this page is with one watcher: goWatcher() moves
+// it, and the watcher's row shows it.
+const WatcherPhase = phases(
+  'offering', // making the offer
+  'offered', // the offer is out: waits config.offerTimeoutMs for the answer
+  'answered', // the answer is taken: the media connection comes up
+  'connected', // the media connection is up
+  'orphaned', // its socket left with the media up: waits config.resumeGraceMs for it to resume
+);
+
+const peers = new Map(); // watcher id -> {id, pc, pending, row, report, phase, timer}
 let config = { maxWatchers: 10, iceServers: [], iceTransportPolicy: 'all' }; // the server's /config, once loaded
-let admitted = false; // the server took us as the room's talker
 let camera = null; // MediaStream from getUserMedia
 let screen = null; // MediaStream from getDisplayMedia while sharing
-let onAir = false;
-let send = () => {};
-// Since when (ms) the room is refused to this page coming back, or 0. It
-// tries for config.retakeMs, as long as the server holds the room for it
-// (a dead node's sockets are freed within 1.2 × its liveness TTL, 6 s by
-// default).
-let retaking = 0;
+let signaling = { send: () => {}, inRoom: () => false };
+
+// view returns [text, kind] for the status line in phase s.
+function view(s) {
+  switch (s.phase) {
+    case Phase.offAir: return [camera ? 'off air' : 'off air: press On Air to start', ''];
+    case Phase.onAir: return [`on air: ${peers.size} watching`, 'live'];
+    case Phase.retaking: return ['reconnecting: waiting for the server to free the room', 'error'];
+  }
+  throw new Error(`no phase ${s.phase}`);
+}
+
+// The page's phase, drawn in the status line. Retaking again keeps the
+// time of the first refusal.
+const { go, base, current } = phaseMachine(stateEl, {
+  view,
+  interruptions: [Phase.retaking],
+  carry: (phase, from, now) => (phase === Phase.retaking && now.phase === Phase.retaking ? { since: now.since } : {}),
+});
+
+const send = (msg) => signaling.send(msg);
+const onAir = () => base().phase === Phase.onAir;
+
+// showState shows the page's phase anew, for its watcher count. It ends an
+// error or a refusal shown, not being out of the room (offline, retaking):
+// that is shown until the page is back in.
+function showState() {
+  if (current().phase !== Phase.offline && current().phase !== Phase.retaking) go(base().phase);
+}
 
 function outgoingVideo() {
   return screen?.getVideoTracks()[0] || camera?.getVideoTracks()[0] || null;
@@ -32,21 +79,41 @@ function renderViewers() {
   $('viewers').tBodies[0].replaceChildren(...[...peers.values()].map((p) => p.row));
 }
 
-// renderRow shows a watcher's connection state and its latest quality
-// report (a `stats` message it sends every few seconds).
+// renderRow shows a watcher's phase (as data-phase), its connection state
+// and its latest quality report (a `stats` message it sends every few
+// seconds).
 function renderRow(p) {
   const r = p.report || {};
   const num = (v, scale = 1, digits = 0) => (typeof v === 'number' ? (v * scale).toFixed(digits) : '');
   p.row.dataset.id = p.id;
-  const connection = p.orphan ? `${p.pc.connectionState}, reconnecting` : p.pc.connectionState;
+  p.row.dataset.phase = p.phase;
+  const connection = p.phase === WatcherPhase.orphaned ? `${p.pc.connectionState}, reconnecting` : p.pc.connectionState;
   const cells = [p.id.slice(0, 8), connection, num(r.bitrate, 1e-3), num(r.fps, 1, 1),
     num(r.packetsLost), num(r.jitter, 1e3, 1), num(r.freezes), num(r.rtt, 1e3, 1)];
   p.row.replaceChildren(...cells.map((text) => Object.assign(document.createElement('td'), { textContent: text })));
 }
 
-function showState() {
-  if (onAir) setState(state, `on air: ${peers.size} watching`, 'live');
-  else setState(state, camera ? 'off air' : 'off air: press On Air to start', '');
+// goWatcher moves watcher p to phase and shows it in its row. A phase that
+// waits (offered, orphaned) starts its timer; any move stops the last one.
+function goWatcher(p, phase) {
+  clearTimeout(p.timer);
+  p.phase = phase;
+  p.timer = null;
+  if (phase === WatcherPhase.offered) {
+    // A watcher that asks and never answers would hold its place for good:
+    // dropped after the server's offerTimeoutMs, and told so.
+    p.timer = setTimeout(() => {
+      if (peers.get(p.id) !== p) return;
+      closePeer(p.id);
+      send({ type: types.talkReject, reason: rejects.timeout, sendto: p.id });
+    }, config.offerTimeoutMs);
+  }
+  if (phase === WatcherPhase.orphaned) {
+    // Its media may outlive its socket (its signaling node restarting):
+    // config.resumeGraceMs to come back (see resume) before it is closed.
+    p.timer = setTimeout(() => { if (peers.get(p.id) === p) closePeer(p.id); }, config.resumeGraceMs);
+  }
+  renderRow(p);
 }
 
 async function startCamera() {
@@ -71,33 +138,23 @@ async function goOnAir() {
     }
   } catch (err) {
     onairBtn.disabled = false;
-    setState(state, `error: camera and microphone unavailable (${err.name})`, 'error');
+    go(Phase.error, { text: `camera and microphone unavailable (${err.name})` });
     return;
   }
-  onAir = true;
   shareBtn.disabled = false;
   stopBtn.disabled = false;
-  send({ type: 'talk_ready' });
-  showState();
+  send({ type: types.talkReady });
+  go(Phase.onAir);
 }
 
 function closePeer(id) {
   const p = peers.get(id);
   if (!p) return;
-  clearTimeout(p.orphan);
-  clearTimeout(p.unanswered);
+  clearTimeout(p.timer);
   peers.delete(id);
   p.pc.close();
   renderViewers();
   showState();
-}
-
-// orphan gives a watcher whose socket left, but whose media connection is
-// up, config.resumeGraceMs to come back (see resume) before it is closed.
-function orphan(p) {
-  clearTimeout(p.orphan);
-  p.orphan = setTimeout(() => { if (peers.get(p.id) === p) closePeer(p.id); }, config.resumeGraceMs);
-  renderRow(p);
 }
 
 // watcherLeft: the server says a watcher's socket is gone. Its media may
@@ -105,7 +162,7 @@ function orphan(p) {
 function watcherLeft(id) {
   const p = peers.get(id);
   if (!p) return;
-  if (p.pc.connectionState === 'connected') orphan(p);
+  if (p.pc.connectionState === 'connected') goWatcher(p, WatcherPhase.orphaned);
   else closePeer(id);
 }
 
@@ -115,24 +172,22 @@ function watcherLeft(id) {
 function resume(id, ufrag) {
   const p = [...peers.values()].find((q) => q.pc.connectionState === 'connected' && iceUfrag(q.pc.localDescription?.sdp) === ufrag);
   if (!p) return false;
-  clearTimeout(p.orphan);
-  p.orphan = null;
   if (p.id !== id) {
     if (peers.has(id)) closePeer(id);
     peers.delete(p.id);
     p.id = id;
     peers.set(id, p);
   }
-  renderRow(p);
+  goWatcher(p, WatcherPhase.connected);
   renderViewers();
   showState();
-  send({ type: 'talk_ready', resumed: true, sendto: id });
+  send({ type: types.talkReady, resumed: true, sendto: id });
   return true;
 }
 
 function stopAir() {
-  send({ type: 'end_talk' });
-  onAir = false;
+  send({ type: types.endTalk });
+  go(Phase.offAir);
   for (const id of [...peers.keys()]) closePeer(id);
   stopScreen();
   camera?.getTracks().forEach((t) => t.stop());
@@ -145,27 +200,25 @@ function stopAir() {
 }
 
 async function serveWatcher(id) {
-  if (!onAir) return; // it will ask again when talk_ready arrives
+  if (!onAir()) return; // it will ask again when talk_ready arrives
   if (peers.has(id)) {
-    const { pc } = peers.get(id);
+    const { pc, phase } = peers.get(id);
     // Asked again while an offer is out: the offer may have been lost. The
     // same offer again, not a new one, so that an answer to either copy fits.
-    if (pc.signalingState === 'have-local-offer') {
-      if (pc.localDescription) send({ type: 'offer', sdp: pc.localDescription.sdp, sendto: id });
+    if (phase === WatcherPhase.offered) {
+      send({ type: types.offer, sdp: pc.localDescription.sdp, sendto: id });
       return;
     }
     closePeer(id);
   }
   if (peers.size >= config.maxWatchers) {
-    send({ type: 'talk_reject', reason: 'full', sendto: id });
+    send({ type: types.talkReject, reason: rejects.full, sendto: id });
     return;
   }
-  const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy });
-  const p = { id, pc, pending: [], row: document.createElement('tr'), report: null, orphan: null };
+  const pc = peerConnection(config);
+  const p = { id, pc, pending: [], row: document.createElement('tr'), report: null, phase: null, timer: null };
   peers.set(id, p);
-
-  const label = () => renderRow(p);
-  label();
+  goWatcher(p, WatcherPhase.offering);
   renderViewers();
   showState();
 
@@ -176,23 +229,18 @@ async function serveWatcher(id) {
   pc.onicecandidate = (ev) => { if (ev.candidate) send(candidateMessage(ev.candidate, p.id)); };
   pc.onconnectionstatechange = () => {
     if (peers.get(p.id) !== p) return;
-    label();
     const s = pc.connectionState;
-    if (s === 'failed' || s === 'closed' || (s === 'disconnected' && p.orphan)) closePeer(p.id);
+    if (s === 'connected' && p.phase === WatcherPhase.answered) goWatcher(p, WatcherPhase.connected);
+    else renderRow(p);
+    if (s === 'failed' || s === 'closed' || (s === 'disconnected' && p.phase === WatcherPhase.orphaned)) closePeer(p.id);
   };
   try {
     await pc.setLocalDescription(await pc.createOffer());
-    send({ type: 'offer', sdp: pc.localDescription.sdp, sendto: id });
-    // A watcher that asks and never answers would hold its place for good:
-    // dropped after the server's offerTimeoutMs, and told so.
-    p.unanswered = setTimeout(() => {
-      if (peers.get(p.id) !== p || pc.signalingState !== 'have-local-offer') return;
-      closePeer(p.id);
-      send({ type: 'talk_reject', reason: 'timeout', sendto: p.id });
-    }, config.offerTimeoutMs);
+    send({ type: types.offer, sdp: pc.localDescription.sdp, sendto: id });
+    if (peers.get(p.id) === p) goWatcher(p, WatcherPhase.offered);
   } catch (err) {
     closePeer(id);
-    setState(state, `error: offer to a watcher failed (${err.message})`, 'error');
+    go(Phase.error, { text: `offer to a watcher failed (${err.message})` });
   }
 }
 
@@ -200,27 +248,27 @@ async function onMessage(msg) {
   const p = peers.get(msg.from);
   try {
     switch (msg.type) {
-      case 'talk_request':
+      case types.talkRequest:
         // A watcher back under a new socket id asks with the ufrag of the
         // media session it still has; one this page does not know is served anew.
         if (typeof msg.resume === 'string' && resume(msg.from, msg.resume)) break;
         await serveWatcher(msg.from);
         break;
-      case 'answer':
+      case types.answer:
         // Only the first copy: a watcher repeats its answer until connected.
-        if (p && p.pc.signalingState === 'have-local-offer') {
-          clearTimeout(p.unanswered);
+        if (p?.phase === WatcherPhase.offered) {
+          goWatcher(p, WatcherPhase.answered);
           await p.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
           await flushCandidates(p.pc, p.pending);
         }
         break;
-      case 'candidate':
+      case types.candidate:
         if (p) await addCandidate(p.pc, p.pending, msg, config.maxPendingCandidates);
         break;
-      case 'bye':
+      case types.bye:
         closePeer(msg.from);
         break;
-      case 'stats':
+      case types.stats:
         if (p) {
           p.report = msg;
           renderRow(p);
@@ -228,7 +276,7 @@ async function onMessage(msg) {
         break;
     }
   } catch (err) {
-    console.warn('message', msg.type, 'from', msg.from, err);
+    console.warn('cannot take a', msg.type, 'from', msg.from, err);
   }
 }
 
@@ -261,12 +309,12 @@ async function toggleScreen() {
   try {
     picked = await navigator.mediaDevices.getDisplayMedia({ video: true });
   } catch (err) {
-    setState(state, `error: screen sharing unavailable (${err.name})`, 'error');
+    go(Phase.error, { text: `screen sharing unavailable (${err.name})` });
     return;
   } finally {
-    shareBtn.disabled = !onAir;
+    shareBtn.disabled = !onAir();
   }
-  if (!onAir) { // went off air while the picker was open
+  if (!onAir()) { // went off air while the picker was open
     picked.getTracks().forEach((t) => t.stop());
     return;
   }
@@ -280,7 +328,7 @@ async function toggleScreen() {
 }
 
 async function main() {
-  const page = await start(state);
+  const page = await start(stateEl);
   if (!page) return;
   config = page.config;
   $('max-watchers').textContent = String(config.maxWatchers);
@@ -289,49 +337,44 @@ async function main() {
   // within config.retakeMs of losing it on air, from this page after a reconnect or
   // from a page reopened after a crash.
   const retakeKey = `broadcast.retake.${page.room}`;
-  const enterArg = { room: page.room, role: 'talker', key: page.key, retake: localStorage.getItem(retakeKey) ?? undefined };
-  const signaling = connect(enterArg, {
+  const enterArg = { room: page.room, role: roles.talker, key: page.key, retake: localStorage.getItem(retakeKey) ?? undefined };
+  signaling = connect(enterArg, {
     entered: (ev) => {
       if (ev.retake) {
         enterArg.retake = ev.retake;
         localStorage.setItem(retakeKey, ev.retake);
       }
-      admitted = true;
-      retaking = 0;
       config.iceServers = ev.iceServers;
-      onairBtn.disabled = onAir;
-      if (onAir) {
+      onairBtn.disabled = onAir();
+      if (onAir()) {
         // Back after a reconnect, under a new socket id: the room has heard
         // the old one leave. Media connections still up wait for their
         // watchers to resume them after talk_ready; the rest ask anew.
         for (const id of [...peers.keys()]) watcherLeft(id);
-        send({ type: 'talk_ready' });
+        send({ type: types.talkReady });
       }
-      showState();
+      go(onAir() ? Phase.onAir : Phase.offAir);
     },
-    disconnect: () => {
-      admitted = false;
-      setState(state, 'reconnecting to the server', 'error');
-    },
+    disconnect: () => go(Phase.offline),
     message: onMessage,
     userDisconnected: watcherLeft,
     error: (err) => {
-      if (!admitted && onAir && err.code === 'room_taken' && performance.now() - (retaking ||= performance.now()) < config.retakeMs) {
+      const since = current().phase === Phase.retaking ? current().since : performance.now();
+      if (!signaling.inRoom() && onAir() && err.code === codes.roomTaken && performance.now() - since < config.retakeMs) {
         // Back after a reconnect while the server still holds this page's
         // old socket (its node died and is not yet found dead): try again.
-        setState(state, 'reconnecting: waiting for the server to free the room', 'error');
+        go(Phase.retaking);
         setTimeout(signaling.enter, 1000);
         return;
       }
-      if (!admitted) onairBtn.disabled = true; // refused the room: nothing to do here
-      setState(state, errorText(err), 'error');
+      if (!signaling.inRoom()) onairBtn.disabled = true; // refused the room: nothing to do here
+      go(Phase.refused, { err });
     },
   });
-  send = signaling.send;
   onairBtn.addEventListener('click', goOnAir);
   stopBtn.addEventListener('click', stopAir);
   shareBtn.addEventListener('click', toggleScreen);
-  addEventListener('pagehide', () => { if (onAir) send({ type: 'end_talk' }); });
+  addEventListener('pagehide', () => { if (onAir()) send({ type: types.endTalk }); });
 }
 
 main();

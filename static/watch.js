@@ -1,29 +1,92 @@
 // The watcher: asks the room's talker for the stream and plays it.
-import { start, errorText, setState, connect, candidateMessage, addCandidate, flushCandidates, iceUfrag } from './common.js';
+import {
+  start, connect, pagePhases, phaseMachine, peerConnection, candidateMessage, addCandidate, flushCandidates, iceUfrag,
+  types, rejects, roles,
+} from './common.js';
 
 const $ = (id) => document.getElementById(id);
-const state = $('state');
+const stateEl = $('state');
 const video = $('remote-video');
 const requestBtn = $('request');
 const hangupBtn = $('hangup');
 const unmuteBtn = $('unmute');
 
-let config = { iceServers: [], iceTransportPolicy: 'all' }; // the server's /config, once loaded
-let send = () => {};
-let talker = null; // the talker's socket id, once known
-let watching = false; // the user pressed Request and has not hung up
-let session = null; // {pc, pending, ufrag} for the current offer
-let online = false; // entered, and not disconnected since
-let askedAt = 0; // when the last talk_request or answer went out (ms)
-let resuming = 0; // when this page began asking to resume its media session (ms), or 0
-let talkerGone = null; // timer: the talker's socket left while the media is up
+// Phase is what the page is doing: besides common.js's entering, offline,
+// refused and error (the media connection failed, or a message could not
+// be taken), these. docs/protocol.md draws them and their moves.
+const Phase = pagePhases(
+  'idle', // in the room, not watching: Request not pressed, hung up, or the talker left
+  'waiting', // asked the room for the stream; no talker known
+  'connecting', // asked the known talker, or answering its offer; the media is not up
+  'live', // the media is up
+  'away', // live, but the talker's socket left: waits resumeGraceMs for it to come back
+  'resuming', // asked the talker to take the media session back, under new socket ids
+  'ended', // the talker left while watching: asks again when it is back on air
+  'rejected', // refused by the talker (talk_reject): full, or no answer in time
+);
+// The phases in which the user is watching: pressed Request, and neither
+// hung up nor was refused by the talker.
+const watchingPhases = new Set([Phase.waiting, Phase.connecting, Phase.live, Phase.away, Phase.resuming, Phase.ended]);
 
+let config = { iceServers: [], iceTransportPolicy: 'all' }; // the server's /config, once loaded
+let signaling = { send: () => {}, inRoom: () => false };
+let talker = null; // the talker's socket id, once known
+let session = null; // {pc, pending, ufrag, reporter} for the current offer
+let askedAt = 0; // when the last talk_request or answer went out (ms), for nudge
+
+// view returns [text, kind] for the status line in phase s.
+function view(s) {
+  switch (s.phase) {
+    case Phase.idle: return {
+      inRoom: ['waiting for the broadcaster: press Request to watch', ''],
+      onAir: ['broadcaster on air: press Request to watch', ''],
+      stopped: ['stopped: press Request to watch', ''],
+      left: ['broadcaster left', 'left'],
+    }[s.why];
+    case Phase.waiting: return ['waiting for the broadcaster', ''];
+    case Phase.connecting: return ['connecting', ''];
+    case Phase.live: return ['live', 'live'];
+    case Phase.away: return ['live: the broadcaster is reconnecting', 'live'];
+    // What the page showed when it began to ask: the media plays meanwhile.
+    case Phase.resuming: return s.shown;
+    case Phase.ended: return ['broadcaster left', 'left'];
+    case Phase.rejected: return [{
+      [rejects.full]: 'room full',
+      [rejects.timeout]: 'no answer in time: press Request to try again',
+    }[s.reason] || `refused: ${s.reason}`, 'full'];
+  }
+  throw new Error(`no phase ${s.phase}`);
+}
+
+// carry: resuming goes on from resuming (since the same ask) and from away
+// (whose timer still runs: the talker is let go at its end, resumed or
+// not), showing what the page showed when it began to ask.
+function carry(phase, from, current) {
+  if (phase !== Phase.resuming) return {};
+  const shown = machine.view(current);
+  if (from.phase === Phase.resuming) return { shown, since: from.since, talkerAway: from.talkerAway, timer: from.timer };
+  if (from.phase === Phase.away) return { shown, talkerAway: true, timer: from.timer };
+  return { shown };
+}
+
+// The page's phase: what each keeps is timer (away: the talker is let go at
+// its end), talkerAway and shown (resuming), why (idle), reason (rejected).
+// The status line and the buttons are drawn from it alone.
+const machine = phaseMachine(stateEl, {
+  view,
+  carry,
+  render: () => {
+    requestBtn.disabled = watching() || base().phase === Phase.entering;
+    hangupBtn.disabled = !watching();
+  },
+});
+const { go, base } = machine;
+
+const send = (msg) => signaling.send(msg);
 const mediaUp = () => session?.pc.connectionState === 'connected';
+const watching = () => watchingPhases.has(base().phase);
 
 function closeSession() {
-  resuming = 0;
-  clearTimeout(talkerGone);
-  talkerGone = null;
   clearInterval(session?.reporter);
   session?.pc.close();
   session = null;
@@ -42,9 +105,10 @@ async function report(s, last) {
     if (x.type === 'candidate-pair' && x.nominated && x.state === 'succeeded') rtt = x.currentRoundTripTime;
   });
   // Not while the talker is away: its socket id may be gone.
-  if (!video || session !== s || resuming || talkerGone) return;
+  const { phase } = base();
+  if (!video || session !== s || phase === Phase.resuming || phase === Phase.away) return;
   const now = performance.now();
-  const msg = { type: 'stats', sendto: talker, fps: video.framesPerSecond ?? 0, jitter: video.jitter, rtt };
+  const msg = { type: types.stats, sendto: talker, fps: video.framesPerSecond ?? 0, jitter: video.jitter, rtt };
   if (last.at) {
     msg.bitrate = ((video.bytesReceived - last.bytes) * 8 * 1000) / (now - last.at);
     msg.packetsLost = Math.max(0, video.packetsLost - last.lost);
@@ -55,14 +119,11 @@ async function report(s, last) {
 }
 
 function request() {
-  watching = true;
-  requestBtn.disabled = true;
-  hangupBtn.disabled = false;
   // To the talker once known; before that the room hears it and the
   // talker, if there is one, answers with an offer.
-  send(talker ? { type: 'talk_request', sendto: talker } : { type: 'talk_request' });
+  send(talker ? { type: types.talkRequest, sendto: talker } : { type: types.talkRequest });
   askedAt = performance.now();
-  setState(state, talker ? 'connecting' : 'waiting for the broadcaster', '');
+  go(talker ? Phase.connecting : Phase.waiting);
 }
 
 // nudge asks again when the talker seems not to have heard: messages
@@ -70,8 +131,9 @@ function request() {
 // talk_request; while the media connection is still to come up, the same
 // answer. The talker takes a repeat as the same request.
 function nudge() {
-  if (!watching || !online) return;
-  if (resuming && performance.now() - resuming > config.resumeGraceMs) {
+  if (!watching() || !signaling.inRoom()) return;
+  const { phase, since } = base();
+  if (phase === Phase.resuming && performance.now() - since > config.resumeGraceMs) {
     // The talker did not take the session back: ask for a new one.
     closeSession();
     talker = null;
@@ -79,13 +141,13 @@ function nudge() {
     return;
   }
   if (performance.now() - askedAt < config.retryMs) return;
-  if (resuming) {
+  if (phase === Phase.resuming) {
     askResume();
     return;
   }
   askedAt = performance.now();
   if (!session) {
-    send({ type: 'talk_request' }); // the room's talker alone hears it, if there is one
+    send({ type: types.talkRequest }); // the room's talker alone hears it, if there is one
     return;
   }
   const { pc } = session;
@@ -95,7 +157,7 @@ function nudge() {
 }
 
 function sendAnswer(pc) {
-  send({ type: 'answer', sdp: pc.localDescription.sdp, sendto: talker });
+  send({ type: types.answer, sdp: pc.localDescription.sdp, sendto: talker });
   askedAt = performance.now();
 }
 
@@ -104,32 +166,38 @@ function sendAnswer(pc) {
 // came back under a new id. The talker that made it answers with a
 // talk_ready {resumed: true}; another answers with a new offer.
 function askResume() {
-  if (!resuming) resuming = performance.now();
+  go(Phase.resuming);
   askedAt = performance.now();
-  send({ type: 'talk_request', resume: session.ufrag });
-}
-
-function resumed(msg) {
-  resuming = 0;
-  clearTimeout(talkerGone);
-  talkerGone = null;
-  talker = msg.from;
-  setState(state, 'live', 'live');
+  send({ type: types.talkRequest, resume: session.ufrag });
 }
 
 function hangup() {
-  if (talker) send({ type: 'bye', sendto: talker });
-  watching = false;
+  if (talker) send({ type: types.bye, sendto: talker });
   closeSession();
-  requestBtn.disabled = false;
-  hangupBtn.disabled = true;
-  setState(state, 'stopped: press Request to watch', '');
+  go(Phase.idle, { why: 'stopped' });
 }
 
 function talkerLeft() {
   closeSession();
   talker = null;
-  setState(state, 'broadcaster left', 'left');
+  if (watching()) go(Phase.ended);
+  else go(Phase.idle, { why: 'left' });
+}
+
+// talkerAway: the talker's socket left while the media is up. Its
+// signaling node may be restarting: wait for it to come back and resume
+// (or for the media to drop) before calling it gone.
+function talkerAway() {
+  const timer = setTimeout(talkerLeft, config.resumeGraceMs);
+  if (base().phase === Phase.resuming) go(Phase.resuming, { talkerAway: true, timer, shown: view({ phase: Phase.away }) });
+  else go(Phase.away, { timer });
+}
+
+// onMediaUp: the media connection is up, or the video plays. It moves a
+// page that was connecting, or is live under an interruption, to live.
+function onMediaUp() {
+  const { phase } = base();
+  if (session && (phase === Phase.connecting || phase === Phase.live)) go(Phase.live);
 }
 
 async function onOffer(msg) {
@@ -142,10 +210,10 @@ async function onOffer(msg) {
   }
   closeSession();
   talker = msg.from;
-  const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy });
+  const pc = peerConnection(config);
   const s = { pc, pending: [], ufrag };
   session = s;
-  setState(state, 'connecting', '');
+  go(Phase.connecting);
   pc.ontrack = (ev) => {
     const stream = ev.streams[0] || (video.srcObject instanceof MediaStream ? video.srcObject : new MediaStream());
     if (!ev.streams[0]) stream.addTrack(ev.track);
@@ -165,12 +233,12 @@ async function onOffer(msg) {
   s.reporter = setInterval(() => report(s, last).catch(() => {}), config.reportMs);
   pc.onconnectionstatechange = () => {
     if (session !== s) return;
-    if (talkerGone && pc.connectionState !== 'connected') {
-      talkerLeft(); // the media went with the talker's socket
+    if (base().talkerAway || base().phase === Phase.away) {
+      if (pc.connectionState !== 'connected') talkerLeft(); // the media went with the talker's socket
       return;
     }
-    if (pc.connectionState === 'connected') setState(state, 'live', 'live');
-    if (pc.connectionState === 'failed') setState(state, 'error: the media connection failed', 'error');
+    if (pc.connectionState === 'connected') onMediaUp();
+    if (pc.connectionState === 'failed') go(Phase.error, { text: 'the media connection failed' });
   };
   await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
   await pc.setLocalDescription(await pc.createAnswer());
@@ -181,84 +249,71 @@ async function onOffer(msg) {
 async function onMessage(msg) {
   try {
     switch (msg.type) {
-      case 'talk_ready':
+      case types.talkReady:
         if (msg.resumed) {
-          if (resuming) resumed(msg);
+          if (base().phase === Phase.resuming) {
+            talker = msg.from;
+            go(Phase.live);
+          }
           break;
         }
-        if (watching && mediaUp()) {
+        if (watching() && mediaUp()) {
           // The talker is back under a new socket id: take the session back.
-          if (talkerGone || msg.from !== talker) askResume();
+          if (base().phase === Phase.away || base().talkerAway || msg.from !== talker) askResume();
           break;
         }
         talker = msg.from;
-        if (watching) request(); // back on air: ask again by ourselves
-        else setState(state, 'broadcaster on air: press Request to watch', '');
+        if (watching()) request(); // back on air: ask again by ourselves
+        else go(Phase.idle, { why: 'onAir' });
         break;
-      case 'offer':
-        if (watching) await onOffer(msg);
+      case types.offer:
+        if (watching()) await onOffer(msg);
         break;
-      case 'candidate':
+      case types.candidate:
         if (session && msg.from === talker) await addCandidate(session.pc, session.pending, msg, config.maxPendingCandidates);
         break;
-      case 'talk_reject':
+      case types.talkReject:
         closeSession();
-        watching = false;
-        requestBtn.disabled = false;
-        hangupBtn.disabled = true;
-        setState(state, { full: 'room full', timeout: 'no answer in time: press Request to try again' }[msg.reason] || `refused: ${msg.reason}`, 'full');
+        go(Phase.rejected, { reason: msg.reason });
         break;
-      case 'end_talk':
+      case types.endTalk:
         if (msg.from === talker) talkerLeft();
         break;
     }
   } catch (err) {
-    setState(state, `error: ${err.message}`, 'error');
+    go(Phase.error, { text: err.message });
   }
 }
 
 async function main() {
-  const page = await start(state);
+  const page = await start(stateEl);
   if (!page) return;
   config = page.config;
-  ({ send } = connect({ room: page.room, role: 'watcher', key: page.key }, {
+  signaling = connect({ room: page.room, role: roles.watcher, key: page.key }, {
     entered: (ev) => {
-      online = true;
       config.iceServers = ev.iceServers;
-      requestBtn.disabled = watching;
-      if (watching && mediaUp()) {
+      if (watching() && mediaUp()) {
         // Back after a reconnect, under a new socket id, with the media
         // still up: ask the room's talker to take the session back.
         askResume();
-      } else if (watching) {
+      } else if (watching()) {
         // Nothing to keep: start over with the room's talker, whoever it is now.
         closeSession();
         talker = null;
         request();
       } else {
-        setState(state, 'waiting for the broadcaster: press Request to watch', '');
+        go(Phase.idle, { why: 'inRoom' });
       }
     },
-    disconnect: () => {
-      online = false;
-      setState(state, 'reconnecting to the server', 'error');
-    },
+    disconnect: () => go(Phase.offline),
     message: onMessage,
     userDisconnected: (id) => {
       if (id !== talker) return;
-      if (!watching || !mediaUp()) {
-        talkerLeft();
-        return;
-      }
-      // The media is still up: the talker's signaling node may be
-      // restarting. Wait for it to come back and resume (or for the media
-      // to drop) before calling it gone.
-      clearTimeout(talkerGone);
-      talkerGone = setTimeout(talkerLeft, config.resumeGraceMs);
-      setState(state, 'live: the broadcaster is reconnecting', 'live');
+      if (!watching() || !mediaUp()) talkerLeft();
+      else talkerAway();
     },
-    error: (err) => setState(state, errorText(err), 'error'),
-  }));
+    error: (err) => go(Phase.refused, { err }),
+  });
   requestBtn.addEventListener('click', request);
   hangupBtn.addEventListener('click', hangup);
   setInterval(nudge, 1000);
@@ -268,8 +323,8 @@ async function main() {
     unmuteBtn.textContent = video.muted ? 'Unmute' : 'Mute';
     if (!video.muted) video.play().catch(() => {});
   });
-  video.addEventListener('playing', () => { if (session) setState(state, 'live', 'live'); });
-  addEventListener('pagehide', () => { if (watching && talker) send({ type: 'bye', sendto: talker }); });
+  video.addEventListener('playing', onMediaUp);
+  addEventListener('pagehide', () => { if (watching() && talker) send({ type: types.bye, sendto: talker }); });
 }
 
 main();

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -219,12 +220,19 @@ func TestServeEndpoints(t *testing.T) {
 			t.Errorf("/config %s = %v, want %d", name, timing[name], want.Milliseconds())
 		}
 	}
+	var words struct {
+		Protocol protocol.Words `json:"protocol"`
+	}
+	if err := json.Unmarshal([]byte(body), &words); err != nil || !reflect.DeepEqual(words.Protocol, protocol.Vocabulary()) {
+		t.Errorf("/config protocol = %+v (%v), want %+v", words.Protocol, err, protocol.Vocabulary())
+	}
 	pages := map[string]string{
 		"/":                       `formaction="talk.html"`,
 		"/talk.html":              `id="viewer-count"`,
 		"/watch.html":             `id="remote-video" autoplay muted playsinline`,
-		"/talk.js":                "talk_reject",
-		"/watch.js":               "talk_request",
+		"/talk.js":                "getUserMedia",
+		"/watch.js":               "remote-video",
+		"/common.js":              "loadConfig",
 		"/" + static.ClientScript: "Socket.IO v2.",
 	}
 	for path, want := range pages {

@@ -215,6 +215,8 @@ func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio http.H
 		// The protocol's timing, so the pages and the Go peers cannot drift.
 		"resumeGraceMs": protocol.ResumeGrace.Milliseconds(), "retryMs": protocol.RetryInterval.Milliseconds(),
 		"reportMs": protocol.ReportInterval.Milliseconds(), "retakeMs": protocol.RetakeWindow.Milliseconds(),
+		// The protocol's words: the pages spell no event, type or code.
+		"protocol": protocol.Vocabulary(),
 	}
 	r.Get("/config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
