@@ -23,7 +23,7 @@ func (d *Downstream) HandleRTCP(pkts []rtcp.Packet) (served, missed int) {
 			if p.MediaSSRC != d.ssrc {
 				continue
 			}
-			for i := range p.Nacks {
+			for i := 0; i < len(p.Nacks) && len(seqs) < maxNACKs; i++ {
 				p.Nacks[i].Range(func(seq uint16) bool {
 					seqs = append(seqs, seq)
 					return len(seqs) < maxNACKs
