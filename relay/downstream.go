@@ -100,6 +100,8 @@ type Downstream struct {
 	seqOffset int64
 	tsOffset  uint32
 	startOut  uint64 // the extended outgoing number of the start packet
+	startTS   uint32 // the upstream timestamp of the start packet
+	floorOut  uint64 // the highest outgoing number sent before the start; 0 for none
 	highOut   uint64 // the highest extended outgoing number sent
 	lastTS    uint32 // the outgoing timestamp of highOut
 	lastAt    time.Time
@@ -171,6 +173,15 @@ func (d *Downstream) forward(u *Upstream, s *slot) (waiting bool) {
 			d.Counters.DroppedWaiting.Add(1)
 			return true
 		}
+		// Packets of the start frame before its keyframe packet that came
+		// while waiting (an H.264 access unit's delimiter or SEI) go first.
+		for range len(u.buf.slots) - 1 {
+			prev := u.buf.slot(s.ext - 1)
+			if prev.ext != s.ext-1 || prev.pkt.Timestamp != s.pkt.Timestamp {
+				break
+			}
+			s = prev
+		}
 		d.start(u, s)
 		d.send(s.ext, &s.pkt, s.at)
 		// Packets after the start packet that came before it (the rest of
@@ -182,8 +193,14 @@ func (d *Downstream) forward(u *Upstream, s *slot) (waiting bool) {
 		}
 	case Forwarding:
 		if s.ext < d.startIn() {
-			d.Counters.DroppedLate.Add(1)
-			return false
+			// A packet of the start frame that came after the start packet
+			// goes out if its number was never used: on a first start.
+			out := d.outExt(s.ext)
+			if out <= d.floorOut || s.pkt.Timestamp != d.startTS {
+				d.Counters.DroppedLate.Add(1)
+				return false
+			}
+			d.startOut = out
 		}
 		d.send(s.ext, &s.pkt, s.at)
 	}
@@ -204,7 +221,8 @@ func (d *Downstream) start(u *Upstream, s *slot) {
 		d.seqOffset, d.tsOffset, d.begun = 0, 0, true
 	}
 	d.startOut = d.outExt(s.ext)
-	d.highOut = d.startOut - 1
+	d.floorOut, d.highOut = d.highOut, d.startOut-1
+	d.startTS = s.pkt.Timestamp
 	d.state = Forwarding
 	d.Counters.Starts.Add(1)
 }

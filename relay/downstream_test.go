@@ -46,11 +46,20 @@ func TestContinuity(t *testing.T) {
 			{seq: 14, ts: 3000, kind: 'C'}, {seq: 13, ts: 3000, kind: 'C'},
 		}, []out{{10, 0}, {12, 3000}, {11, 0}, {14, 3000}, {13, 3000}}},
 		{"a packet from before the start is dropped", webrtc.MimeTypeVP8, []ev{
-			add(0), {seq: 10, kind: 'K'}, {seq: 9, kind: 'C'}, {seq: 11, kind: 'C'},
-		}, []out{{10, 0}, {11, 0}}},
+			add(0), {seq: 10, ts: 3000, kind: 'K'}, {seq: 9, kind: 'C'}, {seq: 11, ts: 3000, kind: 'C'},
+		}, []out{{10, 3000}, {11, 3000}}},
 		{"the rest of a keyframe ahead of its first packet follows it", webrtc.MimeTypeVP8, []ev{
 			add(0), {seq: 11, ts: 500, kind: 'C'}, {seq: 12, ts: 500, kind: 'C'}, {seq: 10, ts: 500, kind: 'K'}, {seq: 13, ts: 3500, kind: 'P'},
 		}, []out{{10, 500}, {11, 500}, {12, 500}, {13, 3500}}},
+		{"on a first start, a packet of the start frame that comes after it goes out before it", webrtc.MimeTypeVP8, []ev{
+			add(0), {seq: 11, ts: 500, kind: 'K'}, {seq: 10, ts: 500, kind: 'C'}, {seq: 9, ts: 200, kind: 'C'}, {seq: 12, ts: 500, kind: 'C'},
+		}, []out{{11, 500}, {10, 500}, {12, 500}}},
+		{"on a restart, a packet of the start frame that comes after it is dropped", webrtc.MimeTypeVP8, []ev{
+			add(0), {seq: 1, kind: 'K'}, add(1), {src: 1, seq: 11, ts: 500, kind: 'K'}, {src: 1, seq: 10, ts: 500, kind: 'C'}, {src: 1, seq: 12, ts: 500, kind: 'C'},
+		}, []out{{1, 0}, {2, 1}, {3, 1}}},
+		{"packets of the start frame that came while waiting go first", webrtc.MimeTypeVP8, []ev{
+			add(0), {seq: 8, ts: 200, kind: 'C'}, {seq: 9, ts: 500, kind: 'C'}, {seq: 10, ts: 500, kind: 'C'}, {seq: 11, ts: 500, kind: 'K'},
+		}, []out{{9, 500}, {10, 500}, {11, 500}}},
 		{"a duplicate is dropped", webrtc.MimeTypeVP8, []ev{
 			add(0), {seq: 10, kind: 'K'}, {seq: 11, kind: 'C'}, {seq: 11, kind: 'C'}, {seq: 10, kind: 'K'},
 		}, []out{{10, 0}, {11, 0}}},
@@ -152,14 +161,14 @@ func TestStates(t *testing.T) {
 	if s := d.State(); s != Waiting || d.Counters.DroppedWaiting.Load() != 1 {
 		t.Fatalf("after an interframe: %v, %d dropped", s, d.Counters.DroppedWaiting.Load())
 	}
-	if err := u.Write(rtpPacket(t, 2, 0, vp8KeyPayload)); err != nil {
+	if err := u.Write(rtpPacket(t, 2, 3000, vp8KeyPayload)); err != nil {
 		t.Fatal(err)
 	}
 	if s := d.State(); s != Forwarding || d.Counters.Starts.Load() != 1 {
 		t.Fatalf("after a keyframe: %v, %d starts", s, d.Counters.Starts.Load())
 	}
 	u.Remove(d)
-	if err := u.Write(rtpPacket(t, 3, 0, vp8KeyPayload)); err != nil {
+	if err := u.Write(rtpPacket(t, 3, 6000, vp8KeyPayload)); err != nil {
 		t.Fatal(err)
 	}
 	if s := d.State(); s != Idle || u.Watchers() != 0 || len(w.take()) != 1 {
@@ -168,11 +177,11 @@ func TestStates(t *testing.T) {
 	// A writer's error is counted; the sequence number is used all the same.
 	u.Add(d)
 	w.fail = true
-	if err := u.Write(rtpPacket(t, 4, 0, vp8KeyPayload)); err != nil {
+	if err := u.Write(rtpPacket(t, 4, 9000, vp8KeyPayload)); err != nil {
 		t.Fatal(err)
 	}
 	w.fail = false
-	if err := u.Write(rtpPacket(t, 5, 0, vp8ContPayload)); err != nil {
+	if err := u.Write(rtpPacket(t, 5, 9000, vp8ContPayload)); err != nil {
 		t.Fatal(err)
 	}
 	got := w.take()
