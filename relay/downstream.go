@@ -106,8 +106,9 @@ type Downstream struct {
 	lastTS    uint32 // the outgoing timestamp of highOut
 	lastAt    time.Time
 
-	// Scratch, under mu: the header handed to the writer, its extensions,
-	// and a retransmitted packet copied out of the shared buffer.
+	// Scratch, under mu: the header handed to the writer, room for the
+	// extensions the writer's interceptors set, and a retransmitted packet
+	// copied out of the shared buffer.
 	hdr    rtp.Header
 	exts   []rtp.Extension
 	rtxRaw []byte
@@ -234,9 +235,9 @@ func (d *Downstream) startIn() uint64 { return uint64(int64(d.startOut) + d.seqO
 func (d *Downstream) outExt(in uint64) uint64 { return uint64(int64(in) - d.seqOffset) }
 
 // send writes the upstream packet pkt of extended number in, which
-// arrived at at, rewritten for the watcher. The header is a copy, its
-// extensions too (the writer's interceptors may set some); the payload is
-// the shared buffer's.
+// arrived at at, rewritten for the watcher. The header is the
+// Downstream's own (the writer's interceptors may set extensions in it);
+// the payload is the shared buffer's.
 func (d *Downstream) send(in uint64, pkt *rtp.Packet, at time.Time) {
 	out := d.outExt(in)
 	ts, ok := d.write(out, pkt)
@@ -254,12 +255,16 @@ func (d *Downstream) send(in uint64, pkt *rtp.Packet, at time.Time) {
 func (d *Downstream) write(out uint64, pkt *rtp.Packet) (uint32, bool) {
 	h := &d.hdr
 	*h = pkt.Header
-	d.exts = append(d.exts[:0], pkt.Extensions...)
-	h.Extensions = d.exts
+	// The talker's header extensions go no further: their IDs are those
+	// negotiated with the talker, not the watcher, whose own interceptors
+	// add theirs (transport-wide sequence numbers) to this header.
+	h.Extension, h.ExtensionProfile, h.Extensions = false, 0, d.exts[:0]
 	h.SSRC, h.PayloadType = d.ssrc, d.pt
 	h.SequenceNumber = uint16(out)
 	h.Timestamp = pkt.Timestamp + d.tsOffset
-	if _, err := d.w.WriteRTP(h, pkt.Payload); err != nil {
+	_, err := d.w.WriteRTP(h, pkt.Payload)
+	d.exts = h.Extensions[:0]
+	if err != nil {
 		d.Counters.WriteErrors.Add(1)
 		return h.Timestamp, false
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -130,20 +131,51 @@ func TestContinuity(t *testing.T) {
 	}
 }
 
-// The payload and the header's other fields go out as they came.
+// extWriter sets a header extension of its own, as pion's TWCC
+// interceptor does, before recording.
+type extWriter struct{ fakeWriter }
+
+func (w *extWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	if err := h.SetExtension(5, []byte{byte(h.SequenceNumber)}); err != nil {
+		return 0, err
+	}
+	return w.fakeWriter.WriteRTP(h, payload)
+}
+
+// The payload, marker and padding go out as they came; the talker's
+// header extensions do not, and the extension one watcher's writer sets
+// reaches no other watcher.
 func TestForwardKeepsPacket(t *testing.T) {
 	clk := newClock()
 	u, _ := upstreamFor(t, webrtc.MimeTypeVP8, clk, 0)
-	d, w := watcher(t, 7)
-	u.Add(d)
-	p := rtpPacket(t, 1, 2, vp8KeyPayload)
-	p[1] |= 0x80 // marker
-	if err := u.Write(p); err != nil {
+	a, wa := watcher(t, 7)
+	wb := &extWriter{}
+	b, err := NewDownstream(DownstreamConfig{SSRC: 8, PayloadType: 101, Writer: wb})
+	if err != nil {
 		t.Fatal(err)
 	}
-	got := w.take()
-	if len(got) != 1 || !got[0].hdr.Marker || !bytes.Equal(got[0].payload, vp8KeyPayload) {
-		t.Fatalf("got %+v", got)
+	u.Add(b)
+	u.Add(a)
+	p := rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, Padding: true, PaddingSize: 4, SequenceNumber: 1, Timestamp: 2, SSRC: 1234}, Payload: vp8KeyPayload}
+	if err := p.SetExtension(3, []byte{0xee}); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.WriteRTP(&p); err != nil {
+		t.Fatal(err)
+	}
+	b.HandleNACK([]uint16{1})
+	got := append(wa.take(), wb.take()...)
+	if len(got) != 3 {
+		t.Fatalf("%d packets, want 3", len(got))
+	}
+	for _, g := range got {
+		h := g.hdr
+		if !h.Marker || !h.Padding || h.PaddingSize != 4 || !bytes.Equal(g.payload, vp8KeyPayload) || h.GetExtension(3) != nil {
+			t.Errorf("SSRC %d got %+v", h.SSRC, g)
+		}
+		if own := h.GetExtension(5); (h.SSRC == 8) != (own != nil) {
+			t.Errorf("SSRC %d: extension 5 %x", h.SSRC, own)
+		}
 	}
 }
 

@@ -31,7 +31,11 @@ func TestNACK(t *testing.T) {
 	}
 	u.Add(a)
 	u.Add(b)
+	c, wc := watcher(t, 0xc) // starts on upstream 1010
 	for seq := uint16(1000); seq < 1020; seq++ {
+		if seq == 1010 {
+			u.Add(c)
+		}
 		clk.Advance(10 * time.Millisecond)
 		if err := u.Write(rtpPacket(t, seq, uint32(seq)*100, payload(seq))); err != nil {
 			t.Fatal(err)
@@ -41,6 +45,9 @@ func TestNACK(t *testing.T) {
 		t.Fatal(err)
 	}
 	wa.take()
+	if n := len(wc.take()); n != 10 {
+		t.Fatalf("c got %d packets, want 10", n)
+	}
 	sentB := wb.take()
 	// b's packets: its 65534 from the other track, then 65535, 0, 1, ...
 	// for upstream 1000, 1001, ...
@@ -61,6 +68,7 @@ func TestNACK(t *testing.T) {
 		{"a: too old, never sent, not yet sent", a, wa, []uint16{1003, 999, 1020, 1004}, []uint16{1004}, 3},
 		{"b: across the wrap", b, wb, []uint16{4, 65535, 3, 16}, []uint16{1005, 1004, 1017}, 1},
 		{"b: its number from the other track", b, wb, []uint16{65534}, nil, 1},
+		{"c: packets from before its start, still in the buffer", c, wc, []uint16{1006, 1009, 1010}, []uint16{1010}, 2},
 	}
 	for _, tt := range tests {
 		served, missed := tt.d.HandleNACK(tt.nack)
