@@ -41,7 +41,9 @@
 // Downstream.SenderReport builds the watcher's sender report: its SSRC and
 // counts, and the talker's latest mapping of RTP time to wall-clock time
 // (Upstream.HandleSenderReport) moved through the watcher's timestamp
-// offset, so that the watcher keeps the talker's lip sync.
+// offset, so that the watcher keeps the talker's lip sync. pion's sender
+// report interceptor would instead map the time each packet left the relay,
+// so watchers' PeerConnections should not register it either.
 //
 // Counters on both (UpstreamCounters, DownstreamCounters) are atomic
 // fields a metrics layer reads at any time.

@@ -62,7 +62,8 @@ type DownstreamCounters struct {
 	// Starts: times the watcher started (or restarted) its stream, for
 	// video each on a keyframe.
 	Starts atomic.Uint64
-	// DroppedWaiting: packets dropped while waiting to start.
+	// DroppedWaiting: packets not forwarded as they came while waiting to
+	// start (those of the start frame among them go out when it starts).
 	DroppedWaiting atomic.Uint64
 	// DroppedLate: packets that came late, after the watcher started on a
 	// later one.
