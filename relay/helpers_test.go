@@ -92,7 +92,8 @@ func rtpPacket(t testing.TB, seq uint16, ts uint32, payload []byte) []byte {
 	return b
 }
 
-// upstreamFor returns a VP8 Upstream on clk, counting keyframe requests.
+// upstreamFor returns an Upstream of mime on clk (buffer 0 for the
+// default), counting its keyframe requests.
 func upstreamFor(t testing.TB, mime string, clk *clock, buffer int) (*Upstream, *int) {
 	t.Helper()
 	requests := new(int)
