@@ -42,7 +42,7 @@ test-deps:
 	scripts/install-test-deps.sh
 
 bench: $(CLIENT)
-	$(GO) test -run '^$$' -bench . -benchmem ./signaling/ ./cluster/
+	$(GO) test -run '^$$' -bench . -benchmem ./signaling/ ./cluster/ ./relay/
 
 # Inputs per target. A count, not a duration: Go 1.26's fuzzing coordinator
 # can fail a target with "context deadline exceeded" when a -fuzztime
@@ -50,11 +50,13 @@ bench: $(CLIENT)
 FUZZTIME ?= 300000x
 SIGNALING_FUZZ := FuzzInboundFrame FuzzClientAddr FuzzMessage FuzzParseEnter FuzzValidRoomName FuzzCheckWatch
 CODEC_FUZZ := FuzzSPSSize FuzzKeyframe FuzzAVCNALs FuzzKeyframePacket
+RELAY_FUZZ := FuzzHandleRTCP
 fuzz: $(CLIENT)
 	for f in $(SIGNALING_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./signaling/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./signaling/sioclient/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) ./cluster/
 	for f in $(CODEC_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./internal/codec/ || exit 1; done
+	for f in $(RELAY_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./relay/ || exit 1; done
 
 clean:
 	rm -rf bin node_modules $(CLIENT)

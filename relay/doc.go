@@ -1,0 +1,86 @@
+// Package relay is the forwarding core of the server-side relay (an SFU,
+// selective forwarding unit): for a room in relay mode the server is one
+// more member of the room, a watcher toward the talker, receiving each of
+// the talker's tracks once, and a talker toward the watchers, forwarding
+// that track's RTP to each.
+//
+// # Pieces
+//
+// An Upstream is one talker track. Its Write takes each RTP packet as read
+// from the talker (pion's TrackRemote.Read) once: it stores one copy in a
+// ring of the track's last packets (DefaultBufferPackets, indexed by
+// extended sequence number), tells once whether the packet begins a
+// keyframe (internal/codec.KeyframePacket: VP8 RFC 7741, VP9 RFC 9628,
+// H.264 RFC 6184), and hands it to every Downstream attached.
+//
+// A Downstream is one watcher's copy of one track, made from what pion's
+// TrackLocal Bind gives: the watcher's SSRC, the negotiated payload type
+// and the TrackLocalWriter. It rewrites each packet's SSRC and payload
+// type, and maps its sequence number and timestamp through two offsets —
+// never a running counter, so a reordered packet keeps its place and a
+// packet from before the watcher's start is dropped rather than renumbered.
+// Its states: Idle (attached to nothing), Waiting (for the first packet of
+// a keyframe's frame; audio starts on any packet) and Forwarding. When it
+// starts, and when it restarts (Upstream.Add again, or Add to another
+// Upstream when the talker's track is replaced), the offsets are set so
+// that its first packet follows the last it sent: the next sequence number,
+// and a timestamp advanced by the wall-clock time between the two packets.
+//
+// Watchers' RTCP goes to Downstream.HandleRTCP: a PLI or FIR asks the
+// Upstream for a keyframe, and the Upstream merges every watcher's asks
+// (and those of watchers joining or waiting) into one request to the talker
+// per DefaultKeyframeInterval. A NACK is answered from the Upstream's ring:
+// each of the watcher's sequence numbers is mapped back through its offset
+// to the upstream packet, which is rewritten as when first sent. No packet
+// is copied per watcher on the forwarding path (fan-out allocates nothing),
+// where pion's default NACK responder interceptor keeps a copy of every
+// packet for every watcher; watchers' PeerConnections must therefore not
+// register that interceptor. Retransmissions go in the media stream itself,
+// not in an RTX stream (RFC 4588).
+//
+// Downstream.SenderReport builds the watcher's sender report: its SSRC and
+// counts, and the talker's latest mapping of RTP time to wall-clock time
+// (Upstream.HandleSenderReport) moved through the watcher's timestamp
+// offset, so that the watcher keeps the talker's lip sync. pion's sender
+// report interceptor would instead map the time each packet left the relay,
+// so watchers' PeerConnections should not register it either.
+//
+// Counters on both (UpstreamCounters, DownstreamCounters) are atomic
+// fields a metrics layer reads at any time.
+//
+// # Where the design comes from
+//
+// The names and the split are the field's: pion's examples/broadcast
+// (read a remote track once, write it to a TrackLocalStaticRTP bound to
+// every watcher, which rewrites SSRC and payload type per binding);
+// LiveKit's pkg/sfu, whose DownTrack (one per subscriber) holds an
+// RTPMunger of sequence and timestamp offsets and a sequencer that maps
+// the subscriber's numbers back to the publisher's for NACKs answered from
+// the receiver's one buffer, and whose buffer throttles PLIs to the
+// publisher; Broadcast Box's WHEP sessions, which wait for a keyframe
+// before forwarding video to a new viewer. This package keeps one offset
+// per start where LiveKit keeps a range map of offsets (it drops padding
+// and switches simulcast layers; the relay forwards every packet of one
+// layer), and keeps no per-watcher packet metadata: the watcher's number
+// maps to the upstream's by arithmetic.
+//
+// # Assumptions
+//
+// Upstream.Write calls each watcher's Writer in turn on the goroutine
+// reading the talker's track, so a Writer that blocks would hold up every
+// watcher after it. pion's TrackLocalWriter does not block for long: it
+// runs the interceptors, encrypts with SRTP and writes one datagram to the
+// ICE connection's UDP socket, which waits only while the kernel's send
+// buffer is full, drained at the interface's pace, not the watcher's; a
+// watcher that falls behind loses packets in the network, and NACKs them.
+// A Writer that may block on one watcher (a TURN relay over TCP, say)
+// needs a bounded queue of its own that drops.
+//
+// # Not yet here
+//
+// Signaling (relay mode for a room, the server as a member of it), the
+// PeerConnections toward talker and watchers and their TrackLocal that
+// makes a Downstream on Bind, reading RTCP from the RTPSender and sending
+// sender reports on a timer, the talker's PLI on the wire, simulcast and
+// RTX, metrics, and one ICE UDP port muxed across all PeerConnections.
+package relay

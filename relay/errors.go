@@ -1,0 +1,18 @@
+package relay
+
+import "errors"
+
+// Sentinel errors, wrapped with %w by the functions that return them.
+var (
+	// ErrUnsupportedCodec is returned by NewUpstream for a media type the
+	// relay cannot forward: video other than VP8, VP9 and H.264 (it could
+	// not tell where a watcher may start), or neither audio nor video.
+	ErrUnsupportedCodec = errors.New("codec not supported by the relay")
+	// ErrBadPacket is returned by Upstream.Write for bytes that are not an
+	// RTP version 2 packet.
+	ErrBadPacket = errors.New("bad RTP packet")
+	// ErrBadConfig is returned by NewUpstream and NewDownstream for a
+	// configuration missing a required field or holding a value out of
+	// range.
+	ErrBadConfig = errors.New("bad relay configuration")
+)
