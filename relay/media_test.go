@@ -2,18 +2,12 @@ package relay
 
 import (
 	"bytes"
-	"errors"
-	"io"
-	"os"
-	"slices"
 	"sort"
 	"testing"
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/h264reader"
-	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 
 	"github.com/broadcast-service/broadcast/internal/codec"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
@@ -33,8 +27,8 @@ func TestKeyframeStartMedia(t *testing.T) {
 		d      rtp.Depacketizer
 		frames [][]byte
 	}{
-		{webrtc.MimeTypeVP8, &codecs.VP8Payloader{EnablePictureID: true}, &codecs.VP8Packet{}, ivfFrames(t, media.VP8)},
-		{webrtc.MimeTypeVP9, &codecs.VP9Payloader{}, &codecs.VP9Packet{}, ivfFrames(t, media.VP9)},
+		{webrtc.MimeTypeVP8, &codecs.VP8Payloader{EnablePictureID: true}, &codecs.VP8Packet{}, testmedia.IVFFrames(t, media.VP8)},
+		{webrtc.MimeTypeVP9, &codecs.VP9Payloader{}, &codecs.VP9Packet{}, testmedia.IVFFrames(t, media.VP9)},
 		{webrtc.MimeTypeH264, &codecs.H264Payloader{}, &codecs.H264Packet{}, annexBFrames(t, media.H264)},
 	}
 	for _, tt := range tests {
@@ -127,56 +121,17 @@ func sum(n []int) int {
 	return s
 }
 
-func ivfFrames(t *testing.T, path string) [][]byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, _, err := ivfreader.NewWith(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frames [][]byte
-	for {
-		frame, _, err := r.ParseNextFrame()
-		if errors.Is(err, io.EOF) {
-			return frames
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		frames = append(frames, frame)
-	}
-}
-
 // annexBFrames reads an Annex B file into access units, each in Annex B
 // with 4-byte start codes and ending with its picture's (one) slice.
 func annexBFrames(t *testing.T, path string) [][]byte {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := h264reader.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var aus [][]byte
-	var au []byte
-	for {
-		nal, err := r.NextNAL()
-		if errors.Is(err, io.EOF) {
-			return aus
+	for _, nals := range testmedia.AccessUnits(t, path) {
+		var au []byte
+		for _, nal := range nals {
+			au = append(append(au, 0, 0, 0, 1), nal...)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		au = append(append(au, 0, 0, 0, 1), nal.Data...)
-		if typ := codec.NALTypeOf(nal.Data); typ == codec.NALSlice || typ == codec.NALIDR {
-			aus, au = append(aus, slices.Clone(au)), au[:0]
-		}
+		aus = append(aus, au)
 	}
+	return aus
 }

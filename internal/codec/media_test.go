@@ -1,16 +1,11 @@
 package codec
 
 import (
-	"errors"
-	"io"
-	"os"
 	"testing"
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/h264reader"
-	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 
 	"github.com/broadcast-service/broadcast/internal/testmedia"
 )
@@ -20,9 +15,9 @@ import (
 func TestMedia(t *testing.T) {
 	media := testmedia.Make(t, 2)
 	frames := map[string][][]byte{
-		webrtc.MimeTypeVP8:  ivfFrames(t, media.VP8),
-		webrtc.MimeTypeVP9:  ivfFrames(t, media.VP9),
-		webrtc.MimeTypeH264: avcAccessUnits(t, media.H264),
+		webrtc.MimeTypeVP8:  testmedia.IVFFrames(t, media.VP8),
+		webrtc.MimeTypeVP9:  testmedia.IVFFrames(t, media.VP9),
+		webrtc.MimeTypeH264: avcAccessUnits(testmedia.AccessUnits(t, media.H264)),
 	}
 	for mime, f := range frames {
 		if len(f) != media.Frames {
@@ -99,56 +94,11 @@ func testKeyframePacketMedia(t *testing.T, media map[string][][]byte) {
 	}
 }
 
-func ivfFrames(t *testing.T, path string) [][]byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+// avcAccessUnits puts each access unit in AVC form, as the viewer gets it.
+func avcAccessUnits(aus [][][]byte) [][]byte {
+	out := make([][]byte, len(aus))
+	for i, nals := range aus {
+		out[i] = avc(nals...)
 	}
-	defer f.Close()
-	r, _, err := ivfreader.NewWith(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frames [][]byte
-	for {
-		frame, _, err := r.ParseNextFrame()
-		if errors.Is(err, io.EOF) {
-			return frames
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		frames = append(frames, frame)
-	}
-}
-
-// avcAccessUnits reads an Annex B file into access units in AVC form,
-// each ending with its picture's slice.
-func avcAccessUnits(t *testing.T, path string) [][]byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := h264reader.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var aus [][]byte
-	var nals [][]byte
-	for {
-		nal, err := r.NextNAL()
-		if errors.Is(err, io.EOF) {
-			return aus
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		nals = append(nals, nal.Data)
-		if typ := NALTypeOf(nal.Data); typ == NALSlice || typ == NALIDR {
-			aus, nals = append(aus, avc(nals...)), nil
-		}
-	}
+	return out
 }
