@@ -108,6 +108,28 @@ func (c *conn) read(f func(p []byte) bool) error {
 	}
 }
 
+// handled returns once the server has handled the events c sent before:
+// it sends a ping and reads up to its pong. This service reads a socket's
+// frames in order and writes the pong only after handling the events read
+// before the ping; the classic server handles them on the next tick, before
+// it reads any other socket. It reports whether an `entered` came before
+// the pong, and returns the read's error, a timeout after quiet.
+func (c *conn) handled(quiet time.Duration) (entered bool, err error) {
+	if err := c.write([]byte("2")); err != nil {
+		return false, err
+	}
+	_ = c.ws.SetReadDeadline(time.Now().Add(quiet))
+	err = c.read(func(p []byte) bool {
+		entered = entered || bytes.HasPrefix(p, enteredPrefix)
+		return string(p) != "3"
+	})
+	_ = c.ws.SetReadDeadline(time.Time{})
+	if err != nil {
+		return entered, fmt.Errorf("waiting for a pong: %w", err)
+	}
+	return entered, nil
+}
+
 func (c *conn) close() {
 	c.once.Do(func() {
 		close(c.done)

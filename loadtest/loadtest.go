@@ -76,6 +76,9 @@ type room struct {
 	name     string
 	talker   *conn
 	watchers []*conn
+	// entered: the talker was answered `entered` before its talk_ready
+	// was known handled.
+	entered bool
 }
 
 func (r *room) close() {
@@ -86,9 +89,11 @@ func (r *room) close() {
 }
 
 // setupRoom connects a talker and watchers; the talker claims the room
-// with talk_ready and the watchers ask with talk_request until the talker
-// has heard each, then it answers talk_ready {"go":1}, which every watcher
-// waits for.
+// with talk_ready, and a ping's pong tells it the server has handled that
+// (a classic client is the talker only from then on, and until then its
+// room's departures are told to nobody). The watchers ask with
+// talk_request until the talker has heard each, then it answers
+// talk_ready {"go":1}, which every watcher waits for.
 // The i-th room's talker connects to cfg.url(i), its watchers to the next
 // ones.
 func setupRoom(ctx context.Context, cfg Config, i int, name string) (*room, error) {
@@ -100,6 +105,9 @@ func setupRoom(ctx context.Context, cfg Config, i int, name string) (*room, erro
 	}
 	if err = r.talker.enter(name); err == nil {
 		err = r.talker.message(typed(protocol.TypeTalkReady))
+	}
+	if err == nil {
+		r.entered, err = r.talker.handled(quiet)
 	}
 	for j := 0; j < watchers && err == nil; j++ {
 		var w *conn
@@ -422,7 +430,7 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 			r.close()
 		}
 	}()
-	entered := repliesEntered(rooms[0].talker)
+	entered := repliesEntered(rooms[0])
 	var heard atomic.Int64
 	var wg sync.WaitGroup
 	for i, r := range rooms {
@@ -494,13 +502,13 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 
 // repliesEntered reports whether the server answers `enter` with
 // `entered`, as this service does (and the classic server does not), from
-// what c, which entered a while ago, has received by the pong of a ping.
-// A churner then waits for that reply rather than for a ping's pong, which
-// the transport may send before the enter is done.
-func repliesEntered(c *conn) bool {
-	seen := false
-	_ = c.write([]byte("2"))
-	_ = c.read(func(p []byte) bool {
+// what r's talker, which entered a while ago, has received by the pong of
+// a ping. A churner then waits for that reply rather than for a ping's
+// pong, which the transport may send before the enter is done.
+func repliesEntered(r *room) bool {
+	seen := r.entered
+	_ = r.talker.write([]byte("2"))
+	_ = r.talker.read(func(p []byte) bool {
 		seen = seen || bytes.HasPrefix(p, enteredPrefix)
 		return string(p) != "3"
 	})

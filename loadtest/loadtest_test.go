@@ -68,3 +68,24 @@ func TestScenariosAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestSetupRoomsWithoutWatchers: a room set up without watchers, as churn
+// sets them up, is returned only once its talker holds it, so that every
+// socket entering it afterwards is told to the talker when it leaves.
+func TestSetupRoomsWithoutWatchers(t *testing.T) {
+	url, hub := sigtest.Start(t, signaling.Options{Limits: sigtest.LoadLimits}, signaling.ServerOptions{})
+	rooms, err := setupRooms(context.Background(), Config{URL: url, Rooms: 5, Quiet: 5 * time.Second}, "setup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	talkers := map[string]bool{}
+	for _, st := range hub.Rooms() {
+		talkers[st.Name] = st.Talker
+	}
+	for _, r := range rooms {
+		if !talkers[r.name] {
+			t.Errorf("room %s returned before its talker held it", r.name)
+		}
+		r.close()
+	}
+}
