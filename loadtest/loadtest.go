@@ -417,7 +417,9 @@ func Idle(ctx context.Context, cfg Config) (Result, error) {
 
 // Churn: Churn sockets each connect, enter a room and leave at once; each
 // room's talker must hear every one leave. Ops are sockets; the latency is
-// the connect time; Lost counts departures never announced.
+// the connect time; Lost counts departures never announced. A socket whose
+// enter is refused (ErrRefused) or unanswered within Quiet stops its
+// worker and is returned as the error; it is not counted.
 func Churn(ctx context.Context, cfg Config) (Result, error) {
 	res := Result{Scenario: "churn"}
 	cfg.Watchers = 0
@@ -442,18 +444,9 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if due == 0 {
-				return
+			if due > 0 {
+				hearDepartures(r.talker, due, cfg.quiet(), &heard)
 			}
-			mine := int64(0)
-			_ = r.talker.read(func(p []byte) bool {
-				_ = r.talker.ws.SetReadDeadline(time.Now().Add(cfg.quiet()))
-				if bytes.Contains(p, quotedUserDisconnected) {
-					mine++
-					heard.Add(1)
-				}
-				return mine < due
-			})
 		}()
 	}
 	var lat latencies
@@ -473,15 +466,15 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 					return
 				}
 				lat.add(time.Since(t0))
-				_ = c.enter(rooms[i%len(rooms)].name)
-				if entered {
-					// The reply proves the enter done before the socket goes.
-					_ = c.read(func(p []byte) bool { return !bytes.HasPrefix(p, enteredPrefix) })
-				} else {
-					_ = c.write([]byte("2")) // a ping; its pong follows the enter
-					_ = c.read(func(p []byte) bool { return string(p) != "3" })
+				err = c.enter(rooms[i%len(rooms)].name)
+				if err == nil {
+					err = c.awaitEnter(entered, cfg.quiet())
 				}
 				c.close()
+				if err != nil { // refused or unanswered: it never was in the room
+					errs <- fmt.Errorf("churner %d: %w", i, err)
+					return
+				}
 				churned.Add(1)
 			}
 		}()
@@ -498,6 +491,21 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 	default:
 	}
 	return res, nil
+}
+
+// hearDepartures reads c, a room's talker, until it has heard `user
+// disconnected` due times or nothing came for quiet, adding each to heard.
+func hearDepartures(c *conn, due int64, quiet time.Duration, heard *atomic.Int64) {
+	mine := int64(0)
+	_ = c.ws.SetReadDeadline(time.Now().Add(quiet)) // for the first, too
+	_ = c.read(func(p []byte) bool {
+		_ = c.ws.SetReadDeadline(time.Now().Add(quiet))
+		if bytes.Contains(p, quotedUserDisconnected) {
+			mine++
+			heard.Add(1)
+		}
+		return mine < due
+	})
 }
 
 // repliesEntered reports whether the server answers `enter` with
