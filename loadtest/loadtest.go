@@ -471,7 +471,7 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 					err = c.awaitEnter(entered, cfg.quiet())
 				}
 				c.close()
-				if err != nil { // refused or unanswered: it never was in the room
+				if err != nil { // refused or unanswered: not counted either way
 					errs <- fmt.Errorf("churner %d: %w", i, err)
 					return
 				}
