@@ -88,6 +88,7 @@ func typed(t string) string { return `"type":` + strconv.Quote(t) }
 var (
 	messagePrefix          = `42[` + strconv.Quote(protocol.EventMessage) + `,{`
 	enteredPrefix          = []byte(`42[` + strconv.Quote(protocol.EventEntered))
+	errorPrefix            = []byte(`42[` + strconv.Quote(protocol.EventError))
 	quotedUserDisconnected = []byte(strconv.Quote(protocol.EventUserDisconnected))
 	quotedTalkRequest      = []byte(strconv.Quote(protocol.TypeTalkRequest))
 	quotedOffer            = []byte(strconv.Quote(protocol.TypeOffer))
@@ -106,6 +107,60 @@ func (c *conn) read(f func(p []byte) bool) error {
 			return nil
 		}
 	}
+}
+
+// handled returns once the server has handled the events c sent before:
+// it sends a ping and reads up to its pong. This service reads a socket's
+// frames in order and writes the pong only after handling the events read
+// before the ping; the classic server handles them on the next tick, before
+// it reads any other socket. It reports whether an `entered` came before
+// the pong, and returns the read's error, a timeout after quiet.
+func (c *conn) handled(quiet time.Duration) (entered bool, err error) {
+	if err := c.write([]byte("2")); err != nil {
+		return false, err
+	}
+	_ = c.ws.SetReadDeadline(time.Now().Add(quiet))
+	err = c.read(func(p []byte) bool {
+		entered = entered || bytes.HasPrefix(p, enteredPrefix)
+		return string(p) != "3"
+	})
+	_ = c.ws.SetReadDeadline(time.Time{})
+	if err != nil {
+		return entered, fmt.Errorf("waiting for a pong: %w", err)
+	}
+	return entered, nil
+}
+
+// awaitEnter returns once the server has handled c's enter: at its
+// `entered` if the server replies so (replies), else at the pong of a
+// ping, which follows the enter. It returns ErrRefused with the server's
+// `signaling_error`, or the read's error, a timeout after quiet.
+func (c *conn) awaitEnter(replies bool, quiet time.Duration) error {
+	if !replies {
+		if err := c.write([]byte("2")); err != nil {
+			return err
+		}
+	}
+	var refusal []byte
+	_ = c.ws.SetReadDeadline(time.Now().Add(quiet))
+	err := c.read(func(p []byte) bool {
+		switch {
+		case bytes.HasPrefix(p, errorPrefix):
+			refusal = p
+			return false
+		case replies:
+			return !bytes.HasPrefix(p, enteredPrefix)
+		}
+		return string(p) != "3"
+	})
+	_ = c.ws.SetReadDeadline(time.Time{})
+	switch {
+	case refusal != nil:
+		return fmt.Errorf("%w: %s", ErrRefused, refusal)
+	case err != nil:
+		return fmt.Errorf("waiting for the enter's reply: %w", err)
+	}
+	return nil
 }
 
 func (c *conn) close() {

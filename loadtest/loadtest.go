@@ -76,6 +76,9 @@ type room struct {
 	name     string
 	talker   *conn
 	watchers []*conn
+	// entered: the talker was answered `entered` before its talk_ready
+	// was known handled.
+	entered bool
 }
 
 func (r *room) close() {
@@ -86,9 +89,11 @@ func (r *room) close() {
 }
 
 // setupRoom connects a talker and watchers; the talker claims the room
-// with talk_ready and the watchers ask with talk_request until the talker
-// has heard each, then it answers talk_ready {"go":1}, which every watcher
-// waits for.
+// with talk_ready, and a ping's pong tells it the server has handled that
+// (a classic client is the talker only from then on, and until then its
+// room's departures are told to nobody). The watchers ask with
+// talk_request until the talker has heard each, then it answers
+// talk_ready {"go":1}, which every watcher waits for.
 // The i-th room's talker connects to cfg.url(i), its watchers to the next
 // ones.
 func setupRoom(ctx context.Context, cfg Config, i int, name string) (*room, error) {
@@ -100,6 +105,9 @@ func setupRoom(ctx context.Context, cfg Config, i int, name string) (*room, erro
 	}
 	if err = r.talker.enter(name); err == nil {
 		err = r.talker.message(typed(protocol.TypeTalkReady))
+	}
+	if err == nil {
+		r.entered, err = r.talker.handled(quiet)
 	}
 	for j := 0; j < watchers && err == nil; j++ {
 		var w *conn
@@ -409,7 +417,9 @@ func Idle(ctx context.Context, cfg Config) (Result, error) {
 
 // Churn: Churn sockets each connect, enter a room and leave at once; each
 // room's talker must hear every one leave. Ops are sockets; the latency is
-// the connect time; Lost counts departures never announced.
+// the connect time; Lost counts departures never announced. A socket whose
+// enter is refused (ErrRefused) or unanswered within Quiet stops its
+// worker and is returned as the error; it is not counted.
 func Churn(ctx context.Context, cfg Config) (Result, error) {
 	res := Result{Scenario: "churn"}
 	cfg.Watchers = 0
@@ -422,7 +432,7 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 			r.close()
 		}
 	}()
-	entered := repliesEntered(rooms[0].talker)
+	entered := repliesEntered(rooms[0])
 	var heard atomic.Int64
 	var wg sync.WaitGroup
 	for i, r := range rooms {
@@ -434,18 +444,9 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if due == 0 {
-				return
+			if due > 0 {
+				hearDepartures(r.talker, due, cfg.quiet(), &heard)
 			}
-			mine := int64(0)
-			_ = r.talker.read(func(p []byte) bool {
-				_ = r.talker.ws.SetReadDeadline(time.Now().Add(cfg.quiet()))
-				if bytes.Contains(p, quotedUserDisconnected) {
-					mine++
-					heard.Add(1)
-				}
-				return mine < due
-			})
 		}()
 	}
 	var lat latencies
@@ -465,15 +466,15 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 					return
 				}
 				lat.add(time.Since(t0))
-				_ = c.enter(rooms[i%len(rooms)].name)
-				if entered {
-					// The reply proves the enter done before the socket goes.
-					_ = c.read(func(p []byte) bool { return !bytes.HasPrefix(p, enteredPrefix) })
-				} else {
-					_ = c.write([]byte("2")) // a ping; its pong follows the enter
-					_ = c.read(func(p []byte) bool { return string(p) != "3" })
+				err = c.enter(rooms[i%len(rooms)].name)
+				if err == nil {
+					err = c.awaitEnter(entered, cfg.quiet())
 				}
 				c.close()
+				if err != nil { // refused or unanswered: not counted either way
+					errs <- fmt.Errorf("churner %d: %w", i, err)
+					return
+				}
 				churned.Add(1)
 			}
 		}()
@@ -492,15 +493,30 @@ func Churn(ctx context.Context, cfg Config) (Result, error) {
 	return res, nil
 }
 
+// hearDepartures reads c, a room's talker, until it has heard `user
+// disconnected` due times or nothing came for quiet, adding each to heard.
+func hearDepartures(c *conn, due int64, quiet time.Duration, heard *atomic.Int64) {
+	mine := int64(0)
+	_ = c.ws.SetReadDeadline(time.Now().Add(quiet)) // for the first, too
+	_ = c.read(func(p []byte) bool {
+		_ = c.ws.SetReadDeadline(time.Now().Add(quiet))
+		if bytes.Contains(p, quotedUserDisconnected) {
+			mine++
+			heard.Add(1)
+		}
+		return mine < due
+	})
+}
+
 // repliesEntered reports whether the server answers `enter` with
 // `entered`, as this service does (and the classic server does not), from
-// what c, which entered a while ago, has received by the pong of a ping.
-// A churner then waits for that reply rather than for a ping's pong, which
-// the transport may send before the enter is done.
-func repliesEntered(c *conn) bool {
-	seen := false
-	_ = c.write([]byte("2"))
-	_ = c.read(func(p []byte) bool {
+// what r's talker, which entered a while ago, has received by the pong of
+// a ping. A churner then waits for that reply rather than for a ping's
+// pong, which the transport may send before the enter is done.
+func repliesEntered(r *room) bool {
+	seen := r.entered
+	_ = r.talker.write([]byte("2"))
+	_ = r.talker.read(func(p []byte) bool {
 		seen = seen || bytes.HasPrefix(p, enteredPrefix)
 		return string(p) != "3"
 	})

@@ -1,9 +1,13 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,5 +70,78 @@ func TestScenariosAcrossNodes(t *testing.T) {
 		if res.Ops != want || res.Lost != 0 || res.Duplicated != 0 || res.Misrouted != 0 {
 			t.Errorf("%s across nodes: %+v, want %d ops and nothing lost, duplicated or misrouted", res.Scenario, res, want)
 		}
+	}
+}
+
+// TestSetupRoomsWithoutWatchers: a room set up without watchers, as churn
+// sets them up, is returned only once its talker holds it, so that every
+// socket entering it afterwards is told to the talker when it leaves.
+func TestSetupRoomsWithoutWatchers(t *testing.T) {
+	url, hub := sigtest.Start(t, signaling.Options{Limits: sigtest.LoadLimits}, signaling.ServerOptions{})
+	rooms, err := setupRooms(context.Background(), Config{URL: url, Rooms: 5, Quiet: 5 * time.Second}, "setup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	talkers := map[string]bool{}
+	for _, st := range hub.Rooms() {
+		talkers[st.Name] = st.Talker
+	}
+	for _, r := range rooms {
+		if !talkers[r.name] {
+			t.Errorf("room %s returned before its talker held it", r.name)
+		}
+		r.close()
+	}
+}
+
+// TestChurnRefused: a churner whose enter is refused is reported as a
+// refusal at once, not counted as a socket that came and went unheard.
+func TestChurnRefused(t *testing.T) {
+	lim := sigtest.LoadLimits
+	lim.RoomSockets = 1 // the talker fills its room
+	url, _ := sigtest.Start(t, signaling.Options{Limits: lim}, signaling.ServerOptions{})
+	res, err := Churn(context.Background(), Config{URL: url, Rooms: 1, Churn: 4, Quiet: 500 * time.Millisecond})
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "room_full") {
+		t.Errorf("churn into a full room: %+v, %v; want %v with room_full", res, err, ErrRefused)
+	}
+	if res.Ops != 0 {
+		t.Errorf("churn into a full room: %d sockets counted as churned, want 0", res.Ops)
+	}
+}
+
+// TestHearDeparturesQuiet: a talker that hears no departure at all stops
+// after Quiet, not at whatever frame its socket gets next (its own ping's
+// pong, 10 s on).
+func TestHearDeparturesQuiet(t *testing.T) {
+	url, _ := sigtest.Start(t, signaling.Options{Limits: sigtest.LoadLimits}, signaling.ServerOptions{})
+	const quiet = 200 * time.Millisecond
+	rooms, err := setupRooms(context.Background(), Config{URL: url, Rooms: 1, Quiet: quiet}, "quiet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rooms[0]
+	defer r.close()
+	if !r.entered { // nothing due may come before hearDepartures reads
+		_ = r.talker.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if err := r.talker.read(func(p []byte) bool { return !bytes.HasPrefix(p, enteredPrefix) }); err != nil {
+			t.Fatalf("no entered: %v", err)
+		}
+		_ = r.talker.ws.SetReadDeadline(time.Time{})
+	}
+	var heard atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hearDepartures(r.talker, 1, quiet, &heard)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second): // well before the socket's ping, 10 s after dialing
+		r.close()
+		<-done
+		t.Fatalf("the talker still waited 5 s for a departure, with Quiet %v", quiet)
+	}
+	if n := heard.Load(); n != 0 {
+		t.Errorf("heard %d departures, want 0", n)
 	}
 }
