@@ -287,7 +287,7 @@ async function onMessage(msg) {
           break;
         }
         if (msg.relay) break; // only the talker invites the room
-        if (watching() && mediaUp() && session.relay) {
+        if (watching() && session?.relay) {
           // Through the relay, the talker's socket is the relay's business.
           talker = msg.from;
           break;
