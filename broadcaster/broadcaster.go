@@ -29,7 +29,9 @@ type Options struct {
 	// FPS paces H.264 files, which carry no timestamps; zero means 30.
 	FPS float64
 	// MaxWatchers is how many watchers are served at once; the next gets
-	// talk_reject {reason: "full"}. Zero means 10.
+	// talk_reject {reason: "full"}. The room's relay (a talk_request the
+	// server stamped relay: true), one stream that feeds many, is served
+	// beyond it and takes no watcher's place. Zero means 10.
 	MaxWatchers int
 	// OfferTimeout is how long a watcher has to answer the offer before it
 	// is dropped, told with talk_reject {reason: "timeout"}, and its place
@@ -207,7 +209,7 @@ func (b *Broadcaster) onAir(e session.Entered) {
 func (b *Broadcaster) handle(m protocol.Message) {
 	switch m.Type {
 	case protocol.TypeTalkRequest:
-		b.request(m.From, m.Resume)
+		b.request(m.From, m.Resume, m.Relay)
 	case protocol.TypeAnswer:
 		if p := b.peer(m.From); p != nil {
 			if err := b.answer(p, m.SDP); err != nil {
@@ -226,10 +228,11 @@ func (b *Broadcaster) handle(m protocol.Message) {
 	}
 }
 
-// request serves a talk_request from the watcher id: a resume of the media
-// session whose offer had the ice-ufrag resume, the same offer again if one
-// is out, a talk_reject when full, or else a new offer.
-func (b *Broadcaster) request(id, resume string) {
+// request serves a talk_request from the watcher id (the room's relay if
+// relay): a resume of the media session whose offer had the ice-ufrag
+// resume, the same offer again if one is out, a talk_reject when full (never
+// to the relay), or else a new offer.
+func (b *Broadcaster) request(id, resume string, relay bool) {
 	if resume != "" && b.resume(id, resume) {
 		return
 	}
@@ -247,12 +250,12 @@ func (b *Broadcaster) request(id, resume string) {
 	if p != nil {
 		b.drop(p)
 	}
-	if b.Watchers() >= b.opts.MaxWatchers {
+	if !relay && b.directWatchers() >= b.opts.MaxWatchers {
 		_ = b.send(protocol.TalkReject{Head: protocol.Head{Type: protocol.TypeTalkReject, Sendto: id}, Reason: protocol.RejectFull})
 		b.log.Info("watcher refused: full", "watcher", id, "max", b.opts.MaxWatchers)
 		return
 	}
-	if err := b.offer(id); err != nil {
+	if err := b.offer(id, relay); err != nil {
 		b.log.Warn("offer failed", "watcher", id, "err", err)
 		if p := b.peer(id); p != nil {
 			b.drop(p)

@@ -2,9 +2,9 @@
 // a room's talker, serving each watcher with its own PeerConnection exactly
 // as talk.html does (talk_ready, one offer per talk_request, sent again
 // unchanged if the watcher asks again before answering, trickle ICE, the
-// watcher cap with talk_reject, end_talk on exit, on air again after a
-// lost connection to the server, resuming the sessions still up), so
-// watch.html cannot tell the two apart.
+// watcher cap with talk_reject, the room's relay served beyond that cap,
+// end_talk on exit, on air again after a lost connection to the server,
+// resuming the sessions still up), so watch.html cannot tell the two apart.
 //
 // Each frame is read and packetised once, into one local track per kind that
 // every watcher's PeerConnection shares. A watcher's PLI is answered with the

@@ -16,6 +16,7 @@ type peer struct {
 	phase phase       // guarded by Broadcaster.mu; changed by move only
 	epoch uint64      // guarded by Broadcaster.mu: moves so far, to tell a stale deadline
 	timer *time.Timer // guarded by Broadcaster.mu: the phase's deadline, if it has one
+	relay bool        // the room's relay, served beyond Options.MaxWatchers; set once
 
 	pc         *webrtc.PeerConnection
 	dc         *webrtc.DataChannel
@@ -24,13 +25,14 @@ type peer struct {
 
 func (p *peer) close() { _ = p.pc.Close() }
 
-// offer creates a PeerConnection for a watcher and sends it an offer.
-func (b *Broadcaster) offer(id string) error {
+// offer creates a PeerConnection for a watcher (the room's relay if relay)
+// and sends it an offer.
+func (b *Broadcaster) offer(id string, relay bool) error {
 	pc, err := b.api.NewPeerConnection(webrtc.Configuration{ICEServers: b.iceServers})
 	if err != nil {
 		return fmt.Errorf("peer connection: %w", err)
 	}
-	p := &peer{id: id, pc: pc}
+	p := &peer{id: id, pc: pc, relay: relay}
 	if err := b.addMedia(p); err != nil {
 		_ = pc.Close()
 		return err
@@ -59,7 +61,11 @@ func (b *Broadcaster) offer(id string) error {
 	if err := pc.SetLocalDescription(offer); err != nil {
 		return fmt.Errorf("set local description: %w", err)
 	}
-	b.log.Info("watcher joined", "watcher", id, "watchers", n)
+	if relay {
+		b.log.Info("relay joined", "relay", id, "watchers", n)
+	} else {
+		b.log.Info("watcher joined", "watcher", id, "watchers", n)
+	}
 	return b.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: offer.SDP})
 }
 

@@ -7,11 +7,26 @@ import (
 	"github.com/broadcast-service/broadcast/protocol"
 )
 
-// Watchers returns how many watchers are being served.
+// Watchers returns how many watchers are being served, the room's relay
+// among them if it is one.
 func (b *Broadcaster) Watchers() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.peers)
+}
+
+// directWatchers returns how many watchers are served other than the
+// room's relay: those Options.MaxWatchers bounds.
+func (b *Broadcaster) directWatchers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, p := range b.peers {
+		if !p.relay {
+			n++
+		}
+	}
+	return n
 }
 
 func (b *Broadcaster) peer(id string) *peer {

@@ -42,11 +42,13 @@ func TalkerOnly(typ string) bool {
 // Head is what every message has: its type, the socket id it is sent to
 // ("" or absent: the room, as far as the sender's role reaches) and, as
 // heard, the socket id of its sender, stamped by the server (any `from` a
-// sender writes is replaced).
+// sender writes is replaced). Relay, as heard, says the sender is the
+// room's relay (RoleRelay); the server stamps it like From.
 type Head struct {
 	Type   string `json:"type"`
 	Sendto string `json:"sendto,omitempty"`
 	From   string `json:"from,omitempty"`
+	Relay  bool   `json:"relay,omitempty"`
 }
 
 // MessageType returns the message's type.
@@ -122,10 +124,12 @@ type EndTalk struct {
 }
 
 // Stats is a watcher's quality report to its talker, sent every
-// ReportInterval while the media is up.
+// ReportInterval while the media is up. RelayWatchers, from the room's
+// relay alone, is how many watchers the relay serves.
 type Stats struct {
 	Head
 	Report
+	RelayWatchers *int `json:"relayWatchers,omitempty"`
 }
 
 // Report is the fields of a Stats message, as pages and the Go viewer fill
@@ -162,4 +166,6 @@ type Message struct {
 	ID      string `json:"id"`
 	Resume  string `json:"resume"`
 	Resumed bool   `json:"resumed"`
+	// Relay is the server's stamp on a message from the room's relay.
+	Relay bool `json:"relay"`
 }

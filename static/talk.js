@@ -1,6 +1,7 @@
 // The talker: goes on air with camera and microphone (or a shared screen)
 // and serves each watcher with its own RTCPeerConnection, up to the
-// server's maxWatchers.
+// server's maxWatchers; and the room's relay, if the server runs one for
+// the room, beyond that: its one stream feeds the watchers past the cap.
 import {
   start, connect, phases, pagePhases, phaseMachine, peerConnection, candidateMessage, addCandidate, flushCandidates, iceUfrag,
   types, rejects, codes, roles,
@@ -36,17 +37,35 @@ const WatcherPhase = phases(
   'orphaned', // its socket left with the media up: waits config.resumeGraceMs for it to resume
 );
 
-const peers = new Map(); // watcher id -> {id, pc, pending, row, report, phase, timer}
+// The room's relay is one of the watchers here, marked relay: its talk_request
+// came stamped relay: true by the server, and its stats say how many
+// watchers it serves (relayWatchers).
+const peers = new Map(); // watcher id -> {id, relay, pc, pending, row, report, relayWatchers, phase, timer}
 let config = { maxWatchers: 10, iceServers: [], iceTransportPolicy: 'all' }; // the server's /config, once loaded
 let camera = null; // MediaStream from getUserMedia
 let screen = null; // MediaStream from getDisplayMedia while sharing
 let signaling = { send: () => {}, inRoom: () => false };
 
+// direct returns how many watchers this page serves itself: all but the
+// relay, whose one stream feeds the others. config.maxWatchers bounds them.
+const direct = () => [...peers.values()].filter((p) => !p.relay).length;
+
+// relayed returns how many watchers the room's relay serves, or null
+// without a relay.
+function relayed() {
+  const relays = [...peers.values()].filter((p) => p.relay);
+  return relays.length ? relays.reduce((n, p) => n + (p.relayWatchers ?? 0), 0) : null;
+}
+
 // view returns [text, kind] for the status line in phase s.
 function view(s) {
   switch (s.phase) {
     case Phase.offAir: return [camera ? 'off air' : 'off air: press On Air to start', ''];
-    case Phase.onAir: return [`on air: ${peers.size} watching`, 'live'];
+    case Phase.onAir: {
+      const viaRelay = relayed();
+      if (viaRelay === null) return [`on air: ${direct()} watching`, 'live'];
+      return [`on air: ${direct()} direct, ${viaRelay} via relay`, 'live'];
+    }
     case Phase.retaking: return ['reconnecting: waiting for the server to free the room', 'error'];
   }
   throw new Error(`no phase ${s.phase}`);
@@ -75,20 +94,21 @@ function outgoingVideo() {
 }
 
 function renderViewers() {
-  $('viewer-count').textContent = String(peers.size);
+  $('viewer-count').textContent = String(direct());
   $('viewers').tBodies[0].replaceChildren(...[...peers.values()].map((p) => p.row));
 }
 
 // renderRow shows a watcher's phase (as data-phase), its connection state
 // and its latest quality report (a `stats` message it sends every few
-// seconds).
+// seconds). The relay's row is marked data-relay and named so.
 function renderRow(p) {
   const r = p.report || {};
   const num = (v, scale = 1, digits = 0) => (typeof v === 'number' ? (v * scale).toFixed(digits) : '');
   p.row.dataset.id = p.id;
   p.row.dataset.phase = p.phase;
+  p.row.toggleAttribute('data-relay', p.relay);
   const connection = p.phase === WatcherPhase.orphaned ? `${p.pc.connectionState}, reconnecting` : p.pc.connectionState;
-  const cells = [p.id.slice(0, 8), connection, num(r.bitrate, 1e-3), num(r.fps, 1, 1),
+  const cells = [p.relay ? roles.relay : p.id.slice(0, 8), connection, num(r.bitrate, 1e-3), num(r.fps, 1, 1),
     num(r.packetsLost), num(r.jitter, 1e3, 1), num(r.freezes), num(r.rtt, 1e3, 1)];
   p.row.replaceChildren(...cells.map((text) => Object.assign(document.createElement('td'), { textContent: text })));
 }
@@ -199,7 +219,9 @@ function stopAir() {
   showState();
 }
 
-async function serveWatcher(id) {
+// serveWatcher serves a talk_request from id: the room's relay if relay,
+// which is served even when this page has its maxWatchers.
+async function serveWatcher(id, relay) {
   if (!onAir()) return; // it will ask again when talk_ready arrives
   if (peers.has(id)) {
     const { pc, phase } = peers.get(id);
@@ -211,12 +233,12 @@ async function serveWatcher(id) {
     }
     closePeer(id);
   }
-  if (peers.size >= config.maxWatchers) {
+  if (!relay && direct() >= config.maxWatchers) {
     send({ type: types.talkReject, reason: rejects.full, sendto: id });
     return;
   }
   const pc = peerConnection(config);
-  const p = { id, pc, pending: [], row: document.createElement('tr'), report: null, phase: null, timer: null };
+  const p = { id, relay, pc, pending: [], row: document.createElement('tr'), report: null, relayWatchers: null, phase: null, timer: null };
   peers.set(id, p);
   goWatcher(p, WatcherPhase.offering);
   renderViewers();
@@ -252,7 +274,7 @@ async function onMessage(msg) {
         // A watcher back under a new socket id asks with the ufrag of the
         // media session it still has; one this page does not know is served anew.
         if (typeof msg.resume === 'string' && resume(msg.from, msg.resume)) break;
-        await serveWatcher(msg.from);
+        await serveWatcher(msg.from, msg.relay === true);
         break;
       case types.answer:
         // Only the first copy: a watcher repeats its answer until connected.
@@ -272,6 +294,11 @@ async function onMessage(msg) {
         if (p) {
           p.report = msg;
           renderRow(p);
+          // The relay's count of its watchers, shown in the status line.
+          if (p.relay && Number.isInteger(msg.relayWatchers) && msg.relayWatchers !== p.relayWatchers) {
+            p.relayWatchers = msg.relayWatchers;
+            showState();
+          }
         }
         break;
     }

@@ -1,4 +1,6 @@
-// The watcher: asks the room's talker for the stream and plays it.
+// The watcher: asks the room's talker for the stream and plays it. The
+// stream may come from the room's relay instead, the server's own peer that
+// serves watchers in the talker's place: its offer comes stamped relay: true.
 import {
   start, connect, pagePhases, phaseMachine, peerConnection, candidateMessage, addCandidate, flushCandidates, iceUfrag,
   types, rejects, roles,
@@ -18,7 +20,7 @@ const Phase = pagePhases(
   'idle', // in the room, not watching: Request not pressed, hung up, or the talker left
   'waiting', // asked the room for the stream; no talker known
   'connecting', // asked the known talker, or answering its offer; the media is not up
-  'live', // the media is up
+  'live', // the media is up (via the relay: its detail relay)
   'away', // live, but the talker's socket left: waits resumeGraceMs for it to come back
   'resuming', // asked the talker to take the media session back, under new socket ids
   'ended', // the talker left while watching: asks again when it is back on air
@@ -31,7 +33,10 @@ const watchingPhases = new Set([Phase.waiting, Phase.connecting, Phase.live, Pha
 let config = { iceServers: [], iceTransportPolicy: 'all' }; // the server's /config, once loaded
 let signaling = { send: () => {}, inRoom: () => false };
 let talker = null; // the talker's socket id, once known
-let session = null; // {pc, pending, ufrag, reporter} for the current offer
+// {pc, pending, ufrag, reporter, peer, relay} for the current offer: peer is
+// the socket id of its sender, the talker's or, if relay, the room's relay's.
+// Answer, candidates, stats and bye go to peer.
+let session = null;
 let askedAt = 0; // when the last talk_request or answer went out (ms), for nudge
 
 // view returns [text, kind] for the status line in phase s.
@@ -45,11 +50,11 @@ function view(s) {
     }[s.why];
     case Phase.waiting: return ['waiting for the broadcaster', ''];
     case Phase.connecting: return ['connecting', ''];
-    case Phase.live: return ['live', 'live'];
+    case Phase.live: return [s.relay ? 'live via relay' : 'live', 'live'];
     case Phase.away: return ['live: the broadcaster is reconnecting', 'live'];
     // What the page showed when it began to ask: the media plays meanwhile.
     case Phase.resuming: return s.shown;
-    case Phase.ended: return ['broadcaster left', 'left'];
+    case Phase.ended: return [s.relayLeft ? 'the relay left: asking again' : 'broadcaster left', 'left'];
     case Phase.rejected: return [{
       [rejects.full]: 'room full',
       [rejects.timeout]: 'no answer in time: press Request to try again',
@@ -70,7 +75,8 @@ function carry(phase, from, current) {
 }
 
 // The page's phase: what each keeps is timer (away: the talker is let go at
-// its end), talkerAway and shown (resuming), why (idle), reason (rejected).
+// its end), talkerAway and shown (resuming), why (idle), reason (rejected),
+// relay (live: via the relay) and relayLeft (ended: the relay left).
 // The status line and the buttons are drawn from it alone.
 const machine = phaseMachine(stateEl, {
   view,
@@ -108,7 +114,7 @@ async function report(s, last) {
   const { phase } = base();
   if (!video || session !== s || phase === Phase.resuming || phase === Phase.away) return;
   const now = performance.now();
-  const msg = { type: types.stats, sendto: talker, fps: video.framesPerSecond ?? 0, jitter: video.jitter, rtt };
+  const msg = { type: types.stats, sendto: s.peer, fps: video.framesPerSecond ?? 0, jitter: video.jitter, rtt };
   if (last.at) {
     msg.bitrate = ((video.bytesReceived - last.bytes) * 8 * 1000) / (now - last.at);
     msg.packetsLost = Math.max(0, video.packetsLost - last.lost);
@@ -157,22 +163,30 @@ function nudge() {
 }
 
 function sendAnswer(pc) {
-  send({ type: types.answer, sdp: pc.localDescription.sdp, sendto: talker });
+  send({ type: types.answer, sdp: pc.localDescription.sdp, sendto: session.peer });
   askedAt = performance.now();
 }
 
-// askResume asks the room's talker to take back the media session this
-// page still has, by the ufrag of its offer, after either end's socket
-// came back under a new id. The talker that made it answers with a
-// talk_ready {resumed: true}; another answers with a new offer.
+// askResume asks the room's talker (the relay, for a session with the
+// relay) to take back the media session this page still has, by the ufrag
+// of its offer, after either end's socket came back under a new id. The
+// one that made it answers with a talk_ready {resumed: true}; another
+// answers with a new offer.
 function askResume() {
   go(Phase.resuming);
   askedAt = performance.now();
-  send({ type: types.talkRequest, resume: session.ufrag });
+  send({ type: types.talkRequest, resume: session.ufrag, sendto: session.relay ? session.peer : undefined });
+}
+
+// bye tells the media session's peer (or, before an offer, the talker
+// asked) that this page stopped watching.
+function bye() {
+  const to = session?.peer ?? talker;
+  if (to) send({ type: types.bye, sendto: to });
 }
 
 function hangup() {
-  if (talker) send({ type: types.bye, sendto: talker });
+  bye();
   closeSession();
   go(Phase.idle, { why: 'stopped' });
 }
@@ -182,6 +196,14 @@ function talkerLeft() {
   talker = null;
   if (watching()) go(Phase.ended);
   else go(Phase.idle, { why: 'left' });
+}
+
+// relayLeft: the room's relay, which served this page, left; its media went
+// with it. The session ends as when the talker leaves, and the page asks
+// again (see nudge) while the talker is still on air.
+function relayLeft() {
+  closeSession();
+  go(Phase.ended, { relayLeft: true });
 }
 
 // talkerAway: the talker's socket left while the media is up. Its
@@ -197,21 +219,27 @@ function talkerAway() {
 // page that was connecting, or is live under an interruption, to live.
 function onMediaUp() {
   const { phase } = base();
-  if (session && (phase === Phase.connecting || phase === Phase.live)) go(Phase.live);
+  if (session && (phase === Phase.connecting || phase === Phase.live)) goLive();
 }
+
+// goLive moves to live, via the relay if the session is the relay's.
+const goLive = () => go(Phase.live, { relay: session?.relay === true });
 
 async function onOffer(msg) {
   const ufrag = iceUfrag(msg.sdp);
-  if (session && msg.from === talker && ufrag && session.ufrag === ufrag) {
+  if (session && msg.from === session.peer && ufrag && session.ufrag === ufrag) {
     // The same offer again: the talker did not hear the answer (or it is
     // still being made, and goes out by itself).
     if (session.pc.localDescription) sendAnswer(session.pc);
     return;
   }
   closeSession();
-  talker = msg.from;
+  // The relay's offer (stamped by the server) is taken as the talker's, but
+  // the talker stays who it is: its end_talk still ends the session.
+  const relay = msg.relay === true;
+  if (!relay) talker = msg.from;
   const pc = peerConnection(config);
-  const s = { pc, pending: [], ufrag };
+  const s = { pc, pending: [], ufrag, peer: msg.from, relay };
   session = s;
   go(Phase.connecting);
   pc.ontrack = (ev) => {
@@ -242,7 +270,7 @@ async function onOffer(msg) {
   };
   await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
   await pc.setLocalDescription(await pc.createAnswer());
-  sendAnswer(pc); // talker is msg.from by now
+  sendAnswer(pc); // to session.peer, msg.from
   await flushCandidates(pc, s.pending);
 }
 
@@ -251,10 +279,17 @@ async function onMessage(msg) {
     switch (msg.type) {
       case types.talkReady:
         if (msg.resumed) {
-          if (base().phase === Phase.resuming) {
-            talker = msg.from;
-            go(Phase.live);
+          if (base().phase === Phase.resuming && session) {
+            session.peer = msg.from;
+            if (!session.relay) talker = msg.from;
+            goLive();
           }
+          break;
+        }
+        if (msg.relay) break; // only the talker invites the room
+        if (watching() && session?.relay) {
+          // Through the relay, the talker's socket is the relay's business.
+          talker = msg.from;
           break;
         }
         if (watching() && mediaUp()) {
@@ -270,14 +305,16 @@ async function onMessage(msg) {
         if (watching()) await onOffer(msg);
         break;
       case types.candidate:
-        if (session && msg.from === talker) await addCandidate(session.pc, session.pending, msg, config.maxPendingCandidates);
+        if (session && msg.from === session.peer) await addCandidate(session.pc, session.pending, msg, config.maxPendingCandidates);
         break;
       case types.talkReject:
         closeSession();
         go(Phase.rejected, { reason: msg.reason });
         break;
       case types.endTalk:
-        if (msg.from === talker) talkerLeft();
+        // Only the room's talker may send it: through the relay, whoever
+        // sent it is the talker whose stream the relay feeds.
+        if (msg.from === talker || session?.relay) talkerLeft();
         break;
     }
   } catch (err) {
@@ -308,6 +345,11 @@ async function main() {
     disconnect: () => go(Phase.offline),
     message: onMessage,
     userDisconnected: (id) => {
+      if (session?.relay) {
+        // Through the relay, only the relay leaving ends the session.
+        if (id === session.peer) relayLeft();
+        return;
+      }
       if (id !== talker) return;
       if (!watching() || !mediaUp()) talkerLeft();
       else talkerAway();
@@ -324,7 +366,7 @@ async function main() {
     if (!video.muted) video.play().catch(() => {});
   });
   video.addEventListener('playing', onMediaUp);
-  addEventListener('pagehide', () => { if (watching() && talker) send({ type: types.bye, sendto: talker }); });
+  addEventListener('pagehide', () => { if (watching()) bye(); });
 }
 
 main();

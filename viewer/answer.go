@@ -11,9 +11,11 @@ import (
 	"github.com/broadcast-service/broadcast/protocol"
 )
 
-// answer takes the talker's offer: a new PeerConnection, recording what it
-// brings, and an answer back. The same offer again (the talker did not hear
-// the answer) gets the same answer again.
+// answer takes the talker's offer, or the room's relay's (stamped relay:
+// true): a new PeerConnection, recording what it brings, and an answer
+// back; the offer's sender is the session's peer from then on. The same
+// offer again (the talker did not hear the answer) gets the same answer
+// again.
 func (v *Viewer) answer(m protocol.Message) error {
 	if v.repeatAnswer(m) {
 		return nil
@@ -28,8 +30,11 @@ func (v *Viewer) answer(m protocol.Message) error {
 	v.candidates.Hold() // until this offer is the remote description
 	v.mu.Lock()
 	old := v.pc
-	v.pc, v.talker = pc, m.From
+	v.pc, v.talker, v.viaRelay = pc, m.From, m.Relay
 	v.mu.Unlock()
+	if m.Relay {
+		v.log.Info("offer from the relay", "relay", m.From)
+	}
 	if old != nil {
 		_ = old.Close() // its track readers end, and finish waits for them
 	}

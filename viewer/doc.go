@@ -1,7 +1,8 @@
 // Package viewer watches a room like watch.html does, with no browser: it
-// requests the stream from the room's talker, receives it on pion, records
-// audio and video into one file (WebM for VP8 or VP9 with Opus, Matroska
-// for H.264), and reports what it received.
+// requests the stream from the room's talker (or takes the offer of the
+// room's relay, stamped relay: true by the server), receives it on pion,
+// records audio and video into one file (WebM for VP8 or VP9 with Opus,
+// Matroska for H.264), and reports what it received.
 //
 // The connection to the server is an internal/session Session; this package
 // holds the watcher's role alone. The watcher moves through the phases

@@ -19,8 +19,9 @@ func (v *Viewer) sameSession(sdp string) bool {
 	return d != nil && u != "" && rtc.ICEUfrag(d.SDP) == u
 }
 
-// askResume asks the room's talker to take back the media session, by the
-// ice-ufrag of its offer, and moves to resuming. Signaling loop only.
+// askResume asks the room's talker (the relay, for a session with the
+// relay) to take back the media session, by the ice-ufrag of its offer,
+// and moves to resuming. Signaling loop only.
 func (v *Viewer) askResume() {
 	pc := v.peerConnection()
 	if pc == nil {
@@ -32,7 +33,11 @@ func (v *Viewer) askResume() {
 	}
 	v.moveTo(phaseResuming)
 	v.askedAt = time.Now()
-	v.send(protocol.TalkRequest{Head: protocol.Head{Type: protocol.TypeTalkRequest}, Resume: rtc.ICEUfrag(d.SDP)})
+	to := ""
+	if v.relayed() {
+		to = v.currentTalker()
+	}
+	v.send(protocol.TalkRequest{Head: protocol.Head{Type: protocol.TypeTalkRequest, Sendto: to}, Resume: rtc.ICEUfrag(d.SDP)})
 }
 
 // resumed: the talker, under socket id from, took the session back.

@@ -78,6 +78,10 @@ func (v *Viewer) stats(ended string) Stats {
 	st := Stats{
 		Frames: v.frames.Load(), Bytes: v.bytes.Load(), Ended: ended,
 		PLIs: v.plis.Load(), NACKs: v.nacks.Load(), PacketsLost: v.lost.Load(),
+		Via: ViaDirect,
+	}
+	if v.relayed() {
+		st.Via = ViaRelay
 	}
 	if at := v.firstAt.Load(); at > 0 {
 		first := time.Unix(0, at)

@@ -69,9 +69,20 @@ type Stats struct {
 	// picture loss indications (§6.3.1) sent.
 	NACKs uint32 `json:"nacks_sent"`
 	PLIs  uint32 `json:"plis_sent"`
-	// Ended says why watching stopped: "duration", "talker_left" or "stopped".
+	// Ended says why watching stopped: "duration", "talker_left",
+	// "relay_left" (the room's relay, which served this watcher, left) or
+	// "stopped".
 	Ended string `json:"ended"`
+	// Via says who sent the media: "direct" (the room's talker) or "relay"
+	// (the room's relay, whose offer the server stamped relay: true).
+	Via string `json:"via"`
 }
+
+// Values of Stats.Via.
+const (
+	ViaDirect = "direct"
+	ViaRelay  = "relay"
+)
 
 // Viewer watches one room.
 type Viewer struct {
@@ -98,9 +109,10 @@ type Viewer struct {
 
 	candidates rtc.EarlyCandidates // the talker's, held until its offer is taken
 
-	mu        sync.Mutex // guards pc, talker, rec, finishing
+	mu        sync.Mutex // guards pc, talker, viaRelay, rec, finishing
 	pc        *webrtc.PeerConnection
-	talker    string
+	talker    string // the media session's peer: the room's talker, or its relay
+	viaRelay  bool   // talker is the room's relay
 	rec       *recorder
 	finishing bool // no track reader may start: finish waits for those running
 
@@ -169,10 +181,19 @@ func (v *Viewer) send(msg protocol.Typed) {
 	}
 }
 
+// currentTalker returns the socket id of the media session's peer: the
+// room's talker, or its relay (see relayed).
 func (v *Viewer) currentTalker() string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.talker
+}
+
+// relayed reports whether the media session is with the room's relay.
+func (v *Viewer) relayed() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.viaRelay
 }
 
 func (v *Viewer) peerConnection() *webrtc.PeerConnection {

@@ -77,6 +77,9 @@ func (v *Viewer) event(ev session.Event) (string, error) {
 		v.log.Warn("signaling error", "code", e.Code, "message", e.Message)
 	case session.Left:
 		if e.ID != "" && e.ID == v.currentTalker() {
+			if v.relayed() {
+				return "relay_left", nil // the relay is the server's: its media went with it
+			}
 			return v.talkerLeft()
 		}
 	case session.Message:
@@ -130,7 +133,9 @@ func (v *Viewer) message(m protocol.Message) (string, error) {
 		}
 		return "", fmt.Errorf("%w: %s", ErrRejected, m.Reason)
 	case protocol.TypeEndTalk:
-		if m.From == v.currentTalker() {
+		// Only the room's talker may send it: while watching through the
+		// relay, whoever sent it is the talker whose stream the relay feeds.
+		if m.From == v.currentTalker() || v.relayed() {
 			return "talker_left", nil
 		}
 	}
@@ -145,7 +150,8 @@ func (v *Viewer) talkReady(from string, resumed bool) {
 			v.resumed(from)
 		}
 	case v.mediaUp():
-		if v.phase == phaseTalkerAway || from != v.currentTalker() {
+		// Through the relay, the talker's socket is the relay's business.
+		if !v.relayed() && (v.phase == phaseTalkerAway || from != v.currentTalker()) {
 			v.askResume() // the talker is back, under a new socket id
 		}
 	case v.currentTalker() == "" || v.peerConnection() == nil:
