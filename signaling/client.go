@@ -15,6 +15,9 @@ type Client struct {
 	id      string
 	addr    string
 	from    []byte // `"from":"<id>"`, spliced into routed messages
+	// relayFrom is `"relay":true,"from":"<id>"`, spliced instead while
+	// the client is its room's relay.
+	relayFrom []byte
 	hub     *Hub
 	out     *outbox
 	sink    Sink
@@ -25,6 +28,7 @@ type Client struct {
 	expiry     *time.Timer          // until the watch key expires; guarded by Hub.mu
 	room       atomic.Pointer[room] // written under Hub.mu
 	talker     atomic.Bool          // the talker of its room; written under Hub.mu
+	relay      atomic.Bool          // the relay of its room; written under Hub.mu
 	plainEnter atomic.Bool          // entered with a plain room name (a plain enter): may claim the talker role
 	onAir      atomic.Bool          // its room's talker, between talk_ready and end_talk
 	retake     string               // the talker's retake token in an open hub; guarded by Hub.mu
@@ -45,6 +49,18 @@ func (c *Client) Room() string {
 
 // IsTalker reports whether the client is its room's talker.
 func (c *Client) IsTalker() bool { return c.talker.Load() }
+
+// IsRelay reports whether the client is its room's relay.
+func (c *Client) IsRelay() bool { return c.relay.Load() }
+
+// stampFrom is what stamps the client's messages: its `from`, and
+// `relay: true` while it is its room's relay.
+func (c *Client) stampFrom() []byte {
+	if c.relay.Load() {
+		return c.relayFrom
+	}
+	return c.from
+}
 
 // Leave removes the client from the hub and tells its room `user
 // disconnected` {id} (everyone, for the talker; the talker, for a watcher).
