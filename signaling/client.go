@@ -12,17 +12,17 @@ import (
 
 // Client is one connected socket as the hub sees it.
 type Client struct {
-	id      string
-	addr    string
-	from    []byte // `"from":"<id>"`, spliced into routed messages
+	id   string
+	addr string
+	from []byte // `"from":"<id>"`, spliced into routed messages
 	// relayFrom is `"relay":true,"from":"<id>"`, spliced instead while
 	// the client is its room's relay.
 	relayFrom []byte
-	hub     *Hub
-	out     *outbox
-	sink    Sink
-	limiter *rate.Limiter // messages
-	enters  *rate.Limiter
+	hub       *Hub
+	out       *outbox
+	sink      Sink
+	limiter   *rate.Limiter // messages
+	enters    *rate.Limiter
 
 	idle       *time.Timer          // while outside a room; see Limits.EnterTimeout
 	expiry     *time.Timer          // until the watch key expires; guarded by Hub.mu

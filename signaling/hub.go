@@ -165,8 +165,8 @@ func (h *Hub) newClient(id, addr string, sink Sink) (*Client, error) {
 		id: id, addr: addr, hub: h, sink: sink,
 		from:      append([]byte(`"from":`), from...),
 		relayFrom: append([]byte(`"relay":true,"from":`), from...),
-		limiter: rate.NewLimiter(rate.Limit(lim.MessagesPerSecond), lim.MessageBurst),
-		enters:  rate.NewLimiter(rate.Limit(lim.EntersPerSecond), lim.EnterBurst),
+		limiter:   rate.NewLimiter(rate.Limit(lim.MessagesPerSecond), lim.MessageBurst),
+		enters:    rate.NewLimiter(rate.Limit(lim.EntersPerSecond), lim.EnterBurst),
 	}
 	watchers := shares{perOrigin: lim.WatcherQueueBytes, total: h.opts.QueueBytes / watchersQueueFraction}
 	c.out = newOutbox(sink, h.opts.QueueBytes, watchers, c.evict)
