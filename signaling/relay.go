@@ -135,6 +135,12 @@ func (h *Hub) handOver(r *room, watcher string, request []byte, deliver func()) 
 		deliver()
 		return
 	}
+	// A relay that entered since toRelay looked may have taken what was
+	// held before this request: hand it this one too.
+	if rc := r.relay.Load(); rc != nil {
+		h.relayEntered(r, rc)
+		return
+	}
 	if first {
 		h.opts.Relay.StartRelay(r.name)
 	}
