@@ -32,8 +32,11 @@ type Client struct {
 	plainEnter atomic.Bool          // entered with a plain room name (a plain enter): may claim the talker role
 	onAir      atomic.Bool          // its room's talker, between talk_ready and end_talk
 	retake     string               // the talker's retake token in an open hub; guarded by Hub.mu
-	left       atomic.Bool          // set once, under Hub.mu
-	refusals   atomic.Int32         // rate refusals in a row
+	// addrUncounted: the client no longer counts toward Limits.AddrSockets
+	// (it left, or it is a relay); guarded by Hub.mu.
+	addrUncounted bool
+	left          atomic.Bool  // set once, under Hub.mu
+	refusals      atomic.Int32 // rate refusals in a row
 }
 
 // ID returns the client's socket id, the `from` of what it sends.
@@ -95,11 +98,7 @@ func (h *Hub) forgetLocked(c *Client) (*room, []*Client) {
 		c.expiry.Stop()
 	}
 	delete(h.clients, c.id)
-	if c.addr != "" {
-		if h.perAddr[c.addr]--; h.perAddr[c.addr] <= 0 {
-			delete(h.perAddr, c.addr)
-		}
-	}
+	h.uncountAddrLocked(c)
 	r := c.room.Load()
 	if r == nil {
 		return nil, nil
@@ -108,6 +107,18 @@ func (h *Hub) forgetLocked(c *Client) (*room, []*Client) {
 		h.reserveLocked(r.name, c)
 	}
 	return r, h.removeLocked(r, c)
+}
+
+// uncountAddrLocked takes c out of its address's count of sockets, once.
+// Hub.mu must be held.
+func (h *Hub) uncountAddrLocked(c *Client) {
+	if c.addr == "" || c.addrUncounted {
+		return
+	}
+	c.addrUncounted = true
+	if h.perAddr[c.addr]--; h.perAddr[c.addr] <= 0 {
+		delete(h.perAddr, c.addr)
+	}
 }
 
 // evict drops a client whose queue overflowed, whose connection failed, or

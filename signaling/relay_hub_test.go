@@ -265,3 +265,45 @@ func TestRelayHoldExpiresInOrder(t *testing.T) {
 		t.Fatalf("still held %v", items)
 	}
 }
+
+// Relays, which all connect from the server's own address, do not count
+// toward the sockets per address once they are in their rooms.
+func TestRelaysDoNotCountPerAddress(t *testing.T) {
+	h := NewHub(Options{RelaySecret: testRelaySecret, Limits: Limits{AddrSockets: 2}})
+	for i := range 5 {
+		c, err := h.Connect(fmt.Sprintf("relay%d", i), "127.0.0.1", newMemSink())
+		if err != nil {
+			t.Fatalf("relay %d: %v", i, err)
+		}
+		t.Cleanup(c.Leave)
+		if err := c.Enter(protocol.EnterRequest{Room: fmt.Sprintf("r%d", i), Role: protocol.RoleRelay, Key: testRelaySecret}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Others from the address still count, and a relay leaving frees no
+	// place it did not hold.
+	for i := range 2 {
+		if _, err := h.Connect(fmt.Sprintf("w%d", i), "127.0.0.1", newMemSink()); err != nil {
+			t.Fatalf("watcher %d: %v", i, err)
+		}
+	}
+	h.mu.RLock()
+	relay0 := h.clients["relay0"]
+	h.mu.RUnlock()
+	relay0.Leave()
+	if _, err := h.Connect("w2", "127.0.0.1", newMemSink()); !errors.Is(err, ErrTooManySockets) {
+		t.Fatalf("third watcher from the address: %v, want ErrTooManySockets", err)
+	}
+	for _, id := range []string{"w0", "w1"} {
+		h.mu.RLock()
+		c := h.clients[id]
+		h.mu.RUnlock()
+		c.Leave()
+	}
+	h.mu.RLock()
+	n := len(h.perAddr)
+	h.mu.RUnlock()
+	if n != 0 {
+		t.Fatalf("per-address counts left: %d", n)
+	}
+}

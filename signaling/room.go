@@ -54,6 +54,9 @@ func (h *Hub) addLocked(c *Client, name string, as role, retake string) {
 	}
 	if as.relay {
 		r.relay.Store(c)
+		// Relays connect from the server's own address, one per room:
+		// they do not count toward the sockets per address.
+		h.uncountAddrLocked(c)
 	}
 }
 
