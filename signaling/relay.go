@@ -204,12 +204,12 @@ func (c *Client) startOnAir(r *room, m message) {
 
 // toLocalTalker delivers data, a message of type typ from origin (a
 // watcher, or the relay), to talker, room r's talker on this node, under
-// origin's share of its queue. In RelayAlways a watcher's talk_request
-// goes to the room's relay instead (see handOver).
+// origin's share of its queue. In RelayAlways a watcher's talk_request to
+// a talker on air goes to the room's relay instead (see handOver).
 func (h *Hub) toLocalTalker(r *room, talker *Client, typ, origin string, data []byte) error {
 	f := NewFrame(protocol.EventMessage, data)
 	deliver := func() error { return talker.out.offer(f, origin) }
-	if typ == protocol.TypeTalkRequest && h.relaying() && h.opts.RelayMode == RelayAlways {
+	if typ == protocol.TypeTalkRequest && h.relaying() && h.opts.RelayMode == RelayAlways && talker.onAir.Load() {
 		if _, id := h.relayOf(r); origin != id {
 			h.handOver(r, origin, data, func() {
 				if err := deliver(); err != nil && !isClosed(err) {

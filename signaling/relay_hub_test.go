@@ -159,8 +159,9 @@ func TestRelayAcrossNodes(t *testing.T) {
 	start := make(startCalls, 8)
 	h := NewHub(Options{Cluster: cl, Relay: start, RelaySecret: testRelaySecret, RelayMode: RelayAlways})
 
-	// The talker and its relay here; a watcher elsewhere.
+	// The talker, on air, and its relay here; a watcher elsewhere.
 	talker := connect(t, h, "t", "a", protocol.RoleTalker)
+	send(t, talker, `{"type":"talk_ready"}`)
 	relay := relayPeer(t, h, "relay", "a")
 	if !cl.took(fmt.Sprintf("join a relay %v", false)) {
 		t.Fatalf("calls %v", cl.calls)
@@ -306,4 +307,27 @@ func TestRelaysDoNotCountPerAddress(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("per-address counts left: %d", n)
 	}
+}
+
+// In always mode, a request to a talker not yet on air reaches the
+// talker, as without a relay: no relay is started for it.
+func TestRelayAlwaysWaitsForOnAir(t *testing.T) {
+	start := make(startCalls, 8)
+	h := NewHub(Options{Relay: start, RelaySecret: testRelaySecret, RelayMode: RelayAlways})
+	talker := connect(t, h, "t", "r", protocol.RoleTalker)
+	w := connect(t, h, "w", "r", protocol.RoleWatcher)
+	send(t, w, `{"type":"talk_request"}`)
+	if m := decode(t, talker.next(t)); m["type"] != "talk_request" || m["from"] != "w" {
+		t.Fatalf("talker got %v", m)
+	}
+	if len(start) != 0 {
+		t.Fatal("a relay was started for a talker off air")
+	}
+	send(t, talker, `{"type":"talk_ready"}`)
+	if got := <-start; got != "r" {
+		t.Fatalf("relay started for %q", got)
+	}
+	w.next(t) // talk_ready
+	send(t, w, `{"type":"talk_request"}`)
+	talker.drained(t) // held for the relay
 }
