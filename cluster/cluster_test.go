@@ -38,13 +38,20 @@ type node struct {
 
 func startNode(t testing.TB, url string, limits signaling.Limits) *node {
 	t.Helper()
+	return startNodeWith(t, url, signaling.Options{Limits: limits})
+}
+
+// startNodeWith starts a node whose hub has opts (its Cluster set here).
+func startNodeWith(t testing.TB, url string, opts signaling.Options) *node {
+	t.Helper()
 	nd := &node{state: make(chan bool, 16)}
 	cl, err := cluster.New(cluster.Options{URL: url, TTL: ttl, OnState: func(up bool) { nd.state <- up }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	nd.cl = cl
-	nd.hub = signaling.NewHub(signaling.Options{Cluster: cl, Limits: limits})
+	opts.Cluster = cl
+	nd.hub = signaling.NewHub(opts)
 	cl.Start(nd.hub)
 	if !cl.Up() || !<-nd.state {
 		t.Fatal("node did not join the cluster")
@@ -102,6 +109,13 @@ func (nd *node) join(t testing.TB, room string, role protocol.Role) *peer {
 
 func (nd *node) enter(t testing.TB, room string, role protocol.Role) (*peer, error) {
 	t.Helper()
+	return nd.enterWith(t, protocol.EnterRequest{Room: room, Role: role})
+}
+
+// enterWith connects a peer and enters it as req asks.
+func (nd *node) enterWith(t testing.TB, req protocol.EnterRequest) (*peer, error) {
+	t.Helper()
+	room, role := req.Room, req.Role
 	nd.n++
 	frames := make(chan *signaling.Frame, 256)
 	c, err := nd.hub.Connect(fmt.Sprintf("%s-%s-%d-%p", room, role, nd.n, nd), "", sink{frames})
@@ -110,7 +124,7 @@ func (nd *node) enter(t testing.TB, room string, role protocol.Role) (*peer, err
 	}
 	p := &peer{t: t, c: c, frames: frames}
 	t.Cleanup(c.Leave)
-	if err := c.Enter(protocol.EnterRequest{Room: room, Role: role}); err != nil {
+	if err := c.Enter(req); err != nil {
 		c.Leave()
 		return nil, err
 	}

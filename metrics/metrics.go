@@ -211,6 +211,9 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		if r.Talker {
 			watchers--
 		}
+		if r.Relay { // the relay's watchers are not members here
+			watchers--
+		}
 		if i < TopRooms {
 			ch <- prometheus.MustNewConstMetric(m.roomSockets, prometheus.GaugeValue, float64(r.Members), r.Name)
 			ch <- prometheus.MustNewConstMetric(m.roomWatchers, prometheus.GaugeValue, float64(watchers), r.Name)

@@ -18,7 +18,7 @@ func (discard) Close() error                         { return nil }
 
 func TestMetrics(t *testing.T) {
 	m := New()
-	h := signaling.NewHub(signaling.Options{Observer: m})
+	h := signaling.NewHub(signaling.Options{Observer: m, RelaySecret: "s"})
 	m.Watch(h)
 	client := func(id, room string, role protocol.Role) *signaling.Client {
 		c, err := h.Connect(id, "", discard{})
@@ -26,7 +26,7 @@ func TestMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(c.Leave)
-		if err := c.Enter(protocol.EnterRequest{Room: room, Role: role}); err != nil {
+		if err := c.Enter(protocol.EnterRequest{Room: room, Role: role, Key: "s"}); err != nil {
 			t.Fatal(err)
 		}
 		return c
@@ -34,6 +34,7 @@ func TestMetrics(t *testing.T) {
 	talker := client("t", "big", protocol.RoleTalker)
 	w := client("w", "big", protocol.RoleWatcher)
 	client("w2", "big", protocol.RoleWatcher)
+	client("relay", "big", protocol.RoleRelay) // no watcher
 	for i := range TopRooms + 2 {
 		client(fmt.Sprintf("s%d", i), fmt.Sprintf("small-%02d", i), protocol.RoleWatcher)
 	}
@@ -51,15 +52,15 @@ func TestMetrics(t *testing.T) {
 	body, _ := io.ReadAll(rec.Body)
 	text := string(body)
 	for _, want := range []string{
-		"broadcast_sockets 15",
+		"broadcast_sockets 16",
 		"broadcast_rooms 13",
 		"broadcast_talkers 1",
-		`broadcast_room_sockets{room="big"} 3`,
+		`broadcast_room_sockets{room="big"} 4`,
 		`broadcast_room_sockets{room="other"} 3`,
 		`broadcast_room_watchers{room="big"} 2`,
 		`broadcast_room_watchers{room="other"} 3`,
 		`broadcast_messages_total{type="talk_ready"} 1`,
-		`broadcast_deliveries_total{type="talk_ready"} 2`,
+		`broadcast_deliveries_total{type="talk_ready"} 3`,
 		`broadcast_messages_total{type="stats"} 1`,
 		`broadcast_refusals_total{code="not_talker"} 1`,
 		"broadcast_viewer_reports_total 1",

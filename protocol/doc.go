@@ -13,6 +13,10 @@
 // (UserDisconnected) when a watcher leaves; every member hears it when the
 // talker leaves.
 //
+// A room may have a relay (RoleRelay), a peer inside the server that takes
+// the talker's stream once and serves watchers past the talker's own
+// maximum: the server stamps `relay: true` (Head.Relay) on what it sends.
+//
 // The package imports nothing outside the standard library, so a client
 // importing it does not pull in the server.
 package protocol

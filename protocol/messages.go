@@ -42,8 +42,9 @@ func TalkerOnly(typ string) bool {
 // Head is what every message has: its type, the socket id it is sent to
 // ("" or absent: the room, as far as the sender's role reaches) and, as
 // heard, the socket id of its sender, stamped by the server (any `from` a
-// sender writes is replaced). Relay, as heard, says the sender is the
-// room's relay (RoleRelay); the server stamps it like From.
+// sender writes is replaced). Relay, as heard, is true on every message
+// the room's relay sent (RoleRelay), stamped by the server like From: any
+// `relay` a sender writes is removed, so only the relay's messages carry it.
 type Head struct {
 	Type   string `json:"type"`
 	Sendto string `json:"sendto,omitempty"`
@@ -124,8 +125,9 @@ type EndTalk struct {
 }
 
 // Stats is a watcher's quality report to its talker, sent every
-// ReportInterval while the media is up. RelayWatchers, from the room's
-// relay alone, is how many watchers the relay serves.
+// ReportInterval while the media is up. The relay's report to the talker
+// also has RelayWatchers: how many watchers the relay serves (a count of
+// peers, 0 or more); nil in anyone else's.
 type Stats struct {
 	Head
 	Report
@@ -166,6 +168,9 @@ type Message struct {
 	ID      string `json:"id"`
 	Resume  string `json:"resume"`
 	Resumed bool   `json:"resumed"`
-	// Relay is the server's stamp on a message from the room's relay.
+	// Relay is true on a message the room's relay sent (see Head.Relay).
 	Relay bool `json:"relay"`
+	// RelayWatchers is the relay's count of the watchers it serves, in
+	// its stats to the talker; nil in any other message.
+	RelayWatchers *int `json:"relayWatchers"`
 }

@@ -10,7 +10,7 @@ import (
 // pages and the server have always exchanged (given here as a map), with
 // absent fields left out.
 func TestMessagesOnTheWire(t *testing.T) {
-	mid, index, zero, three := "0", uint16(1), 0.0, 3
+	mid, index, zero, watchers := "0", uint16(1), 0.0, 3
 	tests := []struct {
 		name string
 		msg  any
@@ -31,7 +31,8 @@ func TestMessagesOnTheWire(t *testing.T) {
 		{"end_talk", EndTalk{Head: Head{Type: TypeEndTalk}}, map[string]any{"type": "end_talk"}},
 		{"stats", Stats{Head: Head{Type: TypeStats, Sendto: "t"}, Report: Report{FPS: &zero}}, map[string]any{"type": "stats", "sendto": "t", "fps": 0.0}},
 		{"offer from the relay", Offer{Head: Head{Type: TypeOffer, From: "r", Relay: true}, SDP: "v=0"}, map[string]any{"type": "offer", "from": "r", "relay": true, "sdp": "v=0"}},
-		{"stats from the relay", Stats{Head: Head{Type: TypeStats, Sendto: "t"}, RelayWatchers: &three}, map[string]any{"type": "stats", "sendto": "t", "relayWatchers": 3.0}},
+		{"stats from the relay", Stats{Head: Head{Type: TypeStats, Sendto: "t"}, RelayWatchers: &watchers}, map[string]any{"type": "stats", "sendto": "t", "relayWatchers": 3.0}},
+		{"enter as the relay", EnterRequest{Room: "r", Role: RoleRelay, Key: "s"}, map[string]any{"room": "r", "role": "relay", "key": "s"}},
 		{"signaling_error", SignalingError{Code: CodeRoomTaken, Message: "m"}, map[string]any{"code": "room_taken", "message": "m"}},
 		{"entered", Entered{Room: "r", Role: RoleTalker, ICEServers: []ICEServer{}, Retake: "k"},
 			map[string]any{"room": "r", "role": "talker", "iceServers": []any{}, "retake": "k"}},

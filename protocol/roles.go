@@ -6,8 +6,9 @@ type Role string
 // Roles. RolePlain is the role of a plain enter: a client that emits
 // `enter` with a plain room name rather than {room, role, key?}. It
 // watches, and in an open hub it becomes the talker by sending the room's
-// first talk_ready. RoleRelay is the server's own relay peer: a watcher
-// toward the talker and a talker toward the watchers it serves.
+// first talk_ready. RoleRelay is the server's own relay peer: toward the
+// talker a watcher, toward the watchers it serves a talker; only the
+// server's relay secret admits it (see docs/protocol.md, "The relay").
 const (
 	RolePlain   Role = ""
 	RoleTalker  Role = "talker"

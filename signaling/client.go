@@ -12,24 +12,31 @@ import (
 
 // Client is one connected socket as the hub sees it.
 type Client struct {
-	id      string
-	addr    string
-	from    []byte // `"from":"<id>"`, spliced into routed messages
-	hub     *Hub
-	out     *outbox
-	sink    Sink
-	limiter *rate.Limiter // messages
-	enters  *rate.Limiter
+	id   string
+	addr string
+	from []byte // `"from":"<id>"`, spliced into routed messages
+	// relayFrom is `"relay":true,"from":"<id>"`, spliced instead while
+	// the client is its room's relay.
+	relayFrom []byte
+	hub       *Hub
+	out       *outbox
+	sink      Sink
+	limiter   *rate.Limiter // messages
+	enters    *rate.Limiter
 
 	idle       *time.Timer          // while outside a room; see Limits.EnterTimeout
 	expiry     *time.Timer          // until the watch key expires; guarded by Hub.mu
 	room       atomic.Pointer[room] // written under Hub.mu
 	talker     atomic.Bool          // the talker of its room; written under Hub.mu
+	relay      atomic.Bool          // the relay of its room; written under Hub.mu
 	plainEnter atomic.Bool          // entered with a plain room name (a plain enter): may claim the talker role
 	onAir      atomic.Bool          // its room's talker, between talk_ready and end_talk
 	retake     string               // the talker's retake token in an open hub; guarded by Hub.mu
-	left       atomic.Bool          // set once, under Hub.mu
-	refusals   atomic.Int32         // rate refusals in a row
+	// addrUncounted: the client no longer counts toward Limits.AddrSockets
+	// (it left, or it is a relay); guarded by Hub.mu.
+	addrUncounted bool
+	left          atomic.Bool  // set once, under Hub.mu
+	refusals      atomic.Int32 // rate refusals in a row
 }
 
 // ID returns the client's socket id, the `from` of what it sends.
@@ -45,6 +52,18 @@ func (c *Client) Room() string {
 
 // IsTalker reports whether the client is its room's talker.
 func (c *Client) IsTalker() bool { return c.talker.Load() }
+
+// IsRelay reports whether the client is its room's relay.
+func (c *Client) IsRelay() bool { return c.relay.Load() }
+
+// stampFrom is what stamps the client's messages: its `from`, and
+// `relay: true` while it is its room's relay.
+func (c *Client) stampFrom() []byte {
+	if c.relay.Load() {
+		return c.relayFrom
+	}
+	return c.from
+}
 
 // Leave removes the client from the hub and tells its room `user
 // disconnected` {id} (everyone, for the talker; the talker, for a watcher).
@@ -79,11 +98,7 @@ func (h *Hub) forgetLocked(c *Client) (*room, []*Client) {
 		c.expiry.Stop()
 	}
 	delete(h.clients, c.id)
-	if c.addr != "" {
-		if h.perAddr[c.addr]--; h.perAddr[c.addr] <= 0 {
-			delete(h.perAddr, c.addr)
-		}
-	}
+	h.uncountAddrLocked(c)
 	r := c.room.Load()
 	if r == nil {
 		return nil, nil
@@ -92,6 +107,18 @@ func (h *Hub) forgetLocked(c *Client) (*room, []*Client) {
 		h.reserveLocked(r.name, c)
 	}
 	return r, h.removeLocked(r, c)
+}
+
+// uncountAddrLocked takes c out of its address's count of sockets, once.
+// Hub.mu must be held.
+func (h *Hub) uncountAddrLocked(c *Client) {
+	if c.addr == "" || c.addrUncounted {
+		return
+	}
+	c.addrUncounted = true
+	if h.perAddr[c.addr]--; h.perAddr[c.addr] <= 0 {
+		delete(h.perAddr, c.addr)
+	}
 }
 
 // evict drops a client whose queue overflowed, whose connection failed, or

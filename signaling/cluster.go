@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 
@@ -55,9 +56,12 @@ func (singleNode) Send(string, string, []byte)          {}
 // Deliver hands the hub a message routed on another node: data is the
 // message's JSON, `from` stamped. It goes to the member `to` of room, or to
 // every member of room when to is "". A recipient no longer in room is
-// skipped. A watcher's message to a talker here is offered under the
-// watchers' shares of the talker's queue, as on the watcher's own node, and
-// dropped past them (ErrTalkerBusy, counted as a refusal).
+// skipped. A watcher's message to a talker (or the relay) here is offered
+// under the watchers' shares of its queue, as on the watcher's own node,
+// and dropped past them (ErrTalkerBusy, counted as a refusal); in
+// RelayAlways a watcher's talk_request to a talker here goes to the room's
+// relay. A message stamped `relay` tells the hub the room's relay on
+// another node, so that watchers here may reach it.
 func (h *Hub) Deliver(room, to string, data []byte) {
 	h.mu.RLock()
 	r := h.rooms[room]
@@ -74,10 +78,20 @@ func (h *Hub) Deliver(room, to string, data []byte) {
 		switch {
 		case one == nil || one.room.Load() != r:
 		case r.talker.Load() == one:
+			from, typ, _ := peek(data)
+			if err := h.toLocalTalker(r, one, typ, from, data); errors.Is(err, ErrTalkerBusy) {
+				h.opts.Observer.Refused(Code(err))
+			}
+		case r.relay.Load() == one:
 			if err := one.out.offer(f, remoteOrigin(data)); errors.Is(err, ErrTalkerBusy) {
 				h.opts.Observer.Refused(Code(err))
 			}
 		default:
+			if bytes.Contains(data, []byte(`"relay":true`)) {
+				if from, _, relay := peek(data); relay {
+					r.learnRelay(from)
+				}
+			}
 			one.out.push(f)
 		}
 		return
@@ -89,7 +103,8 @@ func (h *Hub) Deliver(room, to string, data []byte) {
 
 // Departed tells the hub that id, a member of room on another node, left:
 // the hub's members of room hear `user disconnected` {id}, all of them if
-// id was the talker, else the room's talker if it is here.
+// id was the talker or the room's relay, else the room's talker and relay
+// if they are here.
 func (h *Hub) Departed(room, id string, talker bool) {
 	h.mu.RLock()
 	r := h.rooms[room]
@@ -98,10 +113,19 @@ func (h *Hub) Departed(room, id string, talker bool) {
 		return
 	}
 	var to []*Client
+	if p := r.remoteRelay.Load(); p != nil && *p == id {
+		r.remoteRelay.CompareAndSwap(p, nil)
+		talker = true // everyone hears, as of the talker
+	}
 	if talker {
 		to = *r.members.Load()
-	} else if t := r.talker.Load(); t != nil {
-		to = []*Client{t}
+	} else {
+		if t := r.talker.Load(); t != nil {
+			to = append(to, t)
+		}
+		if rc := r.relay.Load(); rc != nil {
+			to = append(to, rc)
+		}
 	}
 	sendDisconnected(id, to)
 }

@@ -12,6 +12,12 @@
 // `signaling_error` {code, message}. The names, message types and codes are
 // package protocol's, which clients import in place of this one.
 //
+// A room may have a relay (protocol.RoleRelay), the server's own peer that
+// serves watchers past the talker's maximum: it enters with
+// Options.RelaySecret, everything it sends is stamped `relay: true`, and
+// Options.Relay (a RelayStarter) starts it when Options.RelayMode asks
+// (see relay.go and docs/protocol.md).
+//
 // The shortest use:
 //
 //	hub := signaling.NewHub(signaling.Options{})

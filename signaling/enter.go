@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/broadcast-service/broadcast/protocol"
@@ -13,20 +14,22 @@ import (
 // (whose members are told `user disconnected` as routing allows), and sends
 // it `entered`. It returns ErrBadRoom for a name ValidRoomName refuses,
 // ErrBadKey or ErrExpired for a key that does not do, ErrRoomTaken for a
-// second talker, ErrRoomFull over the room's socket limit, ErrRateLimited
-// over the socket's enter rate (Limits.EntersPerSecond), and ErrClosed
-// after Leave. A watcher that entered with a watch key is dropped with
+// second talker or a second relay, ErrRoomFull over the room's socket
+// limit (never for the relay, which does not count toward it),
+// ErrRateLimited over the socket's enter rate (Limits.EntersPerSecond), and
+// ErrClosed after Leave. A relay needs Options.RelaySecret as its key
+// (ErrBadKey). A watcher that entered with a watch key is dropped with
 // ErrExpired when the key expires.
 func (c *Client) Enter(req protocol.EnterRequest) error {
 	expires, err := c.admitEnter(req)
 	if err != nil {
 		return err
 	}
-	talker := req.Role == protocol.RoleTalker
-	if c.inRoomAs(req.Room, talker) {
-		_, err = c.enter(req.Room, talker, req.Retake)
+	as := roleOf(req.Role)
+	if c.inRoomAs(req.Room, as) {
+		_, err = c.enter(req.Room, as, req.Retake)
 	} else {
-		err = c.enterAcrossNodes(req.Room, talker, req.Retake)
+		err = c.enterAcrossNodes(req.Room, as, req.Retake)
 	}
 	if err != nil {
 		return err
@@ -57,6 +60,9 @@ func (c *Client) admitEnter(req protocol.EnterRequest) (time.Time, error) {
 // checkKey verifies the key of an enter request, as the hub's mode wants,
 // and returns when a watch key expires (zero for no expiry).
 func (h *Hub) checkKey(req protocol.EnterRequest) (time.Time, error) {
+	if req.Role == protocol.RoleRelay {
+		return time.Time{}, h.checkRelayKey(req.Key)
+	}
 	k := h.opts.Keys
 	if k == nil {
 		return time.Time{}, nil // open rooms: keys are not needed, and not checked
@@ -74,21 +80,21 @@ func (h *Hub) checkKey(req protocol.EnterRequest) (time.Time, error) {
 }
 
 // inRoomAs reports whether the client is already in room with the role.
-func (c *Client) inRoomAs(room string, talker bool) bool {
+func (c *Client) inRoomAs(room string, as role) bool {
 	r := c.room.Load()
-	return r != nil && r.name == room && c.talker.Load() == talker
+	return r != nil && r.name == room && c.talker.Load() == as.talker && c.relay.Load() == as.relay
 }
 
 // enterAcrossNodes enters room as enter does, after the Cluster has
 // checked the room's limit and talker across nodes; what the entry here
 // then refuses is undone there.
-func (c *Client) enterAcrossNodes(room string, talker bool, retake string) error {
+func (c *Client) enterAcrossNodes(room string, as role, retake string) error {
 	h := c.hub
 	cl := h.opts.Cluster
-	if err := cl.Join(room, c.id, talker, h.opts.Limits.RoomSockets); err != nil {
+	if err := cl.Join(room, c.id, as.talker, h.roomLimit(room, as)); err != nil {
 		return err
 	}
-	old, err := c.enter(room, talker, retake)
+	old, err := c.enter(room, as, retake)
 	now := c.Room()
 	switch {
 	case err != nil && now != "" && !errors.Is(err, ErrClosed):
@@ -123,11 +129,31 @@ func (c *Client) rejoinCluster(room, now string) {
 	}
 }
 
-// enter makes the client a member of room name, the talker if talker,
+// roomLimit is the limit of sockets in room across nodes for a socket
+// entering as as: Limits.RoomSockets, one more when the room has a relay
+// (which the Cluster counts, and which counts toward no limit), and none
+// for the relay itself.
+func (h *Hub) roomLimit(room string, as role) int {
+	lim := h.opts.Limits.RoomSockets
+	if as.relay {
+		return math.MaxInt32
+	}
+	h.mu.RLock()
+	r := h.rooms[room]
+	h.mu.RUnlock()
+	if r != nil {
+		if rc, id := h.relayOf(r); rc != nil || id != "" {
+			lim++
+		}
+	}
+	return lim
+}
+
+// enter makes the client a member of room name, in the role as asks,
 // here on this node, and returns the name of the room it left ("" if
 // none). A client already in the room with that role is only sent
-// `entered` again.
-func (c *Client) enter(name string, talker bool, retake string) (string, error) {
+// `entered` again. A relay that enters is handed the requests held for it.
+func (c *Client) enter(name string, as role, retake string) (string, error) {
 	h := c.hub
 	h.mu.Lock()
 	if c.left.Load() {
@@ -135,12 +161,12 @@ func (c *Client) enter(name string, talker bool, retake string) (string, error) 
 		return "", ErrClosed
 	}
 	old := c.room.Load()
-	if c.inRoomAs(name, talker) {
+	if c.inRoomAs(name, as) {
 		h.mu.Unlock()
 		c.sendEntered(name)
 		return name, nil
 	}
-	if err := h.admitToRoomLocked(c, old, name, talker, retake); err != nil {
+	if err := h.admitToRoomLocked(c, old, name, as, retake); err != nil {
 		h.mu.Unlock()
 		return "", err
 	}
@@ -150,19 +176,26 @@ func (c *Client) enter(name string, talker bool, retake string) (string, error) 
 		oldName = old.name
 		notify = h.removeLocked(old, c)
 	}
-	h.addLocked(c, name, talker, retake)
+	h.addLocked(c, name, as, retake)
+	r := h.rooms[name]
 	h.mu.Unlock()
 
 	sendDisconnected(c.id, notify)
-	h.log.Debug("entered room", "socket_id", c.id, "room", name, "talker", talker)
+	h.log.Debug("entered room", "socket_id", c.id, "room", name, "talker", as.talker, "relay", as.relay)
 	c.sendEntered(name)
+	if as.relay {
+		h.relayEntered(r, c)
+	}
 	return oldName, nil
 }
 
 func (c *Client) sendEntered(room string) {
 	role := protocol.RoleWatcher
-	if c.talker.Load() {
+	switch {
+	case c.talker.Load():
 		role = protocol.RoleTalker
+	case c.relay.Load():
+		role = protocol.RoleRelay
 	}
 	entered := protocol.Entered{Room: room, Role: role}
 	if f := c.hub.opts.ICEServers; f != nil {
@@ -181,14 +214,25 @@ func (c *Client) sendEntered(room string) {
 }
 
 // admitToRoomLocked checks that c, now in room old (nil if none), may enter room
-// name, as its talker if talker: ErrRoomFull at Limits.RoomSockets,
-// ErrRoomTaken if the room has another talker or is held for a lost one
-// whose retake token is not retake. Hub.mu must be held.
-func (h *Hub) admitToRoomLocked(c *Client, old *room, name string, talker bool, retake string) error {
+// name, in the role as asks: ErrRoomFull at Limits.RoomSockets (the
+// relay neither counts nor is refused), ErrRoomTaken if the room has
+// another talker or is held for a lost one whose retake token is not
+// retake, or, for a relay, if it has another relay. Hub.mu must be held.
+func (h *Hub) admitToRoomLocked(c *Client, old *room, name string, as role, retake string) error {
+	talker := as.talker
 	r := h.rooms[name]
-	if r != nil && r != old {
-		if n := len(*r.members.Load()); n >= h.opts.Limits.RoomSockets {
+	if r != nil && r != old && !as.relay {
+		n := len(*r.members.Load())
+		if r.relay.Load() != nil {
+			n--
+		}
+		if n >= h.opts.Limits.RoomSockets {
 			return fmt.Errorf("%w: %d sockets", ErrRoomFull, n)
+		}
+	}
+	if as.relay && r != nil {
+		if rc := r.relay.Load(); rc != nil && rc != c {
+			return fmt.Errorf("%w: the room has its relay", ErrRoomTaken)
 		}
 	}
 	if talker && r != nil {

@@ -59,6 +59,8 @@ var (
 	// ErrSlowConsumer: why a client is evicted when its outbound queue
 	// exceeds its byte limit.
 	ErrSlowConsumer = errors.New("slow consumer: outbound queue full")
+	// ErrBadRelayMode: ParseRelayMode of anything but auto, off or always.
+	ErrBadRelayMode = errors.New("bad relay mode")
 )
 
 var codes = []struct {

@@ -50,6 +50,23 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for key expiry; nil means time.Now.
 	Now func() time.Time
+	// Relay, if set, starts rooms' relays when RelayMode asks for them
+	// (see RelayStarter). Nil means no relay is ever started, as RelayOff:
+	// a relay that enters with RelaySecret is still routed as one.
+	Relay RelayStarter
+	// RelayMode is when watchers are handed to a room's relay; "" means
+	// RelayAuto. It takes effect only with Relay.
+	RelayMode RelayMode
+	// RelaySecret is the key a socket entering as protocol.RoleRelay must
+	// present; "" admits no relay. Never logged.
+	RelaySecret string
+	// RelayHold bounds how long a request is held for a relay that has
+	// not entered its room yet; zero means DefaultRelayHold.
+	RelayHold time.Duration
+	// RelayHeld bounds how many requests one room may have held; zero
+	// means DefaultRelayHeld. Past it, a request is delivered as without
+	// a relay.
+	RelayHeld int
 }
 
 // Hub is the room registry and router. It knows nothing of the transport:
@@ -71,6 +88,8 @@ type Hub struct {
 	perAddr  map[string]int
 	reserved map[string]reservation // open rooms held for a lost talker
 	closed   bool
+
+	holds holds // requests held for relays not yet in their rooms
 }
 
 // NewHub returns an empty hub.
@@ -87,6 +106,15 @@ func NewHub(opts Options) *Hub {
 	}
 	if opts.Cluster == nil {
 		opts.Cluster = singleNode{}
+	}
+	if opts.RelayMode == "" {
+		opts.RelayMode = RelayAuto
+	}
+	if opts.RelayHold <= 0 {
+		opts.RelayHold = DefaultRelayHold
+	}
+	if opts.RelayHeld <= 0 {
+		opts.RelayHeld = DefaultRelayHeld
 	}
 	now := opts.Now
 	if now == nil {
@@ -135,9 +163,10 @@ func (h *Hub) newClient(id, addr string, sink Sink) (*Client, error) {
 	lim := h.opts.Limits
 	c := &Client{
 		id: id, addr: addr, hub: h, sink: sink,
-		from:    append([]byte(`"from":`), from...),
-		limiter: rate.NewLimiter(rate.Limit(lim.MessagesPerSecond), lim.MessageBurst),
-		enters:  rate.NewLimiter(rate.Limit(lim.EntersPerSecond), lim.EnterBurst),
+		from:      append([]byte(`"from":`), from...),
+		relayFrom: append([]byte(`"relay":true,"from":`), from...),
+		limiter:   rate.NewLimiter(rate.Limit(lim.MessagesPerSecond), lim.MessageBurst),
+		enters:    rate.NewLimiter(rate.Limit(lim.EntersPerSecond), lim.EnterBurst),
 	}
 	watchers := shares{perOrigin: lim.WatcherQueueBytes, total: h.opts.QueueBytes / watchersQueueFraction}
 	c.out = newOutbox(sink, h.opts.QueueBytes, watchers, c.evict)
@@ -165,11 +194,13 @@ func (h *Hub) admitSocketLocked(id, addr string) error {
 // Refused tells the hub's Observer that an event was refused with err.
 func (h *Hub) Refused(err error) { h.opts.Observer.Refused(Code(err)) }
 
-// RoomStats is one room's size.
+// RoomStats is one room's size: its members on this node, and whether its
+// talker and its relay are among them.
 type RoomStats struct {
 	Name    string
 	Members int
 	Talker  bool
+	Relay   bool
 }
 
 // Rooms returns every room's size, in no order.
@@ -178,7 +209,7 @@ func (h *Hub) Rooms() []RoomStats {
 	defer h.mu.RUnlock()
 	out := make([]RoomStats, 0, len(h.rooms))
 	for _, r := range h.rooms {
-		out = append(out, RoomStats{Name: r.name, Members: len(*r.members.Load()), Talker: r.talker.Load() != nil})
+		out = append(out, RoomStats{Name: r.name, Members: len(*r.members.Load()), Talker: r.talker.Load() != nil, Relay: r.relay.Load() != nil})
 	}
 	return out
 }
@@ -188,6 +219,7 @@ type Stats struct {
 	Clients int // connected clients, in or out of a room
 	Rooms   int // rooms with at least one member
 	Talkers int // rooms with a talker
+	Relays  int // rooms with a relay
 }
 
 // Stats returns the hub's current size.
@@ -198,6 +230,9 @@ func (h *Hub) Stats() Stats {
 	for _, r := range h.rooms {
 		if r.talker.Load() != nil {
 			st.Talkers++
+		}
+		if r.relay.Load() != nil {
+			st.Relays++
 		}
 	}
 	return st
@@ -223,6 +258,7 @@ func (h *Hub) Members(name string) []string {
 // Close refuses new clients from now on, evicts every client, closing their
 // connections, and returns when done or when ctx ends.
 func (h *Hub) Close(ctx context.Context) error {
+	h.holds.dropAll()
 	h.mu.Lock()
 	h.closed = true
 	all := make([]*Client, 0, len(h.clients))

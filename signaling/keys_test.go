@@ -69,7 +69,7 @@ func parseExpiry(key string) int64 {
 }
 
 func FuzzParseEnter(f *testing.F) {
-	for _, s := range []string{`"lecture1"`, `{"room":"r","role":"talker","key":"k"}`, `{"room":"r","role":"watcher"}`, `{"room":1}`, `null`, `[]`} {
+	for _, s := range []string{`"lecture1"`, `{"room":"r","role":"talker","key":"k"}`, `{"room":"r","role":"watcher"}`, `{"room":"r","role":"relay","key":"s"}`, `{"room":"r","role":"Relay"}`, `{"room":1}`, `null`, `[]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -83,7 +83,7 @@ func FuzzParseEnter(f *testing.F) {
 		if ValidRoomName(req.Room) != nil || len(req.Key) > MaxKeyBytes {
 			t.Fatalf("ParseEnter(%q) = %+v: invalid request accepted", raw, req)
 		}
-		if req.Role != protocol.RolePlain && req.Role != protocol.RoleTalker && req.Role != protocol.RoleWatcher {
+		if req.Role != protocol.RolePlain && req.Role != protocol.RoleTalker && req.Role != protocol.RoleWatcher && req.Role != protocol.RoleRelay {
 			t.Fatalf("ParseEnter(%q): role %q", raw, req.Role)
 		}
 	})

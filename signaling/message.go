@@ -46,7 +46,7 @@ func ValidRoomName(name string) error {
 
 // ParseEnter decodes the argument of `enter`. It returns ErrBadRoom, with
 // the reason, for anything but a valid room name or {room, role, key?}
-// with role "talker" or "watcher".
+// with role "talker", "watcher" or "relay".
 func ParseEnter(raw []byte) (protocol.EnterRequest, error) {
 	raw = bytes.TrimSpace(raw)
 	var req protocol.EnterRequest
@@ -84,8 +84,8 @@ func parseEnterObject(raw []byte) (protocol.EnterRequest, error) {
 		return req, fmt.Errorf("%w: want {room, role, key?}", ErrBadRoom)
 	}
 	req.Room, req.Role = *obj.Room, protocol.Role(*obj.Role)
-	if req.Role != protocol.RoleTalker && req.Role != protocol.RoleWatcher {
-		return req, fmt.Errorf("%w: role must be \"talker\" or \"watcher\"", ErrBadRoom)
+	if req.Role != protocol.RoleTalker && req.Role != protocol.RoleWatcher && req.Role != protocol.RoleRelay {
+		return req, fmt.Errorf("%w: role must be \"talker\", \"watcher\" or \"relay\"", ErrBadRoom)
 	}
 	if obj.Key != nil {
 		req.Key = *obj.Key
@@ -105,13 +105,14 @@ type message struct {
 	raw     []byte // the object, surrounding white space trimmed
 	typ     string
 	sendto  string // "" means the whole room
-	hasFrom bool   // the sender supplied its own `from`, to be replaced
+	hasFrom bool   // the sender supplied its own `from` or `relay`, to be removed
 }
 
 type messageHead struct {
 	Type   *string         `json:"type"`
 	Sendto json.RawMessage `json:"sendto"`
 	From   json.RawMessage `json:"from"`
+	Relay  json.RawMessage `json:"relay"`
 }
 
 // parseMessage checks raw and returns ErrBadMessage, with the reason, if it
@@ -133,7 +134,7 @@ func parseMessage(raw []byte) (message, error) {
 	if !slices.Contains(protocol.Types, *head.Type) {
 		return message{}, fmt.Errorf("%w: %.40q", ErrUnknownType, *head.Type)
 	}
-	m := message{raw: raw, typ: *head.Type, hasFrom: head.From != nil}
+	m := message{raw: raw, typ: *head.Type, hasFrom: head.From != nil || head.Relay != nil}
 	if len(head.Sendto) > 0 && string(head.Sendto) != "null" {
 		if err := json.Unmarshal(head.Sendto, &m.sendto); err != nil {
 			return message{}, fmt.Errorf("%w: \"sendto\" is not a string", ErrBadMessage)
@@ -143,14 +144,21 @@ func parseMessage(raw []byte) (message, error) {
 }
 
 // stamp returns the message with `from` set to the sender, given as the
-// encoded member from (`"from":"<id>"`). Any `from` the sender wrote is
-// replaced, so an id cannot be forged.
+// encoded members from (`"from":"<id>"`, or `"relay":true,"from":"<id>"`
+// for the room's relay). Any `from` or `relay` the sender wrote is
+// removed, so neither an id nor the relay's stamp can be forged.
 func (m message) stamp(from []byte) json.RawMessage {
 	raw := m.raw
 	if m.hasFrom {
 		var fields map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &fields); err == nil {
-			delete(fields, "from")
+			for k := range fields {
+				// Any spelling a case-insensitive decoder (Go's) takes
+				// for either.
+				if strings.EqualFold(k, "from") || strings.EqualFold(k, "relay") {
+					delete(fields, k)
+				}
+			}
 			raw, _ = json.Marshal(fields)
 		}
 	}

@@ -10,10 +10,16 @@ import (
 )
 
 // Message routes one `message` from the client, stamping `from` with the
-// client's id. The talker's message goes to its `sendto`, which must be a
-// member of the room, or else to every other member; a watcher's goes to
-// the talker alone (a `sendto` must name the talker). In an open hub a
-// plain-enter client becomes the talker by sending a room's first talk_ready.
+// client's id (and `relay: true` for the room's relay). The talker's
+// message goes to its `sendto`, which must be a member of the room, or
+// else to every other member; a watcher's goes to the talker alone, or
+// to the room's relay (a `sendto` must name one of them). The relay's
+// goes to one watcher or to the talker (see fromRelay). In an open hub a
+// plain-enter client becomes the talker by sending a room's first
+// talk_ready. With a relay mode (Options.Relay), the talker's
+// talk_reject {reason: "full"} hands the watcher to the room's relay
+// instead of reaching it, and in RelayAlways so does a watcher's
+// talk_request.
 //
 // It returns ErrTooLarge, ErrRateLimited, ErrNotInRoom, ErrBadMessage,
 // ErrUnknownType, ErrNotTalker for a talker's type from anyone else, and
@@ -22,6 +28,9 @@ func (c *Client) Message(raw []byte) error {
 	r, m, err := c.admitMessage(raw)
 	if err != nil {
 		return err
+	}
+	if c.relay.Load() {
+		return c.fromRelay(r, m)
 	}
 	talker := r.talker.Load()
 	if protocol.TalkerOnly(m.typ) && talker != c {
@@ -34,7 +43,11 @@ func (c *Client) Message(raw []byte) error {
 		return c.toTalker(r, talker, m)
 	}
 	c.trackOnAir(m.typ)
+	c.startOnAir(r, m)
 	if m.sendto != "" {
+		if c.interceptFull(r, m) {
+			return nil
+		}
 		return c.toMember(r, m)
 	}
 	c.toRoom(r, m)
@@ -42,14 +55,17 @@ func (c *Client) Message(raw []byte) error {
 }
 
 // admitMessage checks a `message` against the size limit, the socket's
-// message rate and its being in a room, then parses it. It returns the
-// client's room and the message.
+// message rate (not the relay's: it speaks for all its watchers) and its
+// being in a room, then parses it. It returns the client's room and the
+// message.
 func (c *Client) admitMessage(raw []byte) (*room, message, error) {
 	lim := c.hub.opts.Limits
 	if len(raw) > lim.MessageBytes {
 		return nil, message{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(raw), lim.MessageBytes)
 	}
-	if err := c.allow(c.limiter, "messages", lim.MessagesPerSecond); err != nil {
+	if c.relay.Load() {
+		c.refusals.Store(0)
+	} else if err := c.allow(c.limiter, "messages", lim.MessagesPerSecond); err != nil {
 		return nil, message{}, err
 	}
 	r := c.room.Load()
@@ -114,7 +130,7 @@ func (c *Client) toMember(r *room, m message) error {
 	h.mu.RLock()
 	to := h.clients[m.sendto]
 	h.mu.RUnlock()
-	data := m.stamp(c.from)
+	data := m.stamp(c.stampFrom())
 	switch {
 	case to != nil && to != c && to.room.Load() == r:
 		to.out.push(NewFrame(protocol.EventMessage, data))
@@ -132,7 +148,7 @@ func (c *Client) toMember(r *room, m message) error {
 func (c *Client) toRoom(r *room, m message) {
 	h := c.hub
 	members := *r.members.Load()
-	data := m.stamp(c.from)
+	data := m.stamp(c.stampFrom())
 	remote := h.opts.Cluster.Broadcast(r.name, data)
 	if len(members) >= 2 {
 		f := NewFrame(protocol.EventMessage, data)
@@ -147,10 +163,11 @@ func (c *Client) toRoom(r *room, m message) {
 	}
 }
 
-// toTalker routes a watcher's message to the room's talker alone: talker,
-// if it is on this node, or else the talker the cluster knows. It returns
-// ErrTooLarge over the watchers' size caps and ErrTalkerBusy past the
-// watcher's share of the talker's queue.
+// toTalker routes a watcher's message (or the relay's, upstream) to the
+// room's talker alone: talker, if it is on this node, or else the talker
+// the cluster knows; or, with its id in `sendto`, to the room's relay. It
+// returns ErrTooLarge over the watchers' size caps and ErrTalkerBusy past
+// the watcher's share of the talker's (or the relay's) queue.
 func (c *Client) toTalker(r *room, talker *Client, m message) error {
 	if err := c.checkWatcherSize(m); err != nil {
 		return err
@@ -160,10 +177,20 @@ func (c *Client) toTalker(r *room, talker *Client, m message) error {
 	if talker == nil {
 		remote, _ = h.opts.Cluster.Talker(r.name)
 	}
+	relayID := ""
+	if m.sendto != "" && !c.relay.Load() {
+		_, relayID = h.relayOf(r)
+	}
 	switch {
+	case relayID != "" && m.sendto == relayID:
+		data := m.stamp(c.stampFrom())
+		if _, err := h.toRelay(r, c.id, data); err != nil {
+			return err
+		}
+		h.opts.Observer.Routed(m.typ, len(data), 1)
 	case talker != nil && (m.sendto == "" || m.sendto == talker.id):
-		data := m.stamp(c.from)
-		if err := talker.out.offer(NewFrame(protocol.EventMessage, data), c.id); err != nil {
+		data := m.stamp(c.stampFrom())
+		if err := h.toLocalTalker(r, talker, m.typ, c.id, data); err != nil {
 			if errors.Is(err, ErrClosed) {
 				return nil // the talker is leaving; the watcher hears of it
 			}
@@ -171,7 +198,7 @@ func (c *Client) toTalker(r *room, talker *Client, m message) error {
 		}
 		h.opts.Observer.Routed(m.typ, len(data), 1)
 	case remote != "" && (m.sendto == "" || m.sendto == remote):
-		data := m.stamp(c.from)
+		data := m.stamp(c.stampFrom())
 		h.opts.Cluster.Send(r.name, remote, data)
 		h.opts.Observer.Routed(m.typ, len(data), 1)
 	case m.sendto != "":

@@ -37,6 +37,7 @@ type serveConfig struct {
 	TLSKey          string
 	Redis           string // may hold a password: never logged
 	RedisNodeTTL    time.Duration
+	Relay           relayConfig
 }
 
 // flags is a FlagSet whose flags fall back to environment variables.
@@ -207,6 +208,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	tlsKey := f.str("tls-key", "BROADCAST_TLS_KEY", "", "PEM private key file for -tls-cert")
 	redisURL := f.str("redis", "BROADCAST_REDIS", "", "redis://[user:password@]host:port/db: share rooms with the other nodes using this Redis")
 	redisTTL := typed(f, "redis-node-ttl", "BROADCAST_REDIS_NODE_TTL", cluster.DefaultTTL.String(), "how long a silent node counts as alive; its sockets are announced gone within 1.2× this", duration)
+	relay := relayFlags(f)
 	if err := f.parseArgs(args); err != nil {
 		return serveConfig{}, err
 	}
@@ -221,6 +223,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 		TURN:    signaling.TURN{URLs: *turnURLs, Secret: []byte(*turnSecret), TTL: *turnTTL},
 		TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Redis: *redisURL, RedisNodeTTL: *redisTTL,
+		Relay: relay(),
 	}
 	if cfg.MetricsAddr == "off" {
 		cfg.MetricsAddr = ""

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/broadcast-service/broadcast/protocol"
+	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 	"github.com/broadcast-service/broadcast/static"
 )
@@ -62,6 +63,22 @@ func TestServeConfig(t *testing.T) {
 		{"origins", []string{"-allowed-origins", "https://a.example, https://b.example"}, nil, func(c serveConfig) bool {
 			return len(c.AllowedOrigins) == 2 && c.AllowedOrigins[1] == "https://b.example"
 		}, ""},
+		{"relay defaults", nil, nil, func(c serveConfig) bool {
+			r := c.Relay
+			return r.Mode == signaling.RelayAuto && r.MaxWatchers == 200 && r.UDPPort == 0 && r.PublicIP == "" && len(r.Secret) == 43
+		}, ""},
+		{"relay flags", []string{"-relay", "always", "-relay-max-watchers", "50", "-relay-udp-port", "50000", "-relay-public-ip", "203.0.113.7"}, nil, func(c serveConfig) bool {
+			r := c.Relay
+			return r.Mode == signaling.RelayAlways && r.MaxWatchers == 50 && r.UDPPort == 50000 && r.PublicIP == "203.0.113.7"
+		}, ""},
+		{"relay env", nil, map[string]string{"BROADCAST_RELAY": "off", "BROADCAST_RELAY_MAX_WATCHERS": "7", "BROADCAST_RELAY_UDP_PORT": "3479", "BROADCAST_RELAY_PUBLIC_IP": "2001:db8::1"}, func(c serveConfig) bool {
+			r := c.Relay
+			return r.Mode == signaling.RelayOff && r.MaxWatchers == 7 && r.UDPPort == 3479 && r.PublicIP == "2001:db8::1"
+		}, ""},
+		{"bad relay mode", []string{"-relay", "on"}, nil, nil, "-relay"},
+		{"zero relay watchers", []string{"-relay-max-watchers", "0"}, nil, nil, "-relay-max-watchers"},
+		{"bad relay port", nil, map[string]string{"BROADCAST_RELAY_UDP_PORT": "65536"}, nil, "-relay-udp-port"},
+		{"bad relay ip", []string{"-relay-public-ip", "relay.example.org"}, nil, nil, "-relay-public-ip"},
 		{"zero watchers", []string{"-max-watchers", "0"}, nil, nil, "-max-watchers"},
 		{"bad env number", nil, map[string]string{"BROADCAST_MAX_WATCHERS": "ten"}, nil, "-max-watchers"},
 		{"bad ice url", []string{"-ice-servers", "http://x"}, nil, nil, "not a stun:"},

@@ -52,6 +52,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	m := metrics.New()
 	opts := hubOptions(cfg, log)
 	opts.Observer = m
+	// The rooms' relays: see relayStarter, where the relay manager is wired.
+	opts.Relay = relayStarter(cfg.Relay, ln.Addr(), log)
 	var cl *cluster.Cluster
 	if cfg.Redis != "" {
 		cl, err = cluster.New(cluster.Options{URL: cfg.Redis, TTL: cfg.RedisNodeTTL, Logger: log})
@@ -123,7 +125,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "max_watchers", cfg.MaxWatchers,
 		"keyed", cfg.TalkSecret != "", "private_rooms", cfg.PrivateRooms, "turn", len(cfg.TURN.URLs) > 0,
-		"redis", cl != nil, "metrics", metricsURL)
+		"redis", cl != nil, "metrics", metricsURL, "relay", cfg.Relay.Mode, "relay_manager", opts.Relay != nil)
 	if ready != nil {
 		l := listening{Addr: ln.Addr()}
 		if metricsLn != nil {
@@ -136,7 +138,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 
 // hubOptions turns the configuration into the hub's options.
 func hubOptions(cfg serveConfig, log *slog.Logger) signaling.Options {
-	opts := signaling.Options{QueueBytes: cfg.QueueBytes, Limits: cfg.Limits, PrivateRooms: cfg.PrivateRooms, Logger: log}
+	opts := signaling.Options{
+		QueueBytes: cfg.QueueBytes, Limits: cfg.Limits, PrivateRooms: cfg.PrivateRooms, Logger: log,
+		RelayMode: cfg.Relay.Mode, RelaySecret: cfg.Relay.Secret,
+	}
 	if cfg.TalkSecret != "" {
 		opts.Keys = signaling.NewKeys([]byte(cfg.TalkSecret))
 	}

@@ -26,6 +26,31 @@ type Socket struct {
 // closes when the test ends.
 func Enter(t testing.TB, url string, req protocol.EnterRequest) *Socket {
 	t.Helper()
+	s, ev := try(t, url, req)
+	if ev.Name != protocol.EventEntered {
+		t.Fatalf("enter %+v: %s", req, session.RefusalText(ev))
+	}
+	return s
+}
+
+// EnterRefused connects to the server at url, asks to enter as req asks
+// and returns the code of the server's refusal; it fails the test if the
+// server lets the socket in.
+func EnterRefused(t testing.TB, url string, req protocol.EnterRequest) string {
+	t.Helper()
+	_, ev := try(t, url, req)
+	if ev.Name != protocol.EventError {
+		t.Fatalf("enter %+v: entered, want a refusal", req)
+	}
+	var e protocol.SignalingError
+	session.Decode(ev, &e)
+	return e.Code
+}
+
+// try connects and emits `enter` with req, and returns the socket and the
+// server's reply, `entered` or `signaling_error`.
+func try(t testing.TB, url string, req protocol.EnterRequest) (*Socket, sioclient.Event) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	c, err := sioclient.Dial(ctx, url, nil)
@@ -37,10 +62,28 @@ func Enter(t testing.TB, url string, req protocol.EnterRequest) *Socket {
 	if err := c.Emit(protocol.EventEnter, req); err != nil {
 		t.Fatal(err)
 	}
-	if ev := s.next(protocol.EventEntered, protocol.EventError); ev.Name != protocol.EventEntered {
-		t.Fatalf("enter %+v: %s", req, session.RefusalText(ev))
-	}
-	return s
+	return s, s.next(protocol.EventEntered, protocol.EventError)
+}
+
+// Close closes the socket: the server sees it leave.
+func (s *Socket) Close() { _ = s.c.Close() }
+
+// Disconnected returns the id of the next `user disconnected`, dropping
+// messages and other events before it; it fails the test after 20 s.
+func (s *Socket) Disconnected() string {
+	s.t.Helper()
+	var u protocol.UserDisconnected
+	session.Decode(s.next(protocol.EventUserDisconnected), &u)
+	return u.ID
+}
+
+// Refused returns the code of the next `signaling_error`, dropping
+// messages and other events before it; it fails the test after 20 s.
+func (s *Socket) Refused() string {
+	s.t.Helper()
+	var e protocol.SignalingError
+	session.Decode(s.next(protocol.EventError), &e)
+	return e.Code
 }
 
 // Send emits msg, a map or one of protocol's message structs, as a `message`.
