@@ -132,11 +132,27 @@ func TestNamespaceDisconnectClosesTheConnection(t *testing.T) {
 				t.Fatalf("refused: %s", p)
 			}
 		}
+		// The client sees its connection close before the server has
+		// handled the socket's departure: wait for that, as a client
+		// reconnecting at once may find its place still taken.
+		leftAll(t, s.Hub)
 	}
 	// Every place is free again: a full set of sockets gets in.
 	for range perAddr {
 		c := dial(t, s.URL, "r", protocol.RoleWatcher)
 		c.sync()
+	}
+}
+
+// leftAll waits until the hub has no client, for up to 10 s.
+func leftAll(t *testing.T, h *signaling.Hub) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for h.Stats().Clients != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d clients still in the hub after 10 s", h.Stats().Clients)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
