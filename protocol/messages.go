@@ -47,6 +47,7 @@ type Head struct {
 	Type   string `json:"type"`
 	Sendto string `json:"sendto,omitempty"`
 	From   string `json:"from,omitempty"`
+	Relay  bool   `json:"relay,omitempty"`
 }
 
 // MessageType returns the message's type.
@@ -126,6 +127,7 @@ type EndTalk struct {
 type Stats struct {
 	Head
 	Report
+	RelayWatchers *int `json:"relayWatchers,omitempty"`
 }
 
 // Report is the fields of a Stats message, as pages and the Go viewer fill

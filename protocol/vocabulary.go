@@ -41,6 +41,6 @@ func Vocabulary() Words {
 			"enterTimeout": CodeEnterTimeout, "closed": CodeClosed, "badFrame": CodeBadFrame,
 			"internal": CodeInternal,
 		},
-		Roles: map[string]Role{"plain": RolePlain, "talker": RoleTalker, "watcher": RoleWatcher},
+		Roles: map[string]Role{"plain": RolePlain, "talker": RoleTalker, "watcher": RoleWatcher, "relay": RoleRelay},
 	}
 }
