@@ -159,16 +159,25 @@ func (r *Room) message(m protocol.Message) error {
 
 // left: a socket left the room: the talker (it has protocol.ResumeGrace to
 // come back if its media is up), or a watcher, dropped.
+//
+// Before the talker's id is known (from its talk_ready or offer), a socket
+// that is none of the relay's watchers is taken for the talker: the room
+// hears every socket leave that the relay should, and a relay waiting on a
+// talker that left would hold the room's relay place for good.
 func (r *Room) left(id string) error {
 	if r.isTalker(id) {
 		return r.talkerLeft()
 	}
+	r.mu.Lock()
+	unknown := r.talker.id == "" && r.watchers[id] == nil && !slices.Contains(r.pending, id)
+	r.pending = slices.DeleteFunc(r.pending, func(p string) bool { return p == id })
+	r.mu.Unlock()
+	if unknown {
+		return fmt.Errorf("%w: %s left before it was heard", ErrTalkerLeft, id)
+	}
 	if w := r.watcher(id); w != nil {
 		r.drop(w)
 	}
-	r.mu.Lock()
-	r.pending = slices.DeleteFunc(r.pending, func(p string) bool { return p == id })
-	r.mu.Unlock()
 	return nil
 }
 
