@@ -4,7 +4,7 @@ import "time"
 
 // phase is where a watcher's media session stands, as the relay sees it.
 //
-//	offered ──answer──▶ answered ──media path up──▶ live
+//	new ──offer sent──▶ offered ──answer──▶ answered ──media path up──▶ live
 //	   │                   │                          │
 //	   └── no answer in OfferTimeout, bye, failed, left, the relay ending ──▶ gone
 //
@@ -12,9 +12,11 @@ import "time"
 type phase int
 
 const (
+	// phaseNew: its PeerConnection is being made.
+	phaseNew phase = iota
 	// phaseOffered: an offer is out; the answer is awaited for
 	// Config.OfferTimeout.
-	phaseOffered phase = iota
+	phaseOffered
 	// phaseAnswered: the answer is taken; ICE and DTLS are coming up.
 	phaseAnswered
 	// phaseLive: the media path is up (DTLS done): the watcher's tracks
@@ -26,6 +28,8 @@ const (
 
 func (p phase) String() string {
 	switch p {
+	case phaseNew:
+		return "new"
 	case phaseOffered:
 		return "offered"
 	case phaseAnswered:

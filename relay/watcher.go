@@ -22,6 +22,7 @@ type watcher struct {
 	timer *time.Timer // guarded by Room.mu: the phase's deadline, if it has one
 
 	pc         *webrtc.PeerConnection
+	offer      string // as first sent; guarded by Room.mu until then
 	tracks     []*watcherTrack
 	candidates rtc.EarlyCandidates // the watcher's, held until its answer
 
@@ -54,13 +55,12 @@ func (r *Room) request(id string) {
 		return
 	}
 	w := r.watchers[id]
+	offered := w != nil && w.phase == phaseOffered
 	r.mu.Unlock()
-	if w != nil && w.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
+	if offered {
 		// Asked again while the offer is out: it may have been lost. The
 		// same offer, so that an answer to either copy fits.
-		if offer := w.pc.LocalDescription(); offer != nil {
-			r.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: offer.SDP})
-		}
+		r.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: w.offer}) // set before offered
 		return
 	}
 	if w != nil {
@@ -105,7 +105,6 @@ func (r *Room) offer(id string) error {
 	w := &watcher{id: id, pc: pc, begun: make(chan struct{}), gone: make(chan struct{})}
 	r.mu.Lock()
 	tracks := r.tracks
-	r.moveLocked(w, phaseOffered)
 	r.watchers[id] = w
 	n := len(r.watchers)
 	r.mu.Unlock()
@@ -135,6 +134,10 @@ func (r *Room) offer(id string) error {
 	if err := pc.SetLocalDescription(offer); err != nil {
 		return fmt.Errorf("set local description: %w", err)
 	}
+	r.mu.Lock()
+	w.offer = offer.SDP
+	r.moveLocked(w, phaseOffered)
+	r.mu.Unlock()
 	r.log.Info("watcher joined", "watcher", id, "watchers", n)
 	r.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: offer.SDP})
 	return nil
