@@ -28,6 +28,7 @@ type testTalker struct {
 	video   *webrtc.TrackLocalStaticSample
 	audio   *webrtc.TrackLocalStaticSample
 	frames  [][]byte
+	cancel  context.CancelFunc
 	wantKey atomic.Bool
 	plis    chan time.Time // each PLI heard, when
 	ssrc    atomic.Uint32  // of the video sent to the relay
@@ -62,6 +63,7 @@ func newTestTalker(t testing.TB, m *member, frames [][]byte) *testTalker {
 // start sends media and answers signaling until ctx ends; stop waits for
 // it and closes every PeerConnection.
 func (tt *testTalker) start(ctx context.Context) {
+	ctx, tt.cancel = context.WithCancel(ctx)
 	tt.wg.Go(func() { tt.pace(ctx) })
 	tt.wg.Go(func() {
 		for {
@@ -78,6 +80,7 @@ func (tt *testTalker) start(ctx context.Context) {
 }
 
 func (tt *testTalker) stop() {
+	tt.cancel()
 	tt.mu.Lock()
 	for _, p := range tt.pcs {
 		_ = p.pc.Close()
