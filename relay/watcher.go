@@ -202,6 +202,15 @@ func (r *Room) live(w *watcher) {
 	if !r.move(w, phaseLive) {
 		return
 	}
+	r.spawn(func() { r.attach(w) })
+}
+
+// attach attaches w's tracks to the talker's once SRTP is up, and asks for
+// its first keyframe.
+func (r *Room) attach(w *watcher) {
+	if !r.waitSRTP(w) {
+		return
+	}
 	w.liveAt.Store(time.Now().UnixNano())
 	var video *watcherTrack
 	for _, t := range w.tracks {
@@ -210,8 +219,36 @@ func (r *Room) live(w *watcher) {
 		}
 	}
 	if video != nil {
-		r.spawn(func() { r.askFirstFrame(w, video.from.up) })
+		r.askFirstFrame(w, video.from.up)
 	}
+}
+
+// srtpWait bounds waitSRTP, and srtpPoll is its interval.
+const (
+	srtpWait = 2 * time.Second
+	srtpPoll = 5 * time.Millisecond
+)
+
+// waitSRTP waits until w's SRTP session is up, and reports false if w went
+// first or it took over srtpWait. pion reports the connection up when DTLS
+// is, a moment before it starts SRTP; a packet written meanwhile is dropped
+// without an error, and pion has no signal for it: an empty receiver
+// report (RFC 3550 §6.4.2) is written until one goes.
+func (r *Room) waitSRTP(w *watcher) bool {
+	probe := []rtcp.Packet{&rtcp.ReceiverReport{}}
+	timer := time.NewTimer(srtpWait)
+	defer timer.Stop()
+	for w.pc.WriteRTCP(probe) != nil {
+		select {
+		case <-w.gone:
+			return false
+		case <-timer.C:
+			r.log.Warn("watcher's SRTP did not start", "watcher", w.id, "after", srtpWait)
+			return false
+		case <-time.After(srtpPoll):
+		}
+	}
+	return true
 }
 
 // askFirstFrame asks up for a keyframe every firstFrameAskEvery, up to
