@@ -31,8 +31,9 @@ type Config struct {
 	// PeerConnection take ephemeral ports of its own.
 	UDPPort int
 	// PublicIP, if set, is the address advertised in the relay's host
-	// candidates in place of the interfaces' own (a relay behind a 1:1 NAT,
-	// or in a container whose port is published).
+	// candidates of its family (IPv4 or IPv6) in place of the interfaces'
+	// own: a relay behind a 1:1 NAT, or in a container whose port is
+	// published.
 	PublicIP string
 	// MaxWatchers is how many watchers one room's relay serves; the next
 	// gets talk_reject {reason: "full"}. 0 means DefaultMaxWatchers.
