@@ -2,6 +2,7 @@ package relay
 
 import (
 	"encoding/json"
+	"time"
 	"sync"
 	"testing"
 
@@ -18,6 +19,9 @@ type hub struct {
 	mu      sync.Mutex
 	members map[string]*member
 	talker  string
+	// tap, if set, sees every message sent, as its sender wrote it, with
+	// the sender's id; under mu.
+	tap func(from string, raw []byte)
 }
 
 func newHub(t testing.TB) *hub { return &hub{t: t, members: map[string]*member{}} }
@@ -82,6 +86,9 @@ func (m *member) Send(msg protocol.Typed) error {
 	if _, in := h.members[m.id]; !in {
 		return session.ErrClosed
 	}
+	if h.tap != nil {
+		h.tap(m.id, raw)
+	}
 	switch {
 	case head.Sendto != "":
 		if to := h.members[head.Sendto]; to != nil {
@@ -99,4 +106,36 @@ func (m *member) Send(msg protocol.Typed) error {
 		}
 	}
 	return nil
+}
+
+// relayStats returns a channel of the relayWatchers of every stats message
+// the relay sends to the talker to.
+func (h *hub) relayStats(to string) <-chan int {
+	ch := make(chan int, 100)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.tap = func(from string, raw []byte) {
+		var st protocol.Stats
+		if from != "relay" || json.Unmarshal(raw, &st) != nil || st.Type != protocol.TypeStats || st.Sendto != to || st.RelayWatchers == nil {
+			return
+		}
+		select {
+		case ch <- *st.RelayWatchers:
+		default:
+		}
+	}
+	return ch
+}
+
+// waitStats returns the next relayWatchers on ch, failing the test after
+// two report intervals.
+func waitStats(t testing.TB, ch <-chan int) int {
+	t.Helper()
+	select {
+	case n := <-ch:
+		return n
+	case <-time.After(2 * protocol.ReportInterval):
+		t.Fatal("no stats from the relay")
+	}
+	return 0
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/internal/session"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/protocol"
@@ -91,9 +92,12 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 // and no sequence number missing; the talker serves one stream.
 func TestRelayServesWatchers(t *testing.T) {
 	r := newRig(t, Config{})
+	stats := r.hub.relayStats("talker")
 	ws := []*testWatcher{r.watch("w1"), r.watch("w2"), r.watch("w3")}
 	for _, w := range ws {
 		within(t, w.enough, 20*time.Second, w.m.id+"'s media")
+	}
+	for n := waitStats(t, stats); n != 3; n = waitStats(t, stats) {
 	}
 	for _, w := range ws {
 		if !w.firstKeyframe() {
@@ -313,5 +317,48 @@ func TestTalkerLeftWithoutMedia(t *testing.T) {
 	err = room.Run(context.Background(), session.Entered{})
 	if !errors.Is(err, ErrTalkerLeft) {
 		t.Fatalf("Run = %v, want ErrTalkerLeft", err)
+	}
+}
+
+// TestTalkerResumes: the talker's socket leaves with its media up and comes
+// back under a new id; the relay asks it to resume its session (the ice-ufrag
+// of its offer), and once resumed reports to it and goes on.
+func TestTalkerResumes(t *testing.T) {
+	r := newRig(t, Config{})
+	w := r.watch("w1")
+	within(t, w.enough, 20*time.Second, "media")
+	r.talker.mu.Lock()
+	ufrag := rtc.ICEUfrag(r.talker.pcs["relay"].pc.LocalDescription().SDP)
+	r.talker.mu.Unlock()
+
+	r.hub.leave("talker")
+	back := r.hub.join("talker2", true)
+	stats := r.hub.relayStats("talker2")
+	if err := back.Send(protocol.TalkReady{Head: protocol.Head{Type: protocol.TypeTalkReady}}); err != nil {
+		t.Fatal(err)
+	}
+	for asked := false; !asked; {
+		select {
+		case ev := <-back.events:
+			if m, ok := ev.(session.Message); ok && m.Type == protocol.TypeTalkRequest && m.From == "relay" {
+				if m.Resume != ufrag {
+					t.Fatalf("resume %q, want the offer's ice-ufrag %q", m.Resume, ufrag)
+				}
+				asked = true
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the relay did not ask to resume")
+		}
+	}
+	if err := back.Send(protocol.TalkReady{Head: protocol.Head{Type: protocol.TypeTalkReady, Sendto: "relay"}, Resumed: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := waitStats(t, stats); n != 1 {
+		t.Errorf("relayWatchers %d, want 1", n)
+	}
+	select {
+	case err := <-r.ran:
+		t.Fatalf("Run returned %v", err)
+	default:
 	}
 }
