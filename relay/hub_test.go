@@ -2,9 +2,9 @@ package relay
 
 import (
 	"encoding/json"
-	"time"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/broadcast-service/broadcast/internal/session"
 	"github.com/broadcast-service/broadcast/protocol"

@@ -224,13 +224,13 @@ type testWatcher struct {
 	cands     rtc.EarlyCandidates
 	first     *rtp.Packet // the first video packet
 	firstAt   time.Time
-	trackSSRC uint32           // of the video track, as negotiated
-	seqs      map[uint64]bool  // video sequence numbers received, extended
-	high      uint64           // the highest of them
-	video     int              // video packets
-	audio     int              // audio packets
-	wrongSSRC int              // packets whose SSRC is not the track's
-	full      bool             // enough is closed
+	trackSSRC uint32          // of the video track, as negotiated
+	seqs      map[uint64]bool // video sequence numbers received, extended
+	high      uint64          // the highest of them
+	video     int             // video packets
+	audio     int             // audio packets
+	wrongSSRC int             // packets whose SSRC is not the track's
+	full      bool            // enough is closed
 	wg        sync.WaitGroup
 }
 
