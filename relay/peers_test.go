@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -212,9 +213,10 @@ type testWatcher struct {
 	relay   string
 	cancel  context.CancelFunc
 	asked   time.Time
-	rejects chan string   // talk_reject reasons
-	offered chan struct{} // closed at the first offer
-	enough  chan struct{} // closed once wantVideo video and wantAudio audio packets came
+	rejects chan string             // talk_reject reasons
+	offered chan struct{}           // closed at the first offer
+	srs     chan *rtcp.SenderReport // the relay's, for the video
+	enough  chan struct{}           // closed once wantVideo video and wantAudio audio packets came
 
 	wantVideo, wantAudio int
 
@@ -231,17 +233,27 @@ type testWatcher struct {
 	audio     int             // audio packets
 	wrongSSRC int             // packets whose SSRC is not the track's
 	full      bool            // enough is closed
+	dups      int             // video packets received again
 	wg        sync.WaitGroup
 }
 
 func newTestWatcher(t testing.TB, m *member, relay string) *testWatcher {
 	t.Helper()
-	api, err := rtc.NewAPI()
-	if err != nil {
+	// SRTP's replay protection would drop a packet the watcher NACKs
+	// though it had it: the test asks for one again to see it resent.
+	se := webrtc.SettingEngine{}
+	se.DisableSRTPReplayProtection(true)
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		t.Fatal(err)
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	return &testWatcher{
-		t: t, m: m, api: api, relay: relay, rejects: make(chan string, 10),
+		t: t, m: m, api: api, relay: relay, rejects: make(chan string, 10), srs: make(chan *rtcp.SenderReport, 100),
 		offered: make(chan struct{}), enough: make(chan struct{}),
 		wantVideo: 150, wantAudio: 20, seqs: map[uint64]bool{},
 	}
@@ -304,13 +316,16 @@ func (w *testWatcher) handle(m protocol.Message) {
 		w.pc = pc
 		w.mu.Unlock()
 		close(w.offered)
-		pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		pc.OnTrack(func(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			w.mu.Lock()
 			if w.closing {
 				w.mu.Unlock()
 				return
 			}
 			w.wg.Add(1)
+			if t.Kind() == webrtc.RTPCodecTypeVideo {
+				w.wg.Go(func() { w.readReports(recv) })
+			}
 			w.mu.Unlock()
 			defer w.wg.Done()
 			w.receive(t)
@@ -355,6 +370,9 @@ func (w *testWatcher) receive(t *webrtc.TrackRemote) {
 				w.high = uint64(pkt.SequenceNumber) + 1<<16
 			}
 			ext := unwrapSeq(pkt.SequenceNumber, w.high)
+			if w.seqs[ext] {
+				w.dups++
+			}
 			w.seqs[ext] = true
 			w.high = max(w.high, ext)
 			w.video++
@@ -396,4 +414,31 @@ func (w *testWatcher) pli() error {
 	ssrc := w.trackSSRC
 	w.mu.Unlock()
 	return w.peerConnection().WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+}
+
+// readReports passes on the sender reports of the video receiver.
+func (w *testWatcher) readReports(recv *webrtc.RTPReceiver) {
+	for {
+		pkts, _, err := recv.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok {
+				select {
+				case w.srs <- sr:
+				default:
+				}
+			}
+		}
+	}
+}
+
+// nack asks the relay again for the video packet received n before the
+// highest.
+func (w *testWatcher) nack(n uint64) error {
+	w.mu.Lock()
+	ssrc, seq := w.trackSSRC, uint16(w.high-n)
+	w.mu.Unlock()
+	return w.peerConnection().WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: []rtcp.NackPair{{PacketID: seq}}}})
 }

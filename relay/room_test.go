@@ -362,3 +362,36 @@ func TestTalkerResumes(t *testing.T) {
 	default:
 	}
 }
+
+// TestWatcherRTCP: a watcher's NACK is answered from the relay's buffer,
+// and the watcher gets sender reports for its own SSRC, in its timeline.
+func TestWatcherRTCP(t *testing.T) {
+	r := newRig(t, Config{})
+	w := r.watch("w1")
+	within(t, w.enough, 20*time.Second, "media")
+	if err := w.nack(10); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the NACKed packet sent again", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.dups > 0
+	})
+	if n := r.room.Stats().NACKsServed; n == 0 {
+		t.Error("no NACK counted as served")
+	}
+	select {
+	case sr := <-w.srs:
+		w.mu.Lock()
+		ssrc, firstTS := w.trackSSRC, w.first.Timestamp
+		w.mu.Unlock()
+		if sr.SSRC != ssrc {
+			t.Errorf("sender report for SSRC %d, want %d", sr.SSRC, ssrc)
+		}
+		if d := sr.RTPTime - firstTS; d > 90000*30 {
+			t.Errorf("sender report's RTP time %d is %d ticks from the first packet's", sr.RTPTime, d)
+		}
+	case <-time.After(3 * senderReportEvery):
+		t.Fatal("no sender report")
+	}
+}
