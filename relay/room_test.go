@@ -134,10 +134,16 @@ func TestLateWatcherStartsOnKeyframe(t *testing.T) {
 	r := newRig(t, Config{})
 	first := r.watch("w1")
 	within(t, first.enough, 20*time.Second, "the first watcher's media")
+	for len(r.talker.plis) > 0 {
+		<-r.talker.plis
+	}
 	late := r.watch("w2")
 	within(t, late.enough, 20*time.Second, "the late watcher's media")
 	if !late.firstKeyframe() {
 		t.Error("the late watcher's first video packet does not begin a keyframe")
+	}
+	if len(r.talker.plis) == 0 {
+		t.Error("no PLI reached the talker for the late watcher")
 	}
 	st := r.room.Stats()
 	t.Logf("late watcher: first video packet %v after asking; relay: %+v", late.firstAt.Sub(late.asked).Round(time.Millisecond), st)
