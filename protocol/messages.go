@@ -127,6 +127,8 @@ type EndTalk struct {
 type Stats struct {
 	Head
 	Report
+	// RelayWatchers, from a room's relay to its talker, is how many
+	// watchers the relay serves; nil from a watcher.
 	RelayWatchers *int `json:"relayWatchers,omitempty"`
 }
 
