@@ -401,3 +401,39 @@ func TestWatcherRTCP(t *testing.T) {
 		t.Fatal("no sender report")
 	}
 }
+
+// TestWatcherLeftIsDropped: a watcher's socket leaving frees its place.
+func TestWatcherLeftIsDropped(t *testing.T) {
+	r := newRig(t, Config{})
+	w := r.watch("w1")
+	within(t, w.enough, 20*time.Second, "media")
+	r.hub.leave("w1")
+	eventually(t, 5*time.Second, "dropped", func() bool { return r.room.Watchers() == 0 })
+	select {
+	case err := <-r.ran:
+		t.Fatalf("Run returned %v", err)
+	default:
+	}
+}
+
+// TestTalkerNotBack: the talker's socket leaving with its media up ends
+// the relay once protocol.ResumeGrace passes without it coming back.
+func TestTalkerNotBack(t *testing.T) {
+	r := newRig(t, Config{})
+	w := r.watch("w1")
+	within(t, w.enough, 20*time.Second, "media")
+	left := time.Now()
+	r.hub.leave("talker")
+	select {
+	case err := <-r.ran:
+		if !errors.Is(err, ErrTalkerLeft) {
+			t.Fatalf("Run = %v, want ErrTalkerLeft", err)
+		}
+		if d := time.Since(left); d < protocol.ResumeGrace {
+			t.Errorf("ended %v after the talker left, before ResumeGrace", d)
+		}
+		r.ran <- err
+	case <-time.After(protocol.ResumeGrace + 10*time.Second):
+		t.Fatal("Run did not return")
+	}
+}
