@@ -20,6 +20,10 @@ const (
 	firstFrameAskTries = 10
 )
 
+// tracksWait is how long after the talker's first track its offer's others
+// may take to come before the watchers waiting are served without them.
+const tracksWait = 2 * time.Second
+
 // senderReportEvery is how often each watcher gets a sender report for
 // each of its tracks.
 const senderReportEvery = time.Second

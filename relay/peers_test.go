@@ -23,16 +23,18 @@ import (
 // audio track at their own pace, an offer to whoever asks, and each PLI
 // it hears noted and answered with the next keyframe.
 type testTalker struct {
-	t       testing.TB
-	m       *member
-	api     *webrtc.API
-	video   *webrtc.TrackLocalStaticSample
-	audio   *webrtc.TrackLocalStaticSample
-	frames  [][]byte
-	cancel  context.CancelFunc
-	wantKey atomic.Bool
-	plis    chan time.Time // each PLI heard, when
-	ssrc    atomic.Uint32  // of the video sent to the relay
+	t      testing.TB
+	m      *member
+	api    *webrtc.API
+	video  *webrtc.TrackLocalStaticSample
+	audio  *webrtc.TrackLocalStaticSample
+	frames [][]byte
+	cancel context.CancelFunc
+	// muteAudio, set before start, sends no audio packet.
+	muteAudio bool
+	wantKey   atomic.Bool
+	plis      chan time.Time // each PLI heard, when
+	ssrc      atomic.Uint32  // of the video sent to the relay
 
 	mu  sync.Mutex
 	pcs map[string]*talkerPeer
@@ -103,6 +105,9 @@ func (tt *testTalker) pace(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-audioTick.C:
+			if tt.muteAudio {
+				continue
+			}
 			_ = tt.audio.WriteSample(media.Sample{Data: []byte{0xfc, 0xff, 0xfe}, Duration: 20 * time.Millisecond})
 		case <-tick.C:
 			if tt.wantKey.Swap(false) {

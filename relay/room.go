@@ -217,7 +217,7 @@ func (r *Room) shutdown() {
 	if pc != nil {
 		_ = pc.Close()
 	}
-	r.stopAway()
+	r.stopTimers()
 	close(r.done)
 	r.wg.Wait()
 }

@@ -29,6 +29,12 @@ type rig struct {
 // them.
 func newRig(t *testing.T, cfg Config) *rig {
 	t.Helper()
+	return newRigWith(t, cfg, false)
+}
+
+// newRigWith is newRig with a talker that sends no audio if muteAudio.
+func newRigWith(t *testing.T, cfg Config, muteAudio bool) *rig {
+	t.Helper()
 	frames := testmedia.IVFFrames(t, testmedia.Make(t, 2).VP8)
 	eng, err := NewEngine(cfg)
 	if err != nil {
@@ -38,6 +44,7 @@ func newRig(t *testing.T, cfg Config) *rig {
 	h := newHub(t)
 	r := &rig{t: t, ctx: ctx, hub: h, ran: make(chan error, 1)}
 	r.talker = newTestTalker(t, h.join("talker", true), frames)
+	r.talker.muteAudio = muteAudio
 	r.talker.start(ctx)
 	r.room = NewRoom(eng, h.join("relay", false))
 	go func() { r.ran <- r.room.Run(ctx, session.Entered{Room: "room"}) }()
@@ -435,5 +442,20 @@ func TestTalkerNotBack(t *testing.T) {
 		r.ran <- err
 	case <-time.After(protocol.ResumeGrace + 10*time.Second):
 		t.Fatal("Run did not return")
+	}
+}
+
+// TestTrackThatNeverSends: a track of the talker's offer that sends no
+// packet (muted audio) does not hold the watchers up: after tracksWait
+// they are served the video.
+func TestTrackThatNeverSends(t *testing.T) {
+	r := newRigWith(t, Config{}, true)
+	w := r.watch("w1")
+	w.mu.Lock()
+	w.wantAudio = 0
+	w.mu.Unlock()
+	within(t, w.enough, 20*time.Second, "video")
+	if !w.firstKeyframe() {
+		t.Error("the first video packet does not begin a keyframe")
 	}
 }

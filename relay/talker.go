@@ -24,7 +24,10 @@ type talker struct {
 	expected int         // tracks in the talker's offer
 	arrived  int         // of them, those pion has handed over
 	away     *time.Timer // while the talker's socket is gone: ResumeGrace to come back
-	asked    time.Time   // the last talk_request
+	// tracksWait, from the first track, serves the watchers if the
+	// offer's other tracks do not come.
+	tracksWait *time.Timer
+	asked      time.Time // the last talk_request
 
 	candidates rtc.EarlyCandidates
 }
@@ -95,13 +98,16 @@ func (r *Room) talkerLeft() error {
 	return nil
 }
 
-// stopAway stops the talker's grace timer.
-func (r *Room) stopAway() {
+// stopTimers stops the talker's grace timer and its tracks' wait.
+func (r *Room) stopTimers() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.talker.away != nil {
 		r.talker.away.Stop()
 		r.talker.away = nil
+	}
+	if r.talker.tracksWait != nil {
+		r.talker.tracksWait.Stop()
 	}
 }
 
@@ -231,12 +237,35 @@ func (r *Room) talkerTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRecei
 	r.talker.arrived++
 	ready := !r.ready && r.talker.arrived >= r.talker.expected
 	r.ready = r.ready || ready
+	if !r.ready && r.talker.arrived == 1 && !r.closing {
+		r.talker.tracksWait = time.AfterFunc(tracksWait, r.tracksIn)
+	}
 	r.mu.Unlock()
 	if ready {
-		select {
-		case r.tracksReady <- struct{}{}:
-		default:
-		}
+		r.signalReady()
+	}
+}
+
+// tracksIn: tracksWait passed since the talker's first track came and
+// some of its offer's tracks are still to come (a track that sends no
+// packet, as a talker's muted one may not): the watchers are served what
+// came.
+func (r *Room) tracksIn() {
+	r.mu.Lock()
+	ready := !r.ready && len(r.tracks) > 0
+	r.ready = r.ready || ready
+	r.mu.Unlock()
+	if ready {
+		r.log.Info("talker's tracks: serving those that came", "tracks", len(r.tracks))
+		r.signalReady()
+	}
+}
+
+// signalReady tells Run the talker's tracks are in.
+func (r *Room) signalReady() {
+	select {
+	case r.tracksReady <- struct{}{}:
+	default:
 	}
 }
 
