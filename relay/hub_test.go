@@ -45,6 +45,13 @@ func (h *hub) join(id string, talker bool) *member {
 	return m
 }
 
+// has reports whether id is in the hub.
+func (h *hub) has(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.members[id] != nil
+}
+
 // leave takes id out and tells everyone else, as `user disconnected`.
 func (h *hub) leave(id string) {
 	h.mu.Lock()

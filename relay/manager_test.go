@@ -54,6 +54,8 @@ func TestManagerRunsOneRelayPerRoom(t *testing.T) {
 	}()
 	m.StartRelay("room")
 	m.StartRelay("room")
+	// The watcher asks the relay once: it must be in the room.
+	eventually(t, 10*time.Second, "the relay in the room", func() bool { return h.has("relay") })
 	w := newTestWatcher(t, h.join("w1", false), "relay")
 	w.start(ctx)
 	defer w.stop()
