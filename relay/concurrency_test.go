@@ -21,7 +21,7 @@ func TestConcurrentUse(t *testing.T) {
 	ds := make([]*Downstream, 4)
 	ws := make([]*fakeWriter, len(ds))
 	for i := range ds {
-		ds[i], ws[i] = watcher(t, uint32(i+1))
+		ds[i], ws[i] = downstreamFor(t, uint32(i+1))
 		ups[0].Add(ds[i])
 	}
 	const packets = 2000

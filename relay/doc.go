@@ -76,11 +76,24 @@
 // A Writer that may block on one watcher (a TURN relay over TCP, say)
 // needs a bounded queue of its own that drops.
 //
+// # The relay peer
+//
+// A Room is one room's relay as a member of the room, over a Signal (the
+// Go peers' signaling session): toward the talker a watcher (a
+// talk_request, an answer, each track read once into an Upstream, its
+// sender reports to HandleSenderReport, its keyframe requests written as
+// PLIs), toward watchers a talker (per watcher a PeerConnection whose
+// tracks are watcherTracks, pion TrackLocals whose Bind makes the
+// watcher's Downstream; offers, the offer timeout, the cap, RTCP read from
+// each RTPSender into Downstream.HandleRTCP, sender reports every second).
+// A watcher's Downstreams are attached once its SRTP is up, and its first
+// keyframe asked for until its video starts. An Engine holds the pion APIs
+// and the one ICE UDP port every Room of a process shares; a Manager runs
+// one Room per room on the server's request.
+//
 // # Not yet here
 //
-// Signaling (relay mode for a room, the server as a member of it), the
-// PeerConnections toward talker and watchers and their TrackLocal that
-// makes a Downstream on Bind, reading RTCP from the RTPSender and sending
-// sender reports on a timer, the talker's PLI on the wire, simulcast and
-// RTX, metrics, and one ICE UDP port muxed across all PeerConnections.
+// Simulcast and RTX, replacing the talker's tracks in place when it offers
+// a new session (the relay ends instead, and its watchers ask again), and
+// watchers resuming a session with the relay after their socket changed.
 package relay

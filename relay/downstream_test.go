@@ -103,7 +103,7 @@ func TestContinuity(t *testing.T) {
 			for i := range ups {
 				ups[i], _ = upstreamFor(t, tt.mime, clk, 0)
 			}
-			d, w := watcher(t, 0xabcd)
+			d, w := downstreamFor(t, 0xabcd)
 			for _, e := range tt.events {
 				clk.Advance(e.after)
 				if e.add {
@@ -148,7 +148,7 @@ func (w *extWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 func TestForwardKeepsPacket(t *testing.T) {
 	clk := newClock()
 	u, _ := upstreamFor(t, webrtc.MimeTypeVP8, clk, 0)
-	a, wa := watcher(t, 7)
+	a, wa := downstreamFor(t, 7)
 	wb := &extWriter{}
 	b, err := NewDownstream(DownstreamConfig{SSRC: 8, PayloadType: 101, Writer: wb})
 	if err != nil {
@@ -182,7 +182,7 @@ func TestForwardKeepsPacket(t *testing.T) {
 func TestStates(t *testing.T) {
 	clk := newClock()
 	u, _ := upstreamFor(t, webrtc.MimeTypeVP8, clk, 0)
-	d, w := watcher(t, 7)
+	d, w := downstreamFor(t, 7)
 	if s := d.State(); s != Idle {
 		t.Fatalf("new: %v", s)
 	}

@@ -16,3 +16,15 @@ var (
 	// range.
 	ErrBadConfig = errors.New("bad relay configuration")
 )
+
+// Errors of a Room's run, wrapped with the reason.
+var (
+	// ErrTalkerLeft is returned by Room.Run when the talker's media
+	// session ended: end_talk, its socket gone and not back within
+	// protocol.ResumeGrace, its media connection failed, a new session
+	// offered, or the relay refused.
+	ErrTalkerLeft = errors.New("the talker left")
+	// ErrSignalLost is returned by Room.Run when its signaling ended or
+	// lost its connection to the server.
+	ErrSignalLost = errors.New("relay signaling lost")
+)

@@ -34,7 +34,7 @@ func FuzzHandleRTCP(f *testing.F) {
 		}
 		clk := newClock()
 		u, requests := upstreamFor(t, webrtc.MimeTypeVP8, clk, 16)
-		d, w := watcher(t, ssrc)
+		d, w := downstreamFor(t, ssrc)
 		u.Add(d)
 		for seq := uint16(65525); seq != 20; seq++ { // 31 packets, 16 kept
 			payload := vp8ContPayload

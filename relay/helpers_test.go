@@ -112,9 +112,9 @@ func upstreamFor(t testing.TB, mime string, clk *clock, buffer int) (*Upstream, 
 	return u, requests
 }
 
-// watcher returns a Downstream of SSRC ssrc and payload type 100 writing
+// downstreamFor returns a Downstream of SSRC ssrc and payload type 100 writing
 // to a fakeWriter.
-func watcher(t testing.TB, ssrc uint32) (*Downstream, *fakeWriter) {
+func downstreamFor(t testing.TB, ssrc uint32) (*Downstream, *fakeWriter) {
 	t.Helper()
 	w := &fakeWriter{}
 	d, err := NewDownstream(DownstreamConfig{SSRC: ssrc, PayloadType: 100, Writer: w})

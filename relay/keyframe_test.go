@@ -47,7 +47,7 @@ func TestKeyframeRequests(t *testing.T) {
 			u, requests := upstreamFor(t, webrtc.MimeTypeVP8, clk, 0)
 			var ds [3]*Downstream
 			for i := range ds {
-				ds[i], _ = watcher(t, uint32(100+i))
+				ds[i], _ = downstreamFor(t, uint32(100+i))
 			}
 			seq := uint16(0)
 			for i, s := range tt.steps {
@@ -84,7 +84,7 @@ func TestKeyframeRequests(t *testing.T) {
 func TestAudioRequestsNoKeyframe(t *testing.T) {
 	clk := newClock()
 	u, requests := upstreamFor(t, webrtc.MimeTypeOpus, clk, 0)
-	d, _ := watcher(t, 5)
+	d, _ := downstreamFor(t, 5)
 	u.Add(d)
 	d.HandleRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: 5}})
 	if *requests != 0 || d.Counters.KeyframeRequests.Load() != 1 {

@@ -38,8 +38,8 @@ func TestKeyframeStartMedia(t *testing.T) {
 			}
 			clk := newClock()
 			u, _ := upstreamFor(t, tt.mime, clk, 0)
-			early, _ := watcher(t, 1)
-			late, w := watcher(t, 2)
+			early, _ := downstreamFor(t, 1)
+			late, w := downstreamFor(t, 2)
 			u.Add(early)
 			seq := uint16(65000) // the numbers wrap on the way
 			perFrame := make([]int, len(tt.frames))

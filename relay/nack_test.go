@@ -18,8 +18,8 @@ func TestNACK(t *testing.T) {
 	// 1019 in it.
 	u, _ := upstreamFor(t, webrtc.MimeTypeVP8, clk, 16)
 	other, _ := upstreamFor(t, webrtc.MimeTypeVP8, clk, 16)
-	a, wa := watcher(t, 0xa)
-	b, wb := watcher(t, 0xb)
+	a, wa := downstreamFor(t, 0xa)
+	b, wb := downstreamFor(t, 0xb)
 	payload := func(seq uint16) []byte { return append(slices.Clone(vp8KeyPayload), byte(seq)) }
 
 	// a starts on the talker's numbers; b was forwarding another track up
@@ -31,7 +31,7 @@ func TestNACK(t *testing.T) {
 	}
 	u.Add(a)
 	u.Add(b)
-	c, wc := watcher(t, 0xc) // starts on upstream 1010
+	c, wc := downstreamFor(t, 0xc) // starts on upstream 1010
 	for seq := uint16(1000); seq < 1020; seq++ {
 		if seq == 1010 {
 			u.Add(c)
@@ -113,7 +113,7 @@ func TestNACK(t *testing.T) {
 // A NACK of thousands of numbers is answered up to a bound.
 func TestNACKBounded(t *testing.T) {
 	u, _ := upstreamFor(t, webrtc.MimeTypeVP8, newClock(), 0)
-	d, _ := watcher(t, 1)
+	d, _ := downstreamFor(t, 1)
 	u.Add(d)
 	if err := u.Write(rtpPacket(t, 1, 0, vp8KeyPayload)); err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func TestSenderReport(t *testing.T) {
 	clk := newClock()
 	u, _ := upstreamFor(t, webrtc.MimeTypeVP8, clk, 0)
 	other, _ := upstreamFor(t, webrtc.MimeTypeVP8, clk, 0)
-	d, w := watcher(t, 0xd)
+	d, w := downstreamFor(t, 0xd)
 	if _, ok := d.SenderReport(); ok {
 		t.Fatal("idle: a report")
 	}

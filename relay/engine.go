@@ -1,0 +1,95 @@
+package relay
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Engine is the pion side shared by every room a process relays: the ICE
+// UDP port and the two APIs PeerConnections are made with. Its methods are
+// safe for concurrent use.
+type Engine struct {
+	cfg Config
+	// toTalker makes the PeerConnection receiving a talker's tracks, with
+	// pion's default interceptors: NACK generator, receiver reports (and
+	// the responder and sender reports, which a receive-only connection
+	// does not use).
+	toTalker *webrtc.API
+	// toWatcher makes a watcher's PeerConnection: the default codecs and
+	// no interceptor. pion's NACK responder would keep a copy of every
+	// packet per watcher where the Upstream answers NACKs from one shared
+	// buffer, and its sender report interceptor would map the relay's
+	// send time rather than the talker's (see the package documentation):
+	// the Room sends each watcher's sender reports itself.
+	toWatcher *webrtc.API
+	mux       ice.UDPMux // nil without Config.UDPPort
+}
+
+// NewEngine sets up cfg's ICE port and the APIs. It returns an error
+// wrapping ErrBadConfig for a port out of range or a PublicIP that is no
+// IP address, and the listener's error for a port it cannot listen on.
+// Close it once every Room made with it has ended.
+func NewEngine(cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
+		return nil, fmt.Errorf("%w: UDP port %d", ErrBadConfig, cfg.UDPPort)
+	}
+	if cfg.PublicIP != "" && net.ParseIP(cfg.PublicIP) == nil {
+		return nil, fmt.Errorf("%w: public IP %q", ErrBadConfig, cfg.PublicIP)
+	}
+	e := &Engine{cfg: cfg}
+	se := webrtc.SettingEngine{}
+	if cfg.UDPPort > 0 {
+		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort)
+		if err != nil {
+			return nil, fmt.Errorf("ICE UDP port %d: %w", cfg.UDPPort, err)
+		}
+		e.mux = mux
+		se.SetICEUDPMux(mux)
+	}
+	if cfg.PublicIP != "" {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: []string{cfg.PublicIP}, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			_ = e.Close()
+			return nil, fmt.Errorf("%w: public IP: %w", ErrBadConfig, err)
+		}
+	}
+	var err error
+	if e.toTalker, err = newAPI(se, true); err == nil {
+		e.toWatcher, err = newAPI(se, false)
+	}
+	if err != nil {
+		_ = e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// newAPI returns an API with the default codecs on se, with pion's default
+// interceptors or none.
+func newAPI(se webrtc.SettingEngine, interceptors bool) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, fmt.Errorf("codecs: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if interceptors {
+		if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+			return nil, fmt.Errorf("interceptors: %w", err)
+		}
+	}
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)), nil
+}
+
+// Close closes the ICE port, if Config.UDPPort opened one.
+func (e *Engine) Close() error {
+	if e.mux == nil {
+		return nil
+	}
+	return e.mux.Close()
+}

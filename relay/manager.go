@@ -1,0 +1,157 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/broadcast-service/broadcast/internal/session"
+	"github.com/broadcast-service/broadcast/protocol"
+	"github.com/broadcast-service/broadcast/signaling/sioclient"
+)
+
+// SignalCloser is a room's signaling that the Manager opened and closes:
+// *session.Session.
+type SignalCloser interface {
+	Signal
+	Close() error
+}
+
+// ManagerConfig configures a Manager.
+type ManagerConfig struct {
+	// Server is the signaling server's own base URL (http, https), which
+	// each room's relay enters as a client.
+	Server string
+	// Secret is the server's relay secret: the key of an enter with role
+	// relay. It is not logged.
+	Secret string
+	// Dial configures the socket.io connection (TLS, headers).
+	Dial *sioclient.Options
+	// Relay configures every room's relay.
+	Relay Config
+	// Open enters a room with role relay and returns its signaling and the
+	// `entered` reply; nil means session.Open. Tests route in memory.
+	Open func(ctx context.Context, cfg session.Config) (SignalCloser, session.Entered, error)
+}
+
+// Manager runs the relay of each room that needs one, one Room per room at
+// a time, each over a signaling session of its own to the server: the
+// server's hook (signaling's RelayStarter) calls StartRelay. Its methods
+// are safe for concurrent use.
+type Manager struct {
+	cfg    ManagerConfig
+	log    *slog.Logger
+	eng    *Engine
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	rooms  map[string]*Room // running; nil while entering
+	ended  Stats            // the totals of rooms that ended
+	closed bool
+}
+
+// NewManager returns a Manager on cfg, with its Engine (the ICE UDP port).
+// It returns NewEngine's errors.
+func NewManager(cfg ManagerConfig) (*Manager, error) {
+	eng, err := NewEngine(cfg.Relay)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Open == nil {
+		cfg.Open = func(ctx context.Context, sc session.Config) (SignalCloser, session.Entered, error) {
+			s, e, err := session.Open(ctx, sc)
+			if err != nil {
+				return nil, e, err
+			}
+			return s, e, nil
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Manager{cfg: cfg, log: eng.cfg.Logger, eng: eng, ctx: ctx, cancel: cancel, rooms: map[string]*Room{}}, nil
+}
+
+// StartRelay starts room's relay unless it runs already or the Manager is
+// closed. It returns at once; the relay enters the room as a client of
+// ManagerConfig.Server and runs until the talker leaves, its signaling is
+// lost, or Close.
+func (m *Manager) StartRelay(room string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	if _, running := m.rooms[room]; running {
+		return
+	}
+	m.rooms[room] = nil
+	m.wg.Go(func() { m.run(room) })
+}
+
+// run enters room with role relay and runs its Room.
+func (m *Manager) run(room string) {
+	defer func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if r := m.rooms[room]; r != nil {
+			m.ended = m.ended.add(r.Stats())
+			m.ended.Watchers = 0
+		}
+		delete(m.rooms, room)
+	}()
+	sig, entered, err := m.cfg.Open(m.ctx, session.Config{
+		Server: m.cfg.Server, Dial: m.cfg.Dial, Logger: m.log,
+		Enter: protocol.EnterRequest{Room: room, Role: protocol.RoleRelay, Key: m.cfg.Secret},
+	})
+	if err != nil {
+		if m.ctx.Err() == nil {
+			m.log.Warn("relay could not enter", "room", room, "err", err)
+		}
+		return
+	}
+	defer func() { _ = sig.Close() }()
+	r := NewRoom(m.eng, sig)
+	m.mu.Lock()
+	m.rooms[room] = r
+	m.mu.Unlock()
+	err = r.Run(m.ctx, entered)
+	switch {
+	case err == nil, errors.Is(err, ErrTalkerLeft):
+		m.log.Info("relay ended", "room", room, "why", err)
+	default:
+		m.log.Warn("relay ended", "room", room, "err", err)
+	}
+}
+
+// Rooms returns how many rooms' relays run (or are entering).
+func (m *Manager) Rooms() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.rooms)
+}
+
+// Stats returns the figures of every room relayed since the Manager
+// began, Watchers those served now.
+func (m *Manager) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.ended
+	for _, r := range m.rooms {
+		if r != nil {
+			s = s.add(r.Stats())
+		}
+	}
+	return s
+}
+
+// Close stops every room's relay, waits for them, and closes the Engine.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+	m.cancel()
+	m.wg.Wait()
+	return m.eng.Close()
+}

@@ -1,0 +1,231 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/broadcast-service/broadcast/internal/rtc"
+	"github.com/broadcast-service/broadcast/internal/session"
+	"github.com/broadcast-service/broadcast/protocol"
+)
+
+// Room is one room's relay: a watcher toward the room's talker, whose
+// tracks it receives once, and a talker toward the watchers it serves, each
+// with a PeerConnection of its own fed from the talker's tracks. It runs
+// over a Signal: Run is called once.
+type Room struct {
+	eng  *Engine
+	cfg  Config
+	log  *slog.Logger
+	sig  Signal
+	ice  []webrtc.ICEServer // from `entered`; set before anything else runs
+	done chan struct{}      // closed as Run ends: the room's goroutines stop
+
+	ended       chan error    // why the talker's session ended, from pion's goroutines
+	tracksReady chan struct{} // the talker's tracks are all in
+
+	mu       sync.Mutex // guards what follows, and each watcher's phase, epoch and timer
+	closing  bool       // Run is ending: no goroutine starts
+	wg       sync.WaitGroup
+	talker   talker
+	tracks   []*talkerTrack
+	ready    bool     // every track of the talker's offer is in
+	pending  []string // watchers who asked before the talker's tracks were in
+	watchers map[string]*watcher
+
+	stats counters
+}
+
+// NewRoom returns a room's relay on eng over sig, which is entered in the
+// room with role relay.
+func NewRoom(eng *Engine, sig Signal) *Room {
+	return &Room{
+		eng: eng, cfg: eng.cfg, log: eng.cfg.Logger, sig: sig,
+		done: make(chan struct{}), ended: make(chan error, 1), tracksReady: make(chan struct{}, 1),
+		watchers: map[string]*watcher{},
+	}
+}
+
+// Watchers returns how many watchers the relay serves (offered to or
+// connected).
+func (r *Room) Watchers() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.watchers)
+}
+
+// Run relays the room, whose `entered` reply (with its ICE servers) was
+// entered, until the talker leaves (an error wrapping ErrTalkerLeft), the
+// signaling ends or loses its connection (ErrSignalLost) or ctx ends
+// (nil). It closes every PeerConnection and waits for its goroutines
+// before it returns.
+func (r *Room) Run(ctx context.Context, entered session.Entered) error {
+	r.ice = entered.ICEServers
+	defer r.shutdown()
+	r.log.Info("relay on", "room", entered.Room, "socket_id", r.sig.ID())
+	r.askTalker("")
+	retry := time.NewTicker(protocol.RetryInterval)
+	defer retry.Stop()
+	reports := time.NewTicker(protocol.ReportInterval)
+	defer reports.Stop()
+	senderReports := time.NewTicker(senderReportEvery)
+	defer senderReports.Stop()
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return nil
+		case err = <-r.ended:
+		case <-r.tracksReady:
+			r.servePending()
+		case <-retry.C:
+			r.nudgeTalker()
+		case <-reports.C:
+			r.reportToTalker()
+		case <-senderReports.C:
+			r.sendSenderReports()
+		case ev, ok := <-r.sig.Events():
+			if !ok {
+				return fmt.Errorf("%w: signaling closed", ErrSignalLost)
+			}
+			err = r.event(ev)
+		}
+		if err != nil {
+			r.log.Info("relay off", "why", err)
+			return err
+		}
+	}
+}
+
+// event is one thing the signaling heard.
+func (r *Room) event(ev session.Event) error {
+	switch e := ev.(type) {
+	case session.Lost:
+		// The room heard the relay leave; its watchers' sessions end.
+		return fmt.Errorf("%w: %w", ErrSignalLost, e.Err)
+	case session.Entered:
+		return fmt.Errorf("%w: back under a new socket id", ErrSignalLost)
+	case session.Refused:
+		r.log.Warn("signaling error", "code", e.Code, "message", e.Message)
+	case session.Left:
+		return r.left(e.ID)
+	case session.Message:
+		return r.message(e.Message)
+	}
+	return nil
+}
+
+// message is one `message`, from the talker or a watcher.
+func (r *Room) message(m protocol.Message) error {
+	switch m.Type {
+	case protocol.TypeTalkReady:
+		r.talkReady(m.From, m.Resumed)
+	case protocol.TypeOffer:
+		return r.talkerOffer(m.From, m.SDP)
+	case protocol.TypeEndTalk:
+		if r.isTalker(m.From) {
+			return fmt.Errorf("%w: end_talk", ErrTalkerLeft)
+		}
+	case protocol.TypeTalkReject:
+		return fmt.Errorf("%w: the talker refused the relay (%s)", ErrTalkerLeft, m.Reason)
+	case protocol.TypeCandidate:
+		if w := r.watcher(m.From); w != nil {
+			w.candidates.Add("", rtc.ICECandidate(m))
+		} else {
+			r.talker.candidates.Add(m.From, rtc.ICECandidate(m))
+		}
+	case protocol.TypeTalkRequest:
+		r.request(m.From)
+	case protocol.TypeAnswer:
+		if w := r.watcher(m.From); w != nil {
+			if err := r.answer(w, m.SDP); err != nil {
+				r.log.Warn("bad answer", "watcher", m.From, "err", err)
+				r.drop(w)
+			}
+		}
+	case protocol.TypeBye:
+		if w := r.watcher(m.From); w != nil {
+			r.drop(w)
+		}
+	}
+	return nil
+}
+
+// left: a socket left the room: the talker (it has protocol.ResumeGrace to
+// come back if its media is up), or a watcher, dropped.
+//
+// Before the talker's id is known (from its talk_ready or offer), a socket
+// that is none of the relay's watchers is taken for the talker: the room
+// hears every socket leave that the relay should, and a relay waiting on a
+// talker that left would hold the room's relay place for good.
+func (r *Room) left(id string) error {
+	if r.isTalker(id) {
+		return r.talkerLeft()
+	}
+	r.mu.Lock()
+	unknown := r.talker.id == "" && r.watchers[id] == nil && !slices.Contains(r.pending, id)
+	r.pending = slices.DeleteFunc(r.pending, func(p string) bool { return p == id })
+	r.mu.Unlock()
+	if unknown {
+		return fmt.Errorf("%w: %s left before it was heard", ErrTalkerLeft, id)
+	}
+	if w := r.watcher(id); w != nil {
+		r.drop(w)
+	}
+	return nil
+}
+
+// send sends msg; a failure is logged, the peer asks again.
+func (r *Room) send(msg protocol.Typed) {
+	if err := r.sig.Send(msg); err != nil {
+		r.log.Debug("send", "type", msg.MessageType(), "err", err)
+	}
+}
+
+// spawn runs f on a goroutine Run waits for, unless Run is ending; it
+// reports whether f runs.
+func (r *Room) spawn(f func()) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing {
+		return false
+	}
+	r.wg.Go(f)
+	return true
+}
+
+// shutdown drops every watcher, closes the talker's PeerConnection and
+// waits for the room's goroutines.
+func (r *Room) shutdown() {
+	r.mu.Lock()
+	r.closing = true
+	all := make([]*watcher, 0, len(r.watchers))
+	for _, w := range r.watchers {
+		all = append(all, w)
+	}
+	pc := r.talker.pc
+	r.mu.Unlock()
+	for _, w := range all {
+		r.drop(w)
+	}
+	if pc != nil {
+		_ = pc.Close()
+	}
+	r.stopTimers()
+	close(r.done)
+	r.wg.Wait()
+}
+
+// end ends Run with err, unless it is ending already.
+func (r *Room) end(err error) {
+	select {
+	case r.ended <- err:
+	default:
+	}
+}

@@ -1,0 +1,312 @@
+package relay
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/broadcast-service/broadcast/internal/rtc"
+	"github.com/broadcast-service/broadcast/protocol"
+)
+
+// receiveMTU is the room for one RTP packet read from the talker.
+const receiveMTU = 1500
+
+// talker is the relay's side of the talker's media session. Its fields are
+// guarded by Room.mu but candidates, which has its own lock.
+type talker struct {
+	id       string // the talker's socket id; "" until known
+	pc       *webrtc.PeerConnection
+	ufrag    string // of the talker's offer: names the session to resume
+	answer   string
+	expected int         // tracks in the talker's offer
+	arrived  int         // of them, those pion has handed over
+	away     *time.Timer // while the talker's socket is gone: ResumeGrace to come back
+	// tracksWait, from the first track, serves the watchers if the
+	// offer's other tracks do not come.
+	tracksWait *time.Timer
+	asked      time.Time // the last talk_request
+
+	candidates rtc.EarlyCandidates
+}
+
+// isTalker reports whether id is the talker's socket id.
+func (r *Room) isTalker(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return id != "" && id == r.talker.id
+}
+
+func (r *Room) talkerID() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.talker.id
+}
+
+// askTalker sends a talk_request to the talker to, or to the room's talker
+// if to is empty (the server delivers it to the talker, stamped as the
+// relay's).
+func (r *Room) askTalker(to string) {
+	r.mu.Lock()
+	if to != "" {
+		r.talker.id = to
+	}
+	r.talker.asked = time.Now()
+	r.mu.Unlock()
+	r.send(protocol.TalkRequest{Head: protocol.Head{Type: protocol.TypeTalkRequest, Sendto: to}})
+}
+
+// talkReady: the talker is on air, or took the relay's session back
+// (resumed), or is back under a new socket id and is asked to.
+func (r *Room) talkReady(from string, resumed bool) {
+	r.mu.Lock()
+	pc, away, ufrag := r.talker.pc, r.talker.away != nil, r.talker.ufrag
+	if resumed && away {
+		r.talker.id = from
+		r.talker.away.Stop()
+		r.talker.away = nil
+	}
+	r.mu.Unlock()
+	switch {
+	case resumed:
+		if away {
+			r.log.Info("talker resumed", "talker", from)
+		}
+	case pc == nil:
+		r.askTalker(from)
+	case away:
+		r.send(protocol.TalkRequest{Head: protocol.Head{Type: protocol.TypeTalkRequest, Sendto: from}, Resume: ufrag})
+	}
+}
+
+// talkerLeft: the talker's socket is gone. With its media up it has
+// protocol.ResumeGrace to come back and resume; otherwise the relay ends.
+func (r *Room) talkerLeft() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pc := r.talker.pc
+	if pc == nil || pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		return fmt.Errorf("%w: its socket left", ErrTalkerLeft)
+	}
+	if r.talker.away == nil {
+		r.talker.away = time.AfterFunc(protocol.ResumeGrace, func() {
+			r.end(fmt.Errorf("%w: not back within %v", ErrTalkerLeft, protocol.ResumeGrace))
+		})
+	}
+	return nil
+}
+
+// stopTimers stops the talker's grace timer and its tracks' wait.
+func (r *Room) stopTimers() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.talker.away != nil {
+		r.talker.away.Stop()
+		r.talker.away = nil
+	}
+	if r.talker.tracksWait != nil {
+		r.talker.tracksWait.Stop()
+	}
+}
+
+// nudgeTalker asks again what the talker seems not to have heard: the
+// talk_request while no offer came, the answer while the media connection
+// is still to come up.
+func (r *Room) nudgeTalker() {
+	r.mu.Lock()
+	id, pc, answer, asked := r.talker.id, r.talker.pc, r.talker.answer, r.talker.asked
+	r.mu.Unlock()
+	switch {
+	case pc == nil:
+		if time.Since(asked) >= protocol.RetryInterval/2 {
+			r.askTalker(id)
+		}
+	case pc.ConnectionState() == webrtc.PeerConnectionStateNew || pc.ConnectionState() == webrtc.PeerConnectionStateConnecting:
+		r.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: id}, SDP: answer})
+	}
+}
+
+// reportToTalker sends the talker a stats message saying how many
+// watchers the relay serves.
+func (r *Room) reportToTalker() {
+	r.mu.Lock()
+	id, pc, away, n := r.talker.id, r.talker.pc, r.talker.away != nil, len(r.watchers)
+	r.mu.Unlock()
+	if id == "" || pc == nil || away {
+		return
+	}
+	r.send(protocol.Stats{Head: protocol.Head{Type: protocol.TypeStats, Sendto: id}, RelayWatchers: &n})
+}
+
+// talkerOffer takes the talker's offer: a PeerConnection receiving its
+// tracks, and an answer back. The same offer again gets the same answer;
+// a new one (a new media session) ends the relay: its watchers'
+// sessions were on the old one.
+func (r *Room) talkerOffer(from, sdp string) error {
+	r.mu.Lock()
+	old, ufrag, answer := r.talker.pc, r.talker.ufrag, r.talker.answer
+	r.mu.Unlock()
+	if old != nil {
+		if rtc.ICEUfrag(sdp) == ufrag {
+			r.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: from}, SDP: answer})
+			return nil
+		}
+		return fmt.Errorf("%w: it offered a new session", ErrTalkerLeft)
+	}
+	pc, err := r.eng.toTalker.NewPeerConnection(webrtc.Configuration{ICEServers: r.ice})
+	if err != nil {
+		return fmt.Errorf("talker peer connection: %w", err)
+	}
+	r.mu.Lock()
+	r.talker.id, r.talker.pc = from, pc
+	r.mu.Unlock()
+	pc.OnTrack(r.talkerTrack)
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			r.send(rtc.CandidateMessage(c, r.talkerID()))
+		}
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		r.log.Debug("talker connection", "state", s.String())
+		if s == webrtc.PeerConnectionStateFailed {
+			r.end(fmt.Errorf("%w: its media connection failed", ErrTalkerLeft))
+		}
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return fmt.Errorf("talker's offer: %w", err)
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return fmt.Errorf("answer the talker: %w", err)
+	}
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return fmt.Errorf("answer the talker: %w", err)
+	}
+	expected := 0
+	for _, t := range pc.GetTransceivers() {
+		if d := t.Direction(); d == webrtc.RTPTransceiverDirectionRecvonly || d == webrtc.RTPTransceiverDirectionSendrecv {
+			expected++
+		}
+	}
+	r.mu.Lock()
+	r.talker.ufrag, r.talker.answer, r.talker.expected = rtc.ICEUfrag(sdp), ans.SDP, expected
+	r.mu.Unlock()
+	r.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: from}, SDP: ans.SDP})
+	r.talker.candidates.Ready(pc, from)
+	r.log.Info("talker answered", "talker", from, "tracks", expected)
+	return nil
+}
+
+// talkerTrack takes one of the talker's tracks, from pion's goroutine:
+// an Upstream that its packets are read into once, its sender reports
+// read, and its keyframe requests written as PLIs. When every track of the
+// offer is in, the watchers waiting are served.
+func (r *Room) talkerTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	r.mu.Lock()
+	pc := r.talker.pc
+	r.mu.Unlock()
+	plis := make(chan struct{}, 1)
+	up, err := NewUpstream(UpstreamConfig{
+		MimeType: remote.Codec().MimeType, ClockRate: remote.Codec().ClockRate,
+		RequestKeyframe: func() {
+			select {
+			case plis <- struct{}{}:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		r.log.Warn("talker's track not relayed", "err", err)
+	} else {
+		t := &talkerTrack{kind: remote.Kind(), codec: remote.Codec(), up: up}
+		ssrc := uint32(remote.SSRC())
+		ok := r.spawn(func() { r.readTrack(remote, up) })
+		ok = ok && r.spawn(func() { r.readSenderReports(receiver, up) })
+		ok = ok && r.spawn(func() { r.writePLIs(pc, ssrc, plis) })
+		if !ok {
+			return
+		}
+		r.mu.Lock()
+		r.tracks = append(r.tracks, t)
+		r.mu.Unlock()
+		r.log.Info("talker's track in", "kind", t.kind.String(), "codec", t.codec.MimeType)
+	}
+	r.mu.Lock()
+	r.talker.arrived++
+	ready := !r.ready && r.talker.arrived >= r.talker.expected
+	r.ready = r.ready || ready
+	if !r.ready && r.talker.arrived == 1 && !r.closing {
+		r.talker.tracksWait = time.AfterFunc(tracksWait, r.tracksIn)
+	}
+	r.mu.Unlock()
+	if ready {
+		r.signalReady()
+	}
+}
+
+// tracksIn: tracksWait passed since the talker's first track came and
+// some of its offer's tracks are still to come (a track that sends no
+// packet, as a talker's muted one may not): the watchers are served what
+// came.
+func (r *Room) tracksIn() {
+	r.mu.Lock()
+	ready := !r.ready && len(r.tracks) > 0
+	r.ready = r.ready || ready
+	r.mu.Unlock()
+	if ready {
+		r.log.Info("talker's tracks: serving those that came", "tracks", len(r.tracks))
+		r.signalReady()
+	}
+}
+
+// signalReady tells Run the talker's tracks are in.
+func (r *Room) signalReady() {
+	select {
+	case r.tracksReady <- struct{}{}:
+	default:
+	}
+}
+
+// readTrack reads the talker's track into up until it ends.
+func (r *Room) readTrack(remote *webrtc.TrackRemote, up *Upstream) {
+	buf := make([]byte, receiveMTU)
+	for {
+		n, _, err := remote.Read(buf)
+		if err != nil {
+			return
+		}
+		_ = up.Write(buf[:n]) // a packet that is no RTP is counted and dropped
+	}
+}
+
+// readSenderReports hands the talker's sender reports for the track to up.
+func (r *Room) readSenderReports(receiver *webrtc.RTPReceiver, up *Upstream) {
+	for {
+		pkts, _, err := receiver.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok {
+				up.HandleSenderReport(sr)
+			}
+		}
+	}
+}
+
+// writePLIs sends the talker a PLI for the track of SSRC ssrc each time
+// its Upstream asks for a keyframe, until the room ends.
+func (r *Room) writePLIs(pc *webrtc.PeerConnection, ssrc uint32, asks <-chan struct{}) {
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-asks:
+			if err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err == nil {
+				r.stats.plis.Add(1)
+			}
+		}
+	}
+}

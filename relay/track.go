@@ -1,0 +1,156 @@
+package relay
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/broadcast-service/broadcast/internal/codec"
+)
+
+// talkerTrack is one of the talker's tracks as the room relays it: what
+// the talker negotiated, and the Upstream its packets go through.
+type talkerTrack struct {
+	kind  webrtc.RTPCodecType
+	codec webrtc.RTPCodecParameters
+	up    *Upstream
+}
+
+// video reports whether the track is video.
+func (t *talkerTrack) video() bool { return t.kind == webrtc.RTPCodecTypeVideo }
+
+// watcherTrack is a watcher's copy of a talker's track: the pion TrackLocal
+// added to the watcher's PeerConnection. Bind makes its Downstream from
+// the SSRC and payload type the watcher negotiated; the room attaches it
+// to the Upstream once the watcher's media path is up (a packet written
+// before DTLS is done is lost, and with it the keyframe the watcher starts
+// on).
+type watcherTrack struct {
+	room  *Room
+	w     *watcher
+	from  *talkerTrack
+	begun atomic.Bool // a packet went out
+
+	mu       sync.Mutex
+	down     *Downstream
+	attached bool
+}
+
+var _ webrtc.TrackLocal = (*watcherTrack)(nil)
+
+// ID is the track's id in the watcher's SDP: its kind.
+func (t *watcherTrack) ID() string { return t.from.kind.String() }
+
+// RID is empty: no simulcast.
+func (t *watcherTrack) RID() string { return "" }
+
+// StreamID is the media stream id in the watcher's SDP.
+func (t *watcherTrack) StreamID() string { return "relay" }
+
+// Kind is the talker's track's kind.
+func (t *watcherTrack) Kind() webrtc.RTPCodecType { return t.from.kind }
+
+// Bind makes the watcher's Downstream once its answer is taken, with the
+// negotiated SSRC and the payload type of the talker's codec.
+func (t *watcherTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	c, ok := matchCodec(t.from.codec, ctx.CodecParameters())
+	if !ok {
+		return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: the watcher did not accept %s", ErrUnsupportedCodec, t.from.codec.MimeType)
+	}
+	d, err := NewDownstream(DownstreamConfig{
+		SSRC: uint32(ctx.SSRC()), PayloadType: uint8(c.PayloadType),
+		Writer: &countingWriter{w: ctx.WriteStream(), t: t},
+	})
+	if err != nil {
+		return webrtc.RTPCodecParameters{}, err
+	}
+	t.mu.Lock()
+	t.down = d
+	t.mu.Unlock()
+	return c, nil
+}
+
+// Unbind detaches the watcher's Downstream.
+func (t *watcherTrack) Unbind(webrtc.TrackLocalContext) error {
+	t.detach()
+	t.mu.Lock()
+	t.down = nil
+	t.mu.Unlock()
+	return nil
+}
+
+// downstream returns the watcher's Downstream, or nil before Bind.
+func (t *watcherTrack) downstream() *Downstream {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.down
+}
+
+// attach attaches the Downstream to the talker's track (which asks for a
+// keyframe, for video); it reports false before Bind.
+func (t *watcherTrack) attach() bool {
+	t.mu.Lock()
+	d := t.down
+	already := t.attached
+	t.attached = d != nil
+	t.mu.Unlock()
+	if d != nil && !already {
+		t.from.up.Add(d)
+	}
+	return d != nil
+}
+
+// detach takes the Downstream off the talker's track.
+func (t *watcherTrack) detach() {
+	t.mu.Lock()
+	d, was := t.down, t.attached
+	t.attached = false
+	t.mu.Unlock()
+	if d != nil && was {
+		t.from.up.Remove(d)
+	}
+}
+
+// matchCodec returns the codec of offered that is the talker's: the same
+// type and format parameters, or else the same type and clock rate.
+func matchCodec(talker webrtc.RTPCodecParameters, offered []webrtc.RTPCodecParameters) (webrtc.RTPCodecParameters, bool) {
+	same := func(c webrtc.RTPCodecParameters) bool {
+		return strings.EqualFold(c.MimeType, talker.MimeType) && c.ClockRate == talker.ClockRate
+	}
+	for _, c := range offered {
+		if same(c) && c.SDPFmtpLine == talker.SDPFmtpLine {
+			return c, true
+		}
+	}
+	for _, c := range offered {
+		if same(c) {
+			return c, true
+		}
+	}
+	return webrtc.RTPCodecParameters{}, false
+}
+
+// countingWriter is the pion writer a Downstream writes to, counting what
+// goes out and telling the room of the watcher's first packet.
+type countingWriter struct {
+	w webrtc.TrackLocalWriter
+	t *watcherTrack
+}
+
+func (c *countingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	n, err := c.w.WriteRTP(h, payload)
+	if err != nil {
+		return n, err
+	}
+	st := &c.t.room.stats
+	st.packets.Add(1)
+	st.bytes.Add(uint64(len(payload)))
+	if !c.t.begun.Load() && c.t.begun.CompareAndSwap(false, true) && c.t.from.video() {
+		c.t.w.started(c.t.room, codec.KeyframePacket(c.t.from.codec.MimeType, payload))
+	}
+	return n, nil
+}
