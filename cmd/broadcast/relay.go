@@ -1,14 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"time"
 
+	"github.com/gorilla/websocket"
+
+	"github.com/broadcast-service/broadcast/relay"
 	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/signaling/sioclient"
 )
 
 // relayConfig is how the server's relay serves rooms (-relay ...): what
@@ -67,20 +76,63 @@ func publicIP(s string) (string, error) {
 	return s, nil
 }
 
-// relayStarter is what starts the rooms' relays for the hub, for a
-// server listening at addr; nil, with -relay off, starts none (a nil
-// signaling.Options.Relay is the off behaviour).
-//
-// RELAY MANAGER: wire it here. The relay manager (package relay) implements
-// signaling.RelayStarter: for each room asked for, it enters the room over
-// a loopback session to addr as role relay with cfg.Secret, and serves up
-// to cfg.MaxWatchers watchers on cfg.UDPPort / cfg.PublicIP, until the
-// talker leaves or the server drains. Until then this returns nil, and
-// every mode behaves as off.
-func relayStarter(cfg relayConfig, addr net.Addr, log *slog.Logger) signaling.RelayStarter {
-	if cfg.Mode == signaling.RelayOff {
-		return nil
+// newRelays returns the manager of the rooms' relays for a server
+// listening at addr, or nil with -relay off. Each room's relay enters its
+// room over a loopback signaling session to addr as role relay with
+// cfg.Relay.Secret, and serves up to cfg.Relay.MaxWatchers watchers from
+// the one UDP port cfg.Relay.UDPPort, until the talker leaves or the server
+// drains. It returns an error if the UDP port or the TLS certificate cannot
+// be had.
+func newRelays(cfg serveConfig, addr net.Addr, log *slog.Logger) (*relay.Manager, error) {
+	if cfg.Relay.Mode == signaling.RelayOff {
+		return nil, nil
 	}
-	_, _ = addr, log
-	return nil
+	dial, scheme, err := loopbackDial(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return relay.NewManager(relay.ManagerConfig{
+		Server: scheme + "://" + loopback(addr), Secret: cfg.Relay.Secret, Dial: dial,
+		Relay: relay.Config{UDPPort: cfg.Relay.UDPPort, PublicIP: cfg.Relay.PublicIP, MaxWatchers: cfg.Relay.MaxWatchers, Logger: log.With("from", "relay")},
+	})
 }
+
+// loopback is the address to reach a server listening at addr from the
+// same host: 127.0.0.1 in place of an unspecified IP.
+func loopback(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || tcp.IP == nil || tcp.IP.IsUnspecified() {
+		_, port, _ := net.SplitHostPort(addr.String())
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return tcp.String()
+}
+
+// loopbackDial is how the relays dial their own server: over TLS when it
+// serves TLS, trusting exactly the certificate it serves (its name need
+// not be the loopback address's).
+func loopbackDial(cfg serveConfig) (*sioclient.Options, string, error) {
+	if cfg.TLSCert == "" {
+		return nil, "http", nil
+	}
+	pair, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, "", fmt.Errorf("relay: %w", err)
+	}
+	own := pair.Certificate[0]
+	tlsCfg := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		// The chain and name are checked by comparing with our own leaf.
+		InsecureSkipVerify: true, //nolint:gosec // VerifyPeerCertificate pins the server's own certificate
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 || !bytes.Equal(raw[0], own) {
+				return errors.New("not this server's certificate")
+			}
+			return nil
+		},
+	}
+	return &sioclient.Options{Dialer: &websocket.Dialer{TLSClientConfig: tlsCfg, HandshakeTimeout: relayDialTimeout}}, "https", nil
+}
+
+// relayDialTimeout bounds a relay's WebSocket handshake with its own server.
+const relayDialTimeout = 10 * time.Second

@@ -1,11 +1,18 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/broadcast-service/broadcast/broadcaster"
+	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/signaling"
+	"github.com/broadcast-service/broadcast/viewer"
 )
 
 // The hub gets the relay's mode and secret; the secret is new for each
@@ -27,9 +34,97 @@ func TestRelayConfigReachesTheHub(t *testing.T) {
 	if opts.RelayMode != signaling.RelayAlways || opts.RelaySecret != a.Relay.Secret {
 		t.Fatalf("hub options: mode %q, secret set %v", opts.RelayMode, opts.RelaySecret == a.Relay.Secret)
 	}
-	off := a.Relay
-	off.Mode = signaling.RelayOff
-	if relayStarter(off, nil, log) != nil {
-		t.Fatal("-relay off has a relay starter")
+	off := a
+	off.Relay.Mode = signaling.RelayOff
+	if m, err := newRelays(off, nil, log); m != nil || err != nil {
+		t.Fatalf("-relay off has relays: %v, %v", m, err)
+	}
+}
+
+// watchAll runs n Go watchers of room at once, each for a second of media,
+// and returns what each received.
+func watchAll(t *testing.T, url, room string, n int) ([]viewer.Stats, []error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	stats, errs := make([]viewer.Stats, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			stats[i], errs[i] = viewer.New(viewer.Options{Server: url, Room: room, Duration: time.Second, WaitTalker: 30 * time.Second}).Run(ctx)
+		})
+	}
+	wg.Wait()
+	return stats, errs
+}
+
+// onAirFromFiles puts a Go talker on air in room with a mesh cap of
+// maxWatchers, until the test ends.
+func onAirFromFiles(t *testing.T, url, room string, maxWatchers int) *broadcaster.Broadcaster {
+	t.Helper()
+	media := testmedia.Make(t, 2)
+	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: room, Video: media.VP8, Audio: media.Opus, MaxWatchers: maxWatchers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return b
+}
+
+// With -relay auto, a talker whose mesh holds one watcher serves it
+// directly, and the server's relay serves the others: nobody is turned
+// away, and each watcher gets moving video.
+func TestRelayAutoServesWatchersPastTheMesh(t *testing.T) {
+	url, _ := startServe(t, "-relay", "auto")
+	talker := onAirFromFiles(t, url, "lecture", 1)
+	stats, errs := watchAll(t, url, "lecture", 3)
+	via := map[string]int{}
+	for i, st := range stats {
+		if errs[i] != nil || st.Ended != "duration" || st.Frames == 0 {
+			t.Errorf("watcher %d: %+v, %v", i, st, errs[i])
+		}
+		via[st.Via]++
+	}
+	if via[viewer.ViaDirect] != 1 || via[viewer.ViaRelay] != 2 {
+		t.Errorf("watchers by way: %v, want 1 direct and 2 via the relay", via)
+	}
+	if n := talker.Watchers(); n > 2 {
+		t.Errorf("the talker serves %d peers, want at most its one watcher and the relay", n)
+	}
+}
+
+// With -relay always every watcher is served by the relay, and with -relay
+// off the watcher past the mesh is refused as before.
+func TestRelayAlwaysAndOff(t *testing.T) {
+	url, _ := startServe(t, "-relay", "always")
+	onAirFromFiles(t, url, "studio", 1)
+	stats, errs := watchAll(t, url, "studio", 2)
+	for i, st := range stats {
+		if errs[i] != nil || st.Frames == 0 || st.Via != viewer.ViaRelay {
+			t.Errorf("-relay always, watcher %d: %+v, %v; want frames via the relay", i, st, errs[i])
+		}
+	}
+
+	offURL, _ := startServe(t, "-relay", "off")
+	onAirFromFiles(t, offURL, "small", 1)
+	stats, errs = watchAll(t, offURL, "small", 2)
+	full := 0
+	for i := range stats {
+		if errors.Is(errs[i], viewer.ErrRoomFull) {
+			full++
+		} else if errs[i] != nil || stats[i].Via != viewer.ViaDirect {
+			t.Errorf("-relay off, watcher %d: %+v, %v", i, stats[i], errs[i])
+		}
+	}
+	if full != 1 {
+		t.Errorf("-relay off: %d watchers refused as full, want 1", full)
 	}
 }

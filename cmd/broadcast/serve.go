@@ -52,8 +52,15 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	m := metrics.New()
 	opts := hubOptions(cfg, log)
 	opts.Observer = m
-	// The rooms' relays: see relayStarter, where the relay manager is wired.
-	opts.Relay = relayStarter(cfg.Relay, ln.Addr(), log)
+	relays, err := newRelays(cfg, ln.Addr(), log)
+	if err != nil {
+		closeListeners()
+		return err
+	}
+	if relays != nil {
+		opts.Relay = relays
+		m.WatchRelay(relays)
+	}
 	var cl *cluster.Cluster
 	if cfg.Redis != "" {
 		cl, err = cluster.New(cluster.Options{URL: cfg.Redis, TTL: cfg.RedisNodeTTL, Logger: log})
@@ -112,6 +119,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		// Stop taking connections, close the sockets (a socket still being
 		// set up is refused by the closed hub), then stop the socket.io server.
 		err := httpSrv.Shutdown(drain)
+		if relays != nil {
+			err = errors.Join(err, relays.Close())
+		}
 		err = errors.Join(err, hub.Close(drain))
 		if cl != nil {
 			err = errors.Join(err, cl.Close(drain))
@@ -125,7 +135,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "max_watchers", cfg.MaxWatchers,
 		"keyed", cfg.TalkSecret != "", "private_rooms", cfg.PrivateRooms, "turn", len(cfg.TURN.URLs) > 0,
-		"redis", cl != nil, "metrics", metricsURL, "relay", cfg.Relay.Mode, "relay_manager", opts.Relay != nil)
+		"redis", cl != nil, "metrics", metricsURL, "relay", cfg.Relay.Mode, "relay_udp_port", cfg.Relay.UDPPort)
 	if ready != nil {
 		l := listening{Addr: ln.Addr()}
 		if metricsLn != nil {
