@@ -108,8 +108,8 @@ test('one talker, three watchers: each decodes moving video; a killed watcher is
   }
 });
 
-test('with the cap at 2 the third watcher sees "room full"', { timeout: 120000 }, async () => {
-  const server = await startServer(['-max-watchers', '2']);
+test('with the cap at 2 and -relay off the third watcher sees "room full"', { timeout: 120000 }, async () => {
+  const server = await startServer(['-max-watchers', '2', '-relay', 'off']);
   try {
     const talk = await talker(server.url, 'small');
     assert.equal(await talk.$eval('#max-watchers', (el) => el.textContent), '2');
@@ -124,6 +124,28 @@ test('with the cap at 2 the third watcher sees "room full"', { timeout: 120000 }
     await screenshot(watchers[2], 'watcher-room-full');
     assert.equal(await viewerCount(talk), 2);
     await Promise.all(watchers.slice(0, 2).map((w) => framesAdvance(w, '#remote-video')));
+  } finally {
+    await server.stop();
+  }
+});
+
+test('with the cap at 1 the server\'s relay serves the next watchers: "live via relay", and the talker counts them', { timeout: 120000 }, async () => {
+  const server = await startServer(['-max-watchers', '1']); // -relay auto, the default
+  try {
+    const talk = await talker(server.url, 'relayed-lecture');
+    const watchers = [];
+    for (let i = 0; i < 3; i++) watchers.push(await watcher(server.url, 'relayed-lecture'));
+    await watchers[0].click('#request');
+    await waitState(watchers[0], /^live$/);
+    for (const w of watchers.slice(1)) {
+      await w.click('#request');
+      await waitState(w, /^live via relay$/, 40000);
+    }
+    await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video')));
+    await waitState(talk, /^on air: 1 direct, 2 via relay$/, 20000);
+    await screenshot(talk, 'talker-relay-counts');
+    await screenshot(watchers[2], 'watcher-live-via-relay');
+    assert.equal(await viewerCount(talk), 1);
   } finally {
     await server.stop();
   }
