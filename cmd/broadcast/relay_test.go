@@ -5,12 +5,16 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/broadcast-service/broadcast/broadcaster"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
+	"github.com/broadcast-service/broadcast/relay"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/viewer"
 )
@@ -127,4 +131,25 @@ func TestRelayAlwaysAndOff(t *testing.T) {
 	if full != 1 {
 		t.Errorf("-relay off: %d watchers refused as full, want 1", full)
 	}
+}
+
+// A server that cannot start (a bad -redis) releases the relays' UDP port
+// it had already taken.
+func TestFailedStartFreesTheRelayPort(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+	_ = pc.Close()
+	err = run(context.Background(), []string{"-addr", "127.0.0.1:0", "-metrics-addr", "off", "-relay-udp-port", port, "-redis", "redis://127.0.0.1:6379/not-a-db"}, env(nil), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-redis") {
+		t.Fatalf("run = %v, want the -redis error", err)
+	}
+	n, _ := strconv.Atoi(port)
+	again, err := relay.NewEngine(relay.Config{UDPPort: n})
+	if err != nil {
+		t.Fatalf("the relay port %s is still taken: %v", port, err)
+	}
+	_ = again.Close()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/broadcast-service/broadcast/cluster"
 	"github.com/broadcast-service/broadcast/metrics"
 	"github.com/broadcast-service/broadcast/protocol"
+	"github.com/broadcast-service/broadcast/relay"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/static"
 )
@@ -32,118 +33,164 @@ type listening struct{ Addr, Metrics net.Addr }
 // serves until ctx ends, then drains. A listen error is returned at once.
 // If ready is not nil it receives the listening addresses once serving.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- listening) error {
-	ln, err := net.Listen("tcp", cfg.Addr)
+	s, err := newServer(cfg, log)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	var metricsLn net.Listener
-	if cfg.MetricsAddr != "" {
-		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
-			_ = ln.Close()
-			return fmt.Errorf("-metrics-addr: listen: %w", err)
-		}
-	}
-	closeListeners := func() {
-		_ = ln.Close()
-		if metricsLn != nil {
-			_ = metricsLn.Close()
-		}
-	}
-	m := metrics.New()
-	opts := hubOptions(cfg, log)
-	opts.Observer = m
-	relays, err := newRelays(cfg, ln.Addr(), log)
-	if err != nil {
-		closeListeners()
 		return err
 	}
-	if relays != nil {
-		opts.Relay = relays
-		m.WatchRelay(relays)
-	}
-	var cl *cluster.Cluster
-	if cfg.Redis != "" {
-		cl, err = cluster.New(cluster.Options{URL: cfg.Redis, TTL: cfg.RedisNodeTTL, Logger: log})
+	return s.run(ctx, ready)
+}
+
+// server is one node's parts: its listeners, the hub with its cluster and
+// relays, the socket.io transport and the HTTP servers.
+type server struct {
+	cfg                 serveConfig
+	log                 *slog.Logger
+	ln, metricsLn       net.Listener // metricsLn nil with -metrics-addr off
+	metrics             *metrics.Metrics
+	relays              *relay.Manager   // nil with -relay off
+	cl                  *cluster.Cluster // nil without -redis
+	hub                 *signaling.Hub
+	sio                 *signaling.Server
+	httpSrv, metricsSrv *http.Server
+	draining            atomic.Bool
+}
+
+// newServer listens and builds a node's parts; on an error it closes what it
+// made.
+func newServer(cfg serveConfig, log *slog.Logger) (_ *server, err error) {
+	s := &server{cfg: cfg, log: log, metrics: metrics.New()}
+	defer func() {
 		if err != nil {
-			closeListeners()
-			return fmt.Errorf("-redis: %w", err)
+			s.close()
+		}
+	}()
+	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if cfg.MetricsAddr != "" {
+		if s.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("-metrics-addr: listen: %w", err)
+		}
+	}
+	opts := hubOptions(cfg, log)
+	opts.Observer = s.metrics
+	if s.relays, err = newRelays(cfg, s.ln.Addr(), log); err != nil {
+		return nil, err
+	}
+	if s.relays != nil {
+		opts.Relay = s.relays
+		s.metrics.WatchRelay(s.relays)
+	}
+	if cfg.Redis != "" {
+		if s.cl, err = cluster.New(cluster.Options{URL: cfg.Redis, TTL: cfg.RedisNodeTTL, Logger: log}); err != nil {
+			return nil, fmt.Errorf("-redis: %w", err)
 		}
 		redis.SetLogger(redisLog{log})
-		opts.Cluster = cl
-		m.WatchCluster(cl)
+		opts.Cluster = s.cl
+		s.metrics.WatchCluster(s.cl)
 	}
-	hub := signaling.NewHub(opts)
-	m.Watch(hub)
-	if cl != nil {
-		cl.Start(hub)
-	}
-	sio := signaling.NewServer(hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, Logger: log})
-	var draining atomic.Bool
-	httpSrv := newHTTPServer(routes(cfg, hub, cl, sio, &draining, log), log)
-	metricsSrv := newHTTPServer(metricsRoutes(m.Handler()), log)
+	s.hub = signaling.NewHub(opts)
+	s.metrics.Watch(s.hub)
+	s.sio = signaling.NewServer(s.hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, Logger: log})
+	s.httpSrv = newHTTPServer(routes(cfg, s.hub, s.cl, s.sio, &s.draining, log), log)
+	s.metricsSrv = newHTTPServer(metricsRoutes(s.metrics.Handler()), log)
+	return s, nil
+}
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(sio.Serve)
-	scheme := "http"
-	g.Go(func() error {
-		var err error
-		if cfg.TLSCert != "" {
-			err = httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
-		} else {
-			err = httpSrv.Serve(ln)
+// close releases what newServer made before it failed.
+func (s *server) close() {
+	for _, l := range []net.Listener{s.ln, s.metricsLn} {
+		if l != nil {
+			_ = l.Close()
 		}
-		if !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("http serve: %w", err)
-		}
-		return nil
-	})
-	if cfg.TLSCert != "" {
-		scheme = "https"
 	}
-	metricsURL := "off"
-	if metricsLn != nil {
-		metricsURL = "http://" + metricsLn.Addr().String() + "/metrics"
-		g.Go(func() error {
-			if err := metricsSrv.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("metrics serve: %w", err)
-			}
-			return nil
-		})
+	if s.relays != nil {
+		_ = s.relays.Close()
+	}
+}
+
+// run serves until ctx ends, then drains.
+func (s *server) run(ctx context.Context, ready chan<- listening) error {
+	if s.cl != nil {
+		s.cl.Start(s.hub)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(s.sio.Serve)
+	g.Go(s.serveHTTP)
+	if s.metricsLn != nil {
+		g.Go(s.serveMetrics)
 	}
 	g.Go(func() error {
 		<-gctx.Done()
-		draining.Store(true)
-		log.Info("shutting down")
-		drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		defer cancel()
-		// Stop taking connections, close the sockets (a socket still being
-		// set up is refused by the closed hub), then stop the socket.io server.
-		err := httpSrv.Shutdown(drain)
-		if relays != nil {
-			err = errors.Join(err, relays.Close())
-		}
-		err = errors.Join(err, hub.Close(drain))
-		if cl != nil {
-			err = errors.Join(err, cl.Close(drain))
-		}
-		_ = sio.Close()
-		// Metrics last: a scrape during the drain still answers.
-		return errors.Join(err, metricsSrv.Shutdown(drain))
+		return s.drain(ctx)
 	})
-	if _, err := fs.Stat(static.FS, static.ClientScript); err != nil {
-		log.Warn("the pages cannot connect: the socket.io client is not embedded; build with `make` (it runs npm ci)", "missing", static.ClientScript)
-	}
-	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "max_watchers", cfg.MaxWatchers,
-		"keyed", cfg.TalkSecret != "", "private_rooms", cfg.PrivateRooms, "turn", len(cfg.TURN.URLs) > 0,
-		"redis", cl != nil, "metrics", metricsURL, "relay", cfg.Relay.Mode, "relay_udp_port", cfg.Relay.UDPPort)
+	s.logListening()
 	if ready != nil {
-		l := listening{Addr: ln.Addr()}
-		if metricsLn != nil {
-			l.Metrics = metricsLn.Addr()
+		l := listening{Addr: s.ln.Addr()}
+		if s.metricsLn != nil {
+			l.Metrics = s.metricsLn.Addr()
 		}
 		ready <- l
 	}
 	return g.Wait()
+}
+
+func (s *server) serveHTTP() error {
+	var err error
+	if s.cfg.TLSCert != "" {
+		err = s.httpSrv.ServeTLS(s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
+	} else {
+		err = s.httpSrv.Serve(s.ln)
+	}
+	if !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http serve: %w", err)
+	}
+	return nil
+}
+
+func (s *server) serveMetrics() error {
+	if err := s.metricsSrv.Serve(s.metricsLn); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics serve: %w", err)
+	}
+	return nil
+}
+
+// drain stops taking connections, ends the relays, closes the sockets (a
+// socket still being set up is refused by the closed hub), then stops the
+// socket.io server, within cfg.ShutdownTimeout from ctx's end.
+func (s *server) drain(ctx context.Context) error {
+	s.draining.Store(true)
+	s.log.Info("shutting down")
+	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := s.httpSrv.Shutdown(drain)
+	if s.relays != nil {
+		err = errors.Join(err, s.relays.Close())
+	}
+	err = errors.Join(err, s.hub.Close(drain))
+	if s.cl != nil {
+		err = errors.Join(err, s.cl.Close(drain))
+	}
+	_ = s.sio.Close()
+	// Metrics last: a scrape during the drain still answers.
+	return errors.Join(err, s.metricsSrv.Shutdown(drain))
+}
+
+func (s *server) logListening() {
+	if _, err := fs.Stat(static.FS, static.ClientScript); err != nil {
+		s.log.Warn("the pages cannot connect: the socket.io client is not embedded; build with `make` (it runs npm ci)", "missing", static.ClientScript)
+	}
+	scheme, metricsURL := "http", "off"
+	if s.cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	if s.metricsLn != nil {
+		metricsURL = "http://" + s.metricsLn.Addr().String() + "/metrics"
+	}
+	cfg := s.cfg
+	s.log.Info("listening", "url", scheme+"://"+s.ln.Addr().String(), "max_watchers", cfg.MaxWatchers,
+		"keyed", cfg.TalkSecret != "", "private_rooms", cfg.PrivateRooms, "turn", len(cfg.TURN.URLs) > 0,
+		"redis", s.cl != nil, "metrics", metricsURL, "relay", cfg.Relay.Mode, "relay_udp_port", cfg.Relay.UDPPort)
 }
 
 // hubOptions turns the configuration into the hub's options.
