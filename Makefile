@@ -36,7 +36,7 @@ test-js: build test-deps
 # docker-compose.yml and its Dockerfile, validated without a Docker engine.
 # The file requires its secrets; placeholders stand in for the check.
 test-compose: test-deps
-	env TURN_SECRET=ci REDIS_PASSWORD=ci docker-compose -f docker-compose.yml config -q
+	env TURN_SECRET=ci REDIS_PASSWORD=ci RELAY_PUBLIC_IP=192.0.2.1 docker-compose -f docker-compose.yml config -q
 
 test-deps:
 	scripts/install-test-deps.sh

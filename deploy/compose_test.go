@@ -1,12 +1,14 @@
 package deploy
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -79,8 +81,13 @@ func interpolate(s string, env map[string]string) (string, error) {
 // them.
 var secrets = []string{"TURN_SECRET", "REDIS_PASSWORD"}
 
-// testEnv is an environment with every secret set.
-var testEnv = map[string]string{"TURN_SECRET": "turn-s3cret", "REDIS_PASSWORD": "redis-pa55"}
+// required are the variables without which compose must refuse the file:
+// the secrets, and the relays' public address (a guess would announce an
+// address browsers cannot reach).
+var required = append(slices.Clone(secrets), "RELAY_PUBLIC_IP")
+
+// testEnv is an environment with every required variable set.
+var testEnv = map[string]string{"TURN_SECRET": "turn-s3cret", "REDIS_PASSWORD": "redis-pa55", "RELAY_PUBLIC_IP": "198.51.100.7"}
 
 func mustInterpolate(t *testing.T, s string) string {
 	t.Helper()
@@ -355,13 +362,132 @@ func TestMetricsOffTheProxy(t *testing.T) {
 		if slices.Contains(upstreams, name+":"+metrics) {
 			t.Errorf("Caddy proxies to %s's metrics port %s", name, metrics)
 		}
-		if len(s.Ports) > 0 {
-			t.Errorf("%s publishes ports %q", name, s.Ports)
+		for _, p := range s.Ports {
+			if pub, err := parsePort(mustInterpolate(t, p)); err != nil || pub.protocol != "udp" {
+				t.Errorf("%s publishes %q: only its relay's UDP port may be", name, p)
+			}
 		}
 	}
 	for _, u := range upstreams {
 		if !strings.HasPrefix(u, "node") {
 			t.Errorf("Caddy proxies to %s", u)
+		}
+	}
+}
+
+// publishedPort is a port in compose's short syntax,
+// [ip:]published:target[/protocol].
+type publishedPort struct {
+	published, target int
+	protocol          string
+}
+
+func parsePort(s string) (publishedPort, error) {
+	spec, protocol, ok := strings.Cut(s, "/")
+	if !ok {
+		protocol = "tcp"
+	}
+	parts := strings.Split(spec, ":")
+	if len(parts) < 2 {
+		return publishedPort{}, fmt.Errorf("%q: want published:target", s)
+	}
+	published, err1 := strconv.Atoi(parts[len(parts)-2])
+	target, err2 := strconv.Atoi(parts[len(parts)-1])
+	if err := errors.Join(err1, err2); err != nil {
+		return publishedPort{}, fmt.Errorf("%q: %w", s, err)
+	}
+	return publishedPort{published, target, protocol}, nil
+}
+
+// coturnPorts are coturn's own ports on the host's network: its listening
+// port and its relay range.
+func coturnPorts(t *testing.T, c compose) (listen, minPort, maxPort int) {
+	t.Helper()
+	args := coturnCommand(t, c)
+	for name, dst := range map[string]*int{"--listening-port": &listen, "--min-port": &minPort, "--max-port": &maxPort} {
+		vs := flagValues(args, name)
+		if len(vs) != 1 {
+			t.Fatalf("coturn command has %s %q, want one", name, vs)
+		}
+		n, err := strconv.Atoi(vs[0])
+		if err != nil {
+			t.Fatalf("coturn %s=%s: %v", name, vs[0], err)
+		}
+		*dst = n
+	}
+	return listen, minPort, maxPort
+}
+
+// TestRelayMediaReachable: each node's relay listens on a fixed UDP port
+// (BROADCAST_RELAY_UDP_PORT), published as UDP on the same host port (its
+// ICE candidates announce the port it listens on), a port apart from the
+// other node's and from coturn's; and it announces $RELAY_PUBLIC_IP, which
+// compose requires.
+func TestRelayMediaReachable(t *testing.T) {
+	c := loadCompose(t)
+	listen, minPort, maxPort := coturnPorts(t, c)
+	used := map[int]string{}
+	for _, name := range []string{"node1", "node2"} {
+		s := c.Services[name]
+		raw, ok := s.Environment["BROADCAST_RELAY_UDP_PORT"]
+		if !ok {
+			t.Errorf("%s: no BROADCAST_RELAY_UDP_PORT: its relay would take an ephemeral port per watcher, which no rule publishes", name)
+			continue
+		}
+		port, err := strconv.Atoi(mustInterpolate(t, raw))
+		if err != nil || port < 1 || port > 65535 {
+			t.Errorf("%s: BROADCAST_RELAY_UDP_PORT = %q, want a port from 1 to 65535", name, raw)
+			continue
+		}
+		if other, dup := used[port]; dup {
+			t.Errorf("%s and %s share relay UDP port %d: both publish it on the host", other, name, port)
+		}
+		used[port] = name
+		if port == listen || (port >= minPort && port <= maxPort) {
+			t.Errorf("%s: relay UDP port %d is coturn's (%d, %d-%d on the host's network)", name, port, listen, minPort, maxPort)
+		}
+		var published bool
+		for _, p := range s.Ports {
+			pp, err := parsePort(mustInterpolate(t, p))
+			if err != nil {
+				t.Errorf("%s: ports: %v", name, err)
+				continue
+			}
+			if pp.target == port && pp.protocol == "udp" {
+				published = true
+				if pp.published != port {
+					t.Errorf("%s publishes relay UDP port %d as %d: the candidates announce %d", name, port, pp.published, port)
+				}
+			}
+		}
+		if !published {
+			t.Errorf("%s does not publish its relay UDP port: want %q in its ports, got %q", name, fmt.Sprintf("%d:%d/udp", port, port), s.Ports)
+		}
+
+		ip := s.Environment["BROADCAST_RELAY_PUBLIC_IP"]
+		if got := mustInterpolate(t, ip); got != testEnv["RELAY_PUBLIC_IP"] {
+			t.Errorf("%s: BROADCAST_RELAY_PUBLIC_IP = %q, want $RELAY_PUBLIC_IP", name, got)
+		}
+		if _, err := interpolate(ip, without(testEnv, "RELAY_PUBLIC_IP")); err == nil {
+			t.Errorf("%s starts without RELAY_PUBLIC_IP (BROADCAST_RELAY_PUBLIC_IP = %q)", name, ip)
+		}
+		if mode, set := s.Environment["BROADCAST_RELAY"]; set && mustInterpolate(t, mode) == "off" {
+			t.Errorf("%s runs with -relay off", name)
+		}
+	}
+}
+
+func TestParsePort(t *testing.T) {
+	for in, want := range map[string]publishedPort{
+		"50000:50000/udp": {50000, 50000, "udp"}, "8080:80": {8080, 80, "tcp"}, "127.0.0.1:1:2/udp": {1, 2, "udp"},
+	} {
+		if got, err := parsePort(in); err != nil || got != want {
+			t.Errorf("parsePort(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"80", "a:80", "80:b/udp"} {
+		if _, err := parsePort(in); err == nil {
+			t.Errorf("parsePort(%q): no error", in)
 		}
 	}
 }

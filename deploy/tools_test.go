@@ -125,8 +125,8 @@ func freePort(t *testing.T) int {
 }
 
 // TestComposeNeedsSecrets: docker-compose refuses the file without each
-// secret, naming it, and accepts it with both (as `make test-compose` runs
-// it).
+// required variable (the secrets and RELAY_PUBLIC_IP), naming it, and
+// accepts it with all of them (as `make test-compose` runs it).
 func TestComposeNeedsSecrets(t *testing.T) {
 	bin := lookPath(t, "docker-compose")
 	config := func(env ...string) (string, error) {
@@ -139,20 +139,26 @@ func TestComposeNeedsSecrets(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	if out, err := config("TURN_SECRET=t", "REDIS_PASSWORD=r"); err != nil {
-		t.Fatalf("docker-compose config with both secrets: %v\n%s", err, out)
-	}
-	for _, tc := range []struct{ missing, set string }{
-		{"TURN_SECRET", "REDIS_PASSWORD=r"},
-		{"REDIS_PASSWORD", "TURN_SECRET=t"},
-	} {
-		out, err := config(tc.set)
-		if err == nil || !strings.Contains(out, tc.missing) {
-			t.Errorf("docker-compose config without %s: err %v, output:\n%s", tc.missing, err, out)
+	all := func(but string) []string {
+		var env []string
+		for _, name := range required {
+			if name != but {
+				env = append(env, name+"="+testEnv[name])
+			}
 		}
-		out, err = config(tc.set, tc.missing+"=")
+		return env
+	}
+	if out, err := config(all("")...); err != nil {
+		t.Fatalf("docker-compose config with %s: %v\n%s", required, err, out)
+	}
+	for _, missing := range required {
+		out, err := config(all(missing)...)
+		if err == nil || !strings.Contains(out, missing) {
+			t.Errorf("docker-compose config without %s: err %v, output:\n%s", missing, err, out)
+		}
+		out, err = config(append(all(missing), missing+"=")...)
 		if err == nil {
-			t.Errorf("docker-compose config with an empty %s passed:\n%s", tc.missing, out)
+			t.Errorf("docker-compose config with an empty %s passed:\n%s", missing, out)
 		}
 	}
 }
