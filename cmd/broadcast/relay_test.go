@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,7 +69,13 @@ func watchAll(t *testing.T, url, room string, n int) ([]viewer.Stats, []error) {
 func onAirFromFiles(t *testing.T, url, room string, maxWatchers int) *broadcaster.Broadcaster {
 	t.Helper()
 	media := testmedia.Make(t, 2)
-	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: room, Video: media.VP8, Audio: media.Opus, MaxWatchers: maxWatchers})
+	return onAir(t, broadcaster.Options{Server: url, Room: room, Video: media.VP8, Audio: media.Opus, MaxWatchers: maxWatchers})
+}
+
+// onAir puts a Go talker on air with opts until the test ends.
+func onAir(t *testing.T, opts broadcaster.Options) *broadcaster.Broadcaster {
+	t.Helper()
+	b, err := broadcaster.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,4 +160,81 @@ func TestFailedStartFreesTheRelayPort(t *testing.T) {
 		t.Fatalf("the relay port %s is still taken: %v", port, err)
 	}
 	_ = again.Close()
+}
+
+// videoStream is what ffprobe reads of a recording's video stream.
+type videoStream struct {
+	codec         string
+	width, height int
+	frames        int
+}
+
+// probeVideo reads the first video stream of path with ffprobe, counting
+// its frames by decoding them.
+func probeVideo(t *testing.T, path string) videoStream {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
+		"-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "default=nw=1", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
+	}
+	var v videoStream
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		k, val, _ := strings.Cut(line, "=")
+		switch k {
+		case "codec_name":
+			v.codec = val
+		case "width":
+			v.width, _ = strconv.Atoi(val)
+		case "height":
+			v.height, _ = strconv.Atoi(val)
+		case "nb_read_frames":
+			v.frames, _ = strconv.Atoi(val)
+		}
+	}
+	return v
+}
+
+// With -relay always, the relay forwards H.264 and VP9 as it does VP8:
+// each of two Go watchers records 2 s from the relay, and the recording
+// decodes as the talker's codec at its 320x240, with at least 80% of its
+// 30 fps (the first frames wait for a keyframe).
+func TestRelayForwardsH264AndVP9(t *testing.T) {
+	media := testmedia.Make(t, 3)
+	for _, tc := range []struct {
+		name, video, ext, codec string
+	}{
+		{"H.264", media.H264, ".mkv", "h264"},
+		{"VP9", media.VP9, ".webm", "vp9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, _ := startServe(t, "-relay", "always")
+			onAir(t, broadcaster.Options{Server: url, Room: "codec", Video: tc.video, Audio: media.Opus, MaxWatchers: 1})
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			const watchers = 2
+			dir := t.TempDir()
+			paths := make([]string, watchers)
+			stats, errs := make([]viewer.Stats, watchers), make([]error, watchers)
+			var wg sync.WaitGroup
+			for i := range watchers {
+				paths[i] = filepath.Join(dir, "w"+strconv.Itoa(i)+tc.ext)
+				wg.Go(func() {
+					stats[i], errs[i] = viewer.New(viewer.Options{Server: url, Room: "codec", Duration: 2 * time.Second, WaitTalker: 30 * time.Second, Record: paths[i]}).Run(ctx)
+				})
+			}
+			wg.Wait()
+			for i, st := range stats {
+				if errs[i] != nil || st.Via != viewer.ViaRelay || st.Frames == 0 {
+					t.Errorf("watcher %d: %+v, %v; want frames via the relay", i, st, errs[i])
+					continue
+				}
+				v := probeVideo(t, paths[i])
+				t.Logf("watcher %d recorded %+v", i, v)
+				if v.codec != tc.codec || v.width != 320 || v.height != 240 || v.frames < 48 {
+					t.Errorf("watcher %d recorded %+v, want %s 320x240 with at least 48 frames", i, v, tc.codec)
+				}
+			}
+		})
+	}
 }
