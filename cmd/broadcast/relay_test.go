@@ -198,7 +198,8 @@ func probeVideo(t *testing.T, path string) videoStream {
 // With -relay always, the relay forwards H.264 and VP9 as it does VP8:
 // each of two Go watchers records 2 s from the relay, and the recording
 // decodes as the talker's codec at its 320x240, with at least 80% of its
-// 30 fps (the first frames wait for a keyframe).
+// 30 fps (the first frames wait for a keyframe); so does a third watcher's,
+// which comes once the relay forwards mid-stream.
 func TestRelayForwardsH264AndVP9(t *testing.T) {
 	media := testmedia.Make(t, 3)
 	for _, tc := range []struct {
@@ -234,6 +235,20 @@ func TestRelayForwardsH264AndVP9(t *testing.T) {
 				if v.codec != tc.codec || v.width != 320 || v.height != 240 || v.frames < 48 {
 					t.Errorf("watcher %d recorded %+v, want %s 320x240 with at least 48 frames", i, v, tc.codec)
 				}
+			}
+
+			// A watcher that comes once the relay forwards mid-stream
+			// starts on a keyframe: the talker's files have one a second,
+			// so it records at least the last second.
+			late := filepath.Join(dir, "late"+tc.ext)
+			st, err := viewer.New(viewer.Options{Server: url, Room: "codec", Duration: 2 * time.Second, WaitTalker: 30 * time.Second, Record: late}).Run(ctx)
+			if err != nil || st.Via != viewer.ViaRelay || st.Frames == 0 {
+				t.Fatalf("late watcher: %+v, %v; want frames via the relay", st, err)
+			}
+			v := probeVideo(t, late)
+			t.Logf("late watcher recorded %+v", v)
+			if v.codec != tc.codec || v.width != 320 || v.height != 240 || v.frames < 24 {
+				t.Errorf("late watcher recorded %+v, want %s 320x240 with at least 24 frames", v, tc.codec)
 			}
 		})
 	}
