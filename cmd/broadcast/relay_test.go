@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/broadcast-service/broadcast/broadcaster"
+	"github.com/broadcast-service/broadcast/internal/redistest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/relay"
 	"github.com/broadcast-service/broadcast/signaling"
@@ -251,5 +252,39 @@ func TestRelayForwardsH264AndVP9(t *testing.T) {
 				t.Errorf("late watcher recorded %+v, want %s 320x240 with at least 24 frames", v, tc.codec)
 			}
 		})
+	}
+}
+
+// Two nodes over Redis: the talker on node A serves one watcher itself
+// (-max-watchers 1), and of three watchers on node B (-relay auto) one is
+// served directly and two through the room's relay, which runs on A, the
+// talker's node.
+func TestRelayAcrossNodes(t *testing.T) {
+	rs := redistest.Start(t)
+	la, _ := startServeAddrs(t, "-redis", rs.URL(), "-relay", "auto")
+	lb, _ := startServeAddrs(t, "-redis", rs.URL(), "-relay", "auto")
+	a, b := "http://"+la.Addr.String(), "http://"+lb.Addr.String()
+	talker := onAirFromFiles(t, a, "hall", 1)
+	stats, errs := watchAll(t, b, "hall", 3)
+	via := map[string]int{}
+	for i, st := range stats {
+		if errs[i] != nil || st.Ended != "duration" || st.Frames == 0 {
+			t.Errorf("watcher %d: %+v, %v", i, st, errs[i])
+		}
+		via[st.Via]++
+	}
+	if via[viewer.ViaDirect] != 1 || via[viewer.ViaRelay] != 2 {
+		t.Errorf("watchers by way: %v, want 1 direct and 2 via the relay", via)
+	}
+	if n := talker.Watchers(); n > 2 {
+		t.Errorf("the talker serves %d peers, want at most its one watcher and the relay", n)
+	}
+	// The relay ran on A, the talker's node, and started the two watchers'
+	// video there; B ran none.
+	for node, want := range map[net.Addr]string{la.Metrics: "broadcast_relay_watchers_started_total 2", lb.Metrics: "broadcast_relay_watchers_started_total 0"} {
+		code, body, _ := get(t, "http://"+node.String()+"/metrics")
+		if code != 200 || !strings.Contains(body, want+"\n") {
+			t.Errorf("%s/metrics: %d, want %q in\n%s", node, code, want, body)
+		}
 	}
 }
