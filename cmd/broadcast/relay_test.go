@@ -288,3 +288,65 @@ func TestRelayAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// With -relay always across two nodes, every watcher on B is served by the
+// relay on A, the talker's node.
+func TestRelayAlwaysAcrossNodes(t *testing.T) {
+	rs := redistest.Start(t)
+	a, _ := startServe(t, "-redis", rs.URL(), "-relay", "always")
+	b, _ := startServe(t, "-redis", rs.URL(), "-relay", "always")
+	onAirFromFiles(t, a, "hall", 1)
+	stats, errs := watchAll(t, b, "hall", 2)
+	for i, st := range stats {
+		if errs[i] != nil || st.Frames == 0 || st.Via != viewer.ViaRelay {
+			t.Errorf("watcher %d: %+v, %v; want frames via the relay", i, st, errs[i])
+		}
+	}
+}
+
+// When the talker on A leaves, the watchers the relay serves on B are
+// told: they end as the talker or the relay leaving, not by their own
+// deadline.
+func TestRelayWatchersAcrossNodesEndWithTheTalker(t *testing.T) {
+	rs := redistest.Start(t)
+	a, _ := startServe(t, "-redis", rs.URL(), "-relay", "always")
+	b, _ := startServe(t, "-redis", rs.URL(), "-relay", "always")
+	media := testmedia.Make(t, 2)
+	talker, err := broadcaster.New(broadcaster.Options{Server: a, Room: "hall", Video: media.VP8, Audio: media.Opus, MaxWatchers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	talkCtx, endTalk := context.WithCancel(context.Background())
+	defer endTalk()
+	talked := make(chan error, 1)
+	go func() { talked <- talker.Run(talkCtx) }()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const watchers = 2
+	live := make(chan struct{}, watchers)
+	stats, errs := make([]viewer.Stats, watchers), make([]error, watchers)
+	var wg sync.WaitGroup
+	for i := range watchers {
+		wg.Go(func() {
+			stats[i], errs[i] = viewer.New(viewer.Options{Server: b, Room: "hall", WaitTalker: 30 * time.Second, OnLive: func() { live <- struct{}{} }}).Run(ctx)
+		})
+	}
+	for range watchers {
+		select {
+		case <-live:
+		case <-ctx.Done():
+			t.Fatal("the watchers never saw a keyframe")
+		}
+	}
+	endTalk()
+	if err := <-talked; err != nil {
+		t.Error(err)
+	}
+	wg.Wait()
+	for i, st := range stats {
+		if errs[i] != nil || st.Via != viewer.ViaRelay || (st.Ended != "talker_left" && st.Ended != "relay_left") {
+			t.Errorf("watcher %d: %+v, %v; want it ended by the talker or the relay leaving", i, st, errs[i])
+		}
+	}
+}
