@@ -125,13 +125,20 @@ type EndTalk struct {
 }
 
 // Stats is a watcher's quality report to its talker, sent every
-// ReportInterval while the media is up. The relay's report to the talker
-// also has RelayWatchers: how many watchers the relay serves (a count of
-// peers, 0 or more); nil in anyone else's.
+// ReportInterval while the media is up. The relay's stats to the talker
+// are of three kinds, none of which anyone else's has (the server's relay
+// stamp, Head.Relay, tells them):
+//   - its count, every ReportInterval: RelayWatchers, how many watchers
+//     the relay serves (a count of peers, 0 or more);
+//   - a report of one of its watchers, passed on as it came: Watcher is
+//     that watcher's socket id, Report its fields;
+//   - a watcher's departure: Watcher, and Left true (no Report).
 type Stats struct {
 	Head
 	Report
-	RelayWatchers *int `json:"relayWatchers,omitempty"`
+	RelayWatchers *int   `json:"relayWatchers,omitempty"`
+	Watcher       string `json:"watcher,omitempty"`
+	Left          bool   `json:"left,omitempty"`
 }
 
 // Report is the fields of a Stats message, as pages and the Go viewer fill
@@ -173,4 +180,12 @@ type Message struct {
 	// RelayWatchers is the relay's count of the watchers it serves, in
 	// its stats to the talker; nil in any other message.
 	RelayWatchers *int `json:"relayWatchers"`
+	// Watcher and Left are the relay's, in its stats to the talker: the
+	// socket id of the watcher whose report it passes on, or (Left) who
+	// left the relay (see Stats).
+	Watcher string `json:"watcher"`
+	Left    bool   `json:"left"`
+	// Report is a stats message's quality report; its fields are nil in
+	// any other message, and where the sender left them out.
+	Report
 }

@@ -32,6 +32,10 @@ func TestMessagesOnTheWire(t *testing.T) {
 		{"stats", Stats{Head: Head{Type: TypeStats, Sendto: "t"}, Report: Report{FPS: &zero}}, map[string]any{"type": "stats", "sendto": "t", "fps": 0.0}},
 		{"offer from the relay", Offer{Head: Head{Type: TypeOffer, From: "r", Relay: true}, SDP: "v=0"}, map[string]any{"type": "offer", "from": "r", "relay": true, "sdp": "v=0"}},
 		{"stats from the relay", Stats{Head: Head{Type: TypeStats, Sendto: "t"}, RelayWatchers: &watchers}, map[string]any{"type": "stats", "sendto": "t", "relayWatchers": 3.0}},
+		{"a watcher's report, from the relay", Stats{Head: Head{Type: TypeStats, Sendto: "t"}, Report: Report{FPS: &zero}, Watcher: "w"},
+			map[string]any{"type": "stats", "sendto": "t", "fps": 0.0, "watcher": "w"}},
+		{"a watcher left the relay", Stats{Head: Head{Type: TypeStats, Sendto: "t"}, Watcher: "w", Left: true},
+			map[string]any{"type": "stats", "sendto": "t", "watcher": "w", "left": true}},
 		{"enter as the relay", EnterRequest{Room: "r", Role: RoleRelay, Key: "s"}, map[string]any{"room": "r", "role": "relay", "key": "s"}},
 		{"signaling_error", SignalingError{Code: CodeRoomTaken, Message: "m"}, map[string]any{"code": "room_taken", "message": "m"}},
 		{"entered", Entered{Room: "r", Role: RoleTalker, ICEServers: []ICEServer{}, Retake: "k"},
@@ -60,5 +64,18 @@ func TestTalkerOnly(t *testing.T) {
 		if TalkerOnly(typ) != want[typ] {
 			t.Errorf("TalkerOnly(%q) = %v", typ, !want[typ])
 		}
+	}
+}
+
+// A Go peer reads a stats message's report and the relay's fields from
+// Message.
+func TestMessageReadsStats(t *testing.T) {
+	var m Message
+	raw := `{"type":"stats","from":"r","relay":true,"watcher":"w","left":true,"bitrate":1000,"rtt":0.02}`
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Watcher != "w" || !m.Left || !m.Relay || m.Bitrate == nil || *m.Bitrate != 1000 || m.RTT == nil || *m.RTT != 0.02 || m.FPS != nil {
+		t.Fatalf("read %+v", m)
 	}
 }

@@ -217,6 +217,7 @@ type testWatcher struct {
 	api     *webrtc.API
 	relay   string
 	cancel  context.CancelFunc
+	handled chan struct{} // closed as start's loop ends: no message is being handled
 	asked   time.Time
 	rejects chan string             // talk_reject reasons
 	offered chan struct{}           // closed at the first offer
@@ -259,18 +260,19 @@ func newTestWatcher(t testing.TB, m *member, relay string) *testWatcher {
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	return &testWatcher{
 		t: t, m: m, api: api, relay: relay, rejects: make(chan string, 10), srs: make(chan *rtcp.SenderReport, 100),
-		offered: make(chan struct{}), enough: make(chan struct{}),
+		offered: make(chan struct{}), enough: make(chan struct{}), handled: make(chan struct{}),
 		wantVideo: 150, wantAudio: 20, seqs: map[uint64]bool{},
 	}
 }
 
 // start asks the relay for the stream and answers until ctx ends; stop
-// waits for it and closes the PeerConnection.
+// waits for it and closes the PeerConnection. stop needs start first.
 func (w *testWatcher) start(ctx context.Context) {
 	ctx, w.cancel = context.WithCancel(ctx)
 	w.asked = time.Now()
 	_ = w.m.Send(protocol.TalkRequest{Head: protocol.Head{Type: protocol.TypeTalkRequest, Sendto: w.relay}})
 	w.wg.Go(func() {
+		defer close(w.handled)
 		for {
 			select {
 			case <-ctx.Done():
@@ -286,6 +288,9 @@ func (w *testWatcher) start(ctx context.Context) {
 
 func (w *testWatcher) stop() {
 	w.cancel()
+	// An offer being answered is answered before the PeerConnection
+	// closes: closed under it, the answer would fail.
+	<-w.handled
 	w.mu.Lock()
 	w.closing = true
 	pc := w.pc

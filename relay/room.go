@@ -153,6 +153,10 @@ func (r *Room) message(m protocol.Message) error {
 		if w := r.watcher(m.From); w != nil {
 			r.drop(w)
 		}
+	case protocol.TypeStats:
+		if w := r.watcher(m.From); w != nil {
+			r.passReport(w.id, m.Report)
+		}
 	}
 	return nil
 }

@@ -132,12 +132,39 @@ func (r *Room) nudgeTalker() {
 // watchers the relay serves.
 func (r *Room) reportToTalker() {
 	r.mu.Lock()
-	id, pc, away, n := r.talker.id, r.talker.pc, r.talker.away != nil, len(r.watchers)
+	n := len(r.watchers)
 	r.mu.Unlock()
-	if id == "" || pc == nil || away {
-		return
+	if id := r.reportTo(); id != "" {
+		r.send(protocol.Stats{Head: protocol.Head{Type: protocol.TypeStats, Sendto: id}, RelayWatchers: &n})
 	}
-	r.send(protocol.Stats{Head: protocol.Head{Type: protocol.TypeStats, Sendto: id}, RelayWatchers: &n})
+}
+
+// reportTo returns the talker's socket id if the relay's stats go to it
+// now (its media session is up and its socket here), or else "".
+func (r *Room) reportTo() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.talker.pc == nil || r.talker.away != nil {
+		return ""
+	}
+	return r.talker.id
+}
+
+// passReport passes the quality report of the relay's watcher from on to
+// the talker, as a stats message naming that watcher: the report's fields
+// alone, the server stamps the rest.
+func (r *Room) passReport(from string, report protocol.Report) {
+	if id := r.reportTo(); id != "" {
+		r.send(protocol.Stats{Head: protocol.Head{Type: protocol.TypeStats, Sendto: id}, Report: report, Watcher: from})
+	}
+}
+
+// tellLeft tells the talker the relay's watcher id left it, so that its
+// row goes from the talker's table.
+func (r *Room) tellLeft(id string) {
+	if to := r.reportTo(); to != "" {
+		r.send(protocol.Stats{Head: protocol.Head{Type: protocol.TypeStats, Sendto: to}, Watcher: id, Left: true})
+	}
 }
 
 // talkerOffer takes the talker's offer: a PeerConnection receiving its

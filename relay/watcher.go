@@ -286,8 +286,8 @@ func (w *watcher) started(r *Room, keyframe bool) {
 	})
 }
 
-// drop moves w to gone and closes its connection; it reports false if w
-// was gone already.
+// drop moves w to gone, closes its connection and tells the talker it
+// left; it reports false if w was gone already.
 func (r *Room) drop(w *watcher) bool {
 	r.mu.Lock()
 	if !r.moveLocked(w, phaseGone) {
@@ -305,6 +305,7 @@ func (r *Room) drop(w *watcher) bool {
 	}
 	_ = w.pc.Close()
 	r.log.Info("watcher left", "watcher", w.id, "watchers", n)
+	r.tellLeft(w.id)
 	return true
 }
 

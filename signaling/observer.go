@@ -17,8 +17,9 @@ type Observer interface {
 	// Evicted: a socket was dropped, for reason "slow_consumer",
 	// "rate_limited" or "write_error".
 	Evicted(reason string)
-	// ViewerReport: a watcher sent its talker a quality report (a
-	// protocol.Stats message).
+	// ViewerReport: a watcher sent its talker (or the room's relay) a
+	// quality report (a protocol.Stats message). The relay's stats, its
+	// watchers' reports passed on, are not told again.
 	ViewerReport(r protocol.Report)
 }
 

@@ -206,7 +206,9 @@ func (c *Client) toTalker(r *room, talker *Client, m message) error {
 	default:
 		return nil // no talker yet: nobody to hear it, as in the original Node server (bench/classic)
 	}
-	if m.typ == protocol.TypeStats {
+	// The relay's stats are its count, or its watchers' reports passed
+	// on, each counted already as the watcher sent it to the relay.
+	if m.typ == protocol.TypeStats && !c.relay.Load() {
 		h.opts.Observer.ViewerReport(parseReport(m.raw))
 	}
 	return nil

@@ -35,12 +35,24 @@ const WatcherPhase = phases(
   'answered', // the answer is taken: the media connection comes up
   'connected', // the media connection is up
   'orphaned', // its socket left with the media up: waits config.resumeGraceMs for it to resume
+  // One of the relay's watchers, known by the reports the relay passes on:
+  // no media connection of this page's. Each report starts its wait anew;
+  // none for relayedReports × config.reportMs and the row goes.
+  'relayed',
 );
+
+// relayedReports is how many report intervals a relay watcher's row stays
+// without a report.
+const relayedReports = 3;
 
 // The room's relay is one of the watchers here, marked relay: its talk_request
 // came stamped relay: true by the server, and its stats say how many
 // watchers it serves (relayWatchers).
 const peers = new Map(); // watcher id -> {id, relay, pc, pending, row, report, relayWatchers, phase, timer}
+// The relay's watchers, each a row but no peer of this page's: their
+// reports come from the relay (stats stamped relay: true, with `watcher`),
+// as does the word that one left (`left: true`).
+const relayedPeers = new Map(); // watcher id -> {id, relayId, row, report, phase, timer}
 let config = { maxWatchers: 10, iceServers: [], iceTransportPolicy: 'all' }; // the server's /config, once loaded
 let camera = null; // MediaStream from getUserMedia
 let screen = null; // MediaStream from getDisplayMedia while sharing
@@ -95,19 +107,25 @@ function outgoingVideo() {
 
 function renderViewers() {
   $('viewer-count').textContent = String(direct());
-  $('viewers').tBodies[0].replaceChildren(...[...peers.values()].map((p) => p.row));
+  $('viewers').tBodies[0].replaceChildren(...[...peers.values(), ...relayedPeers.values()].map((p) => p.row));
 }
 
 // renderRow shows a watcher's phase (as data-phase), its connection state
 // and its latest quality report (a `stats` message it sends every few
-// seconds). The relay's row is marked data-relay and named so.
+// seconds). The relay's row is marked data-relay and named so; a relay
+// watcher's row is marked data-via="relay", its connection shown as via
+// the relay.
 function renderRow(p) {
   const r = p.report || {};
   const num = (v, scale = 1, digits = 0) => (typeof v === 'number' ? (v * scale).toFixed(digits) : '');
   p.row.dataset.id = p.id;
   p.row.dataset.phase = p.phase;
-  p.row.toggleAttribute('data-relay', p.relay);
-  const connection = p.phase === WatcherPhase.orphaned ? `${p.pc.connectionState}, reconnecting` : p.pc.connectionState;
+  p.row.toggleAttribute('data-relay', p.relay === true);
+  if (p.phase === WatcherPhase.relayed) p.row.dataset.via = roles.relay;
+  let connection;
+  if (p.phase === WatcherPhase.relayed) connection = `via ${roles.relay}`;
+  else if (p.phase === WatcherPhase.orphaned) connection = `${p.pc.connectionState}, reconnecting`;
+  else connection = p.pc.connectionState;
   const cells = [p.relay ? roles.relay : p.id.slice(0, 8), connection, num(r.bitrate, 1e-3), num(r.fps, 1, 1),
     num(r.packetsLost), num(r.jitter, 1e3, 1), num(r.freezes), num(r.rtt, 1e3, 1)];
   p.row.replaceChildren(...cells.map((text) => Object.assign(document.createElement('td'), { textContent: text })));
@@ -133,7 +151,39 @@ function goWatcher(p, phase) {
     // config.resumeGraceMs to come back (see resume) before it is closed.
     p.timer = setTimeout(() => { if (peers.get(p.id) === p) closePeer(p.id); }, config.resumeGraceMs);
   }
+  if (phase === WatcherPhase.relayed) {
+    // The relay passes a report on every config.reportMs; one that stops
+    // (its word of the watcher leaving lost) leaves no row for good.
+    p.timer = setTimeout(() => { if (relayedPeers.get(p.id) === p) dropRelayed(p.id); }, relayedReports * config.reportMs);
+  }
   renderRow(p);
+}
+
+// relayedReport takes a stats message of the relay relayId about one of
+// its watchers, msg.watcher: its report, or (left) that it left.
+function relayedReport(relayId, msg) {
+  const id = msg.watcher;
+  if (msg.left === true) {
+    dropRelayed(id);
+    return;
+  }
+  let p = relayedPeers.get(id);
+  if (!p) {
+    p = { id, relayId, row: document.createElement('tr'), report: null, phase: null, timer: null };
+    relayedPeers.set(id, p);
+  }
+  p.report = msg;
+  goWatcher(p, WatcherPhase.relayed);
+  renderViewers();
+}
+
+// dropRelayed removes the row of the relay's watcher id.
+function dropRelayed(id) {
+  const p = relayedPeers.get(id);
+  if (!p) return;
+  clearTimeout(p.timer);
+  relayedPeers.delete(id);
+  renderViewers();
 }
 
 async function startCamera() {
@@ -173,6 +223,8 @@ function closePeer(id) {
   clearTimeout(p.timer);
   peers.delete(id);
   p.pc.close();
+  // The relay gone, so are the rows of its watchers.
+  for (const q of [...relayedPeers.values()]) if (q.relayId === id) dropRelayed(q.id);
   renderViewers();
   showState();
 }
@@ -291,6 +343,12 @@ async function onMessage(msg) {
         closePeer(msg.from);
         break;
       case types.stats:
+        // A report the relay passes on, of one of its watchers: the
+        // server's relay stamp vouches for its `watcher`.
+        if (p?.relay && msg.relay === true && typeof msg.watcher === 'string' && msg.watcher !== '') {
+          relayedReport(p.id, msg);
+          break;
+        }
         if (p) {
           p.report = msg;
           renderRow(p);

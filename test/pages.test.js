@@ -129,7 +129,7 @@ test('with the cap at 2 and -relay off the third watcher sees "room full"', { ti
   }
 });
 
-test('with the cap at 1 the server\'s relay serves the next watchers: "live via relay", and the talker counts them', { timeout: 120000 }, async () => {
+test('with the cap at 1 the server\'s relay serves the next watchers: "live via relay", and the talker counts them and shows their reports', { timeout: 120000 }, async () => {
   const server = await startServer(['-max-watchers', '1']); // -relay auto, the default
   try {
     const talk = await talker(server.url, 'relayed-lecture');
@@ -143,8 +143,22 @@ test('with the cap at 1 the server\'s relay serves the next watchers: "live via 
     }
     await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video')));
     await waitState(talk, /^on air: 1 direct, 2 via relay$/, 20000);
+    // The relay passes its watchers' reports on: a row each, via the relay,
+    // with a bitrate.
+    await talk.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#viewers tbody tr[data-via="relay"]')];
+      return rows.length === 2 && rows.every((r) => r.dataset.phase === 'relayed' && r.cells[1].textContent === 'via relay' && r.cells[2].textContent !== '');
+    }, null, { timeout: 20000 });
     await screenshot(talk, 'talker-relay-counts');
     await screenshot(watchers[2], 'watcher-live-via-relay');
+    assert.equal(await viewerCount(talk), 1);
+    assert.equal(await talk.locator('#viewers tbody tr[data-relay]').count(), 1);
+    // A relay watcher hanging up: the relay says so and its row goes at
+    // once, before the rows' expiry (3 report intervals, 6 s) could.
+    await watchers[2].click('#hangup');
+    await talk.waitForFunction(() => document.querySelectorAll('#viewers tbody tr[data-via="relay"]').length === 1, null, { timeout: 4000 });
+    await waitState(talk, /^on air: 1 direct, 1 via relay$/, 20000);
+    await screenshot(talk, 'talker-relay-watcher-left');
     assert.equal(await viewerCount(talk), 1);
   } finally {
     await server.stop();
