@@ -17,7 +17,8 @@ import (
 // sees a picture: a Go talker on air through the server's relay (-relay
 // always), watchers joining one at a time (join1) and five together
 // (join5), each watching joinWatch of media. Each iteration is joinRounds
-// joins one at a time, or joinRounds/5 rounds of five.
+// joins one at a time, or joinRounds/5 rounds of five, each round after a
+// pause that spreads the joins over the talker's group of pictures.
 //
 // Reported: the time to first frame (viewer Stats.TimeToFirstFrameMS, from
 // the talk_request to the first video keyframe) as ttff-p50-ms and
@@ -41,7 +42,10 @@ func BenchmarkRelayJoin(b *testing.B) {
 				b.Run("join"+string(rune('0'+together)), func(b *testing.B) {
 					var all []viewer.Stats
 					for b.Loop() {
-						for range joinRounds / together {
+						for i := range joinRounds / together {
+							// Joins spread over the talker's group of
+							// pictures (1 s), not locked to its loop.
+							time.Sleep(time.Duration(i*joinSpread%1000) * time.Millisecond)
 							all = append(all, watchTogether(b, url, "bench", together)...)
 						}
 					}
@@ -57,6 +61,7 @@ func BenchmarkRelayJoin(b *testing.B) {
 const (
 	joinRounds = 10
 	joinWatch  = 2 * time.Second
+	joinSpread = 370 // ms between the phases of successive joins, modulo 1 s
 )
 
 // watchTogether runs n watchers of room at once and returns their stats,
