@@ -4,6 +4,17 @@ package relay
 // pictures when Config.GOPCacheBytes is 0: 512 KiB of payload, a GOP of
 // about 1.6 s of 2.5 Mbit/s video. A longer GOP is not cached, and its
 // watchers wait for a keyframe as without a cache.
+//
+// The cache is on by default for what it measured (BenchmarkRelayJoin in
+// cmd/broadcast, a Go talker of 1 s groups at 30 fps on loopback, 20 joins
+// each, load average 1.7 to 2.8 on 2 cores): the time from talk_request to
+// the first keyframe, median / p90, one watcher joining at a time 97 / 108
+// ms asking the talker (PLI) and 12 / 33 ms from the cache; five joining
+// together 93 / 122 ms and 24 / 98 ms. Every watcher counted at least the
+// 30 frames a second sent (no frame missing, no packet lost) either way;
+// from the cache, the replayed frames come on top (a median of 36.5 a
+// second over the first 2 s). No PLI goes to the talker for such a
+// watcher, so the others' stream gets no extra keyframe either.
 const DefaultGOPCacheBytes = 512 << 10
 
 // gopReplaySpeed is how many times faster than it was sent a replayed
