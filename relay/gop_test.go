@@ -30,7 +30,7 @@ func gopUpstream(t testing.TB, mime string, limit, buffer int) (*Upstream, *int)
 	return u, requests
 }
 
-// framePackets writes frame i of frames (payloaded by p, timestamps 3000
+// writeFrame writes frame, the i-th (payloaded by p, timestamps 3000
 // apart) to u from seq on, and returns the next sequence number.
 func writeFrame(t *testing.T, u *Upstream, p rtp.Payloader, frame []byte, i int, seq uint16) uint16 {
 	t.Helper()
