@@ -46,6 +46,11 @@ type Config struct {
 	// before it is dropped with talk_reject {reason: "timeout"}; 0 means
 	// protocol.OfferTimeout.
 	OfferTimeout time.Duration
+	// GOPCacheBytes bounds each video track's cached group of pictures
+	// (UpstreamConfig.GOPCacheBytes), from which a new watcher starts at
+	// once: 0 means DefaultGOPCacheBytes, below 0 no cache (a new watcher
+	// waits for the keyframe asked of the talker).
+	GOPCacheBytes int
 	// Logger receives the relay's records; nil discards them.
 	Logger *slog.Logger
 }
@@ -57,6 +62,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.OfferTimeout <= 0 {
 		cfg.OfferTimeout = protocol.OfferTimeout
+	}
+	if cfg.GOPCacheBytes == 0 {
+		cfg.GOPCacheBytes = DefaultGOPCacheBytes
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

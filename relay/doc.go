@@ -26,6 +26,20 @@
 // that its first packet follows the last it sent: the next sequence number,
 // and a timestamp advanced by the wall-clock time between the two packets.
 //
+// A video Upstream configured with GOPCacheBytes keeps where its current
+// group of pictures lies in its buffer: from the first packet of the
+// latest keyframe's frame to the highest, while its payload is within the
+// bound and its packets within the buffer (no copy). A Downstream added
+// for the first time starts on it at once rather than waiting for a
+// keyframe: Add sends it every packet of the group under the writer's
+// lock, so the live packets follow without a gap, and asks the talker
+// for nothing. Every frame from the keyframe on goes, so the watcher's
+// decoder has each reference it needs. The replayed frames' timestamps
+// are drawn toward the last one's (gopReplayTS), which keeps its own as
+// do the live frames: the watcher's player shows the group in a moment,
+// in sync with the live audio, instead of a group's length behind. A
+// restart waits for a keyframe as before: the watcher decoded the group.
+//
 // Watchers' RTCP goes to Downstream.HandleRTCP: a PLI or FIR asks the
 // Upstream for a keyframe, and the Upstream merges every watcher's asks
 // (and those of watchers joining or waiting) into one request to the talker

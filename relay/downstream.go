@@ -106,6 +106,12 @@ type Downstream struct {
 	highOut   uint64 // the highest extended outgoing number sent
 	lastTS    uint32 // the outgoing timestamp of highOut
 	lastAt    time.Time
+	// A start on a replayed group of pictures (Upstream.replay): packets
+	// up to replayHigh (outgoing; 0 for no replay) have their timestamps
+	// drawn toward replayTS, the upstream timestamp of the last frame
+	// replayed, gopReplaySpeed times (see gopReplayTS).
+	replayHigh uint64
+	replayTS   uint32
 
 	// Scratch, under mu: the header handed to the writer, room for the
 	// extensions the writer's interceptors set, and a retransmitted packet
@@ -225,6 +231,7 @@ func (d *Downstream) start(u *Upstream, s *slot) {
 	d.startOut = d.outExt(s.ext)
 	d.floorOut, d.highOut = d.highOut, d.startOut-1
 	d.startTS = s.pkt.Timestamp
+	d.replayHigh = 0
 	d.state = Forwarding
 	d.Counters.Starts.Add(1)
 }
@@ -263,6 +270,9 @@ func (d *Downstream) write(out uint64, pkt *rtp.Packet) (uint32, bool) {
 	h.SSRC, h.PayloadType = d.ssrc, d.pt
 	h.SequenceNumber = uint16(out)
 	h.Timestamp = pkt.Timestamp + d.tsOffset
+	if out <= d.replayHigh && out >= d.startOut {
+		h.Timestamp = gopReplayTS(pkt.Timestamp, d.replayTS) + d.tsOffset
+	}
 	_, err := d.w.WriteRTP(h, pkt.Payload)
 	d.exts = h.Extensions[:0]
 	if err != nil {

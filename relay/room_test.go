@@ -135,10 +135,10 @@ func TestRelayServesWatchers(t *testing.T) {
 }
 
 // TestLateWatcherStartsOnKeyframe: a watcher joining a relay already
-// forwarding to another starts on a keyframe asked for by PLI, well before
-// the talker's next periodic one.
+// forwarding to another starts, with no group of pictures cached, on a
+// keyframe asked for by PLI, well before the talker's next periodic one.
 func TestLateWatcherStartsOnKeyframe(t *testing.T) {
-	r := newRig(t, Config{})
+	r := newRig(t, Config{GOPCacheBytes: -1})
 	first := r.watch("w1")
 	within(t, first.enough, 20*time.Second, "the first watcher's media")
 	for len(r.talker.plis) > 0 {

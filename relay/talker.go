@@ -237,6 +237,7 @@ func (r *Room) talkerTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRecei
 	plis := make(chan struct{}, 1)
 	up, err := NewUpstream(UpstreamConfig{
 		MimeType: remote.Codec().MimeType, ClockRate: remote.Codec().ClockRate,
+		GOPCacheBytes: max(r.cfg.GOPCacheBytes, 0),
 		RequestKeyframe: func() {
 			select {
 			case plis <- struct{}{}:

@@ -45,6 +45,12 @@ type UpstreamConfig struct {
 	// a watcher's HandleRTCP, never twice within KeyframeInterval, and must
 	// not block. Nil asks nothing (audio never asks).
 	RequestKeyframe func()
+	// GOPCacheBytes, if above 0, has a video track keep its current group
+	// of pictures (the latest keyframe and every packet since, in the
+	// buffer of BufferPackets) while its payload bytes are at most this:
+	// a watcher attached for the first time is sent it at once, and then
+	// the live packets, rather than waiting for a keyframe. 0 keeps none.
+	GOPCacheBytes int
 	// Now is the clock; nil for time.Now.
 	Now func() time.Time
 }
@@ -63,6 +69,9 @@ type UpstreamCounters struct {
 	// KeyframeRequests: calls of RequestKeyframe, one for any number of
 	// requests merged.
 	KeyframeRequests atomic.Uint64
+	// GOPReplays: watchers started from the cached group of pictures, and
+	// GOPReplayPackets the packets sent them so.
+	GOPReplays, GOPReplayPackets atomic.Uint64
 }
 
 // reference ties an RTP timestamp of the upstream track to a wall-clock
@@ -98,6 +107,7 @@ type Upstream struct {
 	writeMu sync.Mutex
 	highest uint64 // extended sequence number of the highest packet; 0 before the first
 	scratch []byte // WriteRTP's marshalled packet
+	gop     gopCache
 
 	// The timing a watcher's sender report is built from.
 	refMu  sync.Mutex
@@ -143,6 +153,7 @@ func NewUpstream(cfg UpstreamConfig) (*Upstream, error) {
 		requestKeyframe: cfg.RequestKeyframe,
 		throttle:        keyframeThrottle{interval: interval},
 		buf:             newPacketBuffer(size),
+		gop:             gopCache{limit: cfg.GOPCacheBytes},
 	}
 	u.downs.Store(&[]*Downstream{})
 	return u, nil
@@ -158,19 +169,38 @@ func (u *Upstream) Watchers() int { return len(*u.downs.Load()) }
 // Add attaches d, taking it from the Upstream it was attached to if any:
 // d waits for its first packet (a keyframe's first, for video), from
 // which its sequence numbers and timestamps continue those it has sent.
-// For video it asks the talker for a keyframe. Adding d again restarts it
-// the same way.
+// For video it asks the talker for a keyframe, unless d never started and
+// the track caches its group of pictures (GOPCacheBytes): then d is sent
+// the cached packets at once, before Add returns, and the live ones after.
+// Adding d again restarts it the same way, keyframe first.
 func (u *Upstream) Add(d *Downstream) {
 	if prev := d.attach(u); prev != nil && prev != u {
 		prev.drop(d)
 	}
+	replayed := false
+	if u.video && u.gop.limit > 0 {
+		// The writer's lock: no packet goes between the replay and the
+		// live ones.
+		u.writeMu.Lock()
+		replayed = u.replay(d)
+		u.list(d)
+		u.writeMu.Unlock()
+	} else {
+		u.list(d)
+	}
+	if !replayed {
+		u.RequestKeyframe()
+	}
+}
+
+// list puts d on the fan-out list.
+func (u *Upstream) list(d *Downstream) {
 	u.mu.Lock()
+	defer u.mu.Unlock()
 	if list := *u.downs.Load(); !slices.Contains(list, d) {
 		next := append(slices.Clip(list), d)
 		u.downs.Store(&next)
 	}
-	u.mu.Unlock()
-	u.RequestKeyframe()
 }
 
 // Remove detaches d, which then forwards nothing and answers no NACK
@@ -265,6 +295,9 @@ func (u *Upstream) write(raw []byte) error {
 	}
 	u.Counters.Packets.Add(1)
 	u.Counters.Bytes.Add(uint64(len(s.pkt.Payload)))
+	if u.gop.limit > 0 {
+		u.keep(s)
+	}
 	waiting := false
 	for _, d := range *u.downs.Load() {
 		if d.forward(u, s) {

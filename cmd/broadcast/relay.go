@@ -34,6 +34,9 @@ type relayConfig struct {
 	// PublicIP is the address the relays announce in their ICE candidates
 	// (a host behind 1:1 NAT), "" for the host's own (-relay-public-ip).
 	PublicIP string
+	// GOPCacheBytes is relay.Config.GOPCacheBytes: 0 for the default, below
+	// 0 no cache.
+	GOPCacheBytes int
 	// Secret is the key a relay enters its room with, made at random for
 	// each process: relays enter on their own node. Never logged.
 	Secret string
@@ -93,7 +96,7 @@ func newRelays(cfg serveConfig, addr net.Addr, log *slog.Logger) (*relay.Manager
 	}
 	return relay.NewManager(relay.ManagerConfig{
 		Server: scheme + "://" + loopback(addr), Secret: cfg.Relay.Secret, Dial: dial,
-		Relay: relay.Config{UDPPort: cfg.Relay.UDPPort, PublicIP: cfg.Relay.PublicIP, MaxWatchers: cfg.Relay.MaxWatchers, Logger: log.With("from", "relay")},
+		Relay: relay.Config{UDPPort: cfg.Relay.UDPPort, PublicIP: cfg.Relay.PublicIP, MaxWatchers: cfg.Relay.MaxWatchers, GOPCacheBytes: cfg.Relay.GOPCacheBytes, Logger: log.With("from", "relay")},
 	})
 }
 
