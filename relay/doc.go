@@ -31,7 +31,11 @@
 // (and those of watchers joining or waiting) into one request to the talker
 // per DefaultKeyframeInterval. A NACK is answered from the Upstream's ring:
 // each of the watcher's sequence numbers is mapped back through its offset
-// to the upstream packet, which is rewritten as when first sent. No packet
+// to the upstream packet, which is rewritten as when first sent. A watcher's
+// NACKs are untrusted: a packet is sent to it again at most once per 100 ms
+// (a number named twice is sent once), within a budget of 100
+// retransmissions a second per track, and written after the Downstream's
+// lock is released, so that the talker's packets go on meanwhile. No packet
 // is copied per watcher on the forwarding path (fan-out allocates nothing),
 // where pion's default NACK responder interceptor keeps a copy of every
 // packet for every watcher; watchers' PeerConnections must therefore not

@@ -107,13 +107,19 @@ type Downstream struct {
 	lastTS    uint32 // the outgoing timestamp of highOut
 	lastAt    time.Time
 
-	// Scratch, under mu: the header handed to the writer, room for the
-	// extensions the writer's interceptors set, and a retransmitted packet
-	// copied out of the shared buffer.
-	hdr    rtp.Header
-	exts   []rtp.Extension
-	rtxRaw []byte
-	rtxPkt rtp.Packet
+	// Scratch, under mu: the header handed to the writer and room for the
+	// extensions the writer's interceptors set.
+	hdr  rtp.Header
+	exts []rtp.Extension
+
+	// HandleNACK's, under nackMu (taken before mu): the packets to send
+	// again, copied out of the shared buffer under mu and written after,
+	// their header, and the watcher's retransmission budget.
+	nackMu  sync.Mutex
+	rtx     []rtxPacket
+	rtxHdr  rtp.Header
+	rtxExts []rtp.Extension
+	limit   rtxLimit
 
 	// Counters are the running totals.
 	Counters DownstreamCounters
