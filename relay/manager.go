@@ -30,10 +30,19 @@ type ManagerConfig struct {
 	Dial *sioclient.Options
 	// Relay configures every room's relay.
 	Relay Config
+	// MaxRooms is how many rooms' relays run at once (entering ones
+	// counted); StartRelay past it does nothing, and the room's watchers
+	// past its talker's cap are refused as without a relay. 0 means
+	// DefaultMaxRooms.
+	MaxRooms int
 	// Open enters a room with role relay and returns its signaling and the
 	// `entered` reply; nil means session.Open. Tests route in memory.
 	Open func(ctx context.Context, cfg session.Config) (SignalCloser, session.Entered, error)
 }
+
+// DefaultMaxRooms is how many rooms' relays a Manager runs at once when
+// ManagerConfig.MaxRooms is 0.
+const DefaultMaxRooms = 100
 
 // Manager runs the relay of each room that needs one, one Room per room at
 // a time, each over a signaling session of its own to the server: the
@@ -69,12 +78,15 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 			return s, e, nil
 		}
 	}
+	if cfg.MaxRooms <= 0 {
+		cfg.MaxRooms = DefaultMaxRooms
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{cfg: cfg, log: eng.cfg.Logger, eng: eng, ctx: ctx, cancel: cancel, rooms: map[string]*Room{}}, nil
 }
 
-// StartRelay starts room's relay unless it runs already or the Manager is
-// closed. It returns at once; the relay enters the room as a client of
+// StartRelay starts room's relay unless it runs already, MaxRooms relays
+// run, or the Manager is closed. It returns at once; the relay enters the room as a client of
 // ManagerConfig.Server and runs until the talker leaves, its signaling is
 // lost, or Close.
 func (m *Manager) StartRelay(room string) {
@@ -84,6 +96,10 @@ func (m *Manager) StartRelay(room string) {
 		return
 	}
 	if _, running := m.rooms[room]; running {
+		return
+	}
+	if len(m.rooms) >= m.cfg.MaxRooms {
+		m.log.Warn("relay not started: too many rooms relayed", "room", room, "max", m.cfg.MaxRooms)
 		return
 	}
 	m.rooms[room] = nil
