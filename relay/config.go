@@ -43,8 +43,9 @@ type Config struct {
 	// gets talk_reject {reason: "full"}. 0 means DefaultMaxWatchers.
 	MaxWatchers int
 	// OfferTimeout is how long a watcher has to answer the relay's offer
-	// before it is dropped with talk_reject {reason: "timeout"}; 0 means
-	// protocol.OfferTimeout.
+	// before it is dropped with talk_reject {reason: "timeout"}, and the
+	// talker to offer its media from the relay's start before the relay
+	// ends; 0 means protocol.OfferTimeout.
 	OfferTimeout time.Duration
 	// Logger receives the relay's records; nil discards them.
 	Logger *slog.Logger

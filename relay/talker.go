@@ -39,6 +39,13 @@ func (r *Room) isTalker(id string) bool {
 	return id != "" && id == r.talker.id
 }
 
+// offered reports whether the talker's offer was taken.
+func (r *Room) offered() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.talker.pc != nil
+}
+
 func (r *Room) talkerID() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
