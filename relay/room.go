@@ -203,11 +203,15 @@ func (r *Room) spawn(f func()) bool {
 	return true
 }
 
-// shutdown drops every watcher, closes the talker's PeerConnection and
-// waits for the room's goroutines.
+// shutdown drops every watcher, refuses those it held before the talker's
+// tracks were in with talk_reject {reason: "full"} (the server handed
+// their requests over and no longer answers them), closes the talker's
+// PeerConnection and waits for the room's goroutines.
 func (r *Room) shutdown() {
 	r.mu.Lock()
 	r.closing = true
+	held := r.pending
+	r.pending = nil
 	all := make([]*watcher, 0, len(r.watchers))
 	for _, w := range r.watchers {
 		all = append(all, w)
@@ -216,6 +220,9 @@ func (r *Room) shutdown() {
 	r.mu.Unlock()
 	for _, w := range all {
 		r.drop(w)
+	}
+	for _, id := range held {
+		r.reject(id, protocol.RejectFull)
 	}
 	if pc != nil {
 		_ = pc.Close()
