@@ -84,7 +84,9 @@
 //
 // A Room is one room's relay as a member of the room, over a Signal (the
 // Go peers' signaling session): toward the talker a watcher (a
-// talk_request, an answer, each track read once into an Upstream, its
+// talk_request, an answer, each track read once into an Upstream — at most
+// one audio and one video track: the talker's other media sections are
+// answered inactive and not received —, its
 // sender reports to HandleSenderReport, its keyframe requests written as
 // PLIs), toward watchers a talker (per watcher a PeerConnection whose
 // tracks are watcherTracks, pion TrackLocals whose Bind makes the
