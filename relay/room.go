@@ -155,7 +155,7 @@ func (r *Room) message(m protocol.Message) error {
 		if w := r.watcher(m.From); w != nil {
 			if err := r.answer(w, m.SDP); err != nil {
 				r.log.Warn("bad answer", "watcher", m.From, "err", err)
-				r.drop(w)
+				r.dropFailed(w)
 			}
 		}
 	case protocol.TypeBye:
