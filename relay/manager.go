@@ -106,9 +106,11 @@ func (m *Manager) StartRelay(room string) {
 	m.wg.Go(func() { m.run(room) })
 }
 
-// run enters room with role relay and runs its Room.
+// run enters room with role relay and runs its Room. The room's entry is
+// deleted before its signaling is closed: a StartRelay once the server
+// has heard the relay leave starts a new one.
 func (m *Manager) run(room string) {
-	defer func() {
+	forget := func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if r := m.rooms[room]; r != nil {
@@ -116,7 +118,7 @@ func (m *Manager) run(room string) {
 			m.ended.Watchers = 0
 		}
 		delete(m.rooms, room)
-	}()
+	}
 	sig, entered, err := m.cfg.Open(m.ctx, session.Config{
 		Server: m.cfg.Server, Dial: m.cfg.Dial, Logger: m.log,
 		Enter: protocol.EnterRequest{Room: room, Role: protocol.RoleRelay, Key: m.cfg.Secret},
@@ -125,14 +127,16 @@ func (m *Manager) run(room string) {
 		if m.ctx.Err() == nil {
 			m.log.Warn("relay could not enter", "room", room, "err", err)
 		}
+		forget()
 		return
 	}
-	defer func() { _ = sig.Close() }()
 	r := NewRoom(m.eng, sig)
 	m.mu.Lock()
 	m.rooms[room] = r
 	m.mu.Unlock()
 	err = r.Run(m.ctx, entered)
+	forget()
+	_ = sig.Close()
 	switch {
 	case err == nil, errors.Is(err, ErrTalkerLeft):
 		m.log.Info("relay ended", "room", room, "why", err)

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/broadcast-service/broadcast/internal/session"
 )
@@ -38,5 +39,51 @@ func TestManagerMaxRooms(t *testing.T) {
 	}
 	if len(rooms) != 2 {
 		t.Errorf("entered %v, want a and b", rooms)
+	}
+}
+
+// onCloseMember is a hub member whose Close calls onClose.
+type onCloseMember struct {
+	*member
+	onClose func()
+}
+
+func (c onCloseMember) Close() error {
+	c.onClose()
+	return nil
+}
+
+// A StartRelay that comes as a room's relay closes its signaling (the
+// server heard it leave) starts a new relay: the room's entry is gone by
+// then.
+func TestManagerRestartsOnClose(t *testing.T) {
+	h := newHub(t)
+	h.join("talker", true)
+	opened := make(chan struct{}, 2)
+	var m *Manager
+	var err error
+	m, err = NewManager(ManagerConfig{
+		Server: "http://127.0.0.1:1",
+		Open: func(ctx context.Context, cfg session.Config) (SignalCloser, session.Entered, error) {
+			opened <- struct{}{}
+			if len(opened) > 1 {
+				return nil, session.Entered{}, context.Canceled // the second: enough
+			}
+			sig := h.join("relay", false)
+			sig.deliver(session.Lost{Err: context.Canceled}) // Run ends at once
+			return onCloseMember{sig, func() { m.StartRelay(cfg.Enter.Room) }}, session.Entered{Room: cfg.Enter.Room}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.StartRelay("room")
+	for range 2 {
+		select {
+		case <-opened:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the StartRelay made as the relay closed was lost")
+		}
 	}
 }
