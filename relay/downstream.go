@@ -106,6 +106,7 @@ type Downstream struct {
 	highOut   uint64 // the highest extended outgoing number sent
 	lastTS    uint32 // the outgoing timestamp of highOut
 	lastAt    time.Time
+	askedAt   time.Time // the watcher's last keyframe request passed on
 
 	// Scratch, under mu: the header handed to the writer and room for the
 	// extensions the writer's interceptors set.

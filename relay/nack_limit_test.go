@@ -137,3 +137,28 @@ func TestNACKWritesOutsideLock(t *testing.T) {
 		t.Errorf("served %d, want 1", served)
 	}
 }
+
+// One watcher's PLIs reach the Upstream at most once per
+// watcherKeyframeInterval, even past the Upstream's shared throttle.
+func TestWatcherPLIsLimited(t *testing.T) {
+	clk := newClock()
+	u, requests := upstreamFor(t, webrtc.MimeTypeVP8, clk, 0)
+	d, _ := downstreamFor(t, 0xa)
+	u.Add(d) // asks for a keyframe
+	pli := []rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: 0xa}}
+	steps := []struct {
+		after time.Duration
+		want  int // keyframe requests so far
+	}{
+		{watcherKeyframeInterval, 2},
+		{DefaultKeyframeInterval + time.Millisecond, 2}, // the Upstream would ask; the watcher may not
+		{watcherKeyframeInterval, 3},
+	}
+	for i, s := range steps {
+		clk.Advance(s.after)
+		d.HandleRTCP(pli)
+		if *requests != s.want {
+			t.Fatalf("step %d: %d keyframe requests, want %d", i, *requests, s.want)
+		}
+	}
+}

@@ -7,7 +7,8 @@ import (
 
 // HandleRTCP takes the RTCP packets the watcher sent about its stream (as
 // pion's RTPSender.ReadRTCP gives them): a PLI or FIR for the watcher's
-// SSRC asks the Upstream for a keyframe, merged with every other
+// SSRC asks the Upstream for a keyframe, at most once per
+// watcherKeyframeInterval for this watcher, merged with every other
 // watcher's; a NACK for it is answered from the Upstream's shared buffer
 // (see HandleNACK). Packets for other SSRCs and of other kinds are
 // ignored. It returns the NACKed packets sent again and those missed.
@@ -38,8 +39,16 @@ func (d *Downstream) HandleRTCP(pkts []rtcp.Packet) (served, missed int) {
 		d.Counters.KeyframeRequests.Add(1)
 		d.mu.Lock()
 		u := d.up
-		d.mu.Unlock()
+		ask := false
 		if u != nil {
+			now := u.now()
+			ask = d.askedAt.IsZero() || now.Sub(d.askedAt) >= watcherKeyframeInterval
+			if ask {
+				d.askedAt = now
+			}
+		}
+		d.mu.Unlock()
+		if ask {
 			u.RequestKeyframe()
 		}
 	}

@@ -20,6 +20,12 @@ const (
 	// rtxBurst at once. A NACKed packet past the budget is missed.
 	rtxRate  = 100
 	rtxBurst = 100
+	// watcherKeyframeInterval is the least time between two of a
+	// watcher's PLIs or FIRs passed on to the Upstream, before the
+	// Upstream's own throttle shared by every watcher: one watcher
+	// asking without end cannot hold the talker at a keyframe every
+	// DefaultKeyframeInterval.
+	watcherKeyframeInterval = time.Second
 )
 
 // rtxLimit is one watcher's record of its retransmissions: the packets
