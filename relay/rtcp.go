@@ -132,6 +132,12 @@ func (d *Downstream) copyRTX(seqs []uint16) int {
 	return n
 }
 
+// retransmitWriter is a Writer that is told a packet sent again apart
+// from a packet forwarded (to count them apart).
+type retransmitWriter interface {
+	WriteRetransmission(header *rtp.Header, payload []byte) (int, error)
+}
+
 // writeRTX writes p as the watcher's packet and reports whether the
 // writer took it. Called with nackMu held, not mu.
 func (d *Downstream) writeRTX(p *rtxPacket) bool {
@@ -140,7 +146,11 @@ func (d *Downstream) writeRTX(p *rtxPacket) bool {
 	h.Extension, h.ExtensionProfile, h.Extensions = false, 0, d.rtxExts[:0]
 	h.SSRC, h.PayloadType = d.ssrc, d.pt
 	h.SequenceNumber, h.Timestamp = uint16(p.out), p.ts
-	_, err := d.w.WriteRTP(h, p.pkt.Payload)
+	write := d.w.WriteRTP
+	if rw, ok := d.w.(retransmitWriter); ok {
+		write = rw.WriteRetransmission
+	}
+	_, err := write(h, p.pkt.Payload)
 	d.rtxExts = h.Extensions[:0]
 	if err != nil {
 		d.Counters.WriteErrors.Add(1)

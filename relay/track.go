@@ -146,6 +146,12 @@ type countingWriter struct {
 	t *watcherTrack
 }
 
+// WriteRetransmission writes a packet NACKed and sent again, counted in
+// Stats.NACKsServed (by the room's RTCP reader), not in Packets or Bytes.
+func (c *countingWriter) WriteRetransmission(h *rtp.Header, payload []byte) (int, error) {
+	return c.w.WriteRTP(h, payload)
+}
+
 func (c *countingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	n, err := c.w.WriteRTP(h, payload)
 	if err != nil {
