@@ -77,7 +77,8 @@ type TalkReady struct {
 }
 
 // TalkReject refuses a watcher. Reason is "full" (the talker has its
-// maximum of watchers) or "timeout" (no answer within OfferTimeout).
+// maximum of watchers), "timeout" (no answer within OfferTimeout) or, from
+// the relay, "dropped" (see RejectDropped).
 type TalkReject struct {
 	Head
 	Reason string `json:"reason"`
@@ -87,6 +88,10 @@ type TalkReject struct {
 const (
 	RejectFull    = "full"
 	RejectTimeout = "timeout"
+	// RejectDropped: the relay ended the watcher's session it did not ask
+	// to end (its answer was not taken, its media connection failed, or
+	// the relay could not make its offer); the watcher may ask again.
+	RejectDropped = "dropped"
 )
 
 // Offer is the talker's SDP offer to one watcher (send only). Repeated with

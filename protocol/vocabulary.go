@@ -31,7 +31,7 @@ func Vocabulary() Words {
 			"offer": TypeOffer, "answer": TypeAnswer, "candidate": TypeCandidate,
 			"bye": TypeBye, "endTalk": TypeEndTalk, "stats": TypeStats,
 		},
-		Rejects: map[string]string{"full": RejectFull, "timeout": RejectTimeout},
+		Rejects: map[string]string{"full": RejectFull, "timeout": RejectTimeout, "dropped": RejectDropped},
 		Codes: map[string]string{
 			"notInRoom": CodeNotInRoom, "badRoom": CodeBadRoom, "badMessage": CodeBadMessage,
 			"unknownType": CodeUnknownType, "unknownRecipient": CodeUnknownRecipient,

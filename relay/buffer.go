@@ -7,8 +7,9 @@ import (
 	"github.com/pion/rtp"
 )
 
-// slotBytes is the room each slot of a packet buffer starts with: an
-// Ethernet MTU. A larger packet grows its slot once.
+// slotBytes is the room each slot of a packet buffer is given when its
+// first packet comes (not before: a track that sends little, or nothing,
+// costs little): an Ethernet MTU. A larger packet grows its slot once.
 const slotBytes = 1500
 
 // slot is one stored upstream packet: its bytes, the packet parsed from
@@ -37,11 +38,7 @@ type packetBuffer struct {
 }
 
 func newPacketBuffer(size int) *packetBuffer {
-	b := &packetBuffer{slots: make([]slot, size), mask: uint64(size - 1)}
-	for i := range b.slots {
-		b.slots[i].raw = make([]byte, 0, slotBytes)
-	}
-	return b
+	return &packetBuffer{slots: make([]slot, size), mask: uint64(size - 1)}
 }
 
 // slot returns the slot the packet ext goes to.
@@ -56,6 +53,9 @@ func (b *packetBuffer) store(ext uint64, raw []byte, at time.Time) (*slot, error
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.slot(ext)
+	if s.raw == nil {
+		s.raw = make([]byte, 0, max(slotBytes, len(raw)))
+	}
 	s.raw = append(s.raw[:0], raw...)
 	if err := s.pkt.Unmarshal(s.raw); err != nil {
 		s.ext = 0

@@ -43,8 +43,9 @@ type Config struct {
 	// gets talk_reject {reason: "full"}. 0 means DefaultMaxWatchers.
 	MaxWatchers int
 	// OfferTimeout is how long a watcher has to answer the relay's offer
-	// before it is dropped with talk_reject {reason: "timeout"}; 0 means
-	// protocol.OfferTimeout.
+	// before it is dropped with talk_reject {reason: "timeout"}, and the
+	// talker to offer its media from the relay's start before the relay
+	// ends; 0 means protocol.OfferTimeout.
 	OfferTimeout time.Duration
 	// GOPCacheBytes bounds each video track's cached group of pictures
 	// (UpstreamConfig.GOPCacheBytes), from which a new watcher starts at

@@ -45,7 +45,11 @@
 // (and those of watchers joining or waiting) into one request to the talker
 // per DefaultKeyframeInterval. A NACK is answered from the Upstream's ring:
 // each of the watcher's sequence numbers is mapped back through its offset
-// to the upstream packet, which is rewritten as when first sent. No packet
+// to the upstream packet, which is rewritten as when first sent. A watcher's
+// NACKs are untrusted: a packet is sent to it again at most once per 100 ms
+// (a number named twice is sent once), within a budget of 100
+// retransmissions a second per track, and written after the Downstream's
+// lock is released, so that the talker's packets go on meanwhile. No packet
 // is copied per watcher on the forwarding path (fan-out allocates nothing),
 // where pion's default NACK responder interceptor keeps a copy of every
 // packet for every watcher; watchers' PeerConnections must therefore not
@@ -94,7 +98,9 @@
 //
 // A Room is one room's relay as a member of the room, over a Signal (the
 // Go peers' signaling session): toward the talker a watcher (a
-// talk_request, an answer, each track read once into an Upstream, its
+// talk_request, an answer, each track read once into an Upstream — at most
+// one audio and one video track: the talker's other media sections are
+// answered inactive and not received —, its
 // sender reports to HandleSenderReport, its keyframe requests written as
 // PLIs), toward watchers a talker (per watcher a PeerConnection whose
 // tracks are watcherTracks, pion TrackLocals whose Bind makes the

@@ -112,14 +112,21 @@ type Downstream struct {
 	// replayed, gopReplaySpeed times (see gopReplayTS).
 	replayHigh uint64
 	replayTS   uint32
+	askedAt    time.Time // the watcher's last keyframe request passed on
 
-	// Scratch, under mu: the header handed to the writer, room for the
-	// extensions the writer's interceptors set, and a retransmitted packet
-	// copied out of the shared buffer.
-	hdr    rtp.Header
-	exts   []rtp.Extension
-	rtxRaw []byte
-	rtxPkt rtp.Packet
+	// Scratch, under mu: the header handed to the writer and room for the
+	// extensions the writer's interceptors set.
+	hdr  rtp.Header
+	exts []rtp.Extension
+
+	// HandleNACK's, under nackMu (taken before mu): the packets to send
+	// again, copied out of the shared buffer under mu and written after,
+	// their header, and the watcher's retransmission budget.
+	nackMu  sync.Mutex
+	rtx     []rtxPacket
+	rtxHdr  rtp.Header
+	rtxExts []rtp.Extension
+	limit   rtxLimit
 
 	// Counters are the running totals.
 	Counters DownstreamCounters
@@ -260,6 +267,17 @@ func (d *Downstream) send(in uint64, pkt *rtp.Packet, at time.Time) {
 
 // write writes pkt as the watcher's packet of extended number out and
 // returns the timestamp it carried and whether the writer took it.
+// outTS is the outgoing timestamp of the packet sent as out with upstream
+// timestamp ts: through the offset, and drawn toward the last replayed
+// frame's for a packet of a replayed group of pictures. Called with mu
+// held.
+func (d *Downstream) outTS(out uint64, ts uint32) uint32 {
+	if out <= d.replayHigh && out >= d.startOut {
+		return gopReplayTS(ts, d.replayTS) + d.tsOffset
+	}
+	return ts + d.tsOffset
+}
+
 func (d *Downstream) write(out uint64, pkt *rtp.Packet) (uint32, bool) {
 	h := &d.hdr
 	*h = pkt.Header
@@ -269,10 +287,7 @@ func (d *Downstream) write(out uint64, pkt *rtp.Packet) (uint32, bool) {
 	h.Extension, h.ExtensionProfile, h.Extensions = false, 0, d.exts[:0]
 	h.SSRC, h.PayloadType = d.ssrc, d.pt
 	h.SequenceNumber = uint16(out)
-	h.Timestamp = pkt.Timestamp + d.tsOffset
-	if out <= d.replayHigh && out >= d.startOut {
-		h.Timestamp = gopReplayTS(pkt.Timestamp, d.replayTS) + d.tsOffset
-	}
+	h.Timestamp = d.outTS(out, pkt.Timestamp)
 	_, err := d.w.WriteRTP(h, pkt.Payload)
 	d.exts = h.Extensions[:0]
 	if err != nil {

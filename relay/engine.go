@@ -19,7 +19,7 @@ type Engine struct {
 	// the responder and sender reports, which a receive-only connection
 	// does not use).
 	toTalker *webrtc.API
-	// toWatcher makes a watcher's PeerConnection: the default codecs and
+	// toWatcher makes a watcher's PeerConnection: the relay's codecs and
 	// no interceptor. pion's NACK responder would keep a copy of every
 	// packet per watcher where the Upstream answers NACKs from one shared
 	// buffer, and its sender report interceptor would map the relay's
@@ -70,11 +70,11 @@ func NewEngine(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// newAPI returns an API with the default codecs on se, with pion's default
-// interceptors or none.
+// newAPI returns an API with the codecs the relay forwards (relayCodecs)
+// on se, with pion's default interceptors or none.
 func newAPI(se webrtc.SettingEngine, interceptors bool) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
+	if err := registerRelayCodecs(m); err != nil {
 		return nil, fmt.Errorf("codecs: %w", err)
 	}
 	ir := &interceptor.Registry{}

@@ -26,11 +26,13 @@ func TestKeyframeRequests(t *testing.T) {
 		steps []step
 	}{
 		{"joins merge", []step{{do: "add", want: 1}, {watcher: 1, do: "add", want: 1}, {after: 499 * time.Millisecond, watcher: 2, do: "add", want: 1}, {after: time.Millisecond, do: "add", want: 2}}},
+		// Each watcher's own asks are limited to one per
+		// watcherKeyframeInterval (see TestWatcherPLIsLimited).
 		{"PLIs merge", []step{
-			{do: "add", want: 1}, {do: "key", want: 1}, {watcher: 1, do: "add", want: 1}, {do: "key", want: 1},
+			{do: "add", want: 1}, {do: "key", want: 1}, {watcher: 1, do: "add", want: 1}, {watcher: 2, do: "add", want: 1}, {do: "key", want: 1},
 			{after: 100 * time.Millisecond, do: "pli", want: 1}, {watcher: 1, do: "pli", want: 1},
-			{after: 400 * time.Millisecond, watcher: 1, do: "fir", want: 2}, {do: "pli", want: 2},
-			{after: 499 * time.Millisecond, do: "pli", want: 2}, {after: time.Millisecond, do: "pli", want: 3},
+			{after: 400 * time.Millisecond, watcher: 2, do: "fir", want: 2}, {do: "pli", want: 2},
+			{after: 499 * time.Millisecond, watcher: 1, do: "pli", want: 2}, {after: 101 * time.Millisecond, do: "pli", want: 3},
 		}},
 		{"a PLI for another SSRC is not a request", []step{
 			{do: "add", want: 1}, {do: "key", want: 1}, {after: time.Second, do: "pli-other", want: 1}, {do: "pli", want: 2},

@@ -30,10 +30,19 @@ type ManagerConfig struct {
 	Dial *sioclient.Options
 	// Relay configures every room's relay.
 	Relay Config
+	// MaxRooms is how many rooms' relays run at once (entering ones
+	// counted); StartRelay past it does nothing, and the room's watchers
+	// past its talker's cap are refused as without a relay. 0 means
+	// DefaultMaxRooms.
+	MaxRooms int
 	// Open enters a room with role relay and returns its signaling and the
 	// `entered` reply; nil means session.Open. Tests route in memory.
 	Open func(ctx context.Context, cfg session.Config) (SignalCloser, session.Entered, error)
 }
+
+// DefaultMaxRooms is how many rooms' relays a Manager runs at once when
+// ManagerConfig.MaxRooms is 0.
+const DefaultMaxRooms = 100
 
 // Manager runs the relay of each room that needs one, one Room per room at
 // a time, each over a signaling session of its own to the server: the
@@ -69,12 +78,15 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 			return s, e, nil
 		}
 	}
+	if cfg.MaxRooms <= 0 {
+		cfg.MaxRooms = DefaultMaxRooms
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{cfg: cfg, log: eng.cfg.Logger, eng: eng, ctx: ctx, cancel: cancel, rooms: map[string]*Room{}}, nil
 }
 
-// StartRelay starts room's relay unless it runs already or the Manager is
-// closed. It returns at once; the relay enters the room as a client of
+// StartRelay starts room's relay unless it runs already, MaxRooms relays
+// run, or the Manager is closed. It returns at once; the relay enters the room as a client of
 // ManagerConfig.Server and runs until the talker leaves, its signaling is
 // lost, or Close.
 func (m *Manager) StartRelay(room string) {
@@ -86,13 +98,19 @@ func (m *Manager) StartRelay(room string) {
 	if _, running := m.rooms[room]; running {
 		return
 	}
+	if len(m.rooms) >= m.cfg.MaxRooms {
+		m.log.Warn("relay not started: too many rooms relayed", "room", room, "max", m.cfg.MaxRooms)
+		return
+	}
 	m.rooms[room] = nil
 	m.wg.Go(func() { m.run(room) })
 }
 
-// run enters room with role relay and runs its Room.
+// run enters room with role relay and runs its Room. The room's entry is
+// deleted before its signaling is closed: a StartRelay once the server
+// has heard the relay leave starts a new one.
 func (m *Manager) run(room string) {
-	defer func() {
+	forget := func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if r := m.rooms[room]; r != nil {
@@ -100,7 +118,7 @@ func (m *Manager) run(room string) {
 			m.ended.Watchers = 0
 		}
 		delete(m.rooms, room)
-	}()
+	}
 	sig, entered, err := m.cfg.Open(m.ctx, session.Config{
 		Server: m.cfg.Server, Dial: m.cfg.Dial, Logger: m.log,
 		Enter: protocol.EnterRequest{Room: room, Role: protocol.RoleRelay, Key: m.cfg.Secret},
@@ -109,14 +127,16 @@ func (m *Manager) run(room string) {
 		if m.ctx.Err() == nil {
 			m.log.Warn("relay could not enter", "room", room, "err", err)
 		}
+		forget()
 		return
 	}
-	defer func() { _ = sig.Close() }()
 	r := NewRoom(m.eng, sig)
 	m.mu.Lock()
 	m.rooms[room] = r
 	m.mu.Unlock()
 	err = r.Run(m.ctx, entered)
+	forget()
+	_ = sig.Close()
 	switch {
 	case err == nil, errors.Is(err, ErrTalkerLeft):
 		m.log.Info("relay ended", "room", room, "why", err)

@@ -97,6 +97,7 @@ func TestNACK(t *testing.T) {
 
 	// Through RTCP: a NACK for a's SSRC is answered, one for another SSRC
 	// is not; while idle, nothing is.
+	clk.Advance(resendInterval) // 1010 was sent again just now
 	served, missed := a.HandleRTCP([]rtcp.Packet{
 		&rtcp.TransportLayerNack{MediaSSRC: 0xa, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{1010, 1012})},
 		&rtcp.TransportLayerNack{MediaSSRC: 0xb, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{1011})},

@@ -301,6 +301,13 @@ func (w *testWatcher) stop() {
 	w.wg.Wait()
 }
 
+// stopping reports whether stop was called.
+func (w *testWatcher) stopping() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closing
+}
+
 func (w *testWatcher) peerConnection() *webrtc.PeerConnection {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -346,7 +353,9 @@ func (w *testWatcher) handle(m protocol.Message) {
 			}
 		})
 		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
-			w.t.Errorf("watcher: offer: %v", err)
+			if !w.stopping() { // stop closes pc under a test that ended on the offer
+				w.t.Errorf("watcher: offer: %v", err)
+			}
 			return
 		}
 		answer, err := pc.CreateAnswer(nil)
@@ -354,7 +363,9 @@ func (w *testWatcher) handle(m protocol.Message) {
 			err = pc.SetLocalDescription(answer)
 		}
 		if err != nil {
-			w.t.Errorf("watcher: answer: %v", err)
+			if !w.stopping() {
+				w.t.Errorf("watcher: answer: %v", err)
+			}
 			return
 		}
 		_ = w.m.Send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: m.From}, SDP: answer.SDP})

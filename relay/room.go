@@ -61,7 +61,8 @@ func (r *Room) Watchers() int {
 }
 
 // Run relays the room, whose `entered` reply (with its ICE servers) was
-// entered, until the talker leaves (an error wrapping ErrTalkerLeft), the
+// entered, until the talker leaves or has not offered its media within
+// Config.OfferTimeout (an error wrapping ErrTalkerLeft), the
 // signaling ends or loses its connection (ErrSignalLost) or ctx ends
 // (nil). It closes every PeerConnection and waits for its goroutines
 // before it returns.
@@ -76,6 +77,10 @@ func (r *Room) Run(ctx context.Context, entered session.Entered) error {
 	defer reports.Stop()
 	senderReports := time.NewTicker(senderReportEvery)
 	defer senderReports.Stop()
+	// A talker that never offers (it left before it was heard, or ignores
+	// the relay) would hold the room's relay place for good.
+	noOffer := time.NewTimer(r.cfg.OfferTimeout)
+	defer noOffer.Stop()
 	for {
 		var err error
 		select {
@@ -90,6 +95,10 @@ func (r *Room) Run(ctx context.Context, entered session.Entered) error {
 			r.reportToTalker()
 		case <-senderReports.C:
 			r.sendSenderReports()
+		case <-noOffer.C:
+			if !r.offered() {
+				err = fmt.Errorf("%w: no offer within %v", ErrTalkerLeft, r.cfg.OfferTimeout)
+			}
 		case ev, ok := <-r.sig.Events():
 			if !ok {
 				return fmt.Errorf("%w: signaling closed", ErrSignalLost)
@@ -146,7 +155,7 @@ func (r *Room) message(m protocol.Message) error {
 		if w := r.watcher(m.From); w != nil {
 			if err := r.answer(w, m.SDP); err != nil {
 				r.log.Warn("bad answer", "watcher", m.From, "err", err)
-				r.drop(w)
+				r.dropFailed(w)
 			}
 		}
 	case protocol.TypeBye:
@@ -162,23 +171,17 @@ func (r *Room) message(m protocol.Message) error {
 }
 
 // left: a socket left the room: the talker (it has protocol.ResumeGrace to
-// come back if its media is up), or a watcher, dropped.
-//
-// Before the talker's id is known (from its talk_ready or offer), a socket
-// that is none of the relay's watchers is taken for the talker: the room
-// hears every socket leave that the relay should, and a relay waiting on a
-// talker that left would hold the room's relay place for good.
+// come back if its media is up), or a watcher, dropped. Any other socket
+// (a watcher of the talker's own) is none of the relay's business. A
+// talker that left before its id was known (from its talk_ready or offer)
+// ends the relay by not offering within Config.OfferTimeout (see Run).
 func (r *Room) left(id string) error {
 	if r.isTalker(id) {
 		return r.talkerLeft()
 	}
 	r.mu.Lock()
-	unknown := r.talker.id == "" && r.watchers[id] == nil && !slices.Contains(r.pending, id)
 	r.pending = slices.DeleteFunc(r.pending, func(p string) bool { return p == id })
 	r.mu.Unlock()
-	if unknown {
-		return fmt.Errorf("%w: %s left before it was heard", ErrTalkerLeft, id)
-	}
 	if w := r.watcher(id); w != nil {
 		r.drop(w)
 	}
@@ -204,11 +207,15 @@ func (r *Room) spawn(f func()) bool {
 	return true
 }
 
-// shutdown drops every watcher, closes the talker's PeerConnection and
-// waits for the room's goroutines.
+// shutdown drops every watcher, refuses those it held before the talker's
+// tracks were in with talk_reject {reason: "full"} (the server handed
+// their requests over and no longer answers them), closes the talker's
+// PeerConnection and waits for the room's goroutines.
 func (r *Room) shutdown() {
 	r.mu.Lock()
 	r.closing = true
+	held := r.pending
+	r.pending = nil
 	all := make([]*watcher, 0, len(r.watchers))
 	for _, w := range r.watchers {
 		all = append(all, w)
@@ -217,6 +224,9 @@ func (r *Room) shutdown() {
 	r.mu.Unlock()
 	for _, w := range all {
 		r.drop(w)
+	}
+	for _, id := range held {
+		r.reject(id, protocol.RejectFull)
 	}
 	if pc != nil {
 		_ = pc.Close()

@@ -315,11 +315,11 @@ func TestTalkerEndsRelay(t *testing.T) {
 	})
 }
 
-// TestTalkerLeftWithoutMedia: the talker's socket leaving before its
-// media is up ends the relay at once.
+// TestTalkerLeftWithoutMedia: the talker's socket leaving before it was
+// heard ends the relay when its offer does not come within OfferTimeout.
 func TestTalkerLeftWithoutMedia(t *testing.T) {
 	h := newHub(t)
-	eng, err := NewEngine(Config{})
+	eng, err := NewEngine(Config{OfferTimeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,9 +327,15 @@ func TestTalkerLeftWithoutMedia(t *testing.T) {
 	h.join("talker", true)
 	room := NewRoom(eng, h.join("relay", false))
 	h.leave("talker")
-	err = room.Run(context.Background(), session.Entered{})
-	if !errors.Is(err, ErrTalkerLeft) {
-		t.Fatalf("Run = %v, want ErrTalkerLeft", err)
+	ran := make(chan error, 1)
+	go func() { ran <- room.Run(context.Background(), session.Entered{}) }()
+	select {
+	case err := <-ran:
+		if !errors.Is(err, ErrTalkerLeft) {
+			t.Fatalf("Run = %v, want ErrTalkerLeft", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the relay waits on a talker that never offers")
 	}
 }
 

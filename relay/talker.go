@@ -39,6 +39,13 @@ func (r *Room) isTalker(id string) bool {
 	return id != "" && id == r.talker.id
 }
 
+// offered reports whether the talker's offer was taken.
+func (r *Room) offered() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.talker.pc != nil
+}
+
 func (r *Room) talkerID() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -204,6 +211,9 @@ func (r *Room) talkerOffer(from, sdp string) error {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return fmt.Errorf("talker's offer: %w", err)
 	}
+	if err := keepOnePerKind(pc); err != nil {
+		return fmt.Errorf("talker's offer: %w", err)
+	}
 	ans, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return fmt.Errorf("answer the talker: %w", err)
@@ -223,6 +233,27 @@ func (r *Room) talkerOffer(from, sdp string) error {
 	r.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: from}, SDP: ans.SDP})
 	r.talker.candidates.Ready(pc, from)
 	r.log.Info("talker answered", "talker", from, "tracks", expected)
+	return nil
+}
+
+// keepOnePerKind stops every receiving transceiver of pc but the first
+// audio and the first video one: the relay receives at most one track of
+// each kind, and answers the talker's other media sections inactive, so
+// that a talker cannot make it hold a buffer and goroutines per track.
+func keepOnePerKind(pc *webrtc.PeerConnection) error {
+	kept := map[webrtc.RTPCodecType]bool{}
+	for _, t := range pc.GetTransceivers() {
+		if d := t.Direction(); d != webrtc.RTPTransceiverDirectionRecvonly && d != webrtc.RTPTransceiverDirectionSendrecv {
+			continue
+		}
+		if k := t.Kind(); (k == webrtc.RTPCodecTypeAudio || k == webrtc.RTPCodecTypeVideo) && !kept[k] {
+			kept[k] = true
+			continue
+		}
+		if err := t.Stop(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -74,12 +74,13 @@ func (t *watcherTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParame
 	return c, nil
 }
 
-// Unbind detaches the watcher's Downstream.
+// Unbind detaches the watcher's Downstream and forgets it, in one hold of
+// t.mu: an attach cannot add it in between.
 func (t *watcherTrack) Unbind(webrtc.TrackLocalContext) error {
-	t.detach()
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.detachLocked()
 	t.down = nil
-	t.mu.Unlock()
 	return nil
 }
 
@@ -91,28 +92,32 @@ func (t *watcherTrack) downstream() *Downstream {
 }
 
 // attach attaches the Downstream to the talker's track (which asks for a
-// keyframe, for video); it reports false before Bind.
+// keyframe, for video); it reports false before Bind. t.mu is held across
+// the Add, so that a detach (Unbind) cannot run between the two.
 func (t *watcherTrack) attach() bool {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	d := t.down
-	already := t.attached
-	t.attached = d != nil
-	t.mu.Unlock()
-	if d != nil && !already {
+	if d != nil && !t.attached {
 		t.from.up.Add(d)
 	}
+	t.attached = d != nil
 	return d != nil
 }
 
 // detach takes the Downstream off the talker's track.
 func (t *watcherTrack) detach() {
 	t.mu.Lock()
-	d, was := t.down, t.attached
-	t.attached = false
-	t.mu.Unlock()
-	if d != nil && was {
-		t.from.up.Remove(d)
+	defer t.mu.Unlock()
+	t.detachLocked()
+}
+
+// detachLocked is detach with t.mu held.
+func (t *watcherTrack) detachLocked() {
+	if t.down != nil && t.attached {
+		t.from.up.Remove(t.down)
 	}
+	t.attached = false
 }
 
 // matchCodec returns the codec of offered that is the talker's: the same
@@ -139,6 +144,12 @@ func matchCodec(talker webrtc.RTPCodecParameters, offered []webrtc.RTPCodecParam
 type countingWriter struct {
 	w webrtc.TrackLocalWriter
 	t *watcherTrack
+}
+
+// WriteRetransmission writes a packet NACKed and sent again, counted in
+// Stats.NACKsServed (by the room's RTCP reader), not in Packets or Bytes.
+func (c *countingWriter) WriteRetransmission(h *rtp.Header, payload []byte) (int, error) {
+	return c.w.WriteRTP(h, payload)
 }
 
 func (c *countingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {

@@ -18,7 +18,8 @@ import (
 
 // DefaultBufferPackets is the number of an upstream track's latest packets
 // kept to answer NACKs when UpstreamConfig.BufferPackets is 0: about 2 s of
-// 2.5 Mbit/s video, 1.5 MB per track whatever the number of watchers.
+// 2.5 Mbit/s video, up to 1.5 MB per track whatever the number of watchers,
+// each slot's room taken when its first packet comes.
 const DefaultBufferPackets = 512
 
 // keyframeCodecs are the video codecs whose keyframes codec.KeyframePacket

@@ -75,6 +75,7 @@ func (r *Room) request(id string) {
 		if w := r.watcher(id); w != nil {
 			r.drop(w)
 		}
+		r.reject(id, protocol.RejectDropped)
 	}
 }
 
@@ -123,7 +124,9 @@ func (r *Room) offer(id string) error {
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
 			r.live(w)
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		case webrtc.PeerConnectionStateFailed:
+			r.dropFailed(w)
+		case webrtc.PeerConnectionStateClosed:
 			r.drop(w)
 		}
 	})
@@ -307,6 +310,14 @@ func (r *Room) drop(w *watcher) bool {
 	r.log.Info("watcher left", "watcher", w.id, "watchers", n)
 	r.tellLeft(w.id)
 	return true
+}
+
+// dropFailed drops w, which did not ask for it, and tells it with
+// talk_reject {reason: "dropped"}, unless it was gone already.
+func (r *Room) dropFailed(w *watcher) {
+	if r.drop(w) {
+		r.reject(w.id, protocol.RejectDropped)
+	}
 }
 
 // expire: w stayed in a phase past its deadline (epoch names which): an

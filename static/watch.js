@@ -58,6 +58,7 @@ function view(s) {
     case Phase.rejected: return [{
       [rejects.full]: 'room full',
       [rejects.timeout]: 'no answer in time: press Request to try again',
+      [rejects.dropped]: 'the relay lost the session: press Request to try again',
     }[s.reason] || `refused: ${s.reason}`, 'full'];
   }
   throw new Error(`no phase ${s.phase}`);

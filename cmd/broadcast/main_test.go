@@ -65,15 +65,15 @@ func TestServeConfig(t *testing.T) {
 		}, ""},
 		{"relay defaults", nil, nil, func(c serveConfig) bool {
 			r := c.Relay
-			return r.Mode == signaling.RelayAuto && r.MaxWatchers == 200 && r.UDPPort == 0 && r.PublicIP == "" && len(r.Secret) == 43
+			return r.Mode == signaling.RelayAuto && r.MaxWatchers == 200 && r.MaxRooms == 100 && r.UDPPort == 0 && r.PublicIP == "" && len(r.Secret) == 43
 		}, ""},
-		{"relay flags", []string{"-relay", "always", "-relay-max-watchers", "50", "-relay-udp-port", "50000", "-relay-public-ip", "203.0.113.7"}, nil, func(c serveConfig) bool {
+		{"relay flags", []string{"-relay", "always", "-relay-max-watchers", "50", "-relay-max-rooms", "3", "-relay-udp-port", "50000", "-relay-public-ip", "203.0.113.7"}, nil, func(c serveConfig) bool {
 			r := c.Relay
-			return r.Mode == signaling.RelayAlways && r.MaxWatchers == 50 && r.UDPPort == 50000 && r.PublicIP == "203.0.113.7"
+			return r.Mode == signaling.RelayAlways && r.MaxWatchers == 50 && r.MaxRooms == 3 && r.UDPPort == 50000 && r.PublicIP == "203.0.113.7"
 		}, ""},
-		{"relay env", nil, map[string]string{"BROADCAST_RELAY": "off", "BROADCAST_RELAY_MAX_WATCHERS": "7", "BROADCAST_RELAY_UDP_PORT": "3479", "BROADCAST_RELAY_PUBLIC_IP": "2001:db8::1"}, func(c serveConfig) bool {
+		{"relay env", nil, map[string]string{"BROADCAST_RELAY": "off", "BROADCAST_RELAY_MAX_WATCHERS": "7", "BROADCAST_RELAY_MAX_ROOMS": "9", "BROADCAST_RELAY_UDP_PORT": "3479", "BROADCAST_RELAY_PUBLIC_IP": "2001:db8::1"}, func(c serveConfig) bool {
 			r := c.Relay
-			return r.Mode == signaling.RelayOff && r.MaxWatchers == 7 && r.UDPPort == 3479 && r.PublicIP == "2001:db8::1"
+			return r.Mode == signaling.RelayOff && r.MaxWatchers == 7 && r.MaxRooms == 9 && r.UDPPort == 3479 && r.PublicIP == "2001:db8::1"
 		}, ""},
 		{"bad relay mode", []string{"-relay", "on"}, nil, nil, "-relay"},
 		{"zero relay watchers", []string{"-relay-max-watchers", "0"}, nil, nil, "-relay-max-watchers"},

@@ -28,6 +28,8 @@ type relayConfig struct {
 	// MaxWatchers is how many watchers one room's relay serves before it
 	// answers talk_reject {reason: "full"} (-relay-max-watchers).
 	MaxWatchers int
+	// MaxRooms is how many rooms' relays run at once (-relay-max-rooms).
+	MaxRooms int
 	// UDPPort is the UDP port the relays' media use, 0 for an ephemeral
 	// port per peer (-relay-udp-port).
 	UDPPort int
@@ -57,10 +59,11 @@ func newRelaySecret() string {
 func relayFlags(f *flags) func() relayConfig {
 	mode := typed(f, "relay", "BROADCAST_RELAY", string(signaling.RelayAuto), "when a room's watchers are served through the server's relay: auto (once the talker is full), off or always", signaling.ParseRelayMode)
 	maxWatchers := typed(f, "relay-max-watchers", "BROADCAST_RELAY_MAX_WATCHERS", "200", "watchers one room's relay serves before answering talk_reject {reason: \"full\"}", atLeast(1))
+	maxRooms := typed(f, "relay-max-rooms", "BROADCAST_RELAY_MAX_ROOMS", "100", "rooms relayed at once; past it a room's watchers past its talker's cap are refused as with -relay off", atLeast(1))
 	port := typed(f, "relay-udp-port", "BROADCAST_RELAY_UDP_PORT", "0", "UDP port of the relays' media; 0 picks an ephemeral port", udpPort)
 	ip := typed(f, "relay-public-ip", "BROADCAST_RELAY_PUBLIC_IP", "", "IP address the relays announce in their ICE candidates (behind 1:1 NAT); empty announces the host's own", publicIP)
 	return func() relayConfig {
-		return relayConfig{Mode: *mode, MaxWatchers: *maxWatchers, UDPPort: *port, PublicIP: *ip, Secret: newRelaySecret()}
+		return relayConfig{Mode: *mode, MaxWatchers: *maxWatchers, MaxRooms: *maxRooms, UDPPort: *port, PublicIP: *ip, Secret: newRelaySecret()}
 	}
 }
 
@@ -95,7 +98,7 @@ func newRelays(cfg serveConfig, addr net.Addr, log *slog.Logger) (*relay.Manager
 		return nil, err
 	}
 	return relay.NewManager(relay.ManagerConfig{
-		Server: scheme + "://" + loopback(addr), Secret: cfg.Relay.Secret, Dial: dial,
+		Server: scheme + "://" + loopback(addr), Secret: cfg.Relay.Secret, Dial: dial, MaxRooms: cfg.Relay.MaxRooms,
 		Relay: relay.Config{UDPPort: cfg.Relay.UDPPort, PublicIP: cfg.Relay.PublicIP, MaxWatchers: cfg.Relay.MaxWatchers, GOPCacheBytes: cfg.Relay.GOPCacheBytes, Logger: log.With("from", "relay")},
 	})
 }
