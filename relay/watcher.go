@@ -222,7 +222,10 @@ func (r *Room) attach(w *watcher) {
 		}
 	}
 	if video != nil {
-		r.askFirstFrame(w, video.from.up)
+		// Asked once by attaching (unless it started from the cache):
+		// again, bounded, until its video starts. Dropping w closes
+		// gone, and the room's end drops every watcher.
+		rtc.AskKeyframe(video.from.up.RequestKeyframe, firstFrameAskEvery, firstFrameAskTries, w.begun, w.gone)
 	}
 }
 
@@ -252,27 +255,6 @@ func (r *Room) waitSRTP(w *watcher) bool {
 		}
 	}
 	return true
-}
-
-// askFirstFrame asks up for a keyframe every firstFrameAskEvery, up to
-// firstFrameAskTries in all (the first was asked by attaching), until w's
-// video starts: a talker may not answer a PLI at once, or at all when it
-// answered one just before (browsers answer about one a second).
-func (r *Room) askFirstFrame(w *watcher, up *Upstream) {
-	ticker := time.NewTicker(firstFrameAskEvery)
-	defer ticker.Stop()
-	for range firstFrameAskTries - 1 {
-		select {
-		case <-w.begun:
-			return
-		case <-w.gone:
-			return
-		case <-r.done:
-			return
-		case <-ticker.C:
-		}
-		up.RequestKeyframe()
-	}
 }
 
 // started: w's first video packet went out, a keyframe's or not.

@@ -11,6 +11,8 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
+	"github.com/broadcast-service/broadcast/internal/rtc"
+
 	"github.com/broadcast-service/broadcast/internal/codec"
 )
 
@@ -96,14 +98,14 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 }
 
 // askKeyframes sends PLIs for the track until its first keyframe comes (see
-// askKeyframe); the function it returns stops asking and waits until it
+// rtc.AskKeyframe); the function it returns stops asking and waits until it
 // has.
 func (v *Viewer) askKeyframes(pc *webrtc.PeerConnection, ssrc webrtc.SSRC, keyed <-chan struct{}) func() {
 	stop := make(chan struct{})
 	asking := make(chan struct{})
 	go func() {
 		defer close(asking)
-		askKeyframe(func() {
+		rtc.AskKeyframe(func() {
 			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}})
 		}, keyframeAskEvery, keyframeAskTries, keyed, stop)
 	}()

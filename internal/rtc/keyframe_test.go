@@ -1,15 +1,17 @@
-package viewer
+package rtc_test
 
 import (
 	"testing"
 	"time"
+
+	"github.com/broadcast-service/broadcast/internal/rtc"
 )
 
-// With no keyframe coming, the viewer asks again and again, tries times in
+// With no keyframe coming, it asks again and again, tries times in
 // all, then stops asking.
 func TestAskKeyframeRepeatsUpToTries(t *testing.T) {
 	plis := 0
-	askKeyframe(func() { plis++ }, time.Millisecond, 5, make(chan struct{}), make(chan struct{}))
+	rtc.AskKeyframe(func() { plis++ }, time.Millisecond, 5, make(chan struct{}), make(chan struct{}))
 	if plis != 5 {
 		t.Fatalf("%d PLIs sent, want 5", plis)
 	}
@@ -22,7 +24,7 @@ func TestAskKeyframeStopsAtKeyframe(t *testing.T) {
 	done := make(chan int)
 	plis := 0
 	go func() {
-		askKeyframe(func() { plis++; sent <- struct{}{} }, time.Millisecond, keyframeAskTries, keyed, make(chan struct{}))
+		rtc.AskKeyframe(func() { plis++; sent <- struct{}{} }, time.Millisecond, 20, keyed, make(chan struct{}))
 		done <- plis
 	}()
 	for range 3 { // the first PLI and two repeats
@@ -47,8 +49,20 @@ func TestAskKeyframeStopsWithTrack(t *testing.T) {
 	stop := make(chan struct{})
 	close(stop)
 	plis := 0
-	askKeyframe(func() { plis++ }, time.Hour, keyframeAskTries, make(chan struct{}), stop)
+	rtc.AskKeyframe(func() { plis++ }, time.Hour, 20, make(chan struct{}), stop)
 	if plis != 1 {
 		t.Fatalf("%d PLIs sent, want 1", plis)
+	}
+}
+
+// A keyframe already in (a watcher started from the relay's cache) asks
+// nothing.
+func TestAskKeyframeNotWhenKeyed(t *testing.T) {
+	keyed := make(chan struct{})
+	close(keyed)
+	plis := 0
+	rtc.AskKeyframe(func() { plis++ }, time.Millisecond, 5, keyed, make(chan struct{}))
+	if plis != 0 {
+		t.Fatalf("%d PLIs sent, want none", plis)
 	}
 }
