@@ -10,6 +10,7 @@ import (
 	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/internal/rtctest"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
+	"github.com/broadcast-service/broadcast/internal/talkertest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
@@ -24,7 +25,7 @@ func TestRepeatedRequestAndAnswer(t *testing.T) {
 	url, _ := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
 	w := sigtest.Enter(t, url, protocol.EnterRequest{Room: "lossy", Role: protocol.RoleWatcher})
 
-	b := runTalker(t, broadcaster.Options{Server: url, Room: "lossy", Video: media.VP8})
+	b, _ := talkertest.OnAir(t, broadcaster.Options{Server: url, Room: "lossy", Video: media.VP8})
 	talker := w.Next(protocol.TypeTalkReady).From
 
 	var candidates []protocol.Message

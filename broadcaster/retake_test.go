@@ -6,6 +6,7 @@ import (
 
 	"github.com/broadcast-service/broadcast/broadcaster"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
+	"github.com/broadcast-service/broadcast/internal/talkertest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
@@ -18,7 +19,7 @@ func TestTalkerRetakesItsRoom(t *testing.T) {
 	url, hub := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
 	w := sigtest.Enter(t, url, protocol.EnterRequest{Room: "held", Role: protocol.RoleWatcher})
 
-	runTalker(t, broadcaster.Options{Server: url, Room: "held", Video: media.VP8})
+	talkertest.OnAir(t, broadcaster.Options{Server: url, Room: "held", Video: media.VP8})
 	first := w.Next(protocol.TypeTalkReady).From
 	hub.Kick(first, errors.New("connection lost")) // as a dropped network would
 	if again := w.Next(protocol.TypeTalkReady).From; again == first {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/broadcast-service/broadcast/broadcaster"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
+	"github.com/broadcast-service/broadcast/internal/talkertest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
@@ -20,7 +21,7 @@ func TestUnansweredOfferTimesOut(t *testing.T) {
 	idle := sigtest.Enter(t, url, protocol.EnterRequest{Room: "idle", Role: protocol.RoleWatcher})
 	later := sigtest.Enter(t, url, protocol.EnterRequest{Room: "idle", Role: protocol.RoleWatcher})
 
-	b := runTalker(t, broadcaster.Options{Server: url, Room: "idle", Video: media.VP8, MaxWatchers: 1, OfferTimeout: 300 * time.Millisecond})
+	b, _ := talkertest.OnAir(t, broadcaster.Options{Server: url, Room: "idle", Video: media.VP8, MaxWatchers: 1, OfferTimeout: 300 * time.Millisecond})
 	talker := idle.Next(protocol.TypeTalkReady).From
 	later.Next(protocol.TypeTalkReady)
 

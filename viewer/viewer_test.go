@@ -14,6 +14,7 @@ import (
 
 	"github.com/broadcast-service/broadcast/broadcaster"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
+	"github.com/broadcast-service/broadcast/internal/talkertest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
@@ -28,23 +29,9 @@ func serve(t *testing.T) string {
 }
 
 // onAir runs a Go talker until the test ends; stop ends it early.
-func onAir(t *testing.T, url, room string, media testmedia.Files, maxWatchers int) (b *broadcaster.Broadcaster, stop func() error) {
+func onAir(t *testing.T, url, room string, media testmedia.Files, maxWatchers int) (*broadcaster.Broadcaster, func() error) {
 	t.Helper()
-	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: room, Video: media.VP8, Audio: media.Opus, MaxWatchers: maxWatchers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	var once sync.Once
-	var runErr error
-	stop = func() error {
-		once.Do(func() { cancel(); runErr = <-done })
-		return runErr
-	}
-	t.Cleanup(func() { _ = stop() })
-	return b, stop
+	return talkertest.OnAir(t, broadcaster.Options{Server: url, Room: room, Video: media.VP8, Audio: media.Opus, MaxWatchers: maxWatchers})
 }
 
 // lines is a Writer that passes each line written on a channel.

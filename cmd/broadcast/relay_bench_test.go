@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/broadcast-service/broadcast/broadcaster"
+	"github.com/broadcast-service/broadcast/internal/talkertest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/viewer"
 )
@@ -148,17 +149,5 @@ func startServeB(b *testing.B, gopBytes int) string {
 func onAirB(b *testing.B, url, room string) {
 	b.Helper()
 	media := testmedia.Make(b, 2)
-	t, err := broadcaster.New(broadcaster.Options{Server: url, Room: room, Video: media.VP8, Audio: media.Opus, MaxWatchers: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- t.Run(ctx) }()
-	b.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Error(err)
-		}
-	})
+	talkertest.OnAir(b, broadcaster.Options{Server: url, Room: room, Video: media.VP8, Audio: media.Opus, MaxWatchers: 1})
 }
