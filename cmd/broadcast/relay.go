@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -87,16 +86,13 @@ func publicIP(s string) (string, error) {
 // room over a loopback signaling session to addr as role relay with
 // cfg.Relay.Secret, and serves up to cfg.Relay.MaxWatchers watchers from
 // the one UDP port cfg.Relay.UDPPort, until the talker leaves or the server
-// drains. It returns an error if the UDP port or the TLS certificate cannot
-// be had.
-func newRelays(cfg serveConfig, addr net.Addr, log *slog.Logger) (*relay.Manager, error) {
+// drains; cert is the certificate the server serves TLS with, nil for
+// none. It returns an error if the UDP port cannot be had.
+func newRelays(cfg serveConfig, addr net.Addr, cert *tls.Certificate, log *slog.Logger) (*relay.Manager, error) {
 	if cfg.Relay.Mode == signaling.RelayOff {
 		return nil, nil
 	}
-	dial, scheme, err := loopbackDial(cfg)
-	if err != nil {
-		return nil, err
-	}
+	dial, scheme := loopbackDial(cert)
 	return relay.NewManager(relay.ManagerConfig{
 		Server: scheme + "://" + loopback(addr), Secret: cfg.Relay.Secret, Dial: dial, MaxRooms: cfg.Relay.MaxRooms,
 		Relay: relay.Config{UDPPort: cfg.Relay.UDPPort, PublicIP: cfg.Relay.PublicIP, MaxWatchers: cfg.Relay.MaxWatchers, GOPCacheBytes: cfg.Relay.GOPCacheBytes, Logger: log.With("from", "relay")},
@@ -115,17 +111,13 @@ func loopback(addr net.Addr) string {
 }
 
 // loopbackDial is how the relays dial their own server: over TLS when it
-// serves TLS, trusting exactly the certificate it serves (its name need
+// serves TLS with cert, trusting exactly that certificate (its name need
 // not be the loopback address's).
-func loopbackDial(cfg serveConfig) (*sioclient.Options, string, error) {
-	if cfg.TLSCert == "" {
-		return nil, "http", nil
+func loopbackDial(cert *tls.Certificate) (*sioclient.Options, string) {
+	if cert == nil {
+		return nil, "http"
 	}
-	pair, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-	if err != nil {
-		return nil, "", fmt.Errorf("relay: %w", err)
-	}
-	own := pair.Certificate[0]
+	own := cert.Certificate[0]
 	tlsCfg := &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		// The chain and name are checked by comparing with our own leaf.
@@ -137,7 +129,7 @@ func loopbackDial(cfg serveConfig) (*sioclient.Options, string, error) {
 			return nil
 		},
 	}
-	return &sioclient.Options{Dialer: &websocket.Dialer{TLSClientConfig: tlsCfg, HandshakeTimeout: relayDialTimeout}}, "https", nil
+	return &sioclient.Options{Dialer: &websocket.Dialer{TLSClientConfig: tlsCfg, HandshakeTimeout: relayDialTimeout}}, "https"
 }
 
 // relayDialTimeout bounds a relay's WebSocket handshake with its own server.

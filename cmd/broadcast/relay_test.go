@@ -16,6 +16,7 @@ import (
 
 	"github.com/broadcast-service/broadcast/broadcaster"
 	"github.com/broadcast-service/broadcast/internal/redistest"
+	"github.com/broadcast-service/broadcast/internal/talkertest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/relay"
 	"github.com/broadcast-service/broadcast/signaling"
@@ -43,7 +44,7 @@ func TestRelayConfigReachesTheHub(t *testing.T) {
 	}
 	off := a
 	off.Relay.Mode = signaling.RelayOff
-	if m, err := newRelays(off, nil, log); m != nil || err != nil {
+	if m, err := newRelays(off, nil, nil, log); m != nil || err != nil {
 		t.Fatalf("-relay off has relays: %v, %v", m, err)
 	}
 }
@@ -76,19 +77,7 @@ func onAirFromFiles(t *testing.T, url, room string, maxWatchers int) *broadcaste
 // onAir puts a Go talker on air with opts until the test ends.
 func onAir(t *testing.T, opts broadcaster.Options) *broadcaster.Broadcaster {
 	t.Helper()
-	b, err := broadcaster.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	b, _ := talkertest.OnAir(t, opts)
 	return b
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,9 +73,19 @@ func newServer(cfg serveConfig, log *slog.Logger) (_ *server, err error) {
 			return nil, fmt.Errorf("-metrics-addr: listen: %w", err)
 		}
 	}
+	// The certificate is read once, for the HTTP server and the relays'
+	// loopback sessions, which trust it alone.
+	var cert *tls.Certificate
+	if cfg.TLSCert != "" {
+		pair, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("-tls-cert: %w", err)
+		}
+		cert = &pair
+	}
 	opts := hubOptions(cfg, log)
 	opts.Observer = s.metrics
-	if s.relays, err = newRelays(cfg, s.ln.Addr(), log); err != nil {
+	if s.relays, err = newRelays(cfg, s.ln.Addr(), cert, log); err != nil {
 		return nil, err
 	}
 	if s.relays != nil {
@@ -93,6 +104,9 @@ func newServer(cfg serveConfig, log *slog.Logger) (_ *server, err error) {
 	s.metrics.Watch(s.hub)
 	s.sio = signaling.NewServer(s.hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, Logger: log})
 	s.httpSrv = newHTTPServer(routes(cfg, s.hub, s.cl, s.sio, &s.draining, log), log)
+	if cert != nil {
+		s.httpSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}}
+	}
 	s.metricsSrv = newHTTPServer(metricsRoutes(s.metrics.Handler()), log)
 	return s, nil
 }
@@ -137,8 +151,8 @@ func (s *server) run(ctx context.Context, ready chan<- listening) error {
 
 func (s *server) serveHTTP() error {
 	var err error
-	if s.cfg.TLSCert != "" {
-		err = s.httpSrv.ServeTLS(s.ln, s.cfg.TLSCert, s.cfg.TLSKey)
+	if s.httpSrv.TLSConfig != nil {
+		err = s.httpSrv.ServeTLS(s.ln, "", "") // the certificate is in TLSConfig
 	} else {
 		err = s.httpSrv.Serve(s.ln)
 	}
