@@ -12,6 +12,7 @@ import (
 
 	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/internal/session"
+	"github.com/broadcast-service/broadcast/internal/watchers"
 	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling/sioclient"
 )
@@ -58,8 +59,7 @@ type Broadcaster struct {
 	sess       *session.Session
 	iceServers []webrtc.ICEServer // from the last `entered`; signaling loop only
 
-	mu    sync.Mutex // guards peers, and each peer's id, phase and timer
-	peers map[string]*peer
+	watchers *watchers.Table[*peer]
 }
 
 // New opens the media files, so that a missing, unreadable or unsupported
@@ -78,7 +78,11 @@ func New(opts Options) (*Broadcaster, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	b := &Broadcaster{opts: opts, log: opts.Logger, peers: map[string]*peer{}}
+	b := &Broadcaster{opts: opts, log: opts.Logger}
+	b.watchers = watchers.New(watchers.Config[*peer]{
+		New: b.newPeer, Send: b.send, MaxWatchers: opts.MaxWatchers, OfferTimeout: opts.OfferTimeout,
+		Resume: true, Logger: opts.Logger,
+	})
 	for _, f := range []struct {
 		path string
 		dst  **track
@@ -180,11 +184,11 @@ func (b *Broadcaster) serve(ctx context.Context, entered session.Entered) error 
 		case session.Lost:
 			// The room has heard this talker leave: every watcher is as
 			// good as gone until it resumes.
-			b.orphanAll()
+			b.watchers.OrphanAll()
 		case session.Message:
 			b.handle(e.Message)
 		case session.Left:
-			b.left(e.ID)
+			b.watchers.Left(e.ID)
 		case session.Refused:
 			b.log.Warn("signaling error", "code", e.Code, "message", e.Message)
 		}
@@ -207,60 +211,11 @@ func (b *Broadcaster) onAir(e session.Entered) {
 
 // handle is one `message` from a watcher.
 func (b *Broadcaster) handle(m protocol.Message) {
-	switch m.Type {
-	case protocol.TypeTalkRequest:
-		b.request(m.From, m.Resume, m.Relay)
-	case protocol.TypeAnswer:
-		if p := b.peer(m.From); p != nil {
-			if err := b.answer(p, m.SDP); err != nil {
-				b.log.Warn("bad answer", "watcher", m.From, "err", err)
-				b.drop(p)
-			}
-		}
-	case protocol.TypeCandidate:
-		if p := b.peer(m.From); p != nil {
-			p.candidates.Add("", rtc.ICECandidate(m))
-		}
-	case protocol.TypeBye:
-		if p := b.peer(m.From); p != nil {
-			b.drop(p)
-		}
-	}
-}
-
-// request serves a talk_request from the watcher id (the room's relay if
-// relay): a resume of the media session whose offer had the ice-ufrag
-// resume, the same offer again if one is out, a talk_reject when full (never
-// to the relay), or else a new offer.
-func (b *Broadcaster) request(id, resume string, relay bool) {
-	if resume != "" && b.resume(id, resume) {
+	if m.Type == protocol.TypeTalkRequest {
+		b.watchers.Request(m.From, m.Resume, m.Relay)
 		return
 	}
-	p := b.peer(id)
-	if p != nil && p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
-		// Asked again while an offer is out: the offer may have been
-		// lost. The same offer again, not a new one, so that an answer
-		// to either copy fits this PeerConnection.
-		if offer := p.pc.LocalDescription(); offer != nil {
-			b.log.Debug("offer repeated", "watcher", id)
-			_ = b.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: offer.SDP})
-		}
-		return
-	}
-	if p != nil {
-		b.drop(p)
-	}
-	if !relay && b.directWatchers() >= b.opts.MaxWatchers {
-		_ = b.send(protocol.TalkReject{Head: protocol.Head{Type: protocol.TypeTalkReject, Sendto: id}, Reason: protocol.RejectFull})
-		b.log.Info("watcher refused: full", "watcher", id, "max", b.opts.MaxWatchers)
-		return
-	}
-	if err := b.offer(id, relay); err != nil {
-		b.log.Warn("offer failed", "watcher", id, "err", err)
-		if p := b.peer(id); p != nil {
-			b.drop(p)
-		}
-	}
+	b.watchers.Handle(m)
 }
 
 func (b *Broadcaster) send(msg protocol.Typed) error { return b.sess.Send(msg) }
@@ -274,17 +229,11 @@ func (b *Broadcaster) end() {
 // Send sends text to every watcher whose data channel is open, and returns
 // the errors of those it could not send to, joined.
 func (b *Broadcaster) Send(text string) error {
-	b.mu.Lock()
-	var dcs []*webrtc.DataChannel
-	for _, p := range b.peers {
-		if p.dc != nil && p.dc.ReadyState() == webrtc.DataChannelStateOpen {
-			dcs = append(dcs, p.dc)
-		}
-	}
-	b.mu.Unlock()
 	var errs []error
-	for _, dc := range dcs {
-		errs = append(errs, dc.SendText(text))
+	for _, p := range b.watchers.Peers() {
+		if p.dc != nil && p.dc.ReadyState() == webrtc.DataChannelStateOpen {
+			errs = append(errs, p.dc.SendText(text))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -11,9 +11,11 @@
 // next keyframe the file has, skipping ahead to it.
 //
 // The connection to the server is an internal/session Session; this package
-// holds the talker's role alone. Each watcher's media session moves through
-// explicit phases (offered, answered, orphaned, gone; see phase.go), each
-// move made by one function that also keeps the phase's deadline.
+// holds the talker's role alone. Its watchers are an internal/watchers
+// Table, as the relay's are: each watcher's media session moves through
+// explicit phases (offered, answered, live, orphaned, gone), each move made
+// by one function that also keeps the phase's deadline. This package makes
+// each watcher's PeerConnection with the shared tracks and a data channel.
 //
 //	b, err := broadcaster.New(broadcaster.Options{
 //		Server: "http://localhost:8080", Room: "lecture1",

@@ -2,71 +2,40 @@ package broadcaster
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/pion/webrtc/v4"
-
-	"github.com/broadcast-service/broadcast/internal/rtc"
-	"github.com/broadcast-service/broadcast/protocol"
 )
 
-// peer is one watcher's PeerConnection.
+// peer is one watcher's PeerConnection, carrying the shared tracks and a
+// data channel; its phase is kept by Broadcaster.watchers.
 type peer struct {
-	id    string      // guarded by Broadcaster.mu: a watcher resumes under a new id
-	phase phase       // guarded by Broadcaster.mu; changed by move only
-	epoch uint64      // guarded by Broadcaster.mu: moves so far, to tell a stale deadline
-	timer *time.Timer // guarded by Broadcaster.mu: the phase's deadline, if it has one
-	relay bool        // the room's relay, served beyond Options.MaxWatchers; set once
-
-	pc         *webrtc.PeerConnection
-	dc         *webrtc.DataChannel
-	candidates rtc.EarlyCandidates // the watcher's, held until its answer
+	pc *webrtc.PeerConnection
+	dc *webrtc.DataChannel
 }
 
-func (p *peer) close() { _ = p.pc.Close() }
+// PeerConnection returns the watcher's PeerConnection.
+func (p *peer) PeerConnection() *webrtc.PeerConnection { return p.pc }
 
-// offer creates a PeerConnection for a watcher (the room's relay if relay)
-// and sends it an offer.
-func (b *Broadcaster) offer(id string, relay bool) error {
+// Live does nothing: the shared tracks go to the watcher from the start.
+func (p *peer) Live() {}
+
+// Close does nothing: the PeerConnection is all a peer holds.
+func (p *peer) Close() {}
+
+// newPeer makes a watcher's PeerConnection (the room's relay's alike),
+// with the ICE servers of the last `entered`, the shared tracks and a
+// data channel: the watchers.Config.New of Broadcaster.watchers.
+func (b *Broadcaster) newPeer(string, bool) (*peer, error) {
 	pc, err := b.api.NewPeerConnection(webrtc.Configuration{ICEServers: b.iceServers})
 	if err != nil {
-		return fmt.Errorf("peer connection: %w", err)
+		return nil, fmt.Errorf("peer connection: %w", err)
 	}
-	p := &peer{id: id, pc: pc, relay: relay}
+	p := &peer{pc: pc}
 	if err := b.addMedia(p); err != nil {
 		_ = pc.Close()
-		return err
+		return nil, err
 	}
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil {
-			_ = b.send(rtc.CandidateMessage(c, b.peerID(p)))
-		}
-	})
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		b.log.Debug("watcher connection", "watcher", b.peerID(p), "state", s.String())
-		if s == webrtc.PeerConnectionStateFailed || (s == webrtc.PeerConnectionStateDisconnected && b.phaseOf(p) == phaseOrphaned) {
-			b.drop(p)
-		}
-	})
-	b.mu.Lock()
-	b.moveLocked(p, phaseOffered)
-	b.peers[id] = p
-	n := len(b.peers)
-	b.mu.Unlock()
-
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		return fmt.Errorf("create offer: %w", err)
-	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return fmt.Errorf("set local description: %w", err)
-	}
-	if relay {
-		b.log.Info("relay joined", "relay", id, "watchers", n)
-	} else {
-		b.log.Info("watcher joined", "watcher", id, "watchers", n)
-	}
-	return b.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: offer.SDP})
+	return p, nil
 }
 
 // addMedia adds the shared tracks, each with a reader of the watcher's
@@ -85,31 +54,4 @@ func (b *Broadcaster) addMedia(p *peer) error {
 	}
 	p.dc = dc
 	return nil
-}
-
-// answer takes the watcher's answer, moving p from offered to answered. A
-// repeat of it, sent again because the watcher could not tell it was heard,
-// is ignored.
-func (b *Broadcaster) answer(p *peer, sdp string) error {
-	if b.phaseOf(p) != phaseOffered {
-		return nil
-	}
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
-		return fmt.Errorf("set remote description: %w", err)
-	}
-	b.move(p, phaseAnswered)
-	p.candidates.Ready(p.pc, "")
-	return nil
-}
-
-func (b *Broadcaster) peerID(p *peer) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return p.id
-}
-
-func (b *Broadcaster) phaseOf(p *peer) phase {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return p.phase
 }

@@ -1,0 +1,164 @@
+package watchers
+
+import (
+	"fmt"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/broadcast-service/broadcast/internal/rtc"
+	"github.com/broadcast-service/broadcast/protocol"
+)
+
+// Request serves a talk_request from the watcher id (the room's relay if
+// relay): under Config.Resume a resume of the media session whose offer
+// had the ice-ufrag resume (talk_ready {resumed: true}); the same offer
+// again if one is out, so that an answer to either copy fits; talk_reject
+// {reason: "full"} over Config.MaxWatchers (never to the relay); or else
+// a new offer, replacing any session the watcher had. An offer that cannot
+// be made is logged, and the watcher told under Config.RejectDropped.
+func (t *Table[P]) Request(id, resume string, relay bool) {
+	if t.cfg.Resume && resume != "" && t.resume(id, resume) {
+		return
+	}
+	t.mu.Lock()
+	e := t.m[id]
+	offered := e != nil && e.phase == phaseOffered
+	var sdp string
+	if offered {
+		sdp = e.offer
+	}
+	t.mu.Unlock()
+	if offered {
+		// Asked again while the offer is out: it may have been lost.
+		t.log.Debug("offer repeated", "watcher", id)
+		t.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: sdp})
+		return
+	}
+	if e != nil {
+		t.drop(e)
+	}
+	if !relay && t.Direct() >= t.cfg.MaxWatchers {
+		t.log.Info("watcher refused: full", "watcher", id, "max", t.cfg.MaxWatchers)
+		t.send(protocol.TalkReject{Head: protocol.Head{Type: protocol.TypeTalkReject, Sendto: id}, Reason: protocol.RejectFull})
+		return
+	}
+	if err := t.offer(id, relay); err != nil {
+		t.log.Warn("offer failed", "watcher", id, "err", err)
+		t.fail(id)
+	}
+}
+
+// offer makes the watcher id's Peer (Config.New), puts it in the Table and
+// sends it an offer.
+func (t *Table[P]) offer(id string, relay bool) error {
+	p, err := t.cfg.New(id, relay)
+	if err != nil {
+		return err
+	}
+	e := &entry[P]{id: id, relay: relay, peer: p}
+	pc := p.PeerConnection()
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			t.send(rtc.CandidateMessage(c, t.idOf(e)))
+		}
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { t.connection(e, s) })
+	t.mu.Lock()
+	t.m[id] = e
+	n := len(t.m)
+	t.mu.Unlock()
+
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return fmt.Errorf("create offer: %w", err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return fmt.Errorf("set local description: %w", err)
+	}
+	t.mu.Lock()
+	e.offer = offer.SDP
+	offered := t.moveLocked(e, phaseOffered)
+	t.mu.Unlock()
+	if !offered {
+		return fmt.Errorf("offer to %s: %w", id, ErrDropped)
+	}
+	if relay {
+		t.log.Info("relay joined", "relay", id, "watchers", n)
+	} else {
+		t.log.Info("watcher joined", "watcher", id, "watchers", n)
+	}
+	t.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: offer.SDP})
+	return nil
+}
+
+// connection follows e's media connection: up, it moves e to live (not
+// an orphan: only its resume does); failed, e is dropped as failed;
+// closed, or down while orphaned, e is dropped.
+func (t *Table[P]) connection(e *entry[P], s webrtc.PeerConnectionState) {
+	t.log.Debug("watcher connection", "watcher", t.idOf(e), "state", s.String())
+	switch s {
+	case webrtc.PeerConnectionStateConnected:
+		t.mu.Lock()
+		_, first := t.goLiveLocked(e, false)
+		t.mu.Unlock()
+		if first {
+			e.peer.Live()
+		}
+	case webrtc.PeerConnectionStateFailed:
+		if t.drop(e) && t.cfg.RejectDropped {
+			t.reject(t.idOf(e), protocol.RejectDropped)
+		}
+	case webrtc.PeerConnectionStateDisconnected:
+		if t.phaseOf(e) == phaseOrphaned {
+			t.drop(e)
+		}
+	case webrtc.PeerConnectionStateClosed:
+		t.drop(e)
+	}
+}
+
+// Handle takes a watcher's answer, ICE candidate, bye or stats message,
+// and reports whether m came from a watcher in the Table (m.From): a
+// message from any other socket is left to the caller. An answer that
+// cannot be taken drops the watcher (told under Config.RejectDropped); a
+// repeat of one taken is ignored. A stats report goes to Config.Report.
+func (t *Table[P]) Handle(m protocol.Message) bool {
+	e := t.entry(m.From)
+	if e == nil {
+		return false
+	}
+	switch m.Type {
+	case protocol.TypeAnswer:
+		if err := t.answer(e, m.SDP); err != nil {
+			t.log.Warn("bad answer", "watcher", m.From, "err", err)
+			if t.drop(e) && t.cfg.RejectDropped {
+				t.reject(m.From, protocol.RejectDropped)
+			}
+		}
+	case protocol.TypeCandidate:
+		e.candidates.Add("", rtc.ICECandidate(m))
+	case protocol.TypeBye:
+		t.drop(e)
+	case protocol.TypeStats:
+		if t.cfg.Report != nil {
+			t.cfg.Report(m.From, m.Report)
+		}
+	}
+	return true
+}
+
+// answer takes the watcher's answer, moving e from offered to answered. A
+// repeat of it, sent again because the watcher could not tell it was
+// heard, is ignored.
+func (t *Table[P]) answer(e *entry[P], sdp string) error {
+	if t.phaseOf(e) != phaseOffered {
+		return nil
+	}
+	pc := e.peer.PeerConnection()
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		return fmt.Errorf("set remote description: %w", err)
+	}
+	t.move(e, phaseAnswered)
+	e.candidates.Ready(pc, "")
+	return nil
+}
