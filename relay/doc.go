@@ -104,8 +104,11 @@
 // sender reports to HandleSenderReport, its keyframe requests written as
 // PLIs), toward watchers a talker (per watcher a PeerConnection whose
 // tracks are watcherTracks, pion TrackLocals whose Bind makes the
-// watcher's Downstream; offers, the offer timeout, the cap, RTCP read from
-// each RTPSender into Downstream.HandleRTCP, sender reports every second).
+// watcher's Downstream; RTCP read from each RTPSender into
+// Downstream.HandleRTCP, sender reports every second). Its watchers are an
+// internal/watchers Table, as the Go talker's are: the offers, the offer
+// timeout, the cap, answers, candidates, bye, the phases and the reports
+// passed on to the talker are written there once.
 // A watcher's Downstreams are attached once its SRTP is up, and its first
 // keyframe asked for until its video starts. An Engine holds the pion APIs
 // and the one ICE UDP port every Room of a process shares; a Manager runs

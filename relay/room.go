@@ -12,6 +12,7 @@ import (
 
 	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/internal/session"
+	"github.com/broadcast-service/broadcast/internal/watchers"
 	"github.com/broadcast-service/broadcast/protocol"
 )
 
@@ -30,14 +31,15 @@ type Room struct {
 	ended       chan error    // why the talker's session ended, from pion's goroutines
 	tracksReady chan struct{} // the talker's tracks are all in
 
-	mu       sync.Mutex // guards what follows, and each watcher's phase, epoch and timer
-	closing  bool       // Run is ending: no goroutine starts
-	wg       sync.WaitGroup
-	talker   talker
-	tracks   []*talkerTrack
-	ready    bool     // every track of the talker's offer is in
-	pending  []string // watchers who asked before the talker's tracks were in
-	watchers map[string]*watcher
+	watchers *watchers.Table[*watcher] // those served: offered to or connected
+
+	mu      sync.Mutex // guards what follows
+	closing bool       // Run is ending: no goroutine starts
+	wg      sync.WaitGroup
+	talker  talker
+	tracks  []*talkerTrack
+	ready   bool     // every track of the talker's offer is in
+	pending []string // watchers who asked before the talker's tracks were in
 
 	stats counters
 }
@@ -45,20 +47,21 @@ type Room struct {
 // NewRoom returns a room's relay on eng over sig, which is entered in the
 // room with role relay.
 func NewRoom(eng *Engine, sig Signal) *Room {
-	return &Room{
+	r := &Room{
 		eng: eng, cfg: eng.cfg, log: eng.cfg.Logger, sig: sig,
 		done: make(chan struct{}), ended: make(chan error, 1), tracksReady: make(chan struct{}, 1),
-		watchers: map[string]*watcher{},
 	}
+	r.watchers = watchers.New(watchers.Config[*watcher]{
+		New: r.newWatcher, Send: sig.Send,
+		MaxWatchers: r.cfg.MaxWatchers, OfferTimeout: r.cfg.OfferTimeout, RejectDropped: true,
+		Report: r.passReport, Left: r.tellLeft, Logger: r.log,
+	})
+	return r
 }
 
 // Watchers returns how many watchers the relay serves (offered to or
 // connected).
-func (r *Room) Watchers() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.watchers)
-}
+func (r *Room) Watchers() int { return r.watchers.Len() }
 
 // Run relays the room, whose `entered` reply (with its ICE servers) was
 // entered, until the talker leaves or has not offered its media within
@@ -143,28 +146,11 @@ func (r *Room) message(m protocol.Message) error {
 		}
 	case protocol.TypeTalkReject:
 		return fmt.Errorf("%w: the talker refused the relay (%s)", ErrTalkerLeft, m.Reason)
-	case protocol.TypeCandidate:
-		if w := r.watcher(m.From); w != nil {
-			w.candidates.Add("", rtc.ICECandidate(m))
-		} else {
-			r.talker.candidates.Add(m.From, rtc.ICECandidate(m))
-		}
 	case protocol.TypeTalkRequest:
 		r.request(m.From)
-	case protocol.TypeAnswer:
-		if w := r.watcher(m.From); w != nil {
-			if err := r.answer(w, m.SDP); err != nil {
-				r.log.Warn("bad answer", "watcher", m.From, "err", err)
-				r.dropFailed(w)
-			}
-		}
-	case protocol.TypeBye:
-		if w := r.watcher(m.From); w != nil {
-			r.drop(w)
-		}
-	case protocol.TypeStats:
-		if w := r.watcher(m.From); w != nil {
-			r.passReport(w.id, m.Report)
+	case protocol.TypeCandidate, protocol.TypeAnswer, protocol.TypeBye, protocol.TypeStats:
+		if !r.watchers.Handle(m) && m.Type == protocol.TypeCandidate {
+			r.talker.candidates.Add(m.From, rtc.ICECandidate(m))
 		}
 	}
 	return nil
@@ -182,9 +168,7 @@ func (r *Room) left(id string) error {
 	r.mu.Lock()
 	r.pending = slices.DeleteFunc(r.pending, func(p string) bool { return p == id })
 	r.mu.Unlock()
-	if w := r.watcher(id); w != nil {
-		r.drop(w)
-	}
+	r.watchers.Left(id) // dropped: the relay's watchers do not resume
 	return nil
 }
 
@@ -216,15 +200,9 @@ func (r *Room) shutdown() {
 	r.closing = true
 	held := r.pending
 	r.pending = nil
-	all := make([]*watcher, 0, len(r.watchers))
-	for _, w := range r.watchers {
-		all = append(all, w)
-	}
 	pc := r.talker.pc
 	r.mu.Unlock()
-	for _, w := range all {
-		r.drop(w)
-	}
+	r.watchers.DropAll()
 	for _, id := range held {
 		r.reject(id, protocol.RejectFull)
 	}

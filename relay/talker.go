@@ -138,9 +138,7 @@ func (r *Room) nudgeTalker() {
 // reportToTalker sends the talker a stats message saying how many
 // watchers the relay serves.
 func (r *Room) reportToTalker() {
-	r.mu.Lock()
-	n := len(r.watchers)
-	r.mu.Unlock()
+	n := r.watchers.Len()
 	if id := r.reportTo(); id != "" {
 		r.send(protocol.Stats{Head: protocol.Head{Type: protocol.TypeStats, Sendto: id}, RelayWatchers: &n})
 	}

@@ -14,17 +14,13 @@ import (
 	"github.com/broadcast-service/broadcast/protocol"
 )
 
-// watcher is one watcher's PeerConnection, fed from the talker's tracks.
+// watcher is one watcher's PeerConnection, fed from the talker's tracks:
+// the Peer of the room's watchers.Table, which keeps its phase.
 type watcher struct {
-	id    string
-	phase phase       // guarded by Room.mu; changed by move only
-	epoch uint64      // guarded by Room.mu: moves so far, to tell a stale deadline
-	timer *time.Timer // guarded by Room.mu: the phase's deadline, if it has one
-
-	pc         *webrtc.PeerConnection
-	offer      string // as first sent; guarded by Room.mu until then
-	tracks     []*watcherTrack
-	candidates rtc.EarlyCandidates // the watcher's, held until its answer
+	room   *Room
+	id     string // the relay's watchers do not resume: it stays
+	pc     *webrtc.PeerConnection
+	tracks []*watcherTrack
 
 	liveAt    atomic.Int64  // unix nanoseconds the media path came up
 	startOnce sync.Once     // the first video packet
@@ -32,19 +28,31 @@ type watcher struct {
 	gone      chan struct{} // closed when dropped
 }
 
-func (r *Room) watcher(id string) *watcher {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.watchers[id]
+// PeerConnection returns the watcher's PeerConnection.
+func (w *watcher) PeerConnection() *webrtc.PeerConnection { return w.pc }
+
+// Live: w's media path is up (DTLS done). Its tracks are attached to the
+// talker's, which asks for a keyframe, and the keyframe is asked for again
+// until its video starts.
+func (w *watcher) Live() { w.room.spawn(func() { w.room.attach(w) }) }
+
+// Close detaches w's tracks from the talker's, and stops asking for its
+// first keyframe: w is dropped.
+func (w *watcher) Close() {
+	close(w.gone)
+	for _, t := range w.tracks {
+		t.detach()
+	}
 }
 
 // request serves a talk_request from the watcher id: held until the
-// talker's tracks are in, the same offer again if one is out, a
-// talk_reject when full, or else a new offer.
+// talker's tracks are in (talk_reject {reason: "full"} if those held and
+// served reach Config.MaxWatchers), then served by the room's
+// watchers.Table.
 func (r *Room) request(id string) {
 	r.mu.Lock()
 	if !r.ready {
-		full := len(r.pending)+len(r.watchers) >= r.cfg.MaxWatchers
+		full := len(r.pending)+r.watchers.Len() >= r.cfg.MaxWatchers
 		if !full && !slices.Contains(r.pending, id) {
 			r.pending = append(r.pending, id)
 		}
@@ -54,29 +62,8 @@ func (r *Room) request(id string) {
 		}
 		return
 	}
-	w := r.watchers[id]
-	offered := w != nil && w.phase == phaseOffered
 	r.mu.Unlock()
-	if offered {
-		// Asked again while the offer is out: it may have been lost. The
-		// same offer, so that an answer to either copy fits.
-		r.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: w.offer}) // set before offered
-		return
-	}
-	if w != nil {
-		r.drop(w)
-	}
-	if r.Watchers() >= r.cfg.MaxWatchers {
-		r.reject(id, protocol.RejectFull)
-		return
-	}
-	if err := r.offer(id); err != nil {
-		r.log.Warn("offer failed", "watcher", id, "err", err)
-		if w := r.watcher(id); w != nil {
-			r.drop(w)
-		}
-		r.reject(id, protocol.RejectDropped)
-	}
+	r.watchers.Request(id, "", false)
 }
 
 // servePending serves the watchers who asked before the talker's tracks
@@ -96,54 +83,24 @@ func (r *Room) reject(id, reason string) {
 	r.send(protocol.TalkReject{Head: protocol.Head{Type: protocol.TypeTalkReject, Sendto: id}, Reason: reason})
 }
 
-// offer makes the watcher id's PeerConnection, a send-only track per
-// talker's track, and sends it the offer.
-func (r *Room) offer(id string) error {
+// newWatcher makes the watcher id's PeerConnection with a send-only track
+// per talker's track: the watchers.Config.New of the room's Table.
+func (r *Room) newWatcher(id string, _ bool) (*watcher, error) {
 	pc, err := r.eng.toWatcher.NewPeerConnection(webrtc.Configuration{ICEServers: r.ice})
 	if err != nil {
-		return fmt.Errorf("peer connection: %w", err)
+		return nil, fmt.Errorf("peer connection: %w", err)
 	}
-	w := &watcher{id: id, pc: pc, begun: make(chan struct{}), gone: make(chan struct{})}
+	w := &watcher{room: r, id: id, pc: pc, begun: make(chan struct{}), gone: make(chan struct{})}
 	r.mu.Lock()
 	tracks := r.tracks
-	r.watchers[id] = w
-	n := len(r.watchers)
 	r.mu.Unlock()
 	for _, from := range tracks {
 		if err := r.addTrack(w, from); err != nil {
-			return err
+			_ = pc.Close()
+			return nil, err
 		}
 	}
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil {
-			r.send(rtc.CandidateMessage(c, id))
-		}
-	})
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		r.log.Debug("watcher connection", "watcher", id, "state", s.String())
-		switch s {
-		case webrtc.PeerConnectionStateConnected:
-			r.live(w)
-		case webrtc.PeerConnectionStateFailed:
-			r.dropFailed(w)
-		case webrtc.PeerConnectionStateClosed:
-			r.drop(w)
-		}
-	})
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		return fmt.Errorf("create offer: %w", err)
-	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return fmt.Errorf("set local description: %w", err)
-	}
-	r.mu.Lock()
-	w.offer = offer.SDP
-	r.moveLocked(w, phaseOffered)
-	r.mu.Unlock()
-	r.log.Info("watcher joined", "watcher", id, "watchers", n)
-	r.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: offer.SDP})
-	return nil
+	return w, nil
 }
 
 // addTrack adds to w's PeerConnection a send-only copy of the talker's
@@ -179,33 +136,6 @@ func (r *Room) readWatcherRTCP(sender *webrtc.RTPSender, t *watcherTrack) {
 			r.stats.nacksServed.Add(uint64(served))
 		}
 	}
-}
-
-// answer takes the watcher's answer, moving w from offered to answered. A
-// repeat of it is ignored.
-func (r *Room) answer(w *watcher, sdp string) error {
-	r.mu.Lock()
-	ph := w.phase
-	r.mu.Unlock()
-	if ph != phaseOffered {
-		return nil
-	}
-	if err := w.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
-		return fmt.Errorf("set remote description: %w", err)
-	}
-	r.move(w, phaseAnswered)
-	w.candidates.Ready(w.pc, "")
-	return nil
-}
-
-// live: w's media path is up (DTLS done). Its tracks are attached to the
-// talker's, which asks for a keyframe, and the keyframe is asked for again
-// until its video starts.
-func (r *Room) live(w *watcher) {
-	if !r.move(w, phaseLive) {
-		return
-	}
-	r.spawn(func() { r.attach(w) })
 }
 
 // attach attaches w's tracks to the talker's once SRTP is up, and asks for
@@ -271,61 +201,10 @@ func (w *watcher) started(r *Room, keyframe bool) {
 	})
 }
 
-// drop moves w to gone, closes its connection and tells the talker it
-// left; it reports false if w was gone already.
-func (r *Room) drop(w *watcher) bool {
-	r.mu.Lock()
-	if !r.moveLocked(w, phaseGone) {
-		r.mu.Unlock()
-		return false
-	}
-	if r.watchers[w.id] == w {
-		delete(r.watchers, w.id)
-	}
-	n := len(r.watchers)
-	r.mu.Unlock()
-	close(w.gone)
-	for _, t := range w.tracks {
-		t.detach()
-	}
-	_ = w.pc.Close()
-	r.log.Info("watcher left", "watcher", w.id, "watchers", n)
-	r.tellLeft(w.id)
-	return true
-}
-
-// dropFailed drops w, which did not ask for it, and tells it with
-// talk_reject {reason: "dropped"}, unless it was gone already.
-func (r *Room) dropFailed(w *watcher) {
-	if r.drop(w) {
-		r.reject(w.id, protocol.RejectDropped)
-	}
-}
-
-// expire: w stayed in a phase past its deadline (epoch names which): an
-// unanswered offer is dropped with talk_reject {reason: "timeout"}.
-func (r *Room) expire(w *watcher, epoch uint64) {
-	r.mu.Lock()
-	stale := w.epoch != epoch || w.phase != phaseOffered
-	r.mu.Unlock()
-	if stale || !r.drop(w) {
-		return
-	}
-	r.reject(w.id, protocol.RejectTimeout)
-}
-
 // sendSenderReports sends each live watcher a sender report for each of
 // its tracks that forwards.
 func (r *Room) sendSenderReports() {
-	r.mu.Lock()
-	live := make([]*watcher, 0, len(r.watchers))
-	for _, w := range r.watchers {
-		if w.phase == phaseLive {
-			live = append(live, w)
-		}
-	}
-	r.mu.Unlock()
-	for _, w := range live {
+	for _, w := range r.watchers.Live() {
 		var pkts []rtcp.Packet
 		for _, t := range w.tracks {
 			if d := t.downstream(); d != nil {
