@@ -59,7 +59,7 @@ type Broadcaster struct {
 	sess       *session.Session
 	iceServers []webrtc.ICEServer // from the last `entered`; signaling loop only
 
-	watchers *watchers.Table[*peer]
+	watchers *watchers.Table[*peer] // those served, keyed by socket id
 }
 
 // New opens the media files, so that a missing, unreadable or unsupported
@@ -79,10 +79,7 @@ func New(opts Options) (*Broadcaster, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	b := &Broadcaster{opts: opts, log: opts.Logger}
-	b.watchers = watchers.New(watchers.Config[*peer]{
-		New: b.newPeer, Send: b.send, MaxWatchers: opts.MaxWatchers, OfferTimeout: opts.OfferTimeout,
-		Resume: true, Logger: opts.Logger,
-	})
+	b.watchers = b.newWatchers()
 	for _, f := range []struct {
 		path string
 		dst  **track

@@ -67,28 +67,23 @@ func (t *Table[P]) Direct() int {
 }
 
 // Peers returns every served watcher's Peer, in no order.
-func (t *Table[P]) Peers() []P {
+func (t *Table[P]) Peers() []P { return t.peers(false) }
+
+// Live returns the Peers of the watchers whose media path is up and whose
+// socket is here (phase live), in no order.
+func (t *Table[P]) Live() []P { return t.peers(true) }
+
+// peers returns the Peers of every watcher, or of those live if live.
+func (t *Table[P]) peers(live bool) []P {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	all := make([]P, 0, len(t.m))
 	for _, e := range t.m {
-		all = append(all, e.peer)
-	}
-	return all
-}
-
-// Live returns the Peers of the watchers whose media path is up and whose
-// socket is here (phase live), in no order.
-func (t *Table[P]) Live() []P {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	live := make([]P, 0, len(t.m))
-	for _, e := range t.m {
-		if e.phase == phaseLive {
-			live = append(live, e.peer)
+		if !live || e.phase == phaseLive {
+			all = append(all, e.peer)
 		}
 	}
-	return live
+	return all
 }
 
 func (t *Table[P]) entry(id string) *entry[P] {
