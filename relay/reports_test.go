@@ -83,8 +83,9 @@ func TestWatcherReportReachesTalker(t *testing.T) {
 	}
 }
 
-// TestWatcherDepartureTold: a relay watcher leaving, by bye or by its
-// socket, is told to the talker as stats {watcher, left: true}.
+// TestWatcherDepartureTold: a relay watcher leaving, by bye at once or by
+// its socket once protocol.ResumeGrace passes without it coming back, is
+// told to the talker as stats {watcher, left: true}.
 func TestWatcherDepartureTold(t *testing.T) {
 	r := newRig(t, Config{})
 	reports := r.hub.relayReports("talker")
@@ -98,7 +99,7 @@ func TestWatcherDepartureTold(t *testing.T) {
 		t.Fatalf("after w1's bye the talker got %v", got.raw)
 	}
 	r.hub.leave("w2")
-	if got := nextReport(t, reports, 5*time.Second); got.st.Watcher != "w2" || !got.st.Left {
+	if got := nextReport(t, reports, protocol.ResumeGrace+5*time.Second); got.st.Watcher != "w2" || !got.st.Left {
 		t.Fatalf("after w2 left the talker got %v", got.raw)
 	}
 }

@@ -53,8 +53,8 @@ func NewRoom(eng *Engine, sig Signal) *Room {
 	}
 	r.watchers = watchers.New(watchers.Config[*watcher]{
 		New: r.newWatcher, Send: sig.Send,
-		MaxWatchers: r.cfg.MaxWatchers, OfferTimeout: r.cfg.OfferTimeout, RejectDropped: true,
-		Report: r.passReport, Left: r.tellLeft, Logger: r.log,
+		MaxWatchers: r.cfg.MaxWatchers, OfferTimeout: r.cfg.OfferTimeout, RejectDropped: true, Resume: true,
+		Report: r.passReport, Left: r.tellLeft, Resumed: r.tellResumed, Logger: r.log,
 	})
 	return r
 }
@@ -147,7 +147,7 @@ func (r *Room) message(m protocol.Message) error {
 	case protocol.TypeTalkReject:
 		return fmt.Errorf("%w: the talker refused the relay (%s)", ErrTalkerLeft, m.Reason)
 	case protocol.TypeTalkRequest:
-		r.request(m.From)
+		r.request(m.From, m.Resume)
 	case protocol.TypeCandidate, protocol.TypeAnswer, protocol.TypeBye, protocol.TypeStats:
 		if !r.watchers.Handle(m) && m.Type == protocol.TypeCandidate {
 			r.talker.candidates.Add(m.From, rtc.ICECandidate(m))
@@ -156,8 +156,8 @@ func (r *Room) message(m protocol.Message) error {
 	return nil
 }
 
-// left: a socket left the room: the talker (it has protocol.ResumeGrace to
-// come back if its media is up), or a watcher, dropped. Any other socket
+// left: a socket left the room: the talker or a watcher (each has
+// protocol.ResumeGrace to come back if its media is up). Any other socket
 // (a watcher of the talker's own) is none of the relay's business. A
 // talker that left before its id was known (from its talk_ready or offer)
 // ends the relay by not offering within Config.OfferTimeout (see Run).
@@ -168,7 +168,7 @@ func (r *Room) left(id string) error {
 	r.mu.Lock()
 	r.pending = slices.DeleteFunc(r.pending, func(p string) bool { return p == id })
 	r.mu.Unlock()
-	r.watchers.Left(id) // dropped: the relay's watchers do not resume
+	r.watchers.Left(id)
 	return nil
 }
 

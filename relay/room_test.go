@@ -415,13 +415,18 @@ func TestWatcherRTCP(t *testing.T) {
 	}
 }
 
-// TestWatcherLeftIsDropped: a watcher's socket leaving frees its place.
+// TestWatcherLeftIsDropped: a watcher's socket leaving with its media up
+// frees its place once protocol.ResumeGrace passes without it coming back.
 func TestWatcherLeftIsDropped(t *testing.T) {
 	r := newRig(t, Config{})
 	w := r.watch("w1")
 	within(t, w.enough, 20*time.Second, "media")
+	left := time.Now()
 	r.hub.leave("w1")
-	eventually(t, 5*time.Second, "dropped", func() bool { return r.room.Watchers() == 0 })
+	eventually(t, protocol.ResumeGrace+5*time.Second, "dropped", func() bool { return r.room.Watchers() == 0 })
+	if d := time.Since(left); d < protocol.ResumeGrace {
+		t.Errorf("dropped %v after it left, before ResumeGrace", d)
+	}
 	select {
 	case err := <-r.ran:
 		t.Fatalf("Run returned %v", err)

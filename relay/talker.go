@@ -172,6 +172,11 @@ func (r *Room) tellLeft(id string) {
 	}
 }
 
+// tellResumed tells the talker that the relay's watcher known as was is
+// back as id on the same media connection: was's row goes, and id's comes
+// with its next report.
+func (r *Room) tellResumed(id, was string) { r.tellLeft(was) }
+
 // talkerOffer takes the talker's offer: a PeerConnection receiving its
 // tracks, and an answer back. The same offer again gets the same answer;
 // a new one (a new media session) ends the relay: its watchers'

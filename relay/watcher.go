@@ -48,8 +48,9 @@ func (w *watcher) Close() {
 // request serves a talk_request from the watcher id: held until the
 // talker's tracks are in (talk_reject {reason: "full"} if those held and
 // served reach Config.MaxWatchers), then served by the room's
-// watchers.Table.
-func (r *Room) request(id string) {
+// watchers.Table, which takes back the media session whose offer had the
+// ice-ufrag resume (a watcher back under a new socket id) if it is up.
+func (r *Room) request(id, resume string) {
 	r.mu.Lock()
 	if !r.ready {
 		full := len(r.pending)+r.watchers.Len() >= r.cfg.MaxWatchers
@@ -63,7 +64,7 @@ func (r *Room) request(id string) {
 		return
 	}
 	r.mu.Unlock()
-	r.watchers.Request(id, "", false)
+	r.watchers.Request(id, resume, false)
 }
 
 // servePending serves the watchers who asked before the talker's tracks
@@ -74,7 +75,7 @@ func (r *Room) servePending() {
 	r.pending = nil
 	r.mu.Unlock()
 	for _, id := range ids {
-		r.request(id)
+		r.request(id, "")
 	}
 }
 

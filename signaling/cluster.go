@@ -61,7 +61,10 @@ func (singleNode) Send(string, string, []byte)          {}
 // and dropped past them (ErrTalkerBusy, counted as a refusal); in
 // RelayAlways a watcher's talk_request to a talker here goes to the room's
 // relay. A message stamped `relay` tells the hub the room's relay on
-// another node, so that watchers here may reach it.
+// another node, so that watchers here may reach it. A talk_request for a
+// member here other than the talker or the relay is dropped (a watcher's
+// node forwards one for a member it does not know to be the relay: see
+// Client.toTalker) and counted as refused, unknown_recipient.
 func (h *Hub) Deliver(room, to string, data []byte) {
 	h.mu.RLock()
 	r := h.rooms[room]
@@ -87,6 +90,12 @@ func (h *Hub) Deliver(room, to string, data []byte) {
 				h.opts.Observer.Refused(Code(err))
 			}
 		default:
+			if _, typ, _ := peek(data); typ == protocol.TypeTalkRequest {
+				// Only a watcher asks, and only its talker or the relay
+				// (Client.toTalker): not one of this node's watchers.
+				h.opts.Observer.Refused(Code(ErrUnknownRecipient))
+				return
+			}
 			if bytes.Contains(data, []byte(`"relay":true`)) {
 				if from, _, relay := peek(data); relay {
 					r.learnRelay(from)

@@ -331,3 +331,31 @@ func TestRelayAlwaysWaitsForOnAir(t *testing.T) {
 	send(t, w, `{"type":"talk_request"}`)
 	talker.drained(t) // held for the relay
 }
+
+// A watcher back on a restarted node asks to resume its session with the
+// room's relay, on the talker's node, which this node has not heard from:
+// that talk_request goes to the member it names, and nothing else does.
+// The relay's node delivers a talk_request only to its talker or relay.
+func TestRelayResumeFromARestartedNode(t *testing.T) {
+	cl := newFakeCluster()
+	cl.talkers["b"] = "remote-t"
+	cl.members["b"] = map[string]bool{"remote-t": true, "remote-relay": true}
+	h := NewHub(Options{Cluster: cl, RelaySecret: testRelaySecret})
+	w := connect(t, h, "w", "b", protocol.RoleWatcher)
+	send(t, w, `{"type":"talk_request","resume":"u1","sendto":"remote-relay"}`)
+	if !cl.took(`send b remote-relay {"type":"talk_request","resume":"u1","sendto":"remote-relay","from":"w"}`) {
+		t.Fatalf("calls %v", cl.calls)
+	}
+	refused(t, w, w.Message([]byte(`{"type":"answer","sendto":"remote-relay"}`)), ErrUnknownRecipient)
+	refused(t, w, w.Message([]byte(`{"type":"talk_request","sendto":"nobody"}`)), ErrUnknownRecipient)
+
+	// On the relay's node, a talk_request from elsewhere for a watcher.
+	other := connect(t, h, "w2", "b", protocol.RoleWatcher)
+	h.Deliver("b", "w2", []byte(`{"type":"talk_request","sendto":"w2","from":"remote-w"}`))
+	h.Deliver("b", "w2", []byte(`{"type":"offer","sdp":"v=0","sendto":"w2","from":"remote-t"}`))
+	if m := decode(t, other.next(t)); m["type"] != "offer" {
+		t.Fatalf("watcher got %v, want only the talker's offer", m)
+	}
+	w.drained(t)
+	other.drained(t)
+}

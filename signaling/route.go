@@ -201,6 +201,15 @@ func (c *Client) toTalker(r *room, talker *Client, m message) error {
 		data := m.stamp(c.stampFrom())
 		h.opts.Cluster.Send(r.name, remote, data)
 		h.opts.Observer.Routed(m.typ, len(data), 1)
+	case remote != "" && m.typ == protocol.TypeTalkRequest && h.opts.Cluster.Member(r.name, m.sendto):
+		// A watcher back on this node (restarted) asks to resume its
+		// session with the room's relay, which runs on the talker's node
+		// and has not been heard from here yet. Its node delivers the
+		// request only to its relay (Deliver); the relay's reply, stamped
+		// relay, then tells this node who the relay is.
+		data := m.stamp(c.stampFrom())
+		h.opts.Cluster.Send(r.name, m.sendto, data)
+		h.opts.Observer.Routed(m.typ, len(data), 1)
 	case m.sendto != "":
 		return fmt.Errorf("sendto %.40q: %w", m.sendto, ErrUnknownRecipient)
 	default:

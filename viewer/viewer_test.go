@@ -3,16 +3,15 @@ package viewer_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/broadcast-service/broadcast/broadcaster"
+	"github.com/broadcast-service/broadcast/internal/logtest"
 	"github.com/broadcast-service/broadcast/internal/sigtest"
 	"github.com/broadcast-service/broadcast/internal/talkertest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
@@ -265,82 +264,14 @@ func TestTalkerReconnects(t *testing.T) {
 	}
 }
 
-// logLines is a slog handler that passes each record's message, and its
-// attributes, on a channel, and counts the records of each message.
-type logLines struct {
-	lines  chan string
-	mu     *sync.Mutex
-	count  map[string]int
-	phases *[]string // the `to` of each "phase" record, in order
-}
-
-func newLogLines() logLines {
-	return logLines{lines: make(chan string, 1000), mu: &sync.Mutex{}, count: map[string]int{}, phases: &[]string{}}
-}
-
-func (l logLines) Enabled(context.Context, slog.Level) bool { return true }
-func (l logLines) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	l.count[r.Message]++
-	if r.Message == "phase" {
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "to" {
-				*l.phases = append(*l.phases, a.Value.String())
-			}
-			return true
-		})
-	}
-	l.mu.Unlock()
-	line := r.Message
-	r.Attrs(func(a slog.Attr) bool { line += " " + a.String(); return true })
-	select {
-	case l.lines <- line:
-	default:
-	}
-	return nil
-}
-func (l logLines) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l logLines) WithGroup(string) slog.Handler      { return l }
-
-// phaseList returns the phases logged so far, in order, joined by " > ".
-func (l logLines) phaseList() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(*l.phases, " > ")
-}
-
-// times returns how many records had msg.
-func (l logLines) times(msg string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.count[msg]
-}
-
-// waitLog returns the next line of a record whose message is msg; it fails
-// after 30 s.
-func (l logLines) waitLog(t *testing.T, msg string) string {
-	t.Helper()
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case line := <-l.lines:
-			if line == msg || strings.HasPrefix(line, msg+" ") {
-				return line
-			}
-		case <-timeout:
-			t.Fatalf("no log record %q", msg)
-		}
-	}
-}
-
 // The watcher's socket, then the talker's, is dropped by the server: each
 // comes back under a new id and the watcher resumes the media session it
 // has, with no new PeerConnection, and records on.
 func TestSessionResumedAcrossReconnects(t *testing.T) {
 	media := testmedia.Make(t, 2)
 	url, hub := sigtest.Start(t, signaling.Options{}, signaling.ServerOptions{})
-	talkLog, viewLog := newLogLines(), newLogLines()
-	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: "resume", Video: media.VP8, Audio: media.Opus, Logger: slog.New(talkLog)})
+	talkLog, viewLog := logtest.New(), logtest.New()
+	b, err := broadcaster.New(broadcaster.Options{Server: url, Room: "resume", Video: media.VP8, Audio: media.Opus, Logger: talkLog.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +279,7 @@ func TestSessionResumedAcrossReconnects(t *testing.T) {
 	defer cancel()
 	talkDone := make(chan error, 1)
 	go func() { talkDone <- b.Run(ctx) }()
-	talkLog.waitLog(t, "on air")
+	talkLog.Wait(t, "on air")
 
 	rec := filepath.Join(t.TempDir(), "resumed.webm")
 	vctx, stopViewer := context.WithCancel(ctx)
@@ -358,10 +289,10 @@ func TestSessionResumedAcrossReconnects(t *testing.T) {
 	}
 	viewed := make(chan result, 1)
 	go func() {
-		st, err := viewer.New(viewer.Options{Server: url, Room: "resume", Record: rec, Logger: slog.New(viewLog)}).Run(vctx)
+		st, err := viewer.New(viewer.Options{Server: url, Room: "resume", Record: rec, Logger: viewLog.Logger()}).Run(vctx)
 		viewed <- result{st, err}
 	}()
-	viewLog.waitLog(t, "live")
+	viewLog.Wait(t, "live")
 	members := hub.Members("resume") // the talker entered first
 	if len(members) != 2 {
 		t.Fatalf("room members %v, want the talker and the watcher", members)
@@ -369,14 +300,14 @@ func TestSessionResumedAcrossReconnects(t *testing.T) {
 	talker, watcher := members[0], members[1]
 
 	hub.Kick(watcher, signaling.ErrSlowConsumer)
-	if line := talkLog.waitLog(t, "watcher resumed"); !strings.Contains(line, "was="+watcher) {
+	if line := talkLog.Wait(t, "watcher resumed"); !strings.Contains(line, "was="+watcher) {
 		t.Errorf("resumed: %s, want the watcher that was %s", line, watcher)
 	}
-	viewLog.waitLog(t, "session resumed")
+	viewLog.Wait(t, "session resumed")
 
 	hub.Kick(talker, signaling.ErrSlowConsumer)
-	talkLog.waitLog(t, "watcher resumed")
-	viewLog.waitLog(t, "session resumed")
+	talkLog.Wait(t, "watcher resumed")
+	viewLog.Wait(t, "session resumed")
 	if n := b.Watchers(); n != 1 {
 		t.Errorf("talker serves %d watchers, want 1", n)
 	}
@@ -397,11 +328,11 @@ func TestSessionResumedAcrossReconnects(t *testing.T) {
 	// The watcher's phases, one move at a time: its own socket back, then
 	// the talker away and back.
 	const want = "waiting > connecting > live > resuming > live > talker away > resuming > live > ended"
-	if got := viewLog.phaseList(); got != want {
+	if got := viewLog.Phases(); got != want {
 		t.Errorf("watcher phases %q, want %q", got, want)
 	}
 	// One PeerConnection for the watcher all along: joined once, resumed twice.
-	if joined, resumed := talkLog.times("watcher joined"), talkLog.times("watcher resumed"); joined != 1 || resumed != 2 {
+	if joined, resumed := talkLog.Times("watcher joined"), talkLog.Times("watcher resumed"); joined != 1 || resumed != 2 {
 		t.Errorf("the talker logged %d joins and %d resumes, want 1 and 2", joined, resumed)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/broadcast-service/broadcast/broadcaster"
+	"github.com/broadcast-service/broadcast/internal/logtest"
 	"github.com/broadcast-service/broadcast/internal/redistest"
 	"github.com/broadcast-service/broadcast/internal/talkertest"
 	"github.com/broadcast-service/broadcast/internal/testmedia"
@@ -333,5 +334,48 @@ func TestRelayWatchersAcrossNodesEndWithTheTalker(t *testing.T) {
 		if errs[i] != nil || st.Via != viewer.ViaRelay || (st.Ended != "talker_left" && st.Ended != "relay_left") {
 			t.Errorf("watcher %d: %+v, %v; want it ended by the talker or the relay leaving", i, st, errs[i])
 		}
+	}
+}
+
+// A relay watcher whose signaling node restarts keeps its media: it
+// reconnects to the node under a new socket id and resumes the relay's
+// media session (on A, the talker's node), on the PeerConnection it has.
+func TestRelayWatcherResumesAcrossItsNodeRestart(t *testing.T) {
+	rs := redistest.Start(t)
+	la, _ := startServeAddrs(t, "-redis", rs.URL(), "-relay", "always")
+	lb, stopB := startServeAddrs(t, "-redis", rs.URL(), "-relay", "always")
+	a, b := "http://"+la.Addr.String(), "http://"+lb.Addr.String()
+	onAirFromFiles(t, a, "hall", 1)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	vctx, stopViewer := context.WithCancel(ctx)
+	defer stopViewer()
+	log := logtest.New()
+	type result struct {
+		st  viewer.Stats
+		err error
+	}
+	viewed := make(chan result, 1)
+	go func() {
+		st, err := viewer.New(viewer.Options{Server: b, Room: "hall", WaitTalker: 30 * time.Second, Logger: log.Logger()}).Run(vctx)
+		viewed <- result{st, err}
+	}()
+	log.Wait(t, "live")
+	stopB()
+	startServeAddrs(t, "-redis", rs.URL(), "-relay", "always", "-addr", lb.Addr.String())
+	log.Wait(t, "session resumed")
+	stopViewer()
+	r := <-viewed
+	if r.err != nil || r.st.Via != viewer.ViaRelay || r.st.Ended != "stopped" || r.st.Frames == 0 {
+		t.Fatalf("viewer: %+v, %v", r.st, r.err)
+	}
+	if got, want := log.Phases(), "waiting > connecting > live > resuming > live > ended"; got != want {
+		t.Errorf("watcher phases %q, want %q", got, want)
+	}
+	// One PeerConnection from the relay all along: one watcher started.
+	code, body, _ := get(t, "http://"+la.Metrics.String()+"/metrics")
+	if want := "broadcast_relay_watchers_started_total 1\n"; code != 200 || !strings.Contains(body, want) {
+		t.Errorf("A's /metrics: %d, want %q in\n%s", code, want, body)
 	}
 }

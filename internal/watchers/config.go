@@ -66,6 +66,9 @@ type Config[P Peer] struct {
 	// Left, if set, is called with a watcher's socket id once it is
 	// dropped.
 	Left func(id string)
+	// Resumed, if set, is called when a watcher known as the socket was
+	// takes its media session back as the socket id (Config.Resume).
+	Resumed func(id, was string)
 	// Logger receives the Table's records; nil discards them.
 	Logger *slog.Logger
 }

@@ -214,6 +214,9 @@ func (t *Table[P]) resume(id, ufrag string) bool {
 		found.peer.Live()
 	}
 	t.log.Info("watcher resumed", "watcher", id, "was", old)
+	if t.cfg.Resumed != nil {
+		t.cfg.Resumed(id, old)
+	}
 	t.send(protocol.TalkReady{Head: protocol.Head{Type: protocol.TypeTalkReady, Sendto: id}, Resumed: true})
 	return true
 }
