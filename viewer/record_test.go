@@ -71,3 +71,32 @@ func TestRecordingKeepsLateVideo(t *testing.T) {
 		t.Fatalf("recorded %d video and %d audio blocks, want %d and %d", n[1], n[2], 1+lateFrames, audioPackets)
 	}
 }
+
+// A new session's offer finalises the recording of the session before it
+// (its file and its writer's goroutines were left open, and both wrote
+// into the one file).
+func TestNewOfferFinalisesTheRecording(t *testing.T) {
+	v := New(Options{Record: filepath.Join(t.TempDir(), "two.webm")})
+	if err := v.startRecording("m=video"); err != nil {
+		t.Fatal(err)
+	}
+	first := v.recorder()
+	if err := first.setVideo(webrtc.MimeTypeVP8); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.write(kindVideo, []byte{0}, 0, 90000, true, 160, 120, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.startRecording("m=video"); err != nil {
+		t.Fatal(err)
+	}
+	first.mu.Lock()
+	closed := first.closed
+	first.mu.Unlock()
+	if !closed || v.recorder() == first {
+		t.Fatalf("after a second offer: first recording closed %v, replaced %v", closed, v.recorder() != first)
+	}
+	if err := v.recorder().close(); err != nil {
+		t.Fatal(err)
+	}
+}
