@@ -13,11 +13,12 @@ import (
 // starter is a signaling.RelayStarter that records the rooms asked for.
 type starter chan string
 
-func (s starter) StartRelay(room string) {
+func (s starter) StartRelay(room string) error {
 	select {
 	case s <- room:
 	default:
 	}
+	return nil
 }
 
 // The relay on the talker's node serves a watcher on another node: the

@@ -15,6 +15,12 @@ var (
 	// configuration missing a required field or holding a value out of
 	// range.
 	ErrBadConfig = errors.New("bad relay configuration")
+	// ErrTooManyRooms is returned by Manager.StartRelay for a room past
+	// ManagerConfig.MaxRooms relays running: its relay is not started.
+	ErrTooManyRooms = errors.New("too many rooms relayed")
+	// ErrClosed is returned by Manager.StartRelay once the Manager is
+	// closed.
+	ErrClosed = errors.New("relay manager closed")
 )
 
 // Errors of a Room's run, wrapped with the reason.

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -31,9 +32,9 @@ type ManagerConfig struct {
 	// Relay configures every room's relay.
 	Relay Config
 	// MaxRooms is how many rooms' relays run at once (entering ones
-	// counted); StartRelay past it does nothing, and the room's watchers
-	// past its talker's cap are refused as without a relay. 0 means
-	// DefaultMaxRooms.
+	// counted); StartRelay past it starts none and returns
+	// ErrTooManyRooms, and the room's watchers past its talker's cap are
+	// refused as without a relay, at once. 0 means DefaultMaxRooms.
 	MaxRooms int
 	// Open enters a room with role relay and returns its signaling and the
 	// `entered` reply; nil means session.Open. Tests route in memory.
@@ -60,6 +61,8 @@ type Manager struct {
 	rooms  map[string]*Room // running; nil while entering
 	ended  Stats            // the totals of rooms that ended
 	closed bool
+	// capWarned: MaxRooms was logged as reached since a room last ended.
+	capWarned bool
 }
 
 // NewManager returns a Manager on cfg, with its Engine (the ICE UDP port).
@@ -85,25 +88,31 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	return &Manager{cfg: cfg, log: eng.cfg.Logger, eng: eng, ctx: ctx, cancel: cancel, rooms: map[string]*Room{}}, nil
 }
 
-// StartRelay starts room's relay unless it runs already, MaxRooms relays
-// run, or the Manager is closed. It returns at once; the relay enters the room as a client of
-// ManagerConfig.Server and runs until the talker leaves, its signaling is
-// lost, or Close.
-func (m *Manager) StartRelay(room string) {
+// StartRelay starts room's relay unless it runs (or enters) already, and
+// returns at once: nil if the relay runs or is started, an error wrapping
+// ErrTooManyRooms if MaxRooms relays run, ErrClosed once the Manager is
+// closed. The relay enters the room as a client of ManagerConfig.Server
+// and runs until the talker leaves, its signaling is lost, or Close.
+// It implements signaling.RelayStarter.
+func (m *Manager) StartRelay(room string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return
+		return ErrClosed
 	}
 	if _, running := m.rooms[room]; running {
-		return
+		return nil
 	}
 	if len(m.rooms) >= m.cfg.MaxRooms {
-		m.log.Warn("relay not started: too many rooms relayed", "room", room, "max", m.cfg.MaxRooms)
-		return
+		if !m.capWarned { // once till a room ends: watchers come in floods
+			m.capWarned = true
+			m.log.Warn("relay not started: too many rooms relayed", "room", room, "max", m.cfg.MaxRooms)
+		}
+		return fmt.Errorf("%w: %d relayed", ErrTooManyRooms, m.cfg.MaxRooms)
 	}
 	m.rooms[room] = nil
 	m.wg.Go(func() { m.run(room) })
+	return nil
 }
 
 // run enters room with role relay and runs its Room. The room's entry is
@@ -118,6 +127,7 @@ func (m *Manager) run(room string) {
 			m.ended.Watchers = 0
 		}
 		delete(m.rooms, room)
+		m.capWarned = false
 	}
 	sig, entered, err := m.cfg.Open(m.ctx, session.Config{
 		Server: m.cfg.Server, Dial: m.cfg.Dial, Logger: m.log,

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // Past MaxRooms relays running (entering ones counted), StartRelay starts
-// none; a room whose relay runs does not count twice.
+// none and says so (ErrTooManyRooms); a room whose relay runs does not
+// count twice. A closed Manager starts none either (ErrClosed).
 func TestManagerMaxRooms(t *testing.T) {
 	opened := make(chan string, 10)
 	m, err := NewManager(ManagerConfig{
@@ -23,14 +25,22 @@ func TestManagerMaxRooms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, room := range []string{"a", "b", "a", "c"} {
-		m.StartRelay(room)
+	for _, room := range []string{"a", "b", "a"} {
+		if err := m.StartRelay(room); err != nil {
+			t.Fatalf("StartRelay(%q) = %v", room, err)
+		}
+	}
+	if err := m.StartRelay("c"); !errors.Is(err, ErrTooManyRooms) {
+		t.Fatalf("StartRelay past MaxRooms = %v, want ErrTooManyRooms", err)
 	}
 	if n := m.Rooms(); n != 2 {
 		t.Errorf("%d rooms relayed, want 2", n)
 	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if err := m.StartRelay("d"); !errors.Is(err, ErrClosed) {
+		t.Errorf("StartRelay after Close = %v, want ErrClosed", err)
 	}
 	close(opened)
 	var rooms []string

@@ -19,9 +19,15 @@ type RelayStarter interface {
 	// talker first refuses a watcher as full, in RelayAlways when the
 	// talker goes on air (its talk_ready to the room). It may be called
 	// again for a room whose relay is starting or already in the room, and
-	// must then do nothing. It is called on the routing path, with no lock
-	// of the hub held, and must not block.
-	StartRelay(room string)
+	// must then do nothing and return nil. It is called on the routing
+	// path, with no lock of the hub held, and must not block.
+	//
+	// It returns an error when it will not start room's relay (the relay
+	// package's ErrTooManyRooms, wrapped, past its cap of rooms; its
+	// closing): the hub then delivers at once what it held for that
+	// relay, as without one (a watcher refused as full hears its
+	// talk_reject {reason: "full"}), rather than after Options.RelayHold.
+	StartRelay(room string) error
 }
 
 // RelayMode is when a hub with a RelayStarter hands watchers to a room's
@@ -142,7 +148,21 @@ func (h *Hub) handOver(r *room, watcher string, request []byte, deliver func()) 
 		return
 	}
 	if first {
-		h.opts.Relay.StartRelay(r.name)
+		h.startRelay(r)
+	}
+}
+
+// startRelay asks for room r's relay; if none will start, the requests
+// held for it are delivered at once, as without a relay.
+func (h *Hub) startRelay(r *room) {
+	err := h.opts.Relay.StartRelay(r.name)
+	if err == nil {
+		return
+	}
+	held := h.holds.take(r.name)
+	h.log.Debug("no relay: held requests delivered", "room", r.name, "held", len(held), "err", err)
+	for _, it := range held {
+		it.deliver()
 	}
 }
 
@@ -198,7 +218,7 @@ func (c *Client) startOnAir(r *room, m message) {
 		return
 	}
 	if rc, id := h.relayOf(r); rc == nil && id == "" {
-		h.opts.Relay.StartRelay(r.name)
+		h.startRelay(r)
 	}
 }
 

@@ -68,7 +68,9 @@ func (v *Viewer) repeatAnswer(m protocol.Message) bool {
 }
 
 // startRecording opens Options.Record, if set, for the stream an offer
-// describes.
+// describes. The recording of a session before it (the talker's, then its
+// relay's, say) is finalised: the new one starts the file again at its
+// first keyframe, and the old one's track readers write nothing more.
 func (v *Viewer) startRecording(offer string) error {
 	if v.opts.Record == "" {
 		return nil
@@ -78,8 +80,14 @@ func (v *Viewer) startRecording(offer string) error {
 		return err
 	}
 	v.mu.Lock()
+	old := v.rec
 	v.rec = rec
 	v.mu.Unlock()
+	if old != nil {
+		if err := old.close(); err != nil {
+			v.log.Warn("finalise recording", "err", err)
+		}
+	}
 	return nil
 }
 

@@ -36,6 +36,15 @@ type anchor struct {
 	ms    int64
 }
 
+// maxTrackLag is how many blocks of one track the recording holds while
+// the other track's, earlier, are still to come: 256 is 5 s of 20 ms Opus
+// or 8.5 s of 30 fps video. The blocks of both go into the file in time
+// order; one that comes after a later block of the other track was
+// written is left out. ebml-go's default, 16 (320 ms of audio), dropped
+// video that a watcher on a loaded host or a lossy link (a frame waiting
+// for its NACKed packet) got late, leaving holes in the recording.
+const maxTrackLag = 256
+
 // newRecorder records into path, a .webm (VP8, VP9) or .mkv (also H.264)
 // file; withAudio says whether the stream has audio.
 func newRecorder(path string, withAudio bool) (*recorder, error) {
@@ -85,7 +94,12 @@ func (r *recorder) open(width, height int, codecPrivate []byte) error {
 			Audio: &webm.Audio{SamplingFrequency: 48000, Channels: 2},
 		})
 	}
-	var opts []mkvcore.BlockWriterOption
+	sorter, err := mkvcore.NewMultiTrackBlockSorter(mkvcore.WithMaxDelayedPackets(maxTrackLag), mkvcore.WithSortRule(mkvcore.BlockSorterDropOutdated))
+	if err != nil {
+		_ = f.Close()
+		return fmt.Errorf("start recording: %w", err)
+	}
+	opts := []mkvcore.BlockWriterOption{mkvcore.WithBlockInterceptor(sorter)}
 	if strings.EqualFold(filepath.Ext(r.path), ".mkv") {
 		header := *webm.DefaultEBMLHeader
 		header.DocType = "matroska"

@@ -4,10 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/broadcast-service/broadcast/internal/rtc"
@@ -50,6 +52,12 @@ type Options struct {
 	Dial *sioclient.Options
 	// Logger receives the viewer's records; nil discards them.
 	Logger *slog.Logger
+	// ICEConn, if set, is the one UDP socket the media connections' ICE
+	// uses (through a pion UDP mux, host candidates on the socket's
+	// address, every interface's if unspecified) in place of sockets of
+	// pion's own. It is a test hook: a socket that loses packets on
+	// purpose. Run closes it when it returns.
+	ICEConn net.PacketConn
 }
 
 // Stats is what a Viewer received, printed as one JSON line by
@@ -153,7 +161,13 @@ func New(opts Options) *Viewer {
 // talk_ready {resumed: true}. A talker that does not take it back within
 // protocol.ResumeGrace, or offers a new session instead, has left.
 func (v *Viewer) Run(ctx context.Context) (Stats, error) {
-	api, err := rtc.NewAPI(rtcpCounterFactory{nacks: &v.nacks, plis: &v.plis})
+	var se webrtc.SettingEngine
+	if v.opts.ICEConn != nil {
+		mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: v.opts.ICEConn})
+		defer func() { _ = mux.Close() }() // after finish closed the PeerConnection
+		se.SetICEUDPMux(mux)
+	}
+	api, err := rtc.NewAPIWith(se, rtcpCounterFactory{nacks: &v.nacks, plis: &v.plis})
 	if err != nil {
 		return Stats{}, err
 	}

@@ -14,20 +14,28 @@ import (
 )
 
 // NewAPI returns a pion API with the default codecs and interceptors (NACK,
-// RTCP reports, TWCC) plus any extra interceptors.
+// RTCP reports, TWCC) plus any extra interceptors. The extra ones come
+// first in each PeerConnection's chain: the RTCP writer a default one is
+// given, and writes its NACKs and reports with, is theirs, so a counter
+// among them sees those too.
 func NewAPI(extra ...interceptor.Factory) (*webrtc.API, error) {
+	return NewAPIWith(webrtc.SettingEngine{}, extra...)
+}
+
+// NewAPIWith is NewAPI on the settings se (an ICE UDP mux, say).
+func NewAPIWith(se webrtc.SettingEngine, extra ...interceptor.Factory) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("codecs: %w", err)
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, fmt.Errorf("interceptors: %w", err)
-	}
 	for _, f := range extra {
 		ir.Add(f)
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)), nil
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, fmt.Errorf("interceptors: %w", err)
+	}
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)), nil
 }
 
 // CandidateMessage is a trickled ICE candidate as a `message` to sendto.

@@ -20,6 +20,13 @@ type Files struct {
 // pages), into a directory the test removes.
 func Make(t testing.TB, seconds int) Files {
 	t.Helper()
+	return MakeSized(t, seconds, 320, 240)
+}
+
+// MakeSized is Make with video of width x height pixels: small pictures
+// keep tests with many peers light.
+func MakeSized(t testing.TB, seconds, width, height int) Files {
+	t.Helper()
 	dir := t.TempDir()
 	f := Files{
 		VP8: filepath.Join(dir, "v.ivf"), VP9: filepath.Join(dir, "v9.ivf"),
@@ -27,7 +34,7 @@ func Make(t testing.TB, seconds int) Files {
 		Frames: 30 * seconds,
 	}
 	secs := strconv.Itoa(seconds)
-	card := []string{"-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", secs, "-g", "30", "-pix_fmt", "yuv420p"}
+	card := []string{"-f", "lavfi", "-i", "testsrc=size=" + strconv.Itoa(width) + "x" + strconv.Itoa(height) + ":rate=30", "-t", secs, "-g", "30", "-pix_fmt", "yuv420p"}
 	run := func(args ...string) {
 		t.Helper()
 		cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...)
