@@ -313,9 +313,12 @@ async function onMessage(msg) {
         go(Phase.rejected, { reason: msg.reason });
         break;
       case types.endTalk:
-        // Only the room's talker may send it: through the relay, whoever
-        // sent it is the talker whose stream the relay feeds.
-        if (msg.from === talker || session?.relay) talkerLeft();
+        // Only the room's talker may send it (the server refuses it from
+        // anyone else): through the relay, whoever sent it is the talker
+        // whose stream the relay feeds; a page that never had the talker's
+        // offer (it watched through the relay, then hung up) knows no
+        // talker, and hears its leaving all the same.
+        if (msg.from === talker || talker === null || session?.relay) talkerLeft();
         break;
     }
   } catch (err) {

@@ -35,11 +35,27 @@ function takeViolations() {
 
 // open loads url in a fresh context that may use the camera and microphone
 // (without that permission Chromium gathers only mDNS host candidates).
-// A CSP violation on the page is recorded for takeViolations.
-async function open(browser, url) {
+// A CSP violation on the page is recorded for takeViolations. With
+// { small: true } the page's camera is asked for 320x240 at 15 fps and its
+// shared screen for at most 854x480 at 15 fps, still 16:9 (the page takes
+// what the devices give: 640x480, and 1280x720 at 30 fps; Chromium's fake
+// screen asked for 640x360 gives 480x360 frames): less to encode and
+// decode for a test of many pages on a small machine.
+async function open(browser, url, { small = false } = {}) {
   const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
   contexts.add(context);
   await context.grantPermissions(['camera', 'microphone']);
+  if (small) {
+    await context.addInitScript(() => {
+      const md = navigator.mediaDevices;
+      if (!md) return;
+      const userMedia = md.getUserMedia.bind(md);
+      const displayMedia = md.getDisplayMedia.bind(md);
+      md.getUserMedia = (c) => userMedia(c?.video === true ? { ...c, video: { width: 320, height: 240, frameRate: 15 } } : c);
+      md.getDisplayMedia = (c) => displayMedia(c?.video === true
+        ? { ...c, video: { width: { max: 854 }, height: { max: 480 }, frameRate: { max: 15 } } } : c);
+    });
+  }
   // Keep every RTCPeerConnection a page makes reachable, for getStats.
   await context.addInitScript(() => {
     const Native = window.RTCPeerConnection;
@@ -93,22 +109,52 @@ async function crash(page) {
   cdp.send('Page.crash').catch(() => {}); // never answers: the renderer is gone
 }
 
+// waitState resolves once the page's status line matches pattern; a wait
+// that times out says what it shows.
 async function waitState(page, pattern, timeout = 20000) {
-  await page.waitForFunction(
-    (src) => new RegExp(src).test(document.getElementById('state').textContent),
-    pattern.source, { timeout },
-  );
+  try {
+    await page.waitForFunction(
+      (src) => new RegExp(src).test(document.getElementById('state').textContent),
+      pattern.source, { timeout },
+    );
+  } catch (err) {
+    const shown = await page.$eval('#state', (el) => el.textContent).catch(() => '(no page)');
+    throw new Error(`${page.url()}: ${err.message}: waited for ${pattern}, shows "${shown}"`);
+  }
+}
+
+// videoReport describes what the page's video element and its connections'
+// inbound video show, for a failed wait's message.
+async function videoReport(page, selector) {
+  return page.evaluate(async (sel) => {
+    const v = document.querySelector(sel);
+    const out = [`state "${document.getElementById('state')?.textContent}"`, `video ${v.videoWidth}x${v.videoHeight}, ${v.getVideoPlaybackQuality().totalVideoFrames} frames shown`];
+    for (const pc of window.__pcs || []) {
+      if (pc.connectionState === 'closed') continue;
+      for (const s of (await pc.getStats()).values()) {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') {
+          out.push(`inbound video: ${pc.connectionState}, ${s.packetsReceived} packets (${s.packetsLost} lost, ${s.nackCount} NACKs), ${s.framesReceived} frames received, ${s.framesDecoded} decoded (${s.keyFramesDecoded} key), ${s.framesDropped} dropped, ${s.pliCount} PLIs, ${s.firCount} FIRs, ${s.freezeCount} freezes`);
+        }
+      }
+    }
+    return out.join('; ');
+  }, selector).catch((err) => `no report: ${err.message}`);
 }
 
 // framesAdvance resolves once the page's video decodes `count` more frames
 // and its picture changes between two samples: moving video, not a still.
+// A wait that times out says what the page's video shows (videoReport).
 async function framesAdvance(page, selector, count = 10, timeout = 20000) {
-  await page.waitForFunction((sel) => document.querySelector(sel).videoWidth > 0, selector, { timeout });
+  const wait = async (fn, arg) => {
+    try {
+      await page.waitForFunction(fn, arg, { timeout });
+    } catch (err) {
+      throw new Error(`${page.url()}: ${err.message}; ${await videoReport(page, selector)}`);
+    }
+  };
+  await wait((sel) => document.querySelector(sel).videoWidth > 0, selector);
   const start = await page.evaluate((sel) => document.querySelector(sel).getVideoPlaybackQuality().totalVideoFrames, selector);
-  await page.waitForFunction(
-    ([sel, n]) => document.querySelector(sel).getVideoPlaybackQuality().totalVideoFrames >= n,
-    [selector, start + count], { timeout },
-  );
+  await wait(([sel, n]) => document.querySelector(sel).getVideoPlaybackQuality().totalVideoFrames >= n, [selector, start + count]);
   const sample = () => page.evaluate((sel) => {
     const v = document.querySelector(sel);
     const c = document.createElement('canvas');
@@ -118,8 +164,7 @@ async function framesAdvance(page, selector, count = 10, timeout = 20000) {
     return Array.from(g.getImageData(0, 0, c.width, c.height).data);
   }, selector);
   const first = await sample();
-  await page.waitForFunction(([sel, n]) => document.querySelector(sel).getVideoPlaybackQuality().totalVideoFrames >= n,
-    [selector, start + 2 * count], { timeout });
+  await wait(([sel, n]) => document.querySelector(sel).getVideoPlaybackQuality().totalVideoFrames >= n, [selector, start + 2 * count]);
   const second = await sample();
   let changed = 0;
   for (let i = 0; i < first.length; i += 4) if (first[i] !== second[i] || first[i + 1] !== second[i + 1]) changed++;

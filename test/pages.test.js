@@ -48,8 +48,9 @@ afterEach(async () => {
   assert.deepEqual(takeViolations(), [], 'CSP violations');
 });
 
-async function talker(url, room) {
-  const page = await open(browser, `${url}/talk.html?room=${room}`);
+// talker opens talk.html and goes on air; opts go to open ({ small }).
+async function talker(url, room, opts) {
+  const page = await open(browser, `${url}/talk.html?room=${room}`, opts);
   await page.click('#onair');
   await waitState(page, /^on air/);
   return page;
@@ -129,37 +130,77 @@ test('with the cap at 2 and -relay off the third watcher sees "room full"', { ti
   }
 });
 
-test('with the cap at 1 the server\'s relay serves the next watchers: "live via relay", and the talker counts them and shows their reports', { timeout: 120000 }, async () => {
-  const server = await startServer(['-max-watchers', '1']); // -relay auto, the default
+test('with the cap at 2 five watchers: two direct, three via the relay; a killed one is dropped, Share screen reaches them, the talker leaving reaches all', { timeout: 300000 }, async () => {
+  const server = await startServer(['-max-watchers', '2']); // -relay auto, the default
+  const long = 60000; // six pages on two cores: generous, each wait ends on its event
   try {
-    const talk = await talker(server.url, 'relayed-lecture');
+    const talk = await talker(server.url, 'relayed-lecture', { small: true });
     const watchers = [];
-    for (let i = 0; i < 3; i++) watchers.push(await watcher(server.url, 'relayed-lecture'));
-    await watchers[0].click('#request');
-    await waitState(watchers[0], /^live$/);
-    for (const w of watchers.slice(1)) {
+    for (let i = 0; i < 5; i++) watchers.push(await watcher(server.url, 'relayed-lecture'));
+    const [direct, relayed] = [watchers.slice(0, 2), watchers.slice(2)];
+    for (const w of direct) {
       await w.click('#request');
-      await waitState(w, /^live via relay$/, 40000);
+      await waitState(w, /^live$/, long);
     }
-    await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video')));
-    await waitState(talk, /^on air: 1 direct, 2 via relay$/, 20000);
+    // The three past the cap ask at once: the first starts the room's relay,
+    // which the server holds the others' requests for.
+    await Promise.all(relayed.map((w) => w.click('#request')));
+    await Promise.all(relayed.map((w) => waitState(w, /^live via relay$/, long)));
+    await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video', 10, long)));
+    const size = (w) => w.$eval('#remote-video', (v) => `${v.videoWidth}x${v.videoHeight}`);
+    assert.deepEqual(await Promise.all(watchers.map(size)), Array(5).fill('320x240'));
+    await waitState(talk, /^on air: 2 direct, 3 via relay$/, long);
     // The relay passes its watchers' reports on: a row each, via the relay,
     // with a bitrate.
-    await talk.waitForFunction(() => {
+    const relayRows = (n) => talk.waitForFunction((want) => {
       const rows = [...document.querySelectorAll('#viewers tbody tr[data-via="relay"]')];
-      return rows.length === 2 && rows.every((r) => r.dataset.phase === 'relayed' && r.cells[1].textContent === 'via relay' && r.cells[2].textContent !== '');
-    }, null, { timeout: 20000 });
-    await screenshot(talk, 'talker-relay-counts');
-    await screenshot(watchers[2], 'watcher-live-via-relay');
-    assert.equal(await viewerCount(talk), 1);
+      return rows.length === want && rows.every((r) => r.dataset.phase === 'relayed' && r.cells[1].textContent === 'via relay' && r.cells[2].textContent !== '');
+    }, n, { timeout: long });
+    await relayRows(3);
+    assert.equal(await viewerCount(talk), 2);
     assert.equal(await talk.locator('#viewers tbody tr[data-relay]').count(), 1);
+    assert.equal(await server.metric('broadcast_relay_watchers'), 3);
+    const ttff = await Promise.all(watchers.map((w) => w.evaluate(() => window.firstFrameMs)));
+    console.log(`# time to first frame (ms), 2 direct one by one: ${ttff.slice(0, 2).map((t) => t.toFixed(0)).join(' ')}; 3 via a starting relay at once: ${ttff.slice(2).map((t) => t.toFixed(0)).join(' ')}`);
+    await screenshot(talk, 'talker-2-direct-3-via-relay');
+    await screenshot(relayed[0], 'watcher-live-via-relay');
+
+    // A relay watcher's page killed: no bye, only its socket going tells.
+    await crash(relayed[2]);
+    await waitState(talk, /^on air: 2 direct, 2 via relay$/, long);
+    await relayRows(2);
+    await waitFor('the relay serving 2 watchers', async () => await server.metric('broadcast_relay_watchers') === 2, long);
+    const alive = watchers.slice(0, 4);
+    await Promise.all(alive.map((w) => framesAdvance(w, '#remote-video', 10, long)));
+
+    // Share screen: the talker replaces its video track, which the relay
+    // forwards as it forwarded the camera's.
+    await talk.click('#share-screen');
+    await talk.waitForSelector('#share-screen[aria-pressed="true"]:not([disabled])', { timeout: long });
+    const aspect = (w, want) => w.waitForFunction((a) => {
+      const v = document.getElementById('remote-video');
+      return v.videoHeight > 0 && Math.abs(v.videoWidth / v.videoHeight - a) < 0.05;
+    }, want, { timeout: long });
+    await Promise.all(alive.map((w) => aspect(w, 16 / 9))).catch(async (err) => {
+      throw new Error(`${err.message}; watchers' video: ${(await Promise.all(alive.map(size))).join(' ')}; talker's: ${await talk.$eval('#local-video', (v) => `${v.videoWidth}x${v.videoHeight}`)}`);
+    });
+    await Promise.all(alive.map((w) => framesAdvance(w, '#remote-video', 10, long)));
+    await screenshot(relayed[0], 'watcher-via-relay-screen-share');
+    assert.deepEqual(await Promise.all(alive.map((w) => w.$eval('#state', (el) => el.textContent))),
+      ['live', 'live', 'live via relay', 'live via relay']);
+
     // A relay watcher hanging up: the relay says so and its row goes at
     // once, before the rows' expiry (3 report intervals, 6 s) could.
-    await watchers[2].click('#hangup');
+    await relayed[1].click('#hangup');
     await talk.waitForFunction(() => document.querySelectorAll('#viewers tbody tr[data-via="relay"]').length === 1, null, { timeout: 4000 });
-    await waitState(talk, /^on air: 1 direct, 1 via relay$/, 20000);
-    await screenshot(talk, 'talker-relay-watcher-left');
-    assert.equal(await viewerCount(talk), 1);
+    await waitState(talk, /^on air: 2 direct, 1 via relay$/, long);
+    assert.equal(await viewerCount(talk), 2);
+
+    // The talker going off air: every page hears it, through the relay too.
+    await talk.click('#stop');
+    await Promise.all(alive.map((w) => waitState(w, /^broadcaster left$/, long)));
+    await screenshot(relayed[0], 'watcher-via-relay-broadcaster-left');
+    await waitFor('the relay serving no one', async () => await server.metric('broadcast_relay_watchers') === 0, long);
   } finally {
     await server.stop();
   }
