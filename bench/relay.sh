@@ -18,15 +18,21 @@
 #             and 200th's time to first frame.
 #
 #   bench/relay.sh [counts...]     (default: 50 100 200 400)
-# Environment: SCENARIOS (default "steady join sequence"); PROFILE=N takes a
-# 20 s CPU profile of the server during the steady run with N watchers
-# (written to bench/relay-N.pprof); SERVE_FLAGS adds flags to both servers.
+# Each steady count runs on a fresh server (memory is measured best there).
+# Environment: SCENARIOS (default "steady join sequence"); STEADY, the
+# window (default 10s); PROFILE=N takes a 20 s CPU profile of the server in
+# the steady run with N watchers (written to relay-N.pprof in PROFILE_DIR,
+# default /tmp); SERVE_FLAGS adds flags to every server; BIN, the broadcast
+# binary serving and talking (default bin/broadcast), for another build's
+# figures; the watchers are always bin/broadcast's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 counts=$(echo "${*:-50 100 200 400}" | tr ' ' ',')
 scenarios=${SCENARIOS:-steady join sequence}
 
 make -s build
+bin=${BIN:-bin/broadcast} # server and talker
+bench=bin/broadcast       # watchers
 tmp=$(mktemp -d)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"; }
@@ -46,39 +52,54 @@ serve() {
   port=$(freeport); metrics=$(freeport)
   url=http://127.0.0.1:$port
   # shellcheck disable=SC2086
-  bin/broadcast serve -addr 127.0.0.1:$port -metrics-addr 127.0.0.1:$metrics -pprof -log-level warn \
+  $bin serve -addr 127.0.0.1:$port -metrics-addr 127.0.0.1:$metrics -pprof -log-level warn \
     -max-addr-sockets 1000 ${SERVE_FLAGS:-} "$@" & server=$!
   pids+=($server)
   for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-  bin/broadcast talk -server $url -room bench -video "$tmp/v.ivf" -audio "$tmp/a.ogg" -log-level warn & pids+=($!)
+  $bin talk -server $url -room bench -video "$tmp/v.ivf" -audio "$tmp/a.ogg" -log-level warn & pids+=($!)
   sleep 1 # let it go on air (the watchers ask again until it is)
 }
 
-stop() { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; pids=(); }
+# stop: the talker first, then the server (it would log the server's loss).
+stop() {
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; wait "${pids[$i]}" 2>/dev/null || true; done
+  pids=()
+}
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in $scenarios; do
   case $s in
   steady)
-    serve -relay always -relay-max-watchers 1000
     echo "## steady (-relay always), ${STEADY:-10s} window"
     if [ -n "${PROFILE:-}" ]; then
-      # The profile's run first, alone, then every count.
-      (bin/broadcast bench -url $url -pid $server -scenarios steady -counts "$PROFILE" -steady 30s >/dev/null &
-       sleep 12; curl -s -o "bench/relay-$PROFILE.pprof" "http://127.0.0.1:$metrics/debug/pprof/profile?seconds=20"; wait)
-      echo "profile: bench/relay-$PROFILE.pprof (go tool pprof -top bin/broadcast bench/relay-$PROFILE.pprof)"
+      # The profile's run first, alone: 20 s once every watcher is live.
+      serve -relay always -relay-max-watchers 1000
+      prof=${PROFILE_DIR:-/tmp}/relay-$PROFILE.pprof
+      $bench bench -url $url -pid $server -scenarios steady -counts "$PROFILE" -steady 21s \
+        -profile "$prof" -profile-from http://127.0.0.1:$metrics
+      echo "profile: $prof (go tool pprof -top $bin $prof)"
+      stop
     fi
-    bin/broadcast bench -url $url -pid $server -scenarios steady -counts "$counts" -steady "${STEADY:-10s}"
-    stop ;;
+    first=1
+    for n in ${counts//,/ }; do
+      serve -relay always -relay-max-watchers 1000
+      if [ $first = 1 ]; then
+        $bench bench -url $url -pid $server -scenarios steady -counts "$n" -steady "${STEADY:-10s}"
+      else
+        $bench bench -url $url -pid $server -scenarios steady -counts "$n" -steady "${STEADY:-10s}" | sed 1d
+      fi
+      first=0
+      stop
+    done ;;
   join)
     serve -relay always -relay-max-watchers 1000
     echo "## join (-relay always)"
-    bin/broadcast bench -url $url -scenarios join -together 1,8 -joins 20
+    $bench bench -url $url -scenarios join -together 1,8 -joins 20
     stop ;;
   sequence)
     serve
     echo "## sequence (default flags)"
-    bin/broadcast bench -url $url -scenarios sequence -marks 11,50,200
+    $bench bench -url $url -scenarios sequence -marks 11,50,200
     stop ;;
   esac
 done

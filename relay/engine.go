@@ -6,6 +6,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v4"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -44,7 +46,11 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg}
 	se := webrtc.SettingEngine{}
 	if cfg.UDPPort > 0 {
-		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort)
+		n, err := stdnet.NewNet()
+		if err != nil {
+			return nil, fmt.Errorf("network: %w", err)
+		}
+		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithNet(batchNet{Net: n}))
 		if err != nil {
 			return nil, fmt.Errorf("ICE UDP port %d: %w", cfg.UDPPort, err)
 		}
@@ -92,4 +98,17 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	return e.mux.Close()
+}
+
+// batchNet is the host's network, whose UDP sockets write media in batches
+// (batchConn): the UDP mux's sockets.
+type batchNet struct{ transport.Net }
+
+// ListenUDP listens on laddr, and wraps the socket in a batchConn.
+func (batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	conn, err := net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	return newBatchConn(conn), nil
 }

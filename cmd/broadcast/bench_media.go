@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/broadcast-service/broadcast/loadtest/media"
@@ -27,17 +28,21 @@ type mediaBench struct {
 	joins    *int
 	marks    *[]string
 	timeout  *time.Duration
+	profile  *string
+	from     *string
 }
 
 func mediaFlags(f *flags) *mediaBench {
 	return &mediaBench{
 		room:     f.String("room", "bench", "steady, join, sequence: the room on air to watch"),
-		steady:   typed(f, "steady", "", "10s", "steady: how long the watchers are measured once all are live", duration),
-		counts:   typed(f, "counts", "", "50,100,200,400", "steady: comma-separated watcher counts, one run each", list),
-		together: typed(f, "together", "", "1,8", "join: comma-separated numbers of watchers joining at once", list),
-		joins:    typed(f, "joins", "", "20", "join: watchers joining in all, for each of -together", atLeast(1)),
-		marks:    typed(f, "marks", "", "11,50,200", "sequence: watchers (1-based, in order of joining) whose time to first frame is printed; the last is how many join", list),
-		timeout:  typed(f, "media-timeout", "", "120s", "steady, join, sequence: how long watchers have to see their first frame", duration),
+		steady:   typed(f, "steady", "BROADCAST_BENCH_STEADY", "10s", "steady: how long the watchers are measured once all are live", duration),
+		counts:   typed(f, "counts", "BROADCAST_BENCH_COUNTS", "50,100,200,400", "steady: comma-separated watcher counts, one run each", list),
+		together: typed(f, "together", "BROADCAST_BENCH_TOGETHER", "1,8", "join: comma-separated numbers of watchers joining at once", list),
+		joins:    typed(f, "joins", "BROADCAST_BENCH_JOINS", "20", "join: watchers joining in all, for each of -together", atLeast(1)),
+		marks:    typed(f, "marks", "BROADCAST_BENCH_MARKS", "11,50,200", "sequence: watchers (1-based, in order of joining) whose time to first frame is printed; the last is how many join", list),
+		timeout:  typed(f, "media-timeout", "BROADCAST_BENCH_MEDIA_TIMEOUT", "120s", "steady, join, sequence: how long watchers have to see their first frame", duration),
+		profile:  f.String("profile", "", "steady: a file to write the server's CPU profile over the window into (taken from -profile-from)"),
+		from:     f.String("profile-from", "", "steady: the server's metrics address serving -pprof (http://host:port)"),
 	}
 }
 
@@ -48,27 +53,35 @@ func (m *mediaBench) run(ctx context.Context, scenario, base string, pid int, ou
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
-	defer tw.Flush()
+	// Fixed widths rather than a tabwriter: rows print as they come.
+	w := out
 	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 0, 64) }
 	switch scenario {
 	case "steady":
-		fmt.Fprintln(tw, "watchers\trelayed\tcpu-ms/watcher-s\tKB/watcher\tserver-MB\tloss-%\tfps-min\tfps-p50\tttff-p50-ms\tttff-p95-ms\tload\t")
+		fmt.Fprintf(w, "%8s %7s %16s %10s %9s %6s %7s %7s %11s %11s  %s\n", "watchers", "relayed", "cpu-ms/watcher-s", "KB/watcher",
+			"server-MB", "loss-%", "fps-min", "fps-p50", "ttff-p50-ms", "ttff-p95-ms", "load")
 		for _, c := range *m.counts {
 			n, err := strconv.Atoi(c)
 			if err != nil || n < 1 {
 				return fmt.Errorf("-counts: %q", c)
 			}
-			r, err := pool.Steady(ctx, media.SteadyConfig{Watchers: n, Window: *m.steady, JoinTimeout: *m.timeout, ServerPID: pid})
+			cfg := media.SteadyConfig{Watchers: n, Window: *m.steady, JoinTimeout: *m.timeout, ServerPID: pid}
+			var perr error
+			if *m.profile != "" {
+				cfg.OnWindow = func() { perr = m.takeProfile(ctx) }
+			}
+			r, err := pool.Steady(ctx, cfg)
+			if err == nil {
+				err = perr
+			}
 			if err != nil {
 				return fmt.Errorf("steady %d: %w", n, err)
 			}
-			fmt.Fprintf(tw, "%d\t%d\t%.3f\t%.0f\t%.1f\t%.2f\t%.1f\t%.1f\t%s\t%s\t%s\t\n", r.Watchers, r.Relayed, r.CPUPerWatcher, r.KBPerWatcher, r.RSSMB,
+			fmt.Fprintf(w, "%8d %7d %16.3f %10.0f %9.1f %6.2f %7.1f %7.1f %11s %11s  %s\n", r.Watchers, r.Relayed, r.CPUPerWatcher, r.KBPerWatcher, r.RSSMB,
 				r.LossPct, r.FPSMin, r.FPSMedian, ms(r.TTFFp50), ms(r.TTFFp95), r.Load)
-			_ = tw.Flush()
 		}
 	case "join":
-		fmt.Fprintln(tw, "together\tjoins\tttff-p50-ms\tttff-p95-ms\tttff-max-ms\tload\t")
+		fmt.Fprintf(w, "%8s %5s %11s %11s %11s  %s\n", "together", "joins", "ttff-p50-ms", "ttff-p95-ms", "ttff-max-ms", "load")
 		for _, c := range *m.together {
 			k, err := strconv.Atoi(c)
 			if err != nil || k < 1 {
@@ -78,8 +91,7 @@ func (m *mediaBench) run(ctx context.Context, scenario, base string, pid int, ou
 			if err != nil {
 				return fmt.Errorf("join %d: %w", k, err)
 			}
-			fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t\n", k, len(ttff), ms(media.Quantile(ttff, 0.5)), ms(media.Quantile(ttff, 0.95)), ms(media.Quantile(ttff, 1)), media.LoadAverage())
-			_ = tw.Flush()
+			fmt.Fprintf(w, "%8d %5d %11s %11s %11s  %s\n", k, len(ttff), ms(media.Quantile(ttff, 0.5)), ms(media.Quantile(ttff, 0.95)), ms(media.Quantile(ttff, 1)), media.LoadAverage())
 		}
 	case "sequence":
 		marks := make([]int, 0, len(*m.marks))
@@ -94,19 +106,19 @@ func (m *mediaBench) run(ctx context.Context, scenario, base string, pid int, ou
 		if err != nil {
 			return fmt.Errorf("sequence: %w", err)
 		}
-		fmt.Fprintln(tw, "watcher\tvia\tttff-ms\t")
+		fmt.Fprintf(w, "%7s %6s %7s\n", "watcher", "via", "ttff-ms")
 		for _, k := range marks {
 			via := "direct"
 			if got[k-1].Relayed {
 				via = "relay"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t\n", k, via, ms(got[k-1].TTFF))
+			fmt.Fprintf(w, "%7d %6s %7s\n", k, via, ms(got[k-1].TTFF))
 		}
 		all := make([]time.Duration, len(got))
 		for i, c := range got {
 			all[i] = c.TTFF
 		}
-		fmt.Fprintf(tw, "all %d: p50 %s, p95 %s, max %s ms; load %s\t\t\t\n", len(all), ms(media.Quantile(all, 0.5)), ms(media.Quantile(all, 0.95)), ms(media.Quantile(all, 1)), media.LoadAverage())
+		fmt.Fprintf(w, "all %d: p50 %s, p95 %s, max %s ms; load %s\n", len(all), ms(media.Quantile(all, 0.5)), ms(media.Quantile(all, 0.95)), ms(media.Quantile(all, 1)), media.LoadAverage())
 	}
 	return nil
 }
@@ -124,4 +136,31 @@ func isLoopback(base string) bool {
 		return ip.IsLoopback()
 	}
 	return false
+}
+
+// takeProfile writes the server's CPU profile over most of the steady
+// window into -profile.
+func (m *mediaBench) takeProfile(ctx context.Context) error {
+	secs := max(int(m.steady.Seconds())-1, 1)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(*m.from, "/"), secs), nil)
+	if err != nil {
+		return fmt.Errorf("-profile-from: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile: %s (is the server run with -pprof?)", resp.Status)
+	}
+	f, err := os.Create(*m.profile)
+	if err != nil {
+		return fmt.Errorf("-profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("-profile: %w", err)
+	}
+	return f.Close()
 }

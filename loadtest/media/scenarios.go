@@ -23,6 +23,9 @@ type SteadyConfig struct {
 	ServerPID int
 	// Parallel is how many watchers join at once; 0 means 20.
 	Parallel int
+	// OnWindow, if set, runs on a goroutine of its own as the window
+	// starts (to profile the server, say); Steady waits for it to return.
+	OnWindow func()
 }
 
 // SteadyResult is what Steady measured. CPU and memory are the server's.
@@ -82,6 +85,11 @@ func (p *Pool) Steady(ctx context.Context, cfg SteadyConfig) (SteadyResult, erro
 		}
 	}
 	start := time.Now()
+	if cfg.OnWindow != nil {
+		hook := make(chan struct{})
+		go func() { defer close(hook); cfg.OnWindow() }()
+		defer func() { <-hook }()
+	}
 	select { // the measurement's window: no synchronisation waits on it
 	case <-time.After(cfg.Window):
 	case <-ctx.Done():
@@ -98,7 +106,7 @@ func (p *Pool) Steady(ctx context.Context, cfg SteadyConfig) (SteadyResult, erro
 		if err != nil {
 			return res, err
 		}
-		res.CPUPerWatcher = float64((cpu1-cpu0).Milliseconds()) / secs / float64(len(ws))
+		res.CPUPerWatcher = float64((cpu1 - cpu0).Milliseconds()) / secs / float64(len(ws))
 		res.KBPerWatcher = float64(rss1-rss0) / float64(len(ws))
 		res.RSSMB = float64(rss1) / 1024
 	}
@@ -122,7 +130,7 @@ func (p *Pool) Steady(ctx context.Context, cfg SteadyConfig) (SteadyResult, erro
 type JoinConfig struct {
 	// Together is how many watchers join at once in each round.
 	Together int
-	// Joins is how many watchers join in all (rounds of Together).
+	// Joins is how many watchers join in all, at least: rounds of Together.
 	Joins int
 	// Spread is the pause before each round, which moves the rounds'
 	// phases over the talker's group of pictures: round i waits
@@ -141,7 +149,7 @@ func (p *Pool) Join(ctx context.Context, cfg JoinConfig) ([]time.Duration, error
 		spread = 2 * time.Second
 	}
 	var all []time.Duration
-	for i := range max(cfg.Joins/cfg.Together, 1) {
+	for i := range (cfg.Joins + cfg.Together - 1) / cfg.Together {
 		pause := time.Duration(i*370) * time.Millisecond % spread
 		select { // spaces the rounds; not a synchronisation
 		case <-time.After(pause):
