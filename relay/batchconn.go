@@ -68,6 +68,7 @@ type batchConn struct {
 	stalled bool
 	waiting int           // writes waiting for a slot
 	wait    time.Duration // batchWait; tests lengthen it
+	onStall func()        // if set, called as the drops begin (not under mu)
 
 	wake  chan struct{} // a packet was queued (capacity 1)
 	space chan struct{} // slots came free (capacity 1)
@@ -86,12 +87,16 @@ type queuedPacket struct {
 
 // newBatchConn wraps conn and starts its writer; Close stops it.
 func newBatchConn(conn *net.UDPConn) *batchConn {
-	c := &batchConn{UDPConn: conn}
-	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() != nil {
+	return (&batchConn{UDPConn: conn}).init()
+}
+
+// init sets c's batch writer for its socket's family and starts it.
+func (c *batchConn) init() *batchConn {
+	if la, ok := c.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() != nil {
 		c.v4 = true
-		c.batch = ipv4.NewPacketConn(conn)
+		c.batch = ipv4.NewPacketConn(c.UDPConn)
 	} else {
-		c.batch = ipv6.NewPacketConn(conn)
+		c.batch = ipv6.NewPacketConn(c.UDPConn)
 	}
 	return c.start()
 }
@@ -184,9 +189,13 @@ func (c *batchConn) slot() (*queuedPacket, error) {
 		c.mu.Lock()
 		c.waiting--
 		if timedOut {
+			began := !c.stalled
 			c.stalled = true
 			c.mu.Unlock()
 			c.dropped.Add(1)
+			if began && c.onStall != nil {
+				c.onStall()
+			}
 			return nil, nil
 		}
 		c.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,7 +83,8 @@ func (f *frozenWriter) WriteBatch([]ipv4.Message, int) (int, error) {
 func TestBatchConnFrozen(t *testing.T) {
 	rx := loopbackUDP(t)
 	f := &frozenWriter{entered: make(chan struct{}), release: make(chan struct{})}
-	c := (&batchConn{UDPConn: loopbackUDP(t), batch: f, v4: true, wait: 100 * time.Millisecond}).start()
+	var stalls atomic.Int32
+	c := (&batchConn{UDPConn: loopbackUDP(t), batch: f, v4: true, wait: 100 * time.Millisecond, onStall: func() { stalls.Add(1) }}).start()
 	to := rx.LocalAddr().(*net.UDPAddr).AddrPort()
 	pkt := mediaPacket(1, 1200)
 	if _, err := c.WriteToAddrPort(pkt, to); err != nil {
@@ -100,6 +102,9 @@ func TestBatchConnFrozen(t *testing.T) {
 	// (101 waits would take 10 s).
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("writes to a full queue took %v", d)
+	}
+	if n := stalls.Load(); n != 1 {
+		t.Errorf("%d stalls told, want 1", n)
 	}
 	// The first packet's slot is the stuck write's: the queue holds one less.
 	if got := c.Dropped(); got != extra+1 {

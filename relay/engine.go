@@ -2,6 +2,7 @@ package relay
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 
 	"github.com/pion/ice/v4"
@@ -50,7 +51,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("network: %w", err)
 		}
-		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithNet(batchNet{Net: n}))
+		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithNet(batchNet{Net: n, log: cfg.Logger}))
 		if err != nil {
 			return nil, fmt.Errorf("ICE UDP port %d: %w", cfg.UDPPort, err)
 		}
@@ -101,14 +102,22 @@ func (e *Engine) Close() error {
 }
 
 // batchNet is the host's network, whose UDP sockets write media in batches
-// (batchConn): the UDP mux's sockets.
-type batchNet struct{ transport.Net }
+// (batchConn): the UDP mux's sockets. A socket that stops draining is
+// logged as its drops begin.
+type batchNet struct {
+	transport.Net
+	log *slog.Logger
+}
 
 // ListenUDP listens on laddr, and wraps the socket in a batchConn.
-func (batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+func (n batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
 	conn, err := net.ListenUDP(network, laddr)
 	if err != nil {
 		return nil, err
 	}
-	return newBatchConn(conn), nil
+	c := &batchConn{UDPConn: conn}
+	c.onStall = func() {
+		n.log.Warn("media socket not draining: packets dropped", "addr", conn.LocalAddr().String(), "dropped", c.Dropped())
+	}
+	return c.init(), nil
 }

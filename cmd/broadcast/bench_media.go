@@ -58,8 +58,8 @@ func (m *mediaBench) run(ctx context.Context, scenario, base string, pid int, ou
 	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 0, 64) }
 	switch scenario {
 	case "steady":
-		fmt.Fprintf(w, "%8s %7s %16s %10s %9s %6s %7s %7s %11s %11s  %s\n", "watchers", "relayed", "cpu-ms/watcher-s", "KB/watcher",
-			"server-MB", "loss-%", "fps-min", "fps-p50", "ttff-p50-ms", "ttff-p95-ms", "load")
+		fmt.Fprintf(w, "%8s %7s %16s %10s %9s %6s %7s %7s %11s %11s %13s  %s\n", "watchers", "relayed", "cpu-ms/watcher-s", "KB/watcher",
+			"server-MB", "loss-%", "fps-min", "fps-p50", "ttff-p50-ms", "ttff-p95-ms", "watchers-cpu", "load")
 		for _, c := range *m.counts {
 			n, err := strconv.Atoi(c)
 			if err != nil || n < 1 {
@@ -77,8 +77,8 @@ func (m *mediaBench) run(ctx context.Context, scenario, base string, pid int, ou
 			if err != nil {
 				return fmt.Errorf("steady %d: %w", n, err)
 			}
-			fmt.Fprintf(w, "%8d %7d %16.3f %10.0f %9.1f %6.2f %7.1f %7.1f %11s %11s  %s\n", r.Watchers, r.Relayed, r.CPUPerWatcher, r.KBPerWatcher, r.RSSMB,
-				r.LossPct, r.FPSMin, r.FPSMedian, ms(r.TTFFp50), ms(r.TTFFp95), r.Load)
+			fmt.Fprintf(w, "%8d %7d %16.3f %10.0f %9.1f %6.2f %7.1f %7.1f %11s %11s %13.2f  %s\n", r.Watchers, r.Relayed, r.CPUPerWatcher, r.KBPerWatcher, r.RSSMB,
+				r.LossPct, r.FPSMin, r.FPSMedian, ms(r.TTFFp50), ms(r.TTFFp95), r.WatchersCPU, r.Load)
 		}
 	case "join":
 		fmt.Fprintf(w, "%8s %5s %11s %11s %11s  %s\n", "together", "joins", "ttff-p50-ms", "ttff-p95-ms", "ttff-max-ms", "load")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -45,6 +46,10 @@ type SteadyResult struct {
 	FPSMin, FPSMedian float64
 	// TTFFp50 and TTFFp95 are the watchers' times to first frame.
 	TTFFp50, TTFFp95 time.Duration
+	// WatchersCPU is the CPU this process (the watchers) used over the
+	// window, in cores: near the machine's, the watchers are what falls
+	// behind.
+	WatchersCPU float64
 	// Load is the machine's load averages (1, 5, 15 min) at the window's end.
 	Load string
 }
@@ -84,6 +89,7 @@ func (p *Pool) Steady(ctx context.Context, cfg SteadyConfig) (SteadyResult, erro
 			return res, err
 		}
 	}
+	self0, _ := procCPU(os.Getpid())
 	start := time.Now()
 	if cfg.OnWindow != nil {
 		hook := make(chan struct{})
@@ -97,6 +103,9 @@ func (p *Pool) Steady(ctx context.Context, cfg SteadyConfig) (SteadyResult, erro
 	}
 	secs := time.Since(start).Seconds()
 	after := counters(ws)
+	if self1, err := procCPU(os.Getpid()); err == nil {
+		res.WatchersCPU = (self1 - self0).Seconds() / secs
+	}
 	if cfg.ServerPID > 0 {
 		cpu1, err := procCPU(cfg.ServerPID)
 		if err != nil {
