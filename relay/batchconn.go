@@ -23,12 +23,16 @@ const (
 	// watchers joining together) is paced by the socket, as it was by
 	// writing each packet at once, but a socket the kernel no longer
 	// drains holds up a forwarding goroutine once, not for every packet.
-	batchWait = 100 * time.Millisecond
+	// It is long because on a host short of CPU a system call of the
+	// writer's can take 100 ms and more (2 cores at a load of 28): that is
+	// no reason to drop.
+	batchWait = 500 * time.Millisecond
 	// batchPacketBytes is the largest packet queued; a larger one is
 	// written at once.
 	batchPacketBytes = 1500
-	// batchMessages is the most packets one system call writes.
-	batchMessages = 256
+	// batchMessages is the most packets one system call writes: most of
+	// what batching saves, with calls short enough to free slots often.
+	batchMessages = 64
 )
 
 // batchWriter writes several datagrams in one system call: sendmmsg(2) on
