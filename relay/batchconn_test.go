@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -203,12 +204,23 @@ func TestBatchConnAddresses(t *testing.T) {
 	}
 }
 
+// processCPU is the CPU time the process has used (user and system).
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkBatchConn: a fan-out burst, one 1200-byte RTP packet to each of
 // burst watchers (loopback receivers), as pion's UDP mux writes them: at
 // once with a system call each (direct), or queued for the batching
 // writer (batched). An op is the burst, from its first write to its last
-// datagram handed to the kernel: ns/packet is per datagram; batched
-// reports datagrams per system call. Run with
+// datagram handed to the kernel: ns/packet is per datagram, cpu-ns/packet
+// the process's CPU time per datagram (on loopback the kernel's delivery
+// to the receiver is the sender's too); batched reports datagrams per
+// system call. Run with
 //
 //	go test -run '^$' -bench BenchmarkBatchConn -benchmem ./relay/
 func BenchmarkBatchConn(b *testing.B) {
@@ -228,6 +240,7 @@ func BenchmarkBatchConn(b *testing.B) {
 			}
 			b.ReportAllocs()
 			var sent uint64
+			cpu0 := processCPU(b)
 			for b.Loop() {
 				for range burst {
 					if _, err := write(pkt, to); err != nil {
@@ -242,6 +255,7 @@ func BenchmarkBatchConn(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*burst), "ns/packet")
+			b.ReportMetric(float64((processCPU(b)-cpu0).Nanoseconds())/float64(b.N*burst), "cpu-ns/packet")
 			if c != nil {
 				_ = c.Close()
 				b.ReportMetric(float64(c.sent.Load())/float64(max(c.batches.Load(), 1)), "packets/syscall")
