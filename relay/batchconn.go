@@ -18,14 +18,13 @@ const (
 	// made as needed, then kept: at most batchQueuePackets ×
 	// batchPacketBytes (1.5 MB) per socket.
 	batchQueuePackets = 1024
-	// batchWait is how long a write waits for room in a full queue before
-	// its packet is dropped: a burst (a group of pictures replayed to
-	// watchers joining together) is paced by the socket, as it was by
-	// writing each packet at once, but a socket the kernel no longer
-	// drains holds up a forwarding goroutine once, not for every packet.
-	// It is long because on a host short of CPU a system call of the
-	// writer's can take 100 ms and more (2 cores at a load of 28): that is
-	// no reason to drop.
+	// batchWait is how long a write waits for room in a full queue while
+	// none of the writer's calls returns, before its packet is dropped: a
+	// burst (a group of pictures replayed to watchers joining together) is
+	// paced by the socket, as it was by writing each packet at once, but a
+	// socket the kernel no longer drains holds up a forwarding goroutine
+	// once, not for every packet. It is long because on a host short of
+	// CPU one call can take 100 ms and more (2 cores at a load of 28).
 	batchWait = 500 * time.Millisecond
 	// batchPacketBytes is the largest packet queued; a larger one is
 	// written at once.
@@ -71,6 +70,7 @@ type batchConn struct {
 	// until the writer's next call goes through.
 	stalled bool
 	waiting int           // writes waiting for a slot
+	calls   uint64        // the writer's calls returned so far
 	wait    time.Duration // batchWait; tests lengthen it
 	onStall func()        // if set, called as the drops begin (not under mu)
 
@@ -152,6 +152,7 @@ func (c *batchConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) 
 // packet is to be dropped — counted — or the socket is closed (an error).
 func (c *batchConn) slot() (*queuedPacket, error) {
 	var timer *time.Timer // made only if the queue is full
+	var armed uint64      // c.calls as the timer was set
 	defer func() {
 		if timer != nil {
 			timer.Stop()
@@ -179,10 +180,10 @@ func (c *batchConn) slot() (*queuedPacket, error) {
 			return nil, nil
 		}
 		c.waiting++
-		c.mu.Unlock()
 		if timer == nil {
-			timer = time.NewTimer(c.wait)
+			timer, armed = time.NewTimer(c.wait), c.calls
 		}
+		c.mu.Unlock()
 		var timedOut bool
 		select {
 		case <-c.space:
@@ -192,6 +193,12 @@ func (c *batchConn) slot() (*queuedPacket, error) {
 		}
 		c.mu.Lock()
 		c.waiting--
+		if timedOut && c.calls != armed {
+			// Slow, not stuck: the writer's calls go through, only not
+			// fast enough for the free slots to reach this write.
+			timedOut, armed = false, c.calls
+			timer.Reset(c.wait)
+		}
 		if timedOut {
 			began := !c.stalled
 			c.stalled = true
@@ -267,11 +274,6 @@ func (c *batchConn) run() {
 				break
 			}
 			ok := c.write(w, batch)
-			c.mu.Lock()
-			c.free = append(c.free, batch...)
-			c.stalled = false
-			c.mu.Unlock()
-			c.signalSpace()
 			clear(batch) // the slots are the free list's
 			if !ok {
 				return
@@ -280,24 +282,43 @@ func (c *batchConn) run() {
 	}
 }
 
-// write writes batch, and reports false once the socket is closed.
+// write writes batch, giving each call's slots back as it returns, and
+// reports false once the socket is closed.
 func (c *batchConn) write(w *batchScratch, batch []*queuedPacket) bool {
 	for len(batch) > 0 {
 		k := w.fill(batch)
-		c.batches.Add(1)
 		n, err := c.batch.WriteBatch(w.msgs[:k], 0)
-		c.sent.Add(uint64(max(n, 0)))
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				c.dropped.Add(uint64(len(batch) - max(n, 0)))
-				return false
-			}
-			n = max(n, 0) + 1 // the one that failed is dropped (ICMP error, say)
+		n = max(n, 0)
+		c.sent.Add(uint64(n))
+		done := n
+		switch {
+		case errors.Is(err, net.ErrClosed):
+			c.dropped.Add(uint64(len(batch) - n))
+			c.release(batch)
+			return false
+		case err != nil:
+			done++ // the one that failed is dropped (an ICMP error, say)
 			c.dropped.Add(1)
+		case n == 0:
+			done = k // a call that wrote nothing and said nothing: move on
 		}
-		batch = batch[min(max(n, 1), len(batch)):]
+		done = min(done, len(batch))
+		c.release(batch[:done])
+		batch = batch[done:]
 	}
 	return true
+}
+
+// release gives slots back after a call: the writer got through, the
+// socket is draining.
+func (c *batchConn) release(ps []*queuedPacket) {
+	c.mu.Lock()
+	c.free = append(c.free, ps...)
+	c.stalled = false
+	c.calls++
+	c.mu.Unlock()
+	c.batches.Add(1)
+	c.signalSpace()
 }
 
 // batchScratch is the writer's own messages and addresses, reused for
