@@ -20,9 +20,9 @@
 #   bench/relay.sh [counts...]     (default: 50 100 200 400)
 # Each steady count runs on a fresh server (memory is measured best there).
 # Environment: SCENARIOS (default "steady join sequence"); STEADY, the
-# window (default 10s); PROFILE=N takes a 20 s CPU profile of the server in
-# the steady run with N watchers (written to relay-N.pprof in PROFILE_DIR,
-# default /tmp); SERVE_FLAGS adds flags to every server; BIN, the broadcast
+# window (default 10s); PROFILE=N takes a 20 s CPU profile and a heap
+# profile of the server in a steady run with N watchers first (written to
+# relay-N.pprof and relay-N.heap in PROFILE_DIR, default /tmp); SERVE_FLAGS adds flags to every server; BIN, the broadcast
 # binary serving and talking (default bin/broadcast), for another build's
 # figures; the watchers are always bin/broadcast's.
 set -euo pipefail
@@ -76,8 +76,8 @@ for s in $scenarios; do
       serve -relay always -relay-max-watchers 1000
       prof=${PROFILE_DIR:-/tmp}/relay-$PROFILE.pprof
       $bench bench -url $url -pid $server -scenarios steady -counts "$PROFILE" -steady 21s \
-        -profile "$prof" -profile-from http://127.0.0.1:$metrics
-      echo "profile: $prof (go tool pprof -top $bin $prof)"
+        -profile "$prof" -heap-profile "${prof%.pprof}.heap" -profile-from http://127.0.0.1:$metrics
+      echo "profiles: $prof, ${prof%.pprof}.heap (go tool pprof -top $bin $prof)"
       stop
     fi
     first=1

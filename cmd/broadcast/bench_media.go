@@ -29,6 +29,7 @@ type mediaBench struct {
 	marks    *[]string
 	timeout  *time.Duration
 	profile  *string
+	heap     *string
 	from     *string
 }
 
@@ -42,6 +43,7 @@ func mediaFlags(f *flags) *mediaBench {
 		marks:    typed(f, "marks", "BROADCAST_BENCH_MARKS", "11,50,200", "sequence: watchers (1-based, in order of joining) whose time to first frame is printed; the last is how many join", list),
 		timeout:  typed(f, "media-timeout", "BROADCAST_BENCH_MEDIA_TIMEOUT", "120s", "steady, join, sequence: how long watchers have to see their first frame", duration),
 		profile:  f.String("profile", "", "steady: a file to write the server's CPU profile over the window into (taken from -profile-from)"),
+		heap:     f.String("heap-profile", "", "steady: a file to write the server's heap profile into as the window starts (taken from -profile-from)"),
 		from:     f.String("profile-from", "", "steady: the server's metrics address serving -pprof (http://host:port)"),
 	}
 }
@@ -67,8 +69,8 @@ func (m *mediaBench) run(ctx context.Context, scenario, base string, pid int, ou
 			}
 			cfg := media.SteadyConfig{Watchers: n, Window: *m.steady, JoinTimeout: *m.timeout, ServerPID: pid}
 			var perr error
-			if *m.profile != "" {
-				cfg.OnWindow = func() { perr = m.takeProfile(ctx) }
+			if *m.profile != "" || *m.heap != "" {
+				cfg.OnWindow = func() { perr = m.takeProfiles(ctx) }
 			}
 			r, err := pool.Steady(ctx, cfg)
 			if err == nil {
@@ -138,11 +140,23 @@ func isLoopback(base string) bool {
 	return false
 }
 
-// takeProfile writes the server's CPU profile over most of the steady
-// window into -profile.
-func (m *mediaBench) takeProfile(ctx context.Context) error {
-	secs := max(int(m.steady.Seconds())-1, 1)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(*m.from, "/"), secs), nil)
+// takeProfiles writes the server's heap profile into -heap-profile, and
+// its CPU profile over most of the steady window into -profile.
+func (m *mediaBench) takeProfiles(ctx context.Context) error {
+	if *m.heap != "" {
+		if err := m.fetch(ctx, "heap", *m.heap); err != nil {
+			return err
+		}
+	}
+	if *m.profile != "" {
+		return m.fetch(ctx, fmt.Sprintf("profile?seconds=%d", max(int(m.steady.Seconds())-1, 1)), *m.profile)
+	}
+	return nil
+}
+
+// fetch writes the server's /debug/pprof/<what> into file.
+func (m *mediaBench) fetch(ctx context.Context, what, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(*m.from, "/")+"/debug/pprof/"+what, nil)
 	if err != nil {
 		return fmt.Errorf("-profile-from: %w", err)
 	}
@@ -154,13 +168,13 @@ func (m *mediaBench) takeProfile(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("profile: %s (is the server run with -pprof?)", resp.Status)
 	}
-	f, err := os.Create(*m.profile)
+	f, err := os.Create(file)
 	if err != nil {
-		return fmt.Errorf("-profile: %w", err)
+		return fmt.Errorf("profile: %w", err)
 	}
 	if _, err := io.Copy(f, resp.Body); err != nil {
 		_ = f.Close()
-		return fmt.Errorf("-profile: %w", err)
+		return fmt.Errorf("profile: %w", err)
 	}
 	return f.Close()
 }
