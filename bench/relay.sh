@@ -4,7 +4,8 @@
 # bench`, package loadtest/media, all in another process). Media: 640x480
 # VP8 at 30 fps (~1 Mbit/s, a keyframe every 2 s) and Opus, made with ffmpeg.
 #
-#   steady:   `broadcast serve -relay always`; for each count N, N watchers
+#   steady:   `broadcast serve -relay always -relay-udp-port P` (one ICE port,
+#             as deployed: docker-compose.yml); for each count N, N watchers
 #             join, then over a 10 s window: the server's CPU time per
 #             watcher per second of video, its resident memory per watcher
 #             (with N less before), video loss, frame rates (min, median),
@@ -44,6 +45,7 @@ ffmpeg -hide_banner -loglevel error -f lavfi -i sine=frequency=440:sample_rate=4
   -c:a libopus -page_duration 20000 "$tmp/a.ogg"
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+udpport() { python3 -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); s.bind(("0.0.0.0",0)); print(s.getsockname()[1])'; }
 
 # serve FLAGS...: starts a server and a talker on air in room bench; sets
 # url, server, metrics.
@@ -73,7 +75,7 @@ for s in $scenarios; do
     echo "## steady (-relay always), ${STEADY:-10s} window"
     if [ -n "${PROFILE:-}" ]; then
       # The profile's run first, alone: 20 s once every watcher is live.
-      serve -relay always -relay-max-watchers 1000
+      serve -relay always -relay-max-watchers 1000 -relay-udp-port "$(udpport)"
       prof=${PROFILE_DIR:-/tmp}/relay-$PROFILE.pprof
       $bench bench -url $url -pid $server -scenarios steady -counts "$PROFILE" -steady 21s \
         -profile "$prof" -heap-profile "${prof%.pprof}.heap" -profile-from http://127.0.0.1:$metrics
@@ -82,7 +84,7 @@ for s in $scenarios; do
     fi
     first=1
     for n in ${counts//,/ }; do
-      serve -relay always -relay-max-watchers 1000
+      serve -relay always -relay-max-watchers 1000 -relay-udp-port "$(udpport)"
       if [ $first = 1 ]; then
         $bench bench -url $url -pid $server -scenarios steady -counts "$n" -steady "${STEADY:-10s}"
       else
@@ -92,7 +94,7 @@ for s in $scenarios; do
       stop
     done ;;
   join)
-    serve -relay always -relay-max-watchers 1000
+    serve -relay always -relay-max-watchers 1000 -relay-udp-port "$(udpport)"
     echo "## join (-relay always)"
     $bench bench -url $url -scenarios join -together 1,8 -joins 20
     stop ;;
