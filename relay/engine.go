@@ -51,7 +51,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("network: %w", err)
 		}
-		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithNet(batchNet{Net: n, log: cfg.Logger}))
+		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithNet(batchNet{Net: n, log: cfg.Logger}),
+			ice.UDPMuxFromPortWithIPFilter(routable))
 		if err != nil {
 			return nil, fmt.Errorf("ICE UDP port %d: %w", cfg.UDPPort, err)
 		}
@@ -121,3 +122,9 @@ func (n batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCo
 	}
 	return c.init(), nil
 }
+
+// routable reports whether the relay's ICE port listens on ip: not on an
+// IPv6 link-local address (fe80::/10), which no watcher beyond the link
+// reaches and which would cost every watcher's PeerConnection one more
+// candidate, muxed connection and connectivity checks.
+func routable(ip net.IP) bool { return !ip.IsLinkLocalUnicast() }
