@@ -31,8 +31,9 @@ const senderReportEvery = time.Second
 // Config configures the relay of every room of a process.
 type Config struct {
 	// UDPPort is the one UDP port every PeerConnection's ICE uses (toward
-	// talkers and watchers alike), on every interface; 0 lets each
-	// PeerConnection take ephemeral ports of its own.
+	// talkers and watchers alike), on every interface, whose media go out
+	// in batches (one system call for many datagrams); 0 lets each
+	// PeerConnection take ephemeral ports of its own, one write each.
 	UDPPort int
 	// PublicIP, if set, is the address advertised in the relay's host
 	// candidates of its family (IPv4 or IPv6) in place of the interfaces'

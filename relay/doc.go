@@ -91,6 +91,10 @@
 // ICE connection's UDP socket, which waits only while the kernel's send
 // buffer is full, drained at the interface's pace, not the watcher's; a
 // watcher that falls behind loses packets in the network, and NACKs them.
+// On the one ICE port (Config.UDPPort) the datagram is queued instead, and
+// a writer per socket sends what is queued many at a time (sendmmsg): a
+// full queue waits while the writer's calls go through, and drops once
+// none has for 500 ms (see batchConn).
 // A Writer that may block on one watcher (a TURN relay over TCP, say)
 // needs a bounded queue of its own that drops.
 //

@@ -2,10 +2,13 @@ package relay
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v4"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -44,7 +47,12 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg}
 	se := webrtc.SettingEngine{}
 	if cfg.UDPPort > 0 {
-		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort)
+		n, err := stdnet.NewNet()
+		if err != nil {
+			return nil, fmt.Errorf("network: %w", err)
+		}
+		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithNet(batchNet{Net: n, log: cfg.Logger}),
+			ice.UDPMuxFromPortWithIPFilter(routable))
 		if err != nil {
 			return nil, fmt.Errorf("ICE UDP port %d: %w", cfg.UDPPort, err)
 		}
@@ -93,3 +101,30 @@ func (e *Engine) Close() error {
 	}
 	return e.mux.Close()
 }
+
+// batchNet is the host's network, whose UDP sockets write media in batches
+// (batchConn): the UDP mux's sockets. A socket that stops draining is
+// logged as its drops begin.
+type batchNet struct {
+	transport.Net
+	log *slog.Logger
+}
+
+// ListenUDP listens on laddr, and wraps the socket in a batchConn.
+func (n batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	conn, err := net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	c := &batchConn{UDPConn: conn}
+	c.onStall = func() {
+		n.log.Warn("media socket not draining: packets dropped", "addr", conn.LocalAddr().String(), "dropped", c.Dropped())
+	}
+	return c.init(), nil
+}
+
+// routable reports whether the relay's ICE port listens on ip: not on an
+// IPv6 link-local address (fe80::/10), which no watcher beyond the link
+// reaches and which would cost every watcher's PeerConnection one more
+// candidate, muxed connection and connectivity checks.
+func routable(ip net.IP) bool { return !ip.IsLinkLocalUnicast() }

@@ -21,7 +21,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	compare := f.String("compare", "", "a second server (e.g. the classic Node signalingServer.js) to load alternately")
 	pid := f.Int("pid", 0, "-url's server process, for memory per idle socket")
 	comparePID := f.Int("compare-pid", 0, "-compare's server process")
-	scenarios := f.String("scenarios", "idle,fanout,handshake,churn", "comma-separated scenarios (idle first: memory is measured best on fresh servers)")
+	scenarios := f.String("scenarios", "idle,fanout,handshake,churn", "comma-separated scenarios (idle first: memory is measured best on fresh servers); steady, join and sequence watch -room's media with light Go watchers")
 	rounds := f.Int("rounds", 3, "rounds per server; medians are printed")
 	rooms := f.Int("rooms", 20, "rooms")
 	watchers := f.Int("watchers", 9, "watchers per room (each room also has a talker)")
@@ -30,6 +30,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	window := f.Int("window", 64, "fanout messages in flight per room")
 	idle := f.Int("idle", 2000, "idle sockets")
 	churn := f.Int("churn", 1000, "sockets that connect, enter and leave")
+	mb := mediaFlags(f)
 	if err := f.parseArgs(args); err != nil {
 		return err
 	}
@@ -47,11 +48,24 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 		}{"compare", *compare, *comparePID})
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tserver\tops\tper second\tp50\tp99\tlost\tduplicated\tmisrouted\tKB/socket\t")
+	header := false
 	for _, name := range strings.Split(*scenarios, ",") {
-		scenario := run[strings.TrimSpace(name)]
+		if name = strings.TrimSpace(name); mediaScenarios[name] {
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if err := mb.run(ctx, name, *url, *pid, stdout); err != nil {
+				return fmt.Errorf("%s against %s: %w", name, *url, err)
+			}
+			continue
+		}
+		scenario := run[name]
 		if scenario == nil {
 			return fmt.Errorf("-scenarios: unknown %q", name)
+		}
+		if !header {
+			header = true
+			fmt.Fprintln(tw, "scenario\tserver\tops\tper second\tp50\tp99\tlost\tduplicated\tmisrouted\tKB/socket\t")
 		}
 		results := make([][]loadtest.Result, len(targets))
 		for range *rounds {

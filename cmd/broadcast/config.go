@@ -21,6 +21,7 @@ import (
 type serveConfig struct {
 	Addr            string
 	MetricsAddr     string // "" serves no metrics
+	Pprof           bool   // /debug/pprof/ on MetricsAddr too
 	MaxWatchers     int
 	OfferTimeout    time.Duration // the pages' talker drops a watcher that has not answered its offer within it
 	AllowedOrigins  []string
@@ -179,6 +180,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	f := newFlags("broadcast serve", getenv, out)
 	addr := f.str("addr", "BROADCAST_ADDR", ":8080", "listen address")
 	metricsAddr := f.str("metrics-addr", "BROADCAST_METRICS_ADDR", "127.0.0.1:9090", "listen address of /metrics (Prometheus), apart from -addr; empty or off serves no metrics")
+	pprof := f.boolean("pprof", "BROADCAST_PPROF", "serve Go's profiles (/debug/pprof/) on -metrics-addr too")
 	maxWatchers := typed(f, "max-watchers", "BROADCAST_MAX_WATCHERS", "10", "watchers a talker serves before answering talk_reject {reason: \"full\"}", atLeast(1))
 	offerTimeout := typed(f, "offer-timeout", "BROADCAST_OFFER_TIMEOUT", protocol.OfferTimeout.String(), "how long talk.html waits for a watcher's answer to its offer before it drops the watcher and frees its place", duration)
 	origins := typed(f, "allowed-origins", "BROADCAST_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed besides the server's own; * allows any", list)
@@ -213,7 +215,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 		return serveConfig{}, err
 	}
 	cfg := serveConfig{
-		Addr: *addr, MetricsAddr: *metricsAddr, MaxWatchers: *maxWatchers, OfferTimeout: *offerTimeout, AllowedOrigins: *origins, ICEServers: *ice,
+		Addr: *addr, MetricsAddr: *metricsAddr, Pprof: *pprof, MaxWatchers: *maxWatchers, OfferTimeout: *offerTimeout, AllowedOrigins: *origins, ICEServers: *ice,
 		QueueBytes: *queue, ShutdownTimeout: *drain, LogLevel: *level,
 		TalkSecret: *secret, PrivateRooms: *private, TrustedProxies: int(*trustProxy),
 		Limits: signaling.Limits{

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -107,7 +108,7 @@ func newServer(cfg serveConfig, log *slog.Logger) (_ *server, err error) {
 	if cert != nil {
 		s.httpSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}}
 	}
-	s.metricsSrv = newHTTPServer(metricsRoutes(s.metrics.Handler()), log)
+	s.metricsSrv = newHTTPServer(metricsRoutes(s.metrics.Handler(), cfg.Pprof), log)
 	return s, nil
 }
 
@@ -248,11 +249,19 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	}
 }
 
-// metricsRoutes serves GET /metrics only, for the -metrics-addr listener:
-// the metrics name rooms, so they stay off the public address.
-func metricsRoutes(metrics http.Handler) http.Handler {
+// metricsRoutes serves GET /metrics, and with profiles Go's profiles under
+// /debug/pprof/ (-pprof), for the -metrics-addr listener only: the metrics
+// name rooms, and profiles cost CPU, so they stay off the public address.
+func metricsRoutes(metrics http.Handler, profiles bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
+	if profiles {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 
