@@ -34,18 +34,8 @@ scenarios=${SCENARIOS:-steady join sequence}
 make -s build
 bin=${BIN:-bin/broadcast} # server and talker
 bench=bin/broadcast       # watchers
-tmp=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc=size=640x480:rate=30 -t 20 -pix_fmt yuv420p \
-  -c:v libvpx -b:v 1M -g 60 -deadline realtime "$tmp/v.ivf"
-ffmpeg -hide_banner -loglevel error -f lavfi -i sine=frequency=440:sample_rate=48000 -t 20 \
-  -c:a libopus -page_duration 20000 "$tmp/a.ogg"
-
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-udpport() { python3 -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); s.bind(("0.0.0.0",0)); print(s.getsockname()[1])'; }
+. bench/lib.sh
+make_media 60
 
 # serve FLAGS...: starts a server and a talker on air in room bench; sets
 # url, server, metrics.

@@ -11,17 +11,10 @@ counts=${*:-1 10 50}
 window=10
 
 make -s build
-tmp=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
+. bench/lib.sh
+make_media 30
 
-ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc=size=640x480:rate=30 -t 20 -pix_fmt yuv420p \
-  -c:v libvpx -b:v 1M -g 30 -deadline realtime "$tmp/v.ivf"
-ffmpeg -hide_banner -loglevel error -f lavfi -i sine=frequency=440:sample_rate=48000 -t 20 \
-  -c:a libopus -page_duration 20000 "$tmp/a.ogg"
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(freeport)
 url=http://127.0.0.1:$port
 bin/broadcast -addr 127.0.0.1:$port -metrics-addr off -log-level warn -max-addr-sockets 1000 & pids+=($!)
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done

@@ -11,9 +11,9 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
-	"github.com/broadcast-service/broadcast/internal/rtc"
-
 	"github.com/broadcast-service/broadcast/internal/codec"
+	"github.com/broadcast-service/broadcast/internal/rtc"
+	"github.com/broadcast-service/broadcast/internal/rtpseq"
 )
 
 // maxLate is how many packets the sample builder holds while a frame's
@@ -76,16 +76,16 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 		defer v.askKeyframes(pc, t.SSRC(), r.firstKey)()
 	}
 	sb := samplebuilder.New(maxLate, depack, t.Codec().ClockRate)
-	var seq seqTracker
-	defer func() { v.lost.Add(seq.lost()) }()
+	var seq rtpseq.Counter
+	defer func() { v.lost.Add(seq.Lost()) }()
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
 			return
 		}
-		seq.push(pkt.SequenceNumber)
+		seq.Push(pkt.SequenceNumber)
 		if kind == kindVideo {
-			v.videoLost.Store(seq.lost())
+			v.videoLost.Store(seq.Lost())
 		}
 		sb.Push(pkt)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {

@@ -38,42 +38,6 @@ func (c *rtcpCounter) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPW
 	})
 }
 
-// seqTracker counts one RTP stream's packets lost, per RFC 3550 §A.3:
-// expected (extended highest sequence number - first + 1) less received.
-type seqTracker struct {
-	started        bool
-	first, highest uint32 // extended sequence numbers
-	received       int64
-}
-
-func (s *seqTracker) push(seq uint16) {
-	s.received++
-	if !s.started {
-		s.started, s.first, s.highest = true, uint32(seq), uint32(seq)
-		return
-	}
-	ext := s.highest&^0xffff | uint32(seq)
-	switch d := int32(ext - s.highest); {
-	case d < -0x8000:
-		ext += 0x10000 // wrapped forward
-	case d > 0x8000:
-		ext -= 0x10000 // late packet from before a wrap
-	}
-	if ext > s.highest {
-		s.highest = ext
-	}
-}
-
-func (s *seqTracker) lost() int64 {
-	if !s.started {
-		return 0
-	}
-	if l := int64(s.highest-s.first+1) - s.received; l > 0 {
-		return l
-	}
-	return 0
-}
-
 func (v *Viewer) stats(ended string) Stats {
 	st := Stats{
 		Frames: v.frames.Load(), Bytes: v.bytes.Load(), Ended: ended,

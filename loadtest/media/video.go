@@ -7,15 +7,13 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/broadcast-service/broadcast/internal/codec"
+	"github.com/broadcast-service/broadcast/internal/rtpseq"
 )
 
 // videoCount is the video track reader's state (its goroutine's own).
 type videoCount struct {
 	mime string
-
-	started        bool
-	first, highest uint32 // extended sequence numbers
-	received       int64
+	seq  rtpseq.Counter
 
 	// The frame being received: its timestamp, whether its first packet
 	// seen began a keyframe, and whether its packets have come in order
@@ -39,9 +37,9 @@ func (w *Watcher) readVideo(t *webrtc.TrackRemote) {
 		if err != nil {
 			continue
 		}
-		c.push(h.SequenceNumber)
-		w.received.Store(c.received)
-		w.expected.Store(int64(c.highest - c.first + 1))
+		c.seq.Push(h.SequenceNumber)
+		w.received.Store(c.seq.Received())
+		w.expected.Store(c.seq.Expected())
 		if c.frame(&h, buf[off:n]) {
 			w.frames.Add(1)
 			if c.key && !c.gap && w.ttff.Load() == 0 {
@@ -52,31 +50,12 @@ func (w *Watcher) readVideo(t *webrtc.TrackRemote) {
 	}
 }
 
-// push counts a sequence number (RFC 3550 §A.1's extension).
-func (c *videoCount) push(seq uint16) {
-	c.received++
-	if !c.started {
-		c.started, c.first, c.highest = true, uint32(seq), uint32(seq)
-		return
-	}
-	ext := c.highest&^0xffff | uint32(seq)
-	switch d := int32(ext - c.highest); {
-	case d < -0x8000:
-		ext += 0x10000
-	case d > 0x8000:
-		ext -= 0x10000
-	}
-	if ext > c.highest {
-		c.highest = ext
-	}
-}
-
 // frame follows the frame a packet belongs to, and reports whether the
 // packet ends it (the marker bit). A frame is whole when its first packet
 // seen begins the picture and no sequence number is missing up to the
 // marker; c.key says the first began a keyframe.
 func (c *videoCount) frame(h *rtp.Header, payload []byte) bool {
-	if h.Timestamp != c.ts || !c.started || c.received == 1 {
+	if h.Timestamp != c.ts || c.seq.Received() == 1 {
 		c.ts, c.last, c.gap = h.Timestamp, h.SequenceNumber, false
 		c.key = codec.KeyframePacket(c.mime, payload)
 	} else {
