@@ -14,15 +14,16 @@ type Relay interface {
 
 // WatchRelay makes the relay's figures part of each scrape:
 // broadcast_relay_watchers, its packets, bytes, PLIs sent to talkers, NACKs
-// served, watchers started (on a keyframe or not) and their wait for the
-// first video packet. Call it once.
+// served, watchers started (on a keyframe or not, from the cached group of
+// pictures or not) and their wait for the first video packet. Call it once.
 func (m *Metrics) WatchRelay(r Relay) { m.reg.MustRegister(newRelayCollector(r)) }
 
 // relayCollector reads a Relay's Stats at each scrape.
 type relayCollector struct {
-	r                                        Relay
-	watchers, packets, bytes, plis, nacks    *prometheus.Desc
-	started, keyframeStarts, firstPacketWait *prometheus.Desc
+	r                                     Relay
+	watchers, packets, bytes, plis, nacks *prometheus.Desc
+	started, keyframeStarts, gopReplays   *prometheus.Desc
+	firstPacketWait                       *prometheus.Desc
 }
 
 func newRelayCollector(r Relay) *relayCollector {
@@ -36,12 +37,13 @@ func newRelayCollector(r Relay) *relayCollector {
 		nacks:           d("broadcast_relay_nacks_served_total", "Packets the relay sent watchers again from its buffer, on their NACKs."),
 		started:         d("broadcast_relay_watchers_started_total", "Watchers whose video the relay started."),
 		keyframeStarts:  d("broadcast_relay_keyframe_starts_total", "Watchers whose video started on a keyframe's first packet."),
+		gopReplays:      d("broadcast_relay_gop_replays_total", "Watchers whose video started on the cached group of pictures, replayed, rather than on the next keyframe."),
 		firstPacketWait: d("broadcast_relay_first_packet_wait_seconds", "Time from a watcher's media path up to its first video packet."),
 	}
 }
 
 func (c *relayCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.watchers, c.packets, c.bytes, c.plis, c.nacks, c.started, c.keyframeStarts, c.firstPacketWait} {
+	for _, d := range []*prometheus.Desc{c.watchers, c.packets, c.bytes, c.plis, c.nacks, c.started, c.keyframeStarts, c.gopReplays, c.firstPacketWait} {
 		ch <- d
 	}
 }
@@ -52,7 +54,7 @@ func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, v := range []struct {
 		d *prometheus.Desc
 		n uint64
-	}{{c.packets, s.Packets}, {c.bytes, s.Bytes}, {c.plis, s.PLIs}, {c.nacks, s.NACKsServed}, {c.started, s.Started}, {c.keyframeStarts, s.KeyframeStarts}} {
+	}{{c.packets, s.Packets}, {c.bytes, s.Bytes}, {c.plis, s.PLIs}, {c.nacks, s.NACKsServed}, {c.started, s.Started}, {c.keyframeStarts, s.KeyframeStarts}, {c.gopReplays, s.GOPReplays}} {
 		ch <- prometheus.MustNewConstMetric(v.d, prometheus.CounterValue, float64(v.n))
 	}
 	ch <- prometheus.MustNewConstSummary(c.firstPacketWait, s.Started, s.FirstPacketWait.Seconds(), nil)

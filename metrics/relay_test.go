@@ -18,7 +18,7 @@ func TestRelayMetrics(t *testing.T) {
 	m := New()
 	m.WatchRelay(fakeRelay{relay.Stats{
 		Watchers: 7, Packets: 1000, Bytes: 900000, PLIs: 3, NACKsServed: 12,
-		Started: 4, KeyframeStarts: 4, FirstPacketWait: 2 * time.Second,
+		Started: 4, KeyframeStarts: 4, GOPReplays: 3, FirstPacketWait: 2 * time.Second,
 	}})
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -31,6 +31,7 @@ func TestRelayMetrics(t *testing.T) {
 		"broadcast_relay_nacks_served_total 12",
 		"broadcast_relay_watchers_started_total 4",
 		"broadcast_relay_keyframe_starts_total 4",
+		"broadcast_relay_gop_replays_total 3",
 		"broadcast_relay_first_packet_wait_seconds_sum 2",
 		"broadcast_relay_first_packet_wait_seconds_count 4",
 	} {

@@ -28,5 +28,8 @@ func TestLateWatcherStartsFromGOPCache(t *testing.T) {
 		t.Errorf("%d PLIs reached the talker for the late watcher, want none", n)
 	}
 	st := r.room.Stats()
+	if st.GOPReplays == 0 {
+		t.Errorf("no GOP replay counted: %+v", st)
+	}
 	t.Logf("late watcher: first video packet %v after asking; relay: %+v", late.firstAt.Sub(late.asked).Round(time.Millisecond), st)
 }

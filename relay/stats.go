@@ -21,6 +21,10 @@ type Stats struct {
 	// them, those whose first packet began a keyframe (all, but for a
 	// talker's codec whose keyframes the relay cannot tell).
 	Started, KeyframeStarts uint64
+	// GOPReplays is the watchers started on the cached group of pictures
+	// (a start on a keyframe, replayed rather than waited for), per video
+	// track.
+	GOPReplays uint64
 	// FirstPacketWait is the time from each started watcher's media path
 	// coming up to its first video packet, summed: divided by Started, the
 	// mean wait for a keyframe.
@@ -36,6 +40,7 @@ func (s Stats) add(o Stats) Stats {
 	s.NACKsServed += o.NACKsServed
 	s.Started += o.Started
 	s.KeyframeStarts += o.KeyframeStarts
+	s.GOPReplays += o.GOPReplays
 	s.FirstPacketWait += o.FirstPacketWait
 	return s
 }
@@ -50,11 +55,18 @@ type counters struct {
 // Stats returns the room's figures now.
 func (r *Room) Stats() Stats {
 	c := &r.stats
+	var replays uint64
+	r.mu.Lock()
+	for _, t := range r.tracks {
+		replays += t.up.Counters.GOPReplays.Load()
+	}
+	r.mu.Unlock()
 	return Stats{
 		Watchers: r.Watchers(),
 		Packets:  c.packets.Load(), Bytes: c.bytes.Load(),
 		PLIs: c.plis.Load(), NACKsServed: c.nacksServed.Load(),
 		Started: c.firstPackets.Load(), KeyframeStarts: c.keyframeStarts.Load(),
+		GOPReplays:      replays,
 		FirstPacketWait: time.Duration(c.firstPacketNanos.Load()),
 	}
 }
