@@ -187,7 +187,7 @@ func (b *Broadcaster) serve(ctx context.Context, entered session.Entered) error 
 		case session.Left:
 			b.watchers.Left(e.ID)
 		case session.Refused:
-			b.log.Warn("signaling error", "code", e.Code, "message", e.Message)
+			b.log.Log(ctx, e.Level(), "signaling error", "code", e.Code, "message", e.Message)
 		}
 	}
 	if ctx.Err() != nil {

@@ -124,7 +124,7 @@ func (r *Room) event(ev session.Event) error {
 	case session.Entered:
 		return fmt.Errorf("%w: back under a new socket id", ErrSignalLost)
 	case session.Refused:
-		r.log.Warn("signaling error", "code", e.Code, "message", e.Message)
+		r.log.Log(context.Background(), e.Level(), "signaling error", "code", e.Code, "message", e.Message)
 	case session.Left:
 		return r.left(e.ID)
 	case session.Message:

@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/json"
+	"log/slog"
 
 	"github.com/pion/webrtc/v4"
 
@@ -37,6 +38,17 @@ type Left struct{ ID string }
 // entered (a refusal of the enter itself is Open's or the reconnection's
 // error).
 type Refused struct{ protocol.SignalingError }
+
+// Level is how much the refusal is worth logging: slog.LevelDebug for
+// protocol.CodeUnknownRecipient (the peer named left before the message
+// reached it, as watchers leaving while they are sent candidates do),
+// slog.LevelWarn for anything else.
+func (r Refused) Level() slog.Level {
+	if r.Code == protocol.CodeUnknownRecipient {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
+}
 
 // Lost says the connection to the server was lost; the session is making it
 // again, and an Entered with Again follows if it can.
