@@ -140,6 +140,39 @@ func TestRelayAlwaysAndOff(t *testing.T) {
 	}
 }
 
+// With -relay-max-rooms 1, the first room past its talker's mesh gets the
+// relay; a second room's watcher past its talker's mesh is refused as
+// full, as with -relay off, while the first room's relay still runs.
+func TestRelayMaxRooms(t *testing.T) {
+	url, _ := startServe(t, "-relay", "auto", "-relay-max-rooms", "1")
+	onAirFromFiles(t, url, "first", 1)
+	stats, errs := watchAll(t, url, "first", 2)
+	via := map[string]int{}
+	for i, st := range stats {
+		if errs[i] != nil || st.Frames == 0 {
+			t.Fatalf("first room, watcher %d: %+v, %v", i, st, errs[i])
+		}
+		via[st.Via]++
+	}
+	if via[viewer.ViaRelay] != 1 {
+		t.Fatalf("first room: watchers by way %v, want one via the relay", via)
+	}
+
+	onAirFromFiles(t, url, "second", 1)
+	stats, errs = watchAll(t, url, "second", 2)
+	full := 0
+	for i := range stats {
+		if errors.Is(errs[i], viewer.ErrRoomFull) {
+			full++
+		} else if errs[i] != nil || stats[i].Via != viewer.ViaDirect {
+			t.Errorf("second room, watcher %d: %+v, %v", i, stats[i], errs[i])
+		}
+	}
+	if full != 1 {
+		t.Errorf("second room: %d watchers refused as full, want 1 (no relay past -relay-max-rooms)", full)
+	}
+}
+
 // A server that cannot start (a bad -redis) releases the relays' UDP port
 // it had already taken.
 func TestFailedStartFreesTheRelayPort(t *testing.T) {
