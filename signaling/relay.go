@@ -130,9 +130,11 @@ func (h *Hub) toRelay(r *room, origin string, data []byte) (bool, error) {
 
 // handOver gives watcher to room r's relay as a talk_request from the
 // watcher, in place of what deliver would deliver: at once if the relay
-// is in the room, else once it enters (the relay is started), or, past
-// Options.RelayHold or Options.RelayHeld, by calling deliver after all.
-func (h *Hub) handOver(r *room, watcher string, request []byte, deliver func()) {
+// is in the room, else once it enters, or, past Options.RelayHold or
+// Options.RelayHeld, by calling deliver after all. With start, a relay not
+// yet asked for is started; without (a talker not on air yet in
+// RelayAlways), the relay starts with the talker's talk_ready.
+func (h *Hub) handOver(r *room, watcher string, request []byte, deliver func(), start bool) {
 	if ok, _ := h.toRelay(r, watcher, request); ok {
 		return
 	}
@@ -147,7 +149,7 @@ func (h *Hub) handOver(r *room, watcher string, request []byte, deliver func()) 
 		h.relayEntered(r, rc)
 		return
 	}
-	if first {
+	if first && start {
 		h.startRelay(r)
 	}
 }
@@ -191,7 +193,7 @@ func (c *Client) interceptFull(r *room, m message) bool {
 	if _, relay := h.relayOf(r); (to == nil && !remote) || to == c || m.sendto == relay {
 		return false
 	}
-	h.handOver(r, m.sendto, talkRequestFrom(m.sendto), func() { _ = c.toMember(r, m) })
+	h.handOver(r, m.sendto, talkRequestFrom(m.sendto), func() { _ = c.toMember(r, m) }, true)
 	return true
 }
 
@@ -224,18 +226,21 @@ func (c *Client) startOnAir(r *room, m message) {
 
 // toLocalTalker delivers data, a message of type typ from origin (a
 // watcher, or the relay), to talker, room r's talker on this node, under
-// origin's share of its queue. In RelayAlways a watcher's talk_request to
-// a talker on air goes to the room's relay instead (see handOver).
+// origin's share of its queue. In RelayAlways a watcher's talk_request
+// goes to the room's relay instead (see handOver); one that comes before
+// the talker's talk_ready is held until the relay, started then, enters:
+// the talker may be on air already with its talk_ready still on the way,
+// and would serve the watcher itself.
 func (h *Hub) toLocalTalker(r *room, talker *Client, typ, origin string, data []byte) error {
 	f := NewFrame(protocol.EventMessage, data)
 	deliver := func() error { return talker.out.offer(f, origin) }
-	if typ == protocol.TypeTalkRequest && h.relaying() && h.opts.RelayMode == RelayAlways && talker.onAir.Load() {
+	if typ == protocol.TypeTalkRequest && h.relaying() && h.opts.RelayMode == RelayAlways {
 		if _, id := h.relayOf(r); origin != id {
 			h.handOver(r, origin, data, func() {
 				if err := deliver(); err != nil && !isClosed(err) {
 					h.opts.Observer.Refused(Code(err))
 				}
-			})
+			}, talker.onAir.Load())
 			return nil
 		}
 	}

@@ -310,11 +310,39 @@ func TestRelaysDoNotCountPerAddress(t *testing.T) {
 	}
 }
 
-// In always mode, a request to a talker not yet on air reaches the
-// talker, as without a relay: no relay is started for it.
+// In always mode, a request to a talker not yet on air is held, starting
+// no relay: the relay started by the talker's talk_ready takes it, and
+// the talker never hears it.
 func TestRelayAlwaysWaitsForOnAir(t *testing.T) {
 	start := make(startCalls, 8)
 	h := NewHub(Options{Relay: start, RelaySecret: testRelaySecret, RelayMode: RelayAlways})
+	talker := connect(t, h, "t", "r", protocol.RoleTalker)
+	w := connect(t, h, "w", "r", protocol.RoleWatcher)
+	send(t, w, `{"type":"talk_request"}`)
+	if len(start) != 0 {
+		t.Fatal("a relay was started for a talker off air")
+	}
+	send(t, talker, `{"type":"talk_ready"}`)
+	if got := <-start; got != "r" {
+		t.Fatalf("relay started for %q", got)
+	}
+	w.next(t) // talk_ready
+	relay := relayPeer(t, h, "rl", "r")
+	if m := decode(t, relay.next(t)); m["type"] != "talk_request" || m["from"] != "w" {
+		t.Fatalf("relay got %v", m)
+	}
+	send(t, w, `{"type":"talk_request"}`)
+	if m := decode(t, relay.next(t)); m["type"] != "talk_request" || m["from"] != "w" {
+		t.Fatalf("relay got %v", m)
+	}
+	talker.drained(t)
+}
+
+// In always mode, a request to a talker that never goes on air reaches it
+// once held Options.RelayHold, as without a relay.
+func TestRelayAlwaysOffAirHoldTimesOutToTheTalker(t *testing.T) {
+	start := make(startCalls, 8)
+	h := NewHub(Options{Relay: start, RelaySecret: testRelaySecret, RelayMode: RelayAlways, RelayHold: 20 * time.Millisecond})
 	talker := connect(t, h, "t", "r", protocol.RoleTalker)
 	w := connect(t, h, "w", "r", protocol.RoleWatcher)
 	send(t, w, `{"type":"talk_request"}`)
@@ -324,13 +352,6 @@ func TestRelayAlwaysWaitsForOnAir(t *testing.T) {
 	if len(start) != 0 {
 		t.Fatal("a relay was started for a talker off air")
 	}
-	send(t, talker, `{"type":"talk_ready"}`)
-	if got := <-start; got != "r" {
-		t.Fatalf("relay started for %q", got)
-	}
-	w.next(t) // talk_ready
-	send(t, w, `{"type":"talk_request"}`)
-	talker.drained(t) // held for the relay
 }
 
 // A watcher back on a restarted node asks to resume its session with the
