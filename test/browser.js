@@ -35,16 +35,42 @@ function takeViolations() {
 
 // open loads url in a fresh context that may use the camera and microphone
 // (without that permission Chromium gathers only mDNS host candidates).
+// With { mdns: true } the page's host candidates carry mDNS names instead
+// of addresses, as a page without that permission sends them elsewhere
+// (this Chromium, on a loopback origin, names its addresses anyway): a
+// name per address, which nobody here resolves.
 // A CSP violation on the page is recorded for takeViolations. With
 // { small: true } the page's camera is asked for 320x240 at 15 fps and its
 // shared screen for at most 854x480 at 15 fps, still 16:9 (the page takes
 // what the devices give: 640x480, and 1280x720 at 30 fps; Chromium's fake
 // screen asked for 640x360 gives 480x360 frames): less to encode and
 // decode for a test of many pages on a small machine.
-async function open(browser, url, { small = false } = {}) {
+async function open(browser, url, { small = false, mdns = false } = {}) {
   const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
   contexts.add(context);
   await context.grantPermissions(['camera', 'microphone']);
+  if (mdns) {
+    await context.addInitScript(() => {
+      const names = new Map();
+      const named = (a) => {
+        if (!names.has(a)) names.set(a, `${crypto.randomUUID()}.local`);
+        return names.get(a);
+      };
+      const proto = RTCIceCandidate.prototype;
+      const candidate = Object.getOwnPropertyDescriptor(proto, 'candidate').get;
+      const type = Object.getOwnPropertyDescriptor(proto, 'type').get;
+      Object.defineProperty(proto, 'candidate', {
+        configurable: true,
+        get() {
+          const c = candidate.call(this);
+          if (type.call(this) !== 'host') return c;
+          const f = c.split(' '); // foundation component protocol priority address port typ host ...
+          f[4] = named(f[4]);
+          return f.join(' ');
+        },
+      });
+    });
+  }
   if (small) {
     await context.addInitScript(() => {
       const md = navigator.mediaDevices;
@@ -56,13 +82,16 @@ async function open(browser, url, { small = false } = {}) {
         ? { ...c, video: { width: { max: 854 }, height: { max: 480 }, frameRate: { max: 15 } } } : c);
     });
   }
-  // Keep every RTCPeerConnection a page makes reachable, for getStats.
+  // Keep every RTCPeerConnection a page makes reachable, for getStats, and
+  // the address of every ICE candidate they gathered, as the page sent it.
   await context.addInitScript(() => {
     const Native = window.RTCPeerConnection;
     window.__pcs = [];
+    window.__candidates = [];
     window.RTCPeerConnection = function (...args) {
       const pc = new Native(...args);
       window.__pcs.push(pc);
+      pc.addEventListener('icecandidate', (e) => { if (e.candidate) window.__candidates.push(e.candidate.candidate.split(' ')[4]); });
       return pc;
     };
     window.RTCPeerConnection.prototype = Native.prototype;

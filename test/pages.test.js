@@ -507,6 +507,27 @@ test('a watcher forced to relay decodes video through coturn with credentials fr
   }
 });
 
+test('a watcher whose host candidates are mDNS names decodes video through the relay, which resolves no name', { timeout: 120000 }, async () => {
+  const media = makeMedia();
+  const server = await startServer(['-relay', 'always']);
+  const talk = await goTalker(binary, server.url, 'unnamed', media);
+  try {
+    const w = await open(browser, `${server.url}/watch.html?room=unnamed`, { mdns: true });
+    await w.waitForSelector('#request:not([disabled])');
+    await w.click('#request');
+    await waitState(w, /^live via relay$/, 30000);
+    await framesAdvance(w, '#remote-video');
+    // The page's candidates were mDNS names, which the relay does not
+    // resolve: it learnt the page's address from its connectivity checks.
+    const sent = await w.evaluate(() => window.__candidates);
+    assert.ok(sent.length > 0 && sent.every((a) => a.endsWith('.local')), `the page's candidates: ${JSON.stringify(sent)}`);
+  } finally {
+    await talk.stop();
+    await server.stop();
+    media.cleanup();
+  }
+});
+
 test('a second talker page sees the room is taken; a forged key is refused', { timeout: 60000 }, async () => {
   const server = await startServer();
   const keyed = await startServer(['-talk-secret', 'page-secret']);

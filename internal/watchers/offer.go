@@ -57,11 +57,7 @@ func (t *Table[P]) offer(id string, relay bool) error {
 	}
 	e := &entry[P]{id: id, relay: relay, peer: p}
 	pc := p.PeerConnection()
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil {
-			t.send(rtc.CandidateMessage(c, t.idOf(e)))
-		}
-	})
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) { t.localCandidate(e, c) })
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { t.connection(e, s) })
 	t.mu.Lock()
 	t.m[id] = e
@@ -88,7 +84,36 @@ func (t *Table[P]) offer(id string, relay bool) error {
 		t.log.Info("watcher joined", "watcher", id, "watchers", n)
 	}
 	t.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: offer.SDP})
+	t.mu.Lock()
+	e.offerSent = true
+	early := e.early
+	e.early = nil
+	t.mu.Unlock()
+	for _, c := range early {
+		t.send(rtc.CandidateMessage(c, t.idOf(e)))
+	}
 	return nil
+}
+
+// localCandidate sends the watcher of e one of the candidates its
+// PeerConnection gathered (trickle ICE), or holds it until the offer is
+// sent: gathering starts with the local description, before the offer
+// goes, and a watcher drops a candidate of a session it has no offer for
+// (watch.html does). Lost, it would leave a watcher whose own candidates
+// the talker cannot use (mDNS names) with no pair to check.
+func (t *Table[P]) localCandidate(e *entry[P], c *webrtc.ICECandidate) {
+	if c == nil {
+		return
+	}
+	t.mu.Lock()
+	if !e.offerSent {
+		e.early = append(e.early, c)
+		t.mu.Unlock()
+		return
+	}
+	id := e.id
+	t.mu.Unlock()
+	t.send(rtc.CandidateMessage(c, id))
 }
 
 // connection follows e's media connection: up, it moves e to live (not
