@@ -69,6 +69,13 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	var err error
 	if e.toTalker, err = newAPI(se, true); err == nil {
+		// No mDNS toward watchers: a browser hiding its addresses behind
+		// mDNS host candidates still sends its connectivity checks to the
+		// relay's port, which learns its address from them (a
+		// peer-reflexive candidate, RFC 8445 §7.3.1.3). Each watcher's
+		// PeerConnection then opens no multicast sockets (four, with a
+		// goroutine each, per watcher otherwise).
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 		e.toWatcher, err = newAPI(se, false)
 	}
 	if err != nil {
