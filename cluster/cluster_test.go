@@ -81,6 +81,21 @@ func (nd *node) waitState(t testing.TB, up bool) {
 	}
 }
 
+// until waits, up to wait, for cond to hold, checking it every 10 ms.
+func until(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(wait)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("not within %v: %s", wait, what)
+		}
+	}
+}
+
 // peer is a client of a hub whose frames land in a channel.
 type peer struct {
 	t      testing.TB
@@ -298,6 +313,13 @@ func TestRedisRestart(t *testing.T) {
 	n1.waitState(t, true)
 	n2.waitState(t, true)
 	n3.waitState(t, true)
+	// Each node is back, but the others hear of its sockets as it
+	// registers them again: till then a message may find no recipient,
+	// and a watcher asks again (as a request lost during the outage).
+	until(t, "the nodes know each other's sockets again", func() bool {
+		id, ok := n2.cl.Talker("a")
+		return ok && id == talker.c.ID() && n1.cl.Member("a", remote.c.ID())
+	})
 
 	// Rooms span the nodes again: routing, ownership and notices.
 	remote.send(`{"type":"talk_request"}`)

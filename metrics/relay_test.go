@@ -19,6 +19,7 @@ func TestRelayMetrics(t *testing.T) {
 	m.WatchRelay(fakeRelay{relay.Stats{
 		Watchers: 7, Packets: 1000, Bytes: 900000, PLIs: 3, NACKsServed: 12,
 		Started: 4, KeyframeStarts: 4, GOPReplays: 3, FirstPacketWait: 2 * time.Second,
+		SentDatagrams: 640, SendCalls: 10, SendDropped: 2,
 	}})
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -34,6 +35,9 @@ func TestRelayMetrics(t *testing.T) {
 		"broadcast_relay_gop_replays_total 3",
 		"broadcast_relay_first_packet_wait_seconds_sum 2",
 		"broadcast_relay_first_packet_wait_seconds_count 4",
+		"broadcast_relay_sent_datagrams_total 640",
+		"broadcast_relay_send_calls_total 10",
+		"broadcast_relay_send_dropped_total 2",
 	} {
 		if !strings.Contains(string(body), want+"\n") {
 			t.Errorf("no %q in\n%s", want, body)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -30,6 +31,9 @@ type Engine struct {
 	// the Room sends each watcher's sender reports itself.
 	toWatcher *webrtc.API
 	mux       ice.UDPMux // nil without Config.UDPPort
+
+	socksMu sync.Mutex
+	socks   []*batchConn // the mux's sockets
 }
 
 // NewEngine sets up cfg's ICE port and the APIs. It returns an error
@@ -51,7 +55,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("network: %w", err)
 		}
-		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithNet(batchNet{Net: n, log: cfg.Logger}),
+		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithNet(batchNet{Net: n, log: cfg.Logger, opened: e.opened}),
 			ice.UDPMuxFromPortWithIPFilter(routable))
 		if err != nil {
 			return nil, fmt.Errorf("ICE UDP port %d: %w", cfg.UDPPort, err)
@@ -101,6 +105,28 @@ func newAPI(se webrtc.SettingEngine, interceptors bool) (*webrtc.API, error) {
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)), nil
 }
 
+// opened notes a socket of the ICE port, for SendStats.
+func (e *Engine) opened(c *batchConn) {
+	e.socksMu.Lock()
+	defer e.socksMu.Unlock()
+	e.socks = append(e.socks, c)
+}
+
+// SendStats returns, summed over the ICE port's sockets, the media
+// datagrams (SRTP and SRTCP) written in batches, the system calls that
+// wrote them, and those dropped for a full queue or a failed write. All 0
+// without Config.UDPPort: each PeerConnection then writes its own.
+func (e *Engine) SendStats() (datagrams, calls, dropped uint64) {
+	e.socksMu.Lock()
+	defer e.socksMu.Unlock()
+	for _, c := range e.socks {
+		datagrams += c.sent.Load()
+		calls += c.batches.Load()
+		dropped += c.Dropped()
+	}
+	return datagrams, calls, dropped
+}
+
 // Close closes the ICE port, if Config.UDPPort opened one.
 func (e *Engine) Close() error {
 	if e.mux == nil {
@@ -110,11 +136,12 @@ func (e *Engine) Close() error {
 }
 
 // batchNet is the host's network, whose UDP sockets write media in batches
-// (batchConn): the UDP mux's sockets. A socket that stops draining is
-// logged as its drops begin.
+// (batchConn): the UDP mux's sockets, each passed to opened. A socket that
+// stops draining is logged as its drops begin.
 type batchNet struct {
 	transport.Net
-	log *slog.Logger
+	log    *slog.Logger
+	opened func(*batchConn)
 }
 
 // ListenUDP listens on laddr, and wraps the socket in a batchConn.
@@ -127,6 +154,7 @@ func (n batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCo
 	c.onStall = func() {
 		n.log.Warn("media socket not draining: packets dropped", "addr", conn.LocalAddr().String(), "dropped", c.Dropped())
 	}
+	n.opened(c)
 	return c.init(), nil
 }
 

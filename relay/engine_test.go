@@ -123,4 +123,8 @@ func TestRelayOnOnePort(t *testing.T) {
 	if !w.firstKeyframe() {
 		t.Error("the first video packet does not begin a keyframe")
 	}
+	// The media went out in batches through the port's sockets.
+	if sent, calls, dropped := r.room.eng.SendStats(); calls == 0 || sent < calls || dropped != 0 {
+		t.Errorf("%d datagrams sent in %d calls, %d dropped", sent, calls, dropped)
+	}
 }

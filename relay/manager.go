@@ -163,7 +163,7 @@ func (m *Manager) Rooms() int {
 }
 
 // Stats returns the figures of every room relayed since the Manager
-// began, Watchers those served now.
+// began, Watchers those served now, and its UDP port's.
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -173,6 +173,7 @@ func (m *Manager) Stats() Stats {
 			s = s.add(r.Stats())
 		}
 	}
+	s.SentDatagrams, s.SendCalls, s.SendDropped = m.eng.SendStats()
 	return s
 }
 

@@ -29,6 +29,11 @@ type Stats struct {
 	// coming up to its first video packet, summed: divided by Started, the
 	// mean wait for a keyframe.
 	FirstPacketWait time.Duration
+	// SentDatagrams is the media datagrams (SRTP and SRTCP) the relay's
+	// UDP port wrote, in SendCalls system calls (sendmmsg(2), many
+	// datagrams each); SendDropped, those dropped for a socket not
+	// draining. All 0 without Config.UDPPort.
+	SentDatagrams, SendCalls, SendDropped uint64
 }
 
 // add adds o's figures to s's.
@@ -42,6 +47,9 @@ func (s Stats) add(o Stats) Stats {
 	s.KeyframeStarts += o.KeyframeStarts
 	s.GOPReplays += o.GOPReplays
 	s.FirstPacketWait += o.FirstPacketWait
+	s.SentDatagrams += o.SentDatagrams
+	s.SendCalls += o.SendCalls
+	s.SendDropped += o.SendDropped
 	return s
 }
 
