@@ -13,7 +13,7 @@ type Relay interface {
 }
 
 // WatchRelay makes the relay's figures part of each scrape:
-// broadcast_relay_watchers, its packets, bytes, PLIs sent to talkers, NACKs
+// broadcast_relay_rooms, broadcast_relay_watchers, its packets, bytes, PLIs sent to talkers, NACKs
 // served, watchers started (on a keyframe or not, from the cached group of
 // pictures or not) and their wait for the first video packet, and the
 // datagrams its UDP port wrote, the system calls that wrote them and
@@ -23,6 +23,7 @@ func (m *Metrics) WatchRelay(r Relay) { m.reg.MustRegister(newRelayCollector(r))
 // relayCollector reads a Relay's Stats at each scrape.
 type relayCollector struct {
 	r                                     Relay
+	rooms                                 *prometheus.Desc
 	watchers, packets, bytes, plis, nacks *prometheus.Desc
 	started, keyframeStarts, gopReplays   *prometheus.Desc
 	firstPacketWait                       *prometheus.Desc
@@ -33,6 +34,7 @@ func newRelayCollector(r Relay) *relayCollector {
 	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
 	return &relayCollector{
 		r:               r,
+		rooms:           d("broadcast_relay_rooms", "Rooms relayed on this node (-relay-max-rooms bounds them)."),
 		watchers:        d("broadcast_relay_watchers", "Watchers the relay serves on this node."),
 		packets:         d("broadcast_relay_packets_total", "RTP packets the relay forwarded to watchers (NACKed ones sent again not counted)."),
 		bytes:           d("broadcast_relay_bytes_total", "RTP payload bytes the relay forwarded to watchers."),
@@ -49,13 +51,14 @@ func newRelayCollector(r Relay) *relayCollector {
 }
 
 func (c *relayCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.watchers, c.packets, c.bytes, c.plis, c.nacks, c.started, c.keyframeStarts, c.gopReplays, c.firstPacketWait, c.sent, c.sendCalls, c.sendDropped} {
+	for _, d := range []*prometheus.Desc{c.rooms, c.watchers, c.packets, c.bytes, c.plis, c.nacks, c.started, c.keyframeStarts, c.gopReplays, c.firstPacketWait, c.sent, c.sendCalls, c.sendDropped} {
 		ch <- d
 	}
 }
 
 func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.r.Stats()
+	ch <- prometheus.MustNewConstMetric(c.rooms, prometheus.GaugeValue, float64(s.Rooms))
 	ch <- prometheus.MustNewConstMetric(c.watchers, prometheus.GaugeValue, float64(s.Watchers))
 	for _, v := range []struct {
 		d *prometheus.Desc

@@ -17,7 +17,7 @@ func (f fakeRelay) Stats() relay.Stats { return f.s }
 func TestRelayMetrics(t *testing.T) {
 	m := New()
 	m.WatchRelay(fakeRelay{relay.Stats{
-		Watchers: 7, Packets: 1000, Bytes: 900000, PLIs: 3, NACKsServed: 12,
+		Rooms: 2, Watchers: 7, Packets: 1000, Bytes: 900000, PLIs: 3, NACKsServed: 12,
 		Started: 4, KeyframeStarts: 4, GOPReplays: 3, FirstPacketWait: 2 * time.Second,
 		SentDatagrams: 640, SendCalls: 10, SendDropped: 2,
 	}})
@@ -25,6 +25,7 @@ func TestRelayMetrics(t *testing.T) {
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
 	for _, want := range []string{
+		"broadcast_relay_rooms 2",
 		"broadcast_relay_watchers 7",
 		"broadcast_relay_packets_total 1000",
 		"broadcast_relay_bytes_total 900000",

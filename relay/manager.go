@@ -163,7 +163,8 @@ func (m *Manager) Rooms() int {
 }
 
 // Stats returns the figures of every room relayed since the Manager
-// began, Watchers those served now, and its UDP port's.
+// began, Rooms and Watchers those relayed and served now, and its UDP
+// port's.
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -173,6 +174,7 @@ func (m *Manager) Stats() Stats {
 			s = s.add(r.Stats())
 		}
 	}
+	s.Rooms = len(m.rooms)
 	s.SentDatagrams, s.SendCalls, s.SendDropped = m.eng.SendStats()
 	return s
 }

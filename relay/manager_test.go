@@ -63,7 +63,7 @@ func TestManagerRunsOneRelayPerRoom(t *testing.T) {
 	if n := m.Rooms(); n != 1 {
 		t.Fatalf("%d rooms relayed, want 1", n)
 	}
-	if st := m.Stats(); st.Watchers != 1 || st.Started != 1 {
+	if st := m.Stats(); st.Rooms != 1 || st.Watchers != 1 || st.Started != 1 {
 		t.Errorf("stats %+v", st)
 	}
 
@@ -71,7 +71,7 @@ func TestManagerRunsOneRelayPerRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "the relay ended", func() bool { return m.Rooms() == 0 })
-	if st := m.Stats(); st.Watchers != 0 || st.Started != 1 || st.Packets == 0 {
+	if st := m.Stats(); st.Rooms != 0 || st.Watchers != 0 || st.Started != 1 || st.Packets == 0 {
 		t.Errorf("stats after the end %+v", st)
 	}
 

@@ -8,6 +8,9 @@ import (
 // Stats are a relay's figures at one time, for a metrics layer: totals
 // since the relay began, but Watchers.
 type Stats struct {
+	// Rooms is how many rooms are relayed now (Manager.Stats; 0 from a
+	// Room's).
+	Rooms int
 	// Watchers is how many watchers are served now.
 	Watchers int
 	// Packets and Bytes (payload bytes) forwarded to watchers, NACKed
@@ -38,6 +41,7 @@ type Stats struct {
 
 // add adds o's figures to s's.
 func (s Stats) add(o Stats) Stats {
+	s.Rooms += o.Rooms
 	s.Watchers += o.Watchers
 	s.Packets += o.Packets
 	s.Bytes += o.Bytes
