@@ -99,7 +99,14 @@ func (c *Cluster) reap(ctx context.Context) {
 // views are reset first: Redis may have restarted, its versions with it.
 // A talker whose room another node's talker took meanwhile is kicked.
 func (c *Cluster) reconcile(ctx context.Context, rejoin bool) error {
-	if err := c.rdb.SAdd(ctx, c.k.nodes(), c.node).Err(); err != nil {
+	// The liveness key is renewed as the node (re)registers: the beat that
+	// set it may have waited most of a TTL for the subscriptions to come
+	// back (listening), and the others reap a registered node whose key
+	// has expired, its sockets announced gone though they never left.
+	pipe := c.rdb.TxPipeline()
+	pipe.Set(ctx, c.k.alive(c.node), "1", c.opts.TTL)
+	pipe.SAdd(ctx, c.k.nodes(), c.node)
+	if _, err := pipe.Exec(ctx); err != nil {
 		return err
 	}
 	held, err := c.rdb.HGetAll(ctx, c.k.sockets(c.node)).Result()
