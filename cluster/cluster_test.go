@@ -44,8 +44,14 @@ func startNode(t testing.TB, url string, limits signaling.Limits) *node {
 // startNodeWith starts a node whose hub has opts (its Cluster set here).
 func startNodeWith(t testing.TB, url string, opts signaling.Options) *node {
 	t.Helper()
+	return startNodeTTL(t, url, opts, ttl)
+}
+
+// startNodeTTL is startNodeWith with a liveness TTL of live.
+func startNodeTTL(t testing.TB, url string, opts signaling.Options, live time.Duration) *node {
+	t.Helper()
 	nd := &node{state: make(chan bool, 16)}
-	cl, err := cluster.New(cluster.Options{URL: url, TTL: ttl, OnState: func(up bool) { nd.state <- up }})
+	cl, err := cluster.New(cluster.Options{URL: url, TTL: live, OnState: func(up bool) { nd.state <- up }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,17 +87,18 @@ func (nd *node) waitState(t testing.TB, up bool) {
 	}
 }
 
-// until waits, up to wait, for cond to hold, checking it every 10 ms.
-func until(t testing.TB, what string, cond func() bool) {
+// eventually waits, up to timeout, for cond to hold, checking it every
+// 10 ms.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.After(wait)
+	deadline := time.After(timeout)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for !cond() {
 		select {
 		case <-tick.C:
 		case <-deadline:
-			t.Fatalf("not within %v: %s", wait, what)
+			t.Fatalf("not within %v: %s", timeout, what)
 		}
 	}
 }
@@ -316,7 +323,7 @@ func TestRedisRestart(t *testing.T) {
 	// Each node is back, but the others hear of its sockets as it
 	// registers them again: till then a message may find no recipient,
 	// and a watcher asks again (as a request lost during the outage).
-	until(t, "the nodes know each other's sockets again", func() bool {
+	eventually(t, wait, "the nodes know each other's sockets again", func() bool {
 		id, ok := n2.cl.Talker("a")
 		return ok && id == talker.c.ID() && n1.cl.Member("a", remote.c.ID())
 	})

@@ -46,7 +46,7 @@ func newRelayCollector(r Relay) *relayCollector {
 		firstPacketWait: d("broadcast_relay_first_packet_wait_seconds", "Time from a watcher's media path up to its first video packet."),
 		sent:            d("broadcast_relay_sent_datagrams_total", "Media datagrams (SRTP, SRTCP) the relay's UDP port (-relay-udp-port) wrote, many per system call."),
 		sendCalls:       d("broadcast_relay_send_calls_total", "System calls that wrote the relay's media datagrams: sent datagrams divided by these is the mean batch."),
-		sendDropped:     d("broadcast_relay_send_dropped_total", "Media datagrams the relay dropped for a socket that did not drain."),
+		sendDropped:     d("broadcast_relay_send_dropped_total", "Media datagrams the relay dropped for a socket that did not drain, or whose write failed."),
 	}
 }
 

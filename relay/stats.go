@@ -6,7 +6,7 @@ import (
 )
 
 // Stats are a relay's figures at one time, for a metrics layer: totals
-// since the relay began, but Watchers.
+// since the relay began, but Rooms and Watchers (now).
 type Stats struct {
 	// Rooms is how many rooms are relayed now (Manager.Stats; 0 from a
 	// Room's).
@@ -35,7 +35,7 @@ type Stats struct {
 	// SentDatagrams is the media datagrams (SRTP and SRTCP) the relay's
 	// UDP port wrote, in SendCalls system calls (sendmmsg(2), many
 	// datagrams each); SendDropped, those dropped for a socket not
-	// draining. All 0 without Config.UDPPort.
+	// draining or a write that failed. All 0 without Config.UDPPort.
 	SentDatagrams, SendCalls, SendDropped uint64
 }
 

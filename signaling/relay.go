@@ -131,10 +131,11 @@ func (h *Hub) toRelay(r *room, origin string, data []byte) (bool, error) {
 // handOver gives watcher to room r's relay as a talk_request from the
 // watcher, in place of what deliver would deliver: at once if the relay
 // is in the room, else once it enters, or, past Options.RelayHold or
-// Options.RelayHeld, by calling deliver after all. With start, a relay not
-// yet asked for is started; without (a talker not on air yet in
-// RelayAlways), the relay starts with the talker's talk_ready.
-func (h *Hub) handOver(r *room, watcher string, request []byte, deliver func(), start bool) {
+// Options.RelayHeld, by calling deliver after all. A relay not yet asked
+// for is started, unless ready (if set) says the room is not ready for
+// one, as of the request held: in RelayAlways, a talker not on air yet,
+// whose talk_ready then starts the relay.
+func (h *Hub) handOver(r *room, watcher string, request []byte, deliver func(), ready func() bool) {
 	if ok, _ := h.toRelay(r, watcher, request); ok {
 		return
 	}
@@ -149,7 +150,7 @@ func (h *Hub) handOver(r *room, watcher string, request []byte, deliver func(), 
 		h.relayEntered(r, rc)
 		return
 	}
-	if first && start {
+	if first && (ready == nil || ready()) {
 		h.startRelay(r)
 	}
 }
@@ -193,7 +194,7 @@ func (c *Client) interceptFull(r *room, m message) bool {
 	if _, relay := h.relayOf(r); (to == nil && !remote) || to == c || m.sendto == relay {
 		return false
 	}
-	h.handOver(r, m.sendto, talkRequestFrom(m.sendto), func() { _ = c.toMember(r, m) }, true)
+	h.handOver(r, m.sendto, talkRequestFrom(m.sendto), func() { _ = c.toMember(r, m) }, nil)
 	return true
 }
 
@@ -240,7 +241,7 @@ func (h *Hub) toLocalTalker(r *room, talker *Client, typ, origin string, data []
 				if err := deliver(); err != nil && !isClosed(err) {
 					h.opts.Observer.Refused(Code(err))
 				}
-			}, talker.onAir.Load())
+			}, talker.onAir.Load)
 			return nil
 		}
 	}

@@ -341,13 +341,18 @@ func TestRelayAlwaysWaitsForOnAir(t *testing.T) {
 // In always mode, a request to a talker that never goes on air reaches it
 // once held Options.RelayHold, as without a relay.
 func TestRelayAlwaysOffAirHoldTimesOutToTheTalker(t *testing.T) {
+	const hold = 100 * time.Millisecond
 	start := make(startCalls, 8)
-	h := NewHub(Options{Relay: start, RelaySecret: testRelaySecret, RelayMode: RelayAlways, RelayHold: 20 * time.Millisecond})
+	h := NewHub(Options{Relay: start, RelaySecret: testRelaySecret, RelayMode: RelayAlways, RelayHold: hold})
 	talker := connect(t, h, "t", "r", protocol.RoleTalker)
 	w := connect(t, h, "w", "r", protocol.RoleWatcher)
+	sent := time.Now()
 	send(t, w, `{"type":"talk_request"}`)
 	if m := decode(t, talker.next(t)); m["type"] != "talk_request" || m["from"] != "w" {
 		t.Fatalf("talker got %v", m)
+	}
+	if held := time.Since(sent); held < hold {
+		t.Errorf("the talker heard the request %v after it was sent, want it held %v", held, hold)
 	}
 	if len(start) != 0 {
 		t.Fatal("a relay was started for a talker off air")

@@ -56,17 +56,24 @@ async function open(browser, url, { small = false, mdns = false } = {}) {
         if (!names.has(a)) names.set(a, `${crypto.randomUUID()}.local`);
         return names.get(a);
       };
-      const proto = RTCIceCandidate.prototype;
-      const candidate = Object.getOwnPropertyDescriptor(proto, 'candidate').get;
-      const type = Object.getOwnPropertyDescriptor(proto, 'type').get;
-      Object.defineProperty(proto, 'candidate', {
+      // candidate:foundation component protocol priority address port typ host ...
+      const rename = (c) => {
+        const f = c.split(' ');
+        if (f[6] !== 'typ' || f[7] !== 'host') return c;
+        f[4] = named(f[4]);
+        return f.join(' ');
+      };
+      const candidate = Object.getOwnPropertyDescriptor(RTCIceCandidate.prototype, 'candidate').get;
+      Object.defineProperty(RTCIceCandidate.prototype, 'candidate', {
+        configurable: true,
+        get() { return rename(candidate.call(this)); },
+      });
+      // The candidates a description already holds (an answer sent again).
+      const sdp = Object.getOwnPropertyDescriptor(RTCSessionDescription.prototype, 'sdp').get;
+      Object.defineProperty(RTCSessionDescription.prototype, 'sdp', {
         configurable: true,
         get() {
-          const c = candidate.call(this);
-          if (type.call(this) !== 'host') return c;
-          const f = c.split(' '); // foundation component protocol priority address port typ host ...
-          f[4] = named(f[4]);
-          return f.join(' ');
+          return sdp.call(this).split('\r\n').map((l) => (l.startsWith('a=candidate:') ? `a=${rename(l.slice(2))}` : l)).join('\r\n');
         },
       });
     });

@@ -3,10 +3,10 @@ package watchers
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/broadcast-service/broadcast/internal/rtctest"
 	"github.com/broadcast-service/broadcast/protocol"
 )
 
@@ -23,7 +23,14 @@ func TestCandidatesFollowTheOffer(t *testing.T) {
 	gathered := make(chan struct{})
 	table := New(Config[*fakePeer]{
 		New: func(string, bool) (*fakePeer, error) {
-			pc = rtctest.Peer(t)
+			// Loopback candidates too: some are gathered on any host.
+			se := webrtc.SettingEngine{}
+			se.SetIncludeLoopbackCandidate(true)
+			var err error
+			if pc, err = webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{}); err != nil {
+				return nil, err
+			}
+			t.Cleanup(func() { _ = pc.Close() })
 			if _, err := pc.CreateDataChannel("data", nil); err != nil {
 				return nil, err
 			}
@@ -33,7 +40,11 @@ func TestCandidatesFollowTheOffer(t *testing.T) {
 		},
 		Send: func(msg protocol.Typed) error {
 			if msg.MessageType() == protocol.TypeOffer {
-				<-gathered
+				select {
+				case <-gathered:
+				case <-time.After(10 * time.Second):
+					t.Error("ICE gathering not complete within 10 s")
+				}
 			}
 			mu.Lock()
 			order = append(order, msg.MessageType())

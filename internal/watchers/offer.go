@@ -12,7 +12,8 @@ import (
 // Request serves a talk_request from the watcher id (the room's relay if
 // relay): under Config.Resume a resume of the media session whose offer
 // had the ice-ufrag resume (talk_ready {resumed: true}); the same offer
-// again if one is out, so that an answer to either copy fits; talk_reject
+// again if one is out (the same session, with the candidates gathered
+// since), so that an answer to either copy fits; talk_reject
 // {reason: "full"} over Config.MaxWatchers (never to the relay); or else
 // a new offer, replacing any session the watcher had. An offer that cannot
 // be made is logged, and the watcher told under Config.RejectDropped.
@@ -29,7 +30,12 @@ func (t *Table[P]) Request(id, resume string, relay bool) {
 	}
 	t.mu.Unlock()
 	if offered {
-		// Asked again while the offer is out: it may have been lost.
+		// Asked again while the offer is out: it may have been lost, and
+		// the candidates sent after it with it. The local description is
+		// the same session with the candidates gathered so far.
+		if ld := e.peer.PeerConnection().LocalDescription(); ld != nil {
+			sdp = ld.SDP
+		}
 		t.log.Debug("offer repeated", "watcher", id)
 		t.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: sdp})
 		return
