@@ -50,15 +50,26 @@ func TestRelayConfigReachesTheHub(t *testing.T) {
 	}
 }
 
-// watchAll runs n Go watchers of room at once, each for a second of media,
-// and returns what each received.
+// watchAll runs n Go watchers of room on url at once, each for a second
+// of video, and returns their stats and errors.
 func watchAll(t *testing.T, url, room string, n int) ([]viewer.Stats, []error) {
+	t.Helper()
+	urls := make([]string, n)
+	for i := range urls {
+		urls[i] = url
+	}
+	return watchOn(t, room, urls...)
+}
+
+// watchOn runs a Go watcher of room on each of urls at once, each for a
+// second of video, and returns their stats and errors.
+func watchOn(t *testing.T, room string, urls ...string) ([]viewer.Stats, []error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	stats, errs := make([]viewer.Stats, n), make([]error, n)
+	stats, errs := make([]viewer.Stats, len(urls)), make([]error, len(urls))
 	var wg sync.WaitGroup
-	for i := range n {
+	for i, url := range urls {
 		wg.Go(func() {
 			stats[i], errs[i] = viewer.New(viewer.Options{Server: url, Room: room, Duration: time.Second, WaitTalker: 30 * time.Second}).Run(ctx)
 		})
@@ -308,17 +319,24 @@ func TestRelayAcrossNodes(t *testing.T) {
 	}
 }
 
-// With -relay always across two nodes, every watcher on B is served by the
-// relay on A, the talker's node.
+// With -relay always across two nodes, every watcher, on A and on B, is
+// served by the relay on A, the talker's node.
 func TestRelayAlwaysAcrossNodes(t *testing.T) {
 	rs := redistest.Start(t)
-	a, _ := startServe(t, "-redis", rs.URL(), "-relay", "always")
-	b, _ := startServe(t, "-redis", rs.URL(), "-relay", "always")
+	la, _ := startServeAddrs(t, "-redis", rs.URL(), "-relay", "always")
+	lb, _ := startServeAddrs(t, "-redis", rs.URL(), "-relay", "always")
+	a, b := "http://"+la.Addr.String(), "http://"+lb.Addr.String()
 	onAirFromFiles(t, a, "hall", 1)
-	stats, errs := watchAll(t, b, "hall", 2)
+	stats, errs := watchOn(t, "hall", a, b, b)
 	for i, st := range stats {
 		if errs[i] != nil || st.Frames == 0 || st.Via != viewer.ViaRelay {
 			t.Errorf("watcher %d: %+v, %v; want frames via the relay", i, st, errs[i])
+		}
+	}
+	for node, want := range map[net.Addr]string{la.Metrics: "broadcast_relay_watchers_started_total 3", lb.Metrics: "broadcast_relay_watchers_started_total 0"} {
+		code, body, _ := get(t, "http://"+node.String()+"/metrics")
+		if code != 200 || !strings.Contains(body, want+"\n") {
+			t.Errorf("%s/metrics: %d, want %q in\n%s", node, code, want, body)
 		}
 	}
 }
