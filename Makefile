@@ -57,6 +57,7 @@ fuzz: $(CLIENT)
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) ./cluster/
 	for f in $(CODEC_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./internal/codec/ || exit 1; done
 	for f in $(RELAY_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./relay/ || exit 1; done
+	$(GO) test -run '^$$' -fuzz '^FuzzUpdate$$' -fuzztime $(FUZZTIME) ./relay/simulcast/
 
 clean:
 	rm -rf bin node_modules $(CLIENT)

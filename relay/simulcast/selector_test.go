@@ -1,0 +1,166 @@
+package simulcast
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// Three layers as a talker might send them: quarter, half and full
+// resolution.
+var layers = []Layer{{"q", 150_000}, {"h", 500_000}, {"f", 1_500_000}}
+
+func newSelector(t *testing.T) *Selector {
+	t.Helper()
+	s, err := NewSelector(Config{Layers: layers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// run feeds s one estimate a second (the pace of REMB) from t0 for d, and
+// returns the layer at the end and how many times it changed.
+func run(s *Selector, t0 time.Time, d time.Duration, estimate int, loss float64) (layer, changes int) {
+	for at := time.Duration(0); at < d; at += time.Second {
+		if _, changed := s.Update(t0.Add(at), estimate, loss); changed {
+			changes++
+		}
+	}
+	return s.Layer(), changes
+}
+
+func TestFreeLinkKeepsTheHighLayer(t *testing.T) {
+	s := newSelector(t)
+	t0 := time.Unix(0, 0)
+	if got, _ := s.Update(t0, 5_000_000, 0); got != 2 {
+		t.Fatalf("first estimate of 5 Mbit/s: layer %d, want 2 at once", got)
+	}
+	if got, changes := run(s, t0.Add(time.Second), time.Minute, 5_000_000, 0); got != 2 || changes != 0 {
+		t.Fatalf("a minute at 5 Mbit/s: layer %d after %d switches, want 2 and none", got, changes)
+	}
+}
+
+func TestDropStepsDownAtOnce(t *testing.T) {
+	s := newSelector(t)
+	t0 := time.Unix(0, 0)
+	run(s, t0, 10*time.Second, 5_000_000, 0)
+	// 400 kbit/s: 0.9 × 400k - 48k = 312k for video, which carries "q"
+	// (150k) but not "h" (500k).
+	if got, changed := s.Update(t0.Add(10*time.Second), 400_000, 0); got != 0 || !changed {
+		t.Fatalf("dropped to 400 kbit/s: layer %d (changed %v), want 0 at once", got, changed)
+	}
+}
+
+// An estimate that wavers around a layer's bitrate moves down once and
+// stays: going up needs UpMargin more than going down.
+func TestWaveringLinkDoesNotFlap(t *testing.T) {
+	s := newSelector(t)
+	t0 := time.Unix(0, 0)
+	s.Update(t0, 700_000, 0) // 582k: "h"
+	changes := 0
+	for i := range 120 {
+		est := 600_000 // 492k: not "h"
+		if i%2 == 1 {
+			est = 640_000 // 528k: "h", but not with 20% to spare
+		}
+		if _, changed := s.Update(t0.Add(time.Duration(i+1)*time.Second), est, 0); changed {
+			changes++
+		}
+	}
+	if got := s.Layer(); got != 0 || changes != 1 {
+		t.Fatalf("two minutes wavering around 500 kbit/s: layer %d after %d switches, want 0 after 1", got, changes)
+	}
+}
+
+func TestRecoveryGoesUpOneLayerPerUpAfter(t *testing.T) {
+	s := newSelector(t)
+	t0 := time.Unix(0, 0)
+	s.Update(t0, 5_000_000, 0)
+	s.Update(t0.Add(time.Second), 300_000, 0) // down to "q"
+	at := t0.Add(2 * time.Second)
+	var ups []time.Duration
+	for ; at.Before(t0.Add(20 * time.Second)); at = at.Add(100 * time.Millisecond) {
+		if _, changed := s.Update(at, 5_000_000, 0); changed {
+			ups = append(ups, at.Sub(t0.Add(2*time.Second)))
+		}
+	}
+	if len(ups) != 2 || ups[0] != DefaultUpAfter || ups[1] != 2*DefaultUpAfter || s.Layer() != 2 {
+		t.Fatalf("back at 5 Mbit/s: moved up after %v, layer %d; want one layer after each %v, to 2", ups, s.Layer(), DefaultUpAfter)
+	}
+}
+
+// Below the lowest layer's need the video pauses, audio first; it resumes
+// by itself once the link carries it again.
+func TestBelowTheLowestLayerPausesAndResumes(t *testing.T) {
+	s := newSelector(t)
+	t0 := time.Unix(0, 0)
+	s.Update(t0, 5_000_000, 0)
+	// 60 kbit/s: 54k, less than the audio's 48k leaves for any video.
+	if got, _ := s.Update(t0.Add(time.Second), 60_000, 0); got != Paused {
+		t.Fatalf("at 60 kbit/s: layer %d, want Paused", got)
+	}
+	if got, changes := run(s, t0.Add(2*time.Second), 30*time.Second, 60_000, 0); got != Paused || changes != 0 {
+		t.Fatalf("30 s at 60 kbit/s: layer %d after %d switches, want Paused and none", got, changes)
+	}
+	if got, _ := run(s, t0.Add(32*time.Second), 2*DefaultUpAfter, 1_000_000, 0); got < 0 {
+		t.Fatalf("back at 1 Mbit/s: layer %d, want the video back", got)
+	}
+}
+
+// Loss steps down one layer and bars moving up, but never pauses the
+// video by itself.
+func TestLossStepsDownButNeverPauses(t *testing.T) {
+	s := newSelector(t)
+	t0 := time.Unix(0, 0)
+	s.Update(t0, 5_000_000, 0)
+	if got, _ := s.Update(t0.Add(time.Second), 5_000_000, 0.2); got != 1 {
+		t.Fatalf("20%% loss: layer %d, want 1", got)
+	}
+	if got, _ := run(s, t0.Add(2*time.Second), 30*time.Second, 5_000_000, 0.2); got != 0 {
+		t.Fatalf("30 s of 20%% loss: layer %d, want 0 (the lowest, not Paused)", got)
+	}
+	if got, _ := run(s, t0.Add(32*time.Second), 30*time.Second, 5_000_000, 0.01); got != 2 {
+		t.Fatalf("loss gone: layer %d, want back to 2", got)
+	}
+}
+
+func TestPinHoldsALayerButNotAgainstPause(t *testing.T) {
+	s := newSelector(t)
+	t0 := time.Unix(0, 0)
+	if err := s.Pin(2); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Update(t0, 400_000, 0); got != 2 {
+		t.Fatalf("pinned to 2 at 400 kbit/s: layer %d, want 2", got)
+	}
+	s.Unpin()
+	if got, _ := s.Update(t0.Add(time.Second), 400_000, 0); got != 0 {
+		t.Fatalf("unpinned at 400 kbit/s: layer %d, want 0", got)
+	}
+	if err := s.Pin(2); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Update(t0.Add(2*time.Second), 60_000, 0); got != Paused {
+		t.Fatalf("pinned to 2 at 60 kbit/s: layer %d, want Paused (audio first)", got)
+	}
+	if err := s.Pin(3); !errors.Is(err, ErrNoLayer) {
+		t.Fatalf("Pin(3) of 3 layers: %v, want ErrNoLayer", err)
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	for _, cfg := range []Config{
+		{},
+		{Layers: []Layer{{"f", 1_500_000}, {"q", 150_000}}},
+		{Layers: []Layer{{"q", 0}}},
+		{Layers: layers, Headroom: 1.5},
+		{Layers: layers, UpMargin: 0.5},
+		{Layers: layers, LossDown: 2},
+		{Layers: layers, AudioBitrate: -1},
+	} {
+		if _, err := NewSelector(cfg); !errors.Is(err, ErrBadConfig) {
+			t.Errorf("NewSelector(%+v): %v, want ErrBadConfig", cfg, err)
+		}
+	}
+}
