@@ -5,13 +5,14 @@ import {
   start, connect, pagePhases, phaseMachine, peerConnection, candidateMessage, addCandidate, flushCandidates, iceUfrag,
   types, rejects, roles,
 } from './common.js';
+import { player } from './player.js';
 
 const $ = (id) => document.getElementById(id);
 const stateEl = $('state');
 const video = $('remote-video');
 const requestBtn = $('request');
 const hangupBtn = $('hangup');
-const unmuteBtn = $('unmute');
+const showQuality = player(video);
 
 // Phase is what the page is doing: besides common.js's entering, offline,
 // refused and error (the media connection failed, or a message could not
@@ -98,6 +99,7 @@ function closeSession() {
   session?.pc.close();
   session = null;
   video.srcObject = null;
+  showQuality(null);
 }
 
 // report sends the talker a quality report from the receiver's statistics:
@@ -122,6 +124,7 @@ async function report(s, last) {
     msg.freezes = Math.max(0, (video.freezeCount ?? 0) - last.freezes);
     send(msg);
   }
+  showQuality({ width: video.frameWidth, height: video.frameHeight, fps: msg.fps, bitrate: msg.bitrate });
   Object.assign(last, { at: now, bytes: video.bytesReceived, lost: video.packetsLost, freezes: video.freezeCount ?? 0 });
 }
 
@@ -363,12 +366,6 @@ async function main() {
   requestBtn.addEventListener('click', request);
   hangupBtn.addEventListener('click', hangup);
   setInterval(nudge, 1000);
-  unmuteBtn.addEventListener('click', () => {
-    video.muted = !video.muted;
-    unmuteBtn.setAttribute('aria-pressed', String(!video.muted));
-    unmuteBtn.textContent = video.muted ? 'Unmute' : 'Mute';
-    if (!video.muted) video.play().catch(() => {});
-  });
   video.addEventListener('playing', onMediaUp);
   addEventListener('pagehide', () => { if (watching()) bye(); });
 }

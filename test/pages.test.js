@@ -528,6 +528,48 @@ test('a watcher whose host candidates are mDNS names decodes video through the r
   }
 });
 
+test('watch.html as a student sees it, on a laptop and on a phone: the state over the video, the player\'s controls and keys, the quality received, nothing overflowing', { timeout: 120000 }, async () => {
+  const media = makeMedia();
+  const server = await startServer();
+  const talk = await goTalker(binary, server.url, 'student', media);
+  try {
+    for (const [width, height, name] of [[1280, 800, 'laptop'], [390, 844, 'phone']]) {
+      const w = await watcher(server.url, 'student');
+      await w.setViewportSize({ width, height });
+      const inside = (id) => w.evaluate((id) => {
+        const e = document.getElementById(id).getBoundingClientRect();
+        const v = document.getElementById('remote-video').getBoundingClientRect();
+        return e.width > 0 && e.top >= v.top && e.bottom <= v.bottom && e.left >= v.left && e.right <= v.right;
+      }, id);
+      assert.ok(await inside('state'), `${name}: the state is shown over the video`);
+      await screenshot(w, `watch-${name}-waiting`);
+      await w.click('#request');
+      await waitState(w, /^live$/);
+      await framesAdvance(w, '#remote-video');
+      await w.waitForFunction(() => /^\d+×\d+ · \d+ fps/.test(document.getElementById('quality').textContent), null, { timeout: 15000 });
+      assert.ok(await inside('state') && await inside('quality'), `${name}: the live badge and the quality are over the video`);
+      // The stream starts muted; the key m unmutes it, the button says so.
+      assert.equal(await w.$eval('#remote-video', (v) => v.muted), true);
+      await w.keyboard.press('m');
+      assert.equal(await w.$eval('#remote-video', (v) => v.muted), false);
+      assert.equal(await w.$eval('#unmute', (b) => `${b.textContent} ${b.getAttribute('aria-pressed')}`), 'Mute true');
+      // Every control is labelled, and nothing sticks out of the viewport.
+      assert.deepEqual(await w.evaluate(() => [...document.querySelectorAll('button, input')]
+        .filter((el) => !(el.textContent.trim() || el.getAttribute('aria-label'))).map((el) => el.id)), []);
+      assert.deepEqual(await w.evaluate(() => [...document.querySelectorAll('body *')].filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.width > 0 && (r.right > innerWidth + 0.5 || r.left < -0.5);
+      }).map((el) => el.id || el.tagName)), [], `${name}: elements past the viewport's edge`);
+      assert.ok(await w.evaluate(() => document.documentElement.scrollWidth <= innerWidth), `${name}: the page scrolls sideways`);
+      await screenshot(w, `watch-${name}-live`);
+    }
+  } finally {
+    await talk.stop();
+    await server.stop();
+    media.cleanup();
+  }
+});
+
 test('a second talker page sees the room is taken; a forged key is refused', { timeout: 60000 }, async () => {
   const server = await startServer();
   const keyed = await startServer(['-talk-secret', 'page-secret']);

@@ -1,0 +1,80 @@
+// The watch page's player: the video's controls (sound, picture-in-picture,
+// fullscreen, with the keys m, p and f), the quality being received, and
+// the page's state shown over the video (the status element, styled by its
+// data-kind). The stream starts muted, as browsers require for autoplay;
+// one tap on the sound button unmutes it.
+
+const $ = (id) => document.getElementById(id);
+
+// player wires the controls inside the element #player around video, and
+// returns quality(q), which shows what is received: {width, height, fps,
+// bitrate (bits/s)}, or null while nothing is.
+export function player(video) {
+  const box = $('player');
+  const sound = $('unmute');
+  const volume = $('volume');
+  const pip = $('pip');
+  const full = $('fullscreen');
+  const qualityEl = $('quality');
+
+  const showSound = () => {
+    const on = !video.muted && video.volume > 0;
+    sound.setAttribute('aria-pressed', String(on));
+    sound.textContent = video.muted ? 'Unmute' : 'Mute';
+    sound.title = `${video.muted ? 'Unmute' : 'Mute'} (m)`;
+    volume.value = String(video.muted ? 0 : video.volume);
+  };
+  const toggleSound = () => {
+    video.muted = !video.muted;
+    if (!video.muted && video.volume === 0) video.volume = 1;
+    if (!video.muted) video.play().catch(() => {});
+  };
+  sound.addEventListener('click', toggleSound);
+  volume.addEventListener('input', () => {
+    video.volume = Number(volume.value);
+    video.muted = video.volume === 0;
+    if (!video.muted) video.play().catch(() => {});
+  });
+  video.addEventListener('volumechange', showSound);
+
+  // Picture-in-picture and fullscreen, where the browser has them.
+  pip.hidden = !document.pictureInPictureEnabled;
+  const togglePip = () => {
+    if (document.pictureInPictureElement) document.exitPictureInPicture().catch(() => {});
+    else if (video.readyState >= 1) video.requestPictureInPicture().catch(() => {});
+  };
+  pip.addEventListener('click', togglePip);
+  video.addEventListener('enterpictureinpicture', () => pip.setAttribute('aria-pressed', 'true'));
+  video.addEventListener('leavepictureinpicture', () => pip.setAttribute('aria-pressed', 'false'));
+  full.hidden = !document.fullscreenEnabled;
+  const toggleFull = () => {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else box.requestFullscreen().catch(() => {});
+  };
+  full.addEventListener('click', toggleFull);
+  document.addEventListener('fullscreenchange', () => {
+    const on = document.fullscreenElement === box;
+    full.setAttribute('aria-pressed', String(on));
+    full.textContent = on ? 'Exit fullscreen' : 'Fullscreen';
+  });
+
+  // Keys, but not while typing or with a modifier.
+  addEventListener('keydown', (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.target instanceof HTMLInputElement) return;
+    const act = { m: toggleSound, p: togglePip, f: toggleFull }[ev.key.toLowerCase()];
+    if (!act) return;
+    ev.preventDefault();
+    act();
+  });
+  showSound();
+
+  return (q) => {
+    qualityEl.hidden = !q;
+    if (!q) return;
+    const parts = [];
+    if (q.width && q.height) parts.push(`${q.width}×${q.height}`);
+    if (q.fps) parts.push(`${Math.round(q.fps)} fps`);
+    if (q.bitrate) parts.push(q.bitrate >= 1e6 ? `${(q.bitrate / 1e6).toFixed(1)} Mbit/s` : `${Math.round(q.bitrate / 1e3)} kbit/s`);
+    qualityEl.textContent = parts.join(' · ');
+  };
+}
