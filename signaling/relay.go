@@ -214,13 +214,15 @@ func (h *Hub) reach(r *room, id string) (to *Client, remote bool) {
 }
 
 // startOnAir starts the relay of a room going on air in RelayAlways: the
-// talker's talk_ready to the room, in a room without a relay.
+// talker's talk_ready to the room, in a room without a relay. The requests
+// held for it since before the talk_ready get Options.RelayHold from now.
 func (c *Client) startOnAir(r *room, m message) {
 	h := c.hub
 	if m.typ != protocol.TypeTalkReady || m.sendto != "" || !h.relaying() || h.opts.RelayMode != RelayAlways {
 		return
 	}
 	if rc, id := h.relayOf(r); rc == nil && id == "" {
+		h.holds.renew(h, r.name)
 		h.startRelay(r)
 	}
 }

@@ -338,6 +338,31 @@ func TestRelayAlwaysWaitsForOnAir(t *testing.T) {
 	talker.drained(t)
 }
 
+// A request held for a talker not on air yet gets the whole hold again
+// when the talker goes on air and its relay starts: the relay has
+// Options.RelayHold to enter, however long the talker took.
+func TestRelayAlwaysOnAirRenewsTheHold(t *testing.T) {
+	const hold = time.Hour
+	start := make(startCalls, 8)
+	h := NewHub(Options{Relay: start, RelaySecret: testRelaySecret, RelayMode: RelayAlways, RelayHold: hold})
+	talker := connect(t, h, "t", "r", protocol.RoleTalker)
+	w := connect(t, h, "w", "r", protocol.RoleWatcher)
+	send(t, w, `{"type":"talk_request"}`)
+	held := func() *held { return h.holds.rooms["r"].items["w"] } // with h.holds.mu held
+	// As if it had waited most of its hold for the talker.
+	h.holds.mu.Lock()
+	held().until = time.Now().Add(time.Second)
+	h.holds.mu.Unlock()
+	send(t, talker, `{"type":"talk_ready"}`)
+	<-start
+	h.holds.mu.Lock()
+	left := time.Until(held().until)
+	h.holds.mu.Unlock()
+	if left < hold-time.Minute {
+		t.Fatalf("the request held %v more once the relay started, want %v", left, hold)
+	}
+}
+
 // In always mode, a request to a talker that never goes on air reaches it
 // once held Options.RelayHold, as without a relay.
 func TestRelayAlwaysOffAirHoldTimesOutToTheTalker(t *testing.T) {

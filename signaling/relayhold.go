@@ -85,6 +85,22 @@ func (hs *holds) expire(room string, g *holding) {
 	}
 }
 
+// renew gives each of room's held requests Options.RelayHold from now:
+// those held for a talker not on air yet, whose relay starts now.
+func (hs *holds) renew(h *Hub, room string) {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	g := hs.rooms[room]
+	if g == nil {
+		return
+	}
+	until := time.Now().Add(h.opts.RelayHold)
+	for _, it := range g.items {
+		it.until = until
+	}
+	g.timer.Reset(h.opts.RelayHold)
+}
+
 // take returns room's held requests and forgets them.
 func (hs *holds) take(room string) map[string]*held {
 	hs.mu.Lock()
