@@ -17,6 +17,19 @@ func (c *Cluster) Reconcile(ctx context.Context) error {
 	return err
 }
 
+// Subscribed reports whether every room's subscription is confirmed: no
+// confirmation is still to come, to have its room read afresh.
+func (c *Cluster) Subscribed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, v := range c.views {
+		if v.waiting {
+			return false
+		}
+	}
+	return len(c.fresh) == 0
+}
+
 // Beat runs one heartbeat now, with its check of the node's sockets.
 func (c *Cluster) Beat(ctx context.Context) { c.beat(ctx, true) }
 
