@@ -18,22 +18,24 @@ export function player(video) {
   const qualityEl = $('quality');
 
   const showSound = () => {
-    const on = !video.muted && video.volume > 0;
-    sound.setAttribute('aria-pressed', String(on));
-    sound.textContent = video.muted ? 'Unmute' : 'Mute';
-    sound.title = `${video.muted ? 'Unmute' : 'Mute'} (m)`;
+    const label = video.muted ? 'Unmute' : 'Mute';
+    sound.setAttribute('aria-pressed', String(!video.muted && video.volume > 0));
+    sound.textContent = label;
+    sound.title = `${label} (m)`;
     volume.value = String(video.muted ? 0 : video.volume);
   };
+  // A muted video may have been paused by the browser: play it once heard.
+  const playHeard = () => { if (!video.muted) video.play().catch(() => {}); };
   const toggleSound = () => {
     video.muted = !video.muted;
     if (!video.muted && video.volume === 0) video.volume = 1;
-    if (!video.muted) video.play().catch(() => {});
+    playHeard();
   };
   sound.addEventListener('click', toggleSound);
   volume.addEventListener('input', () => {
     video.volume = Number(volume.value);
     video.muted = video.volume === 0;
-    if (!video.muted) video.play().catch(() => {});
+    playHeard();
   });
   video.addEventListener('volumechange', showSound);
 

@@ -56,6 +56,22 @@ async function talker(url, room, opts) {
   return page;
 }
 
+// withGoTalker starts a server with serverArgs and a Go talker from test
+// media on air in room (with talkerArgs), runs fn({ server, talk }), and
+// stops them.
+async function withGoTalker(serverArgs, room, talkerArgs, fn) {
+  const media = makeMedia();
+  const server = await startServer(serverArgs);
+  const talk = await goTalker(binary, server.url, room, media, talkerArgs);
+  try {
+    await fn({ server, talk });
+  } finally {
+    await talk.stop();
+    await server.stop();
+    media.cleanup();
+  }
+}
+
 async function watcher(url, room) {
   const page = await open(browser, `${url}/watch.html?room=${room}`);
   await page.waitForSelector('#request:not([disabled])');
@@ -508,10 +524,7 @@ test('a watcher forced to relay decodes video through coturn with credentials fr
 });
 
 test('a watcher whose host candidates are mDNS names decodes video through the relay, which resolves no name', { timeout: 120000 }, async () => {
-  const media = makeMedia();
-  const server = await startServer(['-relay', 'always']);
-  const talk = await goTalker(binary, server.url, 'unnamed', media);
-  try {
+  await withGoTalker(['-relay', 'always'], 'unnamed', [], async ({ server }) => {
     const w = await open(browser, `${server.url}/watch.html?room=unnamed`, { mdns: true });
     await w.waitForSelector('#request:not([disabled])');
     await w.click('#request');
@@ -521,18 +534,11 @@ test('a watcher whose host candidates are mDNS names decodes video through the r
     // resolve: it learnt the page's address from its connectivity checks.
     const sent = await w.evaluate(() => window.__candidates);
     assert.ok(sent.length > 0 && sent.every((a) => a.endsWith('.local')), `the page's candidates: ${JSON.stringify(sent)}`);
-  } finally {
-    await talk.stop();
-    await server.stop();
-    media.cleanup();
-  }
+  });
 });
 
 test('watch.html as a student sees it, on a laptop and on a phone: the state over the video, the player\'s controls and keys, the quality received, nothing overflowing', { timeout: 120000 }, async () => {
-  const media = makeMedia();
-  const server = await startServer();
-  const talk = await goTalker(binary, server.url, 'student', media);
-  try {
+  await withGoTalker([], 'student', [], async ({ server }) => {
     for (const [width, height, name] of [[1280, 800, 'laptop'], [390, 844, 'phone']]) {
       const w = await watcher(server.url, 'student');
       await w.setViewportSize({ width, height });
@@ -563,11 +569,7 @@ test('watch.html as a student sees it, on a laptop and on a phone: the state ove
       assert.ok(await w.evaluate(() => document.documentElement.scrollWidth <= innerWidth), `${name}: the page scrolls sideways`);
       await screenshot(w, `watch-${name}-live`);
     }
-  } finally {
-    await talk.stop();
-    await server.stop();
-    media.cleanup();
-  }
+  });
 });
 
 test('a second talker page sees the room is taken; a forged key is refused', { timeout: 60000 }, async () => {
@@ -588,10 +590,7 @@ test('a second talker page sees the room is taken; a forged key is refused', { t
 });
 
 test('a Go talker on air from files reaches watch.html: moving video, and data channel text', { timeout: 120000 }, async () => {
-  const media = makeMedia();
-  const server = await startServer();
-  const talk = await goTalker(binary, server.url, 'from-files', media, ['-data']);
-  try {
+  await withGoTalker([], 'from-files', ['-data'], async ({ server, talk }) => {
     const w = await watcher(server.url, 'from-files');
     await w.click('#request');
     await waitState(w, /^live$/);
@@ -610,11 +609,7 @@ test('a Go talker on air from files reaches watch.html: moving video, and data c
     await screenshot(w, 'watcher-go-talker');
     assert.equal(await talk.stop(), 0, `talker exit code; log:\n${talk.log()}`);
     await waitState(w, /^broadcaster left$/);
-  } finally {
-    await talk.stop();
-    await server.stop();
-    media.cleanup();
-  }
+  });
 });
 
 test('the server restarted under a Go talker and watch.html: both reconnect, and the Go talker resumes the page\'s session', { timeout: 120000 }, async () => {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -113,6 +114,37 @@ func checkOneDirectTwoRelayed(t *testing.T, talker *broadcaster.Broadcaster, sta
 	}
 }
 
+// checkStarted checks that the relay on node a started wantA watchers'
+// video and the one on b wantB, as their /metrics say.
+func checkStarted(t *testing.T, a listening, wantA int, b listening, wantB int) {
+	t.Helper()
+	for node, n := range map[net.Addr]int{a.Metrics: wantA, b.Metrics: wantB} {
+		want := fmt.Sprintf("broadcast_relay_watchers_started_total %d\n", n)
+		code, body, _ := get(t, "http://"+node.String()+"/metrics")
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("%s/metrics: %d, want %q in\n%s", node, code, want, body)
+		}
+	}
+}
+
+// checkOneDirectOneFull checks two watchers of a talker whose mesh holds
+// one, with no relay to take the other (what says which server): one
+// watched directly, the other was refused as full.
+func checkOneDirectOneFull(t *testing.T, what string, stats []viewer.Stats, errs []error) {
+	t.Helper()
+	full := 0
+	for i := range stats {
+		if errors.Is(errs[i], viewer.ErrRoomFull) {
+			full++
+		} else if errs[i] != nil || stats[i].Via != viewer.ViaDirect {
+			t.Errorf("%s, watcher %d: %+v, %v", what, i, stats[i], errs[i])
+		}
+	}
+	if full != 1 {
+		t.Errorf("%s: %d watchers refused as full, want 1", what, full)
+	}
+}
+
 // With -relay auto, a talker whose mesh holds one watcher serves it
 // directly, and the server's relay serves the others: nobody is turned
 // away, and each watcher gets moving video.
@@ -138,17 +170,7 @@ func TestRelayAlwaysAndOff(t *testing.T) {
 	offURL, _ := startServe(t, "-relay", "off")
 	onAirFromFiles(t, offURL, "small", 1)
 	stats, errs = watchAll(t, offURL, "small", 2)
-	full := 0
-	for i := range stats {
-		if errors.Is(errs[i], viewer.ErrRoomFull) {
-			full++
-		} else if errs[i] != nil || stats[i].Via != viewer.ViaDirect {
-			t.Errorf("-relay off, watcher %d: %+v, %v", i, stats[i], errs[i])
-		}
-	}
-	if full != 1 {
-		t.Errorf("-relay off: %d watchers refused as full, want 1", full)
-	}
+	checkOneDirectOneFull(t, "-relay off", stats, errs)
 }
 
 // With -relay-max-rooms 1, the first room past its talker's mesh gets the
@@ -171,17 +193,7 @@ func TestRelayMaxRooms(t *testing.T) {
 
 	onAirFromFiles(t, url, "second", 1)
 	stats, errs = watchAll(t, url, "second", 2)
-	full := 0
-	for i := range stats {
-		if errors.Is(errs[i], viewer.ErrRoomFull) {
-			full++
-		} else if errs[i] != nil || stats[i].Via != viewer.ViaDirect {
-			t.Errorf("second room, watcher %d: %+v, %v", i, stats[i], errs[i])
-		}
-	}
-	if full != 1 {
-		t.Errorf("second room: %d watchers refused as full, want 1 (no relay past -relay-max-rooms)", full)
-	}
+	checkOneDirectOneFull(t, "second room (no relay past -relay-max-rooms)", stats, errs)
 }
 
 // A server that cannot start (a bad -redis) releases the relays' UDP port
@@ -311,12 +323,7 @@ func TestRelayAcrossNodes(t *testing.T) {
 	checkOneDirectTwoRelayed(t, talker, stats, errs)
 	// The relay ran on A, the talker's node, and started the two watchers'
 	// video there; B ran none.
-	for node, want := range map[net.Addr]string{la.Metrics: "broadcast_relay_watchers_started_total 2", lb.Metrics: "broadcast_relay_watchers_started_total 0"} {
-		code, body, _ := get(t, "http://"+node.String()+"/metrics")
-		if code != 200 || !strings.Contains(body, want+"\n") {
-			t.Errorf("%s/metrics: %d, want %q in\n%s", node, code, want, body)
-		}
-	}
+	checkStarted(t, la, 2, lb, 0)
 }
 
 // With -relay always across two nodes, every watcher, on A and on B, is
@@ -333,12 +340,7 @@ func TestRelayAlwaysAcrossNodes(t *testing.T) {
 			t.Errorf("watcher %d: %+v, %v; want frames via the relay", i, st, errs[i])
 		}
 	}
-	for node, want := range map[net.Addr]string{la.Metrics: "broadcast_relay_watchers_started_total 3", lb.Metrics: "broadcast_relay_watchers_started_total 0"} {
-		code, body, _ := get(t, "http://"+node.String()+"/metrics")
-		if code != 200 || !strings.Contains(body, want+"\n") {
-			t.Errorf("%s/metrics: %d, want %q in\n%s", node, code, want, body)
-		}
-	}
+	checkStarted(t, la, 3, lb, 0)
 }
 
 // When the talker on A leaves, the watchers the relay serves on B are

@@ -24,19 +24,14 @@ func (t *Table[P]) Request(id, resume string, relay bool) {
 	t.mu.Lock()
 	e := t.m[id]
 	offered := e != nil && e.phase == phaseOffered
-	var sdp string
-	if offered {
-		sdp = e.offer
-	}
 	t.mu.Unlock()
 	if offered {
 		// Asked again while the offer is out: it may have been lost, and
-		// the candidates sent after it with it. The local description is
-		// the same session with the candidates gathered so far.
-		if ld := e.peer.PeerConnection().LocalDescription(); ld != nil {
-			sdp = ld.SDP
-		}
+		// the candidates sent after it with it. The local description
+		// (set before the offer went) is the same session with the
+		// candidates gathered so far.
 		t.log.Debug("offer repeated", "watcher", id)
+		sdp := e.peer.PeerConnection().LocalDescription().SDP
 		t.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: sdp})
 		return
 	}
@@ -78,7 +73,6 @@ func (t *Table[P]) offer(id string, relay bool) error {
 		return fmt.Errorf("set local description: %w", err)
 	}
 	t.mu.Lock()
-	e.offer = offer.SDP
 	offered := t.moveLocked(e, phaseOffered)
 	t.mu.Unlock()
 	if !offered {
@@ -92,11 +86,11 @@ func (t *Table[P]) offer(id string, relay bool) error {
 	t.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: offer.SDP})
 	t.mu.Lock()
 	e.offerSent = true
-	early := e.early
+	early, to := e.early, e.id
 	e.early = nil
 	t.mu.Unlock()
 	for _, c := range early {
-		t.send(rtc.CandidateMessage(c, t.idOf(e)))
+		t.send(rtc.CandidateMessage(c, to))
 	}
 	return nil
 }

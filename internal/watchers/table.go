@@ -19,23 +19,22 @@ type Table[P Peer] struct {
 	cfg Config[P]
 	log *slog.Logger
 
-	mu sync.Mutex // guards m, and each entry's id, phase, epoch, timer, offer, offerSent, early and wasLive
+	mu sync.Mutex // guards m, and each entry's id, phase, epoch, timer, offerSent, early and wasLive
 	m  map[string]*entry[P]
 }
 
 // entry is one watcher in the Table.
 type entry[P Peer] struct {
-	id    string      // a watcher resumes under a new id
-	phase phase       // changed by moveLocked only
-	epoch uint64      // moves so far, to tell a stale deadline
-	timer *time.Timer // the phase's deadline, if it has one
-	offer string      // the offer's SDP, set as it moves to offered
+	id      string      // a watcher resumes under a new id
+	phase   phase       // changed by moveLocked only
+	epoch   uint64      // moves so far, to tell a stale deadline
+	timer   *time.Timer // the phase's deadline, if it has one
+	wasLive bool        // Peer.Live was called
+	relay   bool        // the room's relay, served beyond Config.MaxWatchers; set once
 	// offerSent: the offer went to the watcher; the candidates gathered
 	// before (early) wait for it.
 	offerSent bool
 	early     []*webrtc.ICECandidate
-	wasLive   bool // Peer.Live was called
-	relay     bool // the room's relay, served beyond Config.MaxWatchers; set once
 
 	peer       P
 	candidates rtc.EarlyCandidates // the watcher's, held until its answer
