@@ -50,7 +50,7 @@ bench: $(CLIENT)
 FUZZTIME ?= 300000x
 SIGNALING_FUZZ := FuzzInboundFrame FuzzClientAddr FuzzMessage FuzzParseEnter FuzzValidRoomName FuzzCheckWatch
 CODEC_FUZZ := FuzzSPSSize FuzzKeyframe FuzzAVCNALs FuzzKeyframePacket
-RELAY_FUZZ := FuzzHandleRTCP
+RELAY_FUZZ := FuzzHandleRTCP FuzzLayerChoice
 fuzz: $(CLIENT)
 	for f in $(SIGNALING_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./signaling/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./signaling/sioclient/

@@ -3,7 +3,6 @@ package broadcaster
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -26,6 +25,10 @@ type Options struct {
 	Room, Key string
 	// Video and Audio are media files: Video .ivf (VP8, VP9) or .h264 (H.264
 	// Annex B), Audio .ogg (Opus). At least one is needed. Both loop.
+	// Video may name up to three files of one codec, separated by commas,
+	// highest quality first: the simulcast layers (rids "f", "h", "q")
+	// sent to the room's relay, which forwards each of its watchers one;
+	// a direct watcher gets the first alone.
 	Video, Audio string
 	// FPS paces H.264 files, which carry no timestamps; zero means 30.
 	FPS float64
@@ -55,6 +58,9 @@ type Broadcaster struct {
 	video  *track
 	audio  *track
 	tracks []*track
+	// layers are the simulcast layers, lowest first, each with its rid
+	// (layer); nil with one video file. The highest is video's source.
+	layers []*track
 
 	sess       *session.Session
 	iceServers []webrtc.ICEServer // from the last `entered`; signaling loop only
@@ -80,33 +86,9 @@ func New(opts Options) (*Broadcaster, error) {
 	}
 	b := &Broadcaster{opts: opts, log: opts.Logger}
 	b.watchers = b.newWatchers()
-	for _, f := range []struct {
-		path string
-		dst  **track
-		kind string
-	}{{opts.Video, &b.video, "video"}, {opts.Audio, &b.audio, "audio"}} {
-		if f.path == "" {
-			continue
-		}
-		src, err := openSource(f.path, opts.FPS)
-		if err != nil {
-			b.closeSources()
-			return nil, err
-		}
-		isVideo := src.mimeType() != webrtc.MimeTypeOpus
-		if isVideo != (f.kind == "video") {
-			_ = src.Close()
-			b.closeSources()
-			return nil, fmt.Errorf("%w: %s is not %s", ErrUnsupportedMedia, f.path, f.kind)
-		}
-		local, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: src.mimeType()}, f.kind, "broadcast")
-		if err != nil {
-			_ = src.Close()
-			b.closeSources()
-			return nil, fmt.Errorf("%s track: %w", f.kind, err)
-		}
-		*f.dst = &track{src: src, local: local}
-		b.tracks = append(b.tracks, *f.dst)
+	if err := b.openMedia(); err != nil {
+		b.closeSources()
+		return nil, err
 	}
 	api, err := rtc.NewAPI()
 	if err != nil {

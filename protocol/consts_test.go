@@ -22,7 +22,7 @@ type constant struct {
 }
 
 // kinds are the name prefixes of the protocol's words.
-var kinds = []string{"Event", "Type", "Code", "Reject", "Role"}
+var kinds = []string{"Event", "Type", "Code", "Reject", "Role", "Layer"}
 
 // constants parses the package's Go files (not its tests) for every
 // exported constant: a constant added in any file is found without this

@@ -21,12 +21,14 @@ const (
 	TypeEndTalk = "end_talk"
 	// TypeStats, watcher to its talker: Stats.
 	TypeStats = "stats"
+	// TypeLayer, between a watcher and the room's relay, either way: Layer.
+	TypeLayer = "layer"
 )
 
 // Types are all the message types, in the order above.
 var Types = []string{
 	TypeTalkRequest, TypeTalkReady, TypeTalkReject, TypeOffer, TypeAnswer,
-	TypeCandidate, TypeBye, TypeEndTalk, TypeStats,
+	TypeCandidate, TypeBye, TypeEndTalk, TypeStats, TypeLayer,
 }
 
 // TalkerOnly reports whether only a room's talker may send messages of
@@ -165,6 +167,53 @@ type Report struct {
 	RTT *float64 `json:"rtt,omitempty"`
 }
 
+// Layer is about the simulcast layer of a relay watcher's video (the
+// talker's encodings of one picture at several sizes and bitrates, RFC
+// 8853). From the watcher to the relay, Pin chooses: a layer's name
+// (LayerLow, LayerMedium, LayerHigh) or LayerAuto, the relay choosing by
+// the watcher's link. From the relay to the watcher, whenever the layer
+// it forwards changes and in answer to a Pin: Layers, the names of the
+// talker's layers, lowest first (one name: no simulcast); Current, the one
+// forwarded ("" while paused); Pin, the watcher's choice; Paused, true
+// while the watcher's link does not carry the lowest layer: its video is
+// paused, its audio goes on, and the video resumes by itself.
+type Layer struct {
+	Head
+	Pin     string   `json:"pin,omitempty"`
+	Layers  []string `json:"layers,omitempty"`
+	Current string   `json:"current,omitempty"`
+	Paused  bool     `json:"paused,omitempty"`
+}
+
+// Layer names: LayerAuto lets the relay choose; a talker's layers are
+// named by their place, lowest first: low and high for two, low, medium
+// and high for three.
+const (
+	LayerAuto   = "auto"
+	LayerLow    = "low"
+	LayerMedium = "medium"
+	LayerHigh   = "high"
+)
+
+// LayerNames returns the names of n layers, lowest first: nil for n < 1,
+// and LayerHigh for one.
+func LayerNames(n int) []string {
+	switch {
+	case n < 1:
+		return nil
+	case n == 1:
+		return []string{LayerHigh}
+	case n == 2:
+		return []string{LayerLow, LayerHigh}
+	}
+	names := make([]string, n)
+	names[0], names[n-1] = LayerLow, LayerHigh
+	for i := 1; i < n-1; i++ {
+		names[i] = LayerMedium
+	}
+	return names
+}
+
 // Message is any message, or a `user disconnected` event, as a Go peer
 // reads it: the fields of every type above in one struct, those the type
 // does not have left zero.
@@ -190,6 +239,11 @@ type Message struct {
 	// left the relay (see Stats).
 	Watcher string `json:"watcher"`
 	Left    bool   `json:"left"`
+	// Pin, Layers, Current and Paused are a layer message's (see Layer).
+	Pin     string   `json:"pin"`
+	Layers  []string `json:"layers"`
+	Current string   `json:"current"`
+	Paused  bool     `json:"paused"`
 	// Report is a stats message's quality report; its fields are nil in
 	// any other message, and where the sender left them out.
 	Report

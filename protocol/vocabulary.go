@@ -15,6 +15,9 @@ type Words struct {
 	Rejects map[string]string `json:"rejects"`
 	// Codes are the codes of a SignalingError (the Code constants).
 	Codes map[string]string `json:"codes"`
+	// Layers are the names of simulcast layers in a Layer message (the
+	// Layer constants).
+	Layers map[string]string `json:"layers"`
 	// Roles are the roles of an EnterRequest (the Role constants).
 	Roles map[string]Role `json:"roles"`
 }
@@ -30,7 +33,9 @@ func Vocabulary() Words {
 			"talkRequest": TypeTalkRequest, "talkReady": TypeTalkReady, "talkReject": TypeTalkReject,
 			"offer": TypeOffer, "answer": TypeAnswer, "candidate": TypeCandidate,
 			"bye": TypeBye, "endTalk": TypeEndTalk, "stats": TypeStats,
+			"layer": TypeLayer,
 		},
+		Layers:  map[string]string{"auto": LayerAuto, "low": LayerLow, "medium": LayerMedium, "high": LayerHigh},
 		Rejects: map[string]string{"full": RejectFull, "timeout": RejectTimeout, "dropped": RejectDropped},
 		Codes: map[string]string{
 			"notInRoom": CodeNotInRoom, "badRoom": CodeBadRoom, "badMessage": CodeBadMessage,

@@ -15,7 +15,7 @@ func TestVocabularyHoldsEveryConstant(t *testing.T) {
 	for name, r := range v.Roles {
 		roles[name] = string(r)
 	}
-	maps := map[string]map[string]string{"Event": v.Events, "Type": v.Types, "Code": v.Codes, "Reject": v.Rejects, "Role": roles}
+	maps := map[string]map[string]string{"Event": v.Events, "Type": v.Types, "Code": v.Codes, "Reject": v.Rejects, "Role": roles, "Layer": v.Layers}
 	want := make(map[string]int)
 	for _, c := range constants(t) {
 		m, ok := maps[c.Kind]

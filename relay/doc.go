@@ -77,10 +77,11 @@
 // the receiver's one buffer, and whose buffer throttles PLIs to the
 // publisher; Broadcast Box's WHEP sessions, which wait for a keyframe
 // before forwarding video to a new viewer. This package keeps one offset
-// per start where LiveKit keeps a range map of offsets (it drops padding
-// and switches simulcast layers; the relay forwards every packet of one
-// layer), and keeps no per-watcher packet metadata: the watcher's number
-// maps to the upstream's by arithmetic.
+// per start where LiveKit keeps a range map of offsets (it drops padding;
+// the relay forwards every packet of a layer, and a simulcast switch is a
+// new start, NACKs of the layer before it missed), and keeps no
+// per-watcher packet metadata: the watcher's number maps to the
+// upstream's by arithmetic.
 //
 // # Assumptions
 //
@@ -118,9 +119,21 @@
 // and the one ICE UDP port every Room of a process shares; a Manager runs
 // one Room per room on the server's request.
 //
+// # Simulcast
+//
+// A talker's video may come as simulcast layers (encodings, each with its
+// rid; pion's OnTrack comes once per rid): each layer is an Upstream of
+// its own, ordered lowest first by the rids of protocol.SimulcastEncodings
+// (layers). A watcher gets one layer: its watcherTrack's layerChoice runs
+// a simulcast.Selector on the watcher's REMB and receiver-report loss (and
+// its pin, a layer message), and Downstream.Switch moves it, at the next
+// keyframe of the new layer, its numbers running on as across a restart.
+// A paused watcher (below the lowest layer's need) is detached from every
+// layer; its audio goes on. The layers' bitrates are measured each second;
+// one that stops sending is left for the nearest one still sending.
+//
 // # Not yet here
 //
-// Simulcast and RTX, replacing the talker's tracks in place when it offers
-// a new session (the relay ends instead, and its watchers ask again), and
-// watchers resuming a session with the relay after their socket changed.
+// RTX, and replacing the talker's tracks in place when it offers a new
+// session (the relay ends instead, and its watchers ask again).
 package relay

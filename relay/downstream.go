@@ -92,6 +92,7 @@ type Downstream struct {
 
 	mu    sync.Mutex
 	up    *Upstream
+	next  *Upstream // a switch pending (Switch): started on at its first keyframe
 	state State
 	begun bool // a packet was forwarded: a restart continues the sequence
 
@@ -154,23 +155,81 @@ func (d *Downstream) State() State {
 	return d.state
 }
 
-// attach makes u the Downstream's upstream and sets it waiting; it
-// returns the previous one.
-func (d *Downstream) attach(u *Upstream) *Upstream {
+// attach makes u the Downstream's upstream and sets it waiting, ending
+// any switch pending; it returns the previous upstream and the one it was
+// switching to.
+func (d *Downstream) attach(u *Upstream) (prev, next *Upstream) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	prev := d.up
-	d.up, d.state = u, Waiting
-	return prev
+	prev, next = d.up, d.next
+	d.up, d.next, d.state = u, nil, Waiting
+	return prev, next
 }
 
-// detach makes the Downstream idle if u is its upstream.
+// detach makes the Downstream idle if u is its upstream, and ends its
+// switch to u if one is pending.
 func (d *Downstream) detach(u *Upstream) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.up == u {
 		d.up, d.state = nil, Idle
 	}
+	if d.next == u {
+		d.next = nil
+	}
+}
+
+// Switch moves d to the Upstream to, another simulcast layer of its track,
+// at to's next keyframe: d goes on forwarding its current Upstream until
+// the first packet of a keyframe of to comes, and starts on it there, its
+// sequence numbers and timestamps continuing those it sent (as a restart's
+// do: the next number, and the time between the two packets). It asks
+// to's talker for a keyframe, again while it waits (merged with every
+// other request by to's throttle). A d that is not forwarding is added to
+// to at once (Add); switching to d's current Upstream ends a switch
+// pending, and a later Switch replaces an earlier one.
+func (d *Downstream) Switch(to *Upstream) {
+	d.mu.Lock()
+	cur, pending, forwarding := d.up, d.next, d.state == Forwarding
+	switch {
+	case cur == to:
+		d.next = nil
+	case forwarding:
+		d.next = to
+	}
+	d.mu.Unlock()
+	if pending != nil && pending != to {
+		pending.drop(d)
+	}
+	switch {
+	case cur == to:
+	case !forwarding:
+		to.Add(d)
+	default:
+		to.list(d)
+		to.RequestKeyframe()
+	}
+}
+
+// Detach takes d off its Upstream and off the one it is switching to, if
+// any: it forwards nothing until added again (a watcher whose video is
+// paused).
+func (d *Downstream) Detach() {
+	d.mu.Lock()
+	cur, next := d.up, d.next
+	d.mu.Unlock()
+	for _, u := range []*Upstream{cur, next} {
+		if u != nil {
+			u.Remove(d)
+		}
+	}
+}
+
+// Upstream returns the Upstream d forwards, or nil.
+func (d *Downstream) Upstream() *Upstream {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.up
 }
 
 // forward sends the watcher the packet in s if it is to have it, and
@@ -180,7 +239,19 @@ func (d *Downstream) forward(u *Upstream, s *slot) (waiting bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.up != u {
-		return false
+		if d.next != u {
+			return false
+		}
+		if !s.key {
+			return true
+		}
+		// The switch: the keyframe of the layer switched to came. d
+		// leaves the previous layer's list (its lock is taken under d.mu
+		// only here, and is held by nothing that takes d.mu).
+		if prev := d.up; prev != nil {
+			defer prev.drop(d)
+		}
+		d.up, d.next, d.state = u, nil, Waiting
 	}
 	switch d.state {
 	case Waiting:

@@ -20,9 +20,13 @@ type ev struct {
 	kind  byte // 'K' keyframe start, 'P' interframe start, 'C' continuation
 	after time.Duration
 	add   bool
+	sw    bool
 }
 
 func add(src int) ev { return ev{src: src, add: true} }
+
+// sw is the watcher's switch to upstream src (Downstream.Switch).
+func sw(src int) ev { return ev{src: src, sw: true} }
 
 // out is a packet the watcher got: its sequence number and timestamp.
 type out struct {
@@ -88,6 +92,26 @@ func TestContinuity(t *testing.T) {
 			add(0), {seq: 102, ts: 6000, kind: 'P'}, {seq: 103, ts: 9000, kind: 'K', after: time.Second},
 			{seq: 104, ts: 12000, kind: 'P'},
 		}, []out{{100, 0}, {101, 3000}, {102, 93000}, {103, 96000}}},
+		{"a switch forwards the current layer until the next one's keyframe, then continues the numbers on it", webrtc.MimeTypeVP8, []ev{
+			add(0), {seq: 500, ts: 1000, kind: 'K'}, {seq: 501, ts: 4000, kind: 'P'},
+			sw(1), {src: 1, seq: 30000, ts: 777, kind: 'P'}, {seq: 502, ts: 7000, kind: 'P'},
+			{src: 1, seq: 30001, ts: 3777, kind: 'K', after: 100 * time.Millisecond},
+			{seq: 503, ts: 10000, kind: 'P'},
+			{src: 1, seq: 30002, ts: 3777, kind: 'C'}, {src: 1, seq: 30003, ts: 6777, kind: 'P'},
+		}, []out{{500, 1000}, {501, 4000}, {502, 7000}, {503, 16000}, {504, 16000}, {505, 19000}}},
+		{"switching back before the keyframe stays on the layer", webrtc.MimeTypeVP8, []ev{
+			add(0), {seq: 500, ts: 1000, kind: 'K'}, sw(1), sw(0),
+			{src: 1, seq: 30001, ts: 3777, kind: 'K'}, {seq: 501, ts: 4000, kind: 'P'},
+		}, []out{{500, 1000}, {501, 4000}}},
+		{"a later switch replaces an earlier one", webrtc.MimeTypeVP8, []ev{
+			add(0), {seq: 500, ts: 1000, kind: 'K'}, sw(1), sw(2),
+			{src: 1, seq: 30001, ts: 3777, kind: 'K'}, {seq: 501, ts: 4000, kind: 'P'},
+			{src: 2, seq: 9, ts: 50, kind: 'K', after: 10 * time.Millisecond}, {seq: 502, ts: 7000, kind: 'P'},
+		}, []out{{500, 1000}, {501, 4000}, {502, 4900}}},
+		{"a switch while waiting starts on the new layer's keyframe", webrtc.MimeTypeVP8, []ev{
+			add(0), {seq: 500, ts: 1000, kind: 'P'}, sw(1), {seq: 501, ts: 4000, kind: 'K'},
+			{src: 1, seq: 30001, ts: 3777, kind: 'K'},
+		}, []out{{30001, 3777}}},
 		{"audio starts on any packet", webrtc.MimeTypeOpus, []ev{
 			{seq: 6, ts: 0, kind: 'C'}, add(0), {seq: 7, ts: 960, kind: 'C'}, {seq: 9, ts: 2880, kind: 'C'}, {seq: 8, ts: 1920, kind: 'C'},
 		}, []out{{7, 960}, {9, 2880}, {8, 1920}}},
@@ -99,7 +123,7 @@ func TestContinuity(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock()
-			ups := make([]*Upstream, 2)
+			ups := make([]*Upstream, 3)
 			for i := range ups {
 				ups[i], _ = upstreamFor(t, tt.mime, clk, 0)
 			}
@@ -108,6 +132,10 @@ func TestContinuity(t *testing.T) {
 				clk.Advance(e.after)
 				if e.add {
 					ups[e.src].Add(d)
+					continue
+				}
+				if e.sw {
+					d.Switch(ups[e.src])
 					continue
 				}
 				if err := ups[e.src].Write(rtpPacket(t, e.seq, e.ts, payloads[e.kind])); err != nil {

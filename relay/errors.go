@@ -34,3 +34,7 @@ var (
 	// lost its connection to the server.
 	ErrSignalLost = errors.New("relay signaling lost")
 )
+
+// ErrBadLayer is logged for a watcher's layer message that names no layer
+// of the talker's track, or comes with no simulcast video to choose in.
+var ErrBadLayer = errors.New("no such layer")

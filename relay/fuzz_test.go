@@ -1,10 +1,13 @@
 package relay
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/broadcast-service/broadcast/relay/simulcast"
 )
 
 // Any RTCP a watcher sends, parsed as pion parses it, is handled without a
@@ -74,6 +77,59 @@ func FuzzHandleRTCP(f *testing.F) {
 		}
 		if *requests > 1 {
 			t.Fatalf("%d keyframe requests", *requests)
+		}
+	})
+}
+
+// Any RTCP a watcher sends and any layer it names leave its simulcast
+// choice on one of the track's layers or paused, never past them; a name
+// that is no layer is refused with ErrBadLayer and changes nothing.
+func FuzzLayerChoice(f *testing.F) {
+	const ssrc = 0x5eed
+	seed := func(pin string, pkts ...rtcp.Packet) {
+		b, err := rtcp.Marshal(pkts)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, pin)
+	}
+	seed("auto", &rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 400_000, SSRCs: []uint32{ssrc}})
+	seed("low", &rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 1e20}, &rtcp.ReceiverReport{Reports: []rtcp.ReceptionReport{{SSRC: ssrc, FractionLost: 255}}})
+	seed("bogus", &rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 0})
+	f.Fuzz(func(t *testing.T, b []byte, pin string) {
+		pkts, err := rtcp.Unmarshal(b)
+		if err != nil {
+			return
+		}
+		l := newLayers([]string{"f", "q", "h"})
+		for _, rid := range l.rids {
+			u, _ := upstreamFor(t, webrtc.MimeTypeVP8, newClock(), 16)
+			l.set(rid, u)
+		}
+		wt := &watcherTrack{from: &talkerTrack{kind: webrtc.RTPCodecTypeVideo, layers: l}}
+		c, err := newLayerChoice(wt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		told := 0
+		c.tell = func(layer, pinned int) {
+			told++
+			if layer < simulcast.Paused || layer >= 3 || pinned < -1 || pinned >= 3 {
+				t.Fatalf("told layer %d, pin %d of 3", layer, pinned)
+			}
+		}
+		c.handleRTCP(pkts, ssrc)
+		before := wt.layer
+		if err := c.pin(pin); err != nil {
+			if !errors.Is(err, ErrBadLayer) || wt.layer != before {
+				t.Fatalf("pin %q: %v, layer %d from %d", pin, err, wt.layer, before)
+			}
+		} else if told == 0 {
+			t.Fatalf("pin %q: the watcher was not told", pin)
+		}
+		c.handleRTCP(pkts, ssrc)
+		if wt.layer < simulcast.Paused || wt.layer >= 3 {
+			t.Fatalf("layer %d of 3", wt.layer)
 		}
 	})
 }

@@ -32,9 +32,15 @@ type testTalker struct {
 	cancel context.CancelFunc
 	// muteAudio, set before start, sends no audio packet.
 	muteAudio bool
-	wantKey   atomic.Bool
-	plis      chan time.Time // each PLI heard, when
-	ssrc      atomic.Uint32  // of the video sent to the relay
+	// layers, set before start (simulcast), are the video's layers,
+	// lowest first (rids q, h, f), and layerFrames their frames, whose
+	// keyframes come at the same places: the relay gets them in place of
+	// video.
+	layers      []*webrtc.TrackLocalStaticSample
+	layerFrames [][][]byte
+	wantKey     atomic.Bool
+	plis        chan time.Time // each PLI heard, when
+	ssrc        atomic.Uint32  // of the video sent to the relay
 
 	mu  sync.Mutex
 	pcs map[string]*talkerPeer
@@ -119,6 +125,10 @@ func (tt *testTalker) pace(ctx context.Context) {
 				}
 			}
 			_ = tt.video.WriteSample(media.Sample{Data: tt.frames[i%len(tt.frames)], Duration: time.Second / 30})
+			for j, l := range tt.layers {
+				f := tt.layerFrames[j]
+				_ = l.WriteSample(media.Sample{Data: f[i%len(f)], Duration: time.Second / 30})
+			}
 			i++
 		}
 	}
@@ -161,12 +171,37 @@ func (tt *testTalker) offer(to string) {
 	tt.mu.Lock()
 	tt.pcs[to] = p
 	tt.mu.Unlock()
-	vs, err := pc.AddTrack(tt.video)
+	var vs *webrtc.RTPSender
+	if len(tt.layers) > 0 {
+		ls := make([]webrtc.TrackLocal, len(tt.layers))
+		for i, l := range tt.layers {
+			ls[i] = l
+		}
+		vs, err = rtc.AddSimulcast(pc, ls)
+	} else {
+		vs, err = pc.AddTrack(tt.video)
+	}
 	if err != nil {
 		tt.t.Errorf("talker: %v", err)
 		return
 	}
 	tt.ssrc.Store(uint32(vs.GetParameters().Encodings[0].SSRC))
+	for _, l := range tt.layers {
+		rid := l.RID()
+		tt.wg.Go(func() {
+			for {
+				pkts, _, err := vs.ReadSimulcastRTCP(rid)
+				if err != nil {
+					return
+				}
+				for _, pkt := range pkts {
+					if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
+						tt.wantKey.Store(true)
+					}
+				}
+			}
+		})
+	}
 	as, err := pc.AddTrack(tt.audio)
 	if err != nil {
 		tt.t.Errorf("talker: %v", err)
@@ -212,17 +247,18 @@ func (tt *testTalker) offer(to string) {
 // testWatcher is a watcher played by the test: it asks the relay, answers
 // its offer and notes what it receives.
 type testWatcher struct {
-	t       testing.TB
-	m       *member
-	api     *webrtc.API
-	relay   string
-	cancel  context.CancelFunc
-	handled chan struct{} // closed as start's loop ends: no message is being handled
-	asked   time.Time
-	rejects chan string             // talk_reject reasons
-	offered chan struct{}           // closed at the first offer
-	srs     chan *rtcp.SenderReport // the relay's, for the video
-	enough  chan struct{}           // closed once wantVideo video and wantAudio audio packets came
+	t         testing.TB
+	m         *member
+	api       *webrtc.API
+	relay     string
+	cancel    context.CancelFunc
+	handled   chan struct{} // closed as start's loop ends: no message is being handled
+	asked     time.Time
+	rejects   chan string             // talk_reject reasons
+	layerMsgs chan protocol.Message   // layer messages from the relay
+	offered   chan struct{}           // closed at the first offer
+	srs       chan *rtcp.SenderReport // the relay's, for the video
+	enough    chan struct{}           // closed once wantVideo video and wantAudio audio packets came
 
 	wantVideo, wantAudio int
 
@@ -240,6 +276,9 @@ type testWatcher struct {
 	wrongSSRC int             // packets whose SSRC is not the track's
 	full      bool            // enough is closed
 	dups      int             // video packets received again
+	widths    []int           // of each VP8 keyframe, in pixels, as they came
+	lastTS    uint32          // of the last video packet
+	tsBack    int             // video packets whose timestamp went back by over a frame's
 	wg        sync.WaitGroup
 }
 
@@ -260,7 +299,8 @@ func newTestWatcher(t testing.TB, m *member, relay string) *testWatcher {
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	return &testWatcher{
 		t: t, m: m, api: api, relay: relay, rejects: make(chan string, 10), srs: make(chan *rtcp.SenderReport, 100),
-		offered: make(chan struct{}), enough: make(chan struct{}), handled: make(chan struct{}),
+		layerMsgs: make(chan protocol.Message, 100),
+		offered:   make(chan struct{}), enough: make(chan struct{}), handled: make(chan struct{}),
 		wantVideo: 150, wantAudio: 20, seqs: map[uint64]bool{},
 	}
 }
@@ -318,6 +358,8 @@ func (w *testWatcher) handle(m protocol.Message) {
 	switch m.Type {
 	case protocol.TypeTalkReject:
 		w.rejects <- m.Reason
+	case protocol.TypeLayer:
+		w.layerMsgs <- m
 	case protocol.TypeCandidate:
 		w.cands.Add("", rtc.ICECandidate(m))
 	case protocol.TypeOffer:
@@ -389,14 +431,24 @@ func (w *testWatcher) receive(t *webrtc.TrackRemote) {
 			if w.first == nil {
 				w.first, w.firstAt, w.trackSSRC = pkt, time.Now(), uint32(t.SSRC())
 				w.high = uint64(pkt.SequenceNumber) + 1<<16
+				w.lastTS = pkt.Timestamp
 			}
 			ext := unwrapSeq(pkt.SequenceNumber, w.high)
 			if w.seqs[ext] {
 				w.dups++
 			}
 			w.seqs[ext] = true
+			if ext > w.high && w.video > 0 && int32(pkt.Timestamp-w.lastTS) < -3000 {
+				w.tsBack++
+			}
+			if ext > w.high {
+				w.lastTS = pkt.Timestamp
+			}
 			w.high = max(w.high, ext)
 			w.video++
+			if width, ok := vp8KeyframeWidth(pkt.Payload); ok {
+				w.widths = append(w.widths, width)
+			}
 		} else {
 			w.audio++
 		}
@@ -462,4 +514,35 @@ func (w *testWatcher) nack(n uint64) error {
 	ssrc, seq := w.trackSSRC, uint16(w.high-n)
 	w.mu.Unlock()
 	return w.peerConnection().WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: []rtcp.NackPair{{PacketID: seq}}}})
+}
+
+// vp8KeyframeWidth returns the width of the VP8 keyframe an RTP payload
+// begins (RFC 7741 §4.2 descriptor, RFC 6386 §9.1 frame header), and
+// false for any other payload.
+func vp8KeyframeWidth(p []byte) (int, bool) {
+	if !codec.KeyframePacket(webrtc.MimeTypeVP8, p) || len(p) < 1 {
+		return 0, false
+	}
+	n := 1
+	if p[0]&0x80 != 0 && len(p) > 1 {
+		x := p[1]
+		n++
+		if x&0x80 != 0 && len(p) > n {
+			if p[n]&0x80 != 0 {
+				n++
+			}
+			n++
+		}
+		if x&0x40 != 0 {
+			n++
+		}
+		if x&0x30 != 0 {
+			n++
+		}
+	}
+	if len(p) < n+10 {
+		return 0, false
+	}
+	f := p[n:]
+	return int(f[6]) | int(f[7]&0x3f)<<8, true
 }

@@ -80,6 +80,7 @@ func (r *Room) Run(ctx context.Context, entered session.Entered) error {
 	defer reports.Stop()
 	senderReports := time.NewTicker(senderReportEvery)
 	defer senderReports.Stop()
+	measured := time.Now()
 	// A talker that never offers (it left before it was heard, or ignores
 	// the relay) would hold the room's relay place for good.
 	noOffer := time.NewTimer(r.cfg.OfferTimeout)
@@ -96,8 +97,10 @@ func (r *Room) Run(ctx context.Context, entered session.Entered) error {
 			r.nudgeTalker()
 		case <-reports.C:
 			r.reportToTalker()
-		case <-senderReports.C:
+		case now := <-senderReports.C:
 			r.sendSenderReports()
+			r.chooseLayers(now.Sub(measured))
+			measured = now
 		case <-noOffer.C:
 			if !r.offered() {
 				err = fmt.Errorf("%w: no offer within %v", ErrTalkerLeft, r.cfg.OfferTimeout)
@@ -148,6 +151,8 @@ func (r *Room) message(m protocol.Message) error {
 		return fmt.Errorf("%w: the talker refused the relay (%s)", ErrTalkerLeft, m.Reason)
 	case protocol.TypeTalkRequest:
 		r.request(m.From, m.Resume)
+	case protocol.TypeLayer:
+		r.pinLayer(m.From, m.Pin)
 	case protocol.TypeCandidate, protocol.TypeAnswer, protocol.TypeBye, protocol.TypeStats:
 		if !r.watchers.Handle(m) && m.Type == protocol.TypeCandidate {
 			r.talker.candidates.Add(m.From, rtc.ICECandidate(m))

@@ -35,6 +35,12 @@ func newRig(t *testing.T, cfg Config) *rig {
 // newRigWith is newRig with a talker that sends no audio if muteAudio.
 func newRigWith(t *testing.T, cfg Config, muteAudio bool) *rig {
 	t.Helper()
+	return newRigSetUp(t, cfg, func(tt *testTalker) { tt.muteAudio = muteAudio })
+}
+
+// newRigSetUp is newRig with the talker set up by setup before it starts.
+func newRigSetUp(t *testing.T, cfg Config, setup func(*testTalker)) *rig {
+	t.Helper()
 	frames := testmedia.IVFFrames(t, testmedia.Make(t, 2).VP8)
 	eng, err := NewEngine(cfg)
 	if err != nil {
@@ -44,7 +50,7 @@ func newRigWith(t *testing.T, cfg Config, muteAudio bool) *rig {
 	h := newHub(t)
 	r := &rig{t: t, ctx: ctx, hub: h, ran: make(chan error, 1)}
 	r.talker = newTestTalker(t, h.join("talker", true), frames)
-	r.talker.muteAudio = muteAudio
+	setup(r.talker)
 	r.talker.start(ctx)
 	r.room = NewRoom(eng, h.join("relay", false))
 	go func() { r.ran <- r.room.Run(ctx, session.Entered{Room: "room"}) }()
@@ -285,8 +291,10 @@ func TestBye(t *testing.T) {
 	r.room.mu.Lock()
 	defer r.room.mu.Unlock()
 	for _, tr := range r.room.tracks {
-		if n := tr.up.Watchers(); n != 0 {
-			t.Errorf("%s: %d downstreams still attached", tr.kind, n)
+		for _, up := range tr.layers.all() {
+			if n := up.Watchers(); n != 0 {
+				t.Errorf("%s: %d downstreams still attached", tr.kind, n)
+			}
 		}
 	}
 }

@@ -70,7 +70,9 @@ func (r *Room) Stats() Stats {
 	var replays uint64
 	r.mu.Lock()
 	for _, t := range r.tracks {
-		replays += t.up.Counters.GOPReplays.Load()
+		for _, up := range t.layers.all() {
+			replays += up.Counters.GOPReplays.Load()
+		}
 	}
 	r.mu.Unlock()
 	return Stats{

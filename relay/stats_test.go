@@ -17,7 +17,9 @@ func TestStatsLeaveOutRetransmissions(t *testing.T) {
 	r := &Room{}
 	u, _ := upstreamFor(t, webrtc.MimeTypeOpus, newClock(), 0)
 	w := &fakeWriter{}
-	wt := &watcherTrack{room: r, from: &talkerTrack{kind: webrtc.RTPCodecTypeAudio, up: u}}
+	l := newLayers(nil)
+	l.set("", u)
+	wt := &watcherTrack{room: r, from: &talkerTrack{kind: webrtc.RTPCodecTypeAudio, layers: l}}
 	d, err := NewDownstream(DownstreamConfig{SSRC: 0xa, PayloadType: 111, Writer: &countingWriter{w: trackWriter{w}, t: wt}})
 	if err != nil {
 		t.Fatal(err)

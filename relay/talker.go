@@ -2,8 +2,10 @@ package relay
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
@@ -175,7 +177,12 @@ func (r *Room) tellLeft(id string) {
 // tellResumed tells the talker that the relay's watcher known as was is
 // back as id on the same media connection: was's row goes, and id's comes
 // with its next report.
-func (r *Room) tellResumed(id, was string) { r.tellLeft(was) }
+func (r *Room) tellResumed(id, was string) {
+	if w, ok := r.watchers.Peer(id); ok {
+		w.id.Store(&id)
+	}
+	r.tellLeft(was)
+}
 
 // talkerOffer takes the talker's offer: a PeerConnection receiving its
 // tracks, and an answer back. The same offer again gets the same answer;
@@ -260,10 +267,11 @@ func keepOnePerKind(pc *webrtc.PeerConnection) error {
 	return nil
 }
 
-// talkerTrack takes one of the talker's tracks, from pion's goroutine:
-// an Upstream that its packets are read into once, its sender reports
-// read, and its keyframe requests written as PLIs. When every track of the
-// offer is in, the watchers waiting are served.
+// talkerTrack takes one of the talker's tracks, or one simulcast layer of
+// it (pion calls it per rid), from pion's goroutine: an Upstream that its
+// packets are read into once, its sender reports read, and its keyframe
+// requests written as PLIs. When every track of the offer is in (a
+// simulcast track with its first layer), the watchers waiting are served.
 func (r *Room) talkerTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	r.mu.Lock()
 	pc := r.talker.pc
@@ -281,20 +289,40 @@ func (r *Room) talkerTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRecei
 	})
 	if err != nil {
 		r.log.Warn("talker's track not relayed", "err", err)
-	} else {
-		t := &talkerTrack{kind: remote.Kind(), codec: remote.Codec(), up: up}
-		ssrc := uint32(remote.SSRC())
-		ok := r.spawn(func() { r.readTrack(remote, up) })
-		ok = ok && r.spawn(func() { r.readSenderReports(receiver, up) })
-		ok = ok && r.spawn(func() { r.writePLIs(pc, ssrc, plis) })
-		if !ok {
-			return
-		}
-		r.mu.Lock()
-		r.tracks = append(r.tracks, t)
-		r.mu.Unlock()
-		r.log.Info("talker's track in", "kind", t.kind.String(), "codec", t.codec.MimeType)
+		r.trackArrived()
+		return
 	}
+	rid := remote.RID()
+	ssrc := uint32(remote.SSRC())
+	ok := r.spawn(func() { r.readTrack(remote, up) })
+	ok = ok && r.spawn(func() { r.readSenderReports(receiver, rid, up) })
+	ok = ok && r.spawn(func() { r.writePLIs(pc, ssrc, plis) })
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	i := slices.IndexFunc(r.tracks, func(t *talkerTrack) bool { return t.receiver == receiver })
+	first := i < 0
+	if first {
+		t := &talkerTrack{kind: remote.Kind(), codec: remote.Codec(), receiver: receiver, layers: newLayers(ridsOf(receiver))}
+		r.tracks = append(r.tracks, t)
+		i = len(r.tracks) - 1
+	}
+	t := r.tracks[i]
+	r.mu.Unlock()
+	if !t.layers.set(rid, up) {
+		r.log.Warn("talker's layer not relayed", "rid", rid)
+	}
+	r.log.Info("talker's track in", "kind", t.kind.String(), "codec", t.codec.MimeType, "rid", rid)
+	if first {
+		r.trackArrived()
+	}
+}
+
+// trackArrived counts one of the talker's offer's tracks in (or refused):
+// the watchers waiting are served when all are, or tracksWait after the
+// first.
+func (r *Room) trackArrived() {
 	r.mu.Lock()
 	r.talker.arrived++
 	ready := !r.ready && r.talker.arrived >= r.talker.expected
@@ -343,10 +371,15 @@ func (r *Room) readTrack(remote *webrtc.TrackRemote, up *Upstream) {
 	}
 }
 
-// readSenderReports hands the talker's sender reports for the track to up.
-func (r *Room) readSenderReports(receiver *webrtc.RTPReceiver, up *Upstream) {
+// readSenderReports hands the talker's sender reports for the track (its
+// layer rid, with simulcast) to up.
+func (r *Room) readSenderReports(receiver *webrtc.RTPReceiver, rid string, up *Upstream) {
+	read := receiver.ReadRTCP
+	if rid != "" {
+		read = func() ([]rtcp.Packet, interceptor.Attributes, error) { return receiver.ReadSimulcastRTCP(rid) }
+	}
 	for {
-		pkts, _, err := receiver.ReadRTCP()
+		pkts, _, err := read()
 		if err != nil {
 			return
 		}

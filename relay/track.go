@@ -13,11 +13,13 @@ import (
 )
 
 // talkerTrack is one of the talker's tracks as the room relays it: what
-// the talker negotiated, and the Upstream its packets go through.
+// the talker negotiated, and the Upstreams its packets go through, one per
+// simulcast layer (one without simulcast).
 type talkerTrack struct {
-	kind  webrtc.RTPCodecType
-	codec webrtc.RTPCodecParameters
-	up    *Upstream
+	kind     webrtc.RTPCodecType
+	codec    webrtc.RTPCodecParameters
+	receiver *webrtc.RTPReceiver
+	layers   *layers
 }
 
 // video reports whether the track is video.
@@ -28,16 +30,19 @@ func (t *talkerTrack) video() bool { return t.kind == webrtc.RTPCodecTypeVideo }
 // the SSRC and payload type the watcher negotiated; the room attaches it
 // to the Upstream once the watcher's media path is up (a packet written
 // before DTLS is done is lost, and with it the keyframe the watcher starts
-// on).
+// on). Of a simulcast track it forwards one layer (layer), which its
+// choice (the watcher's simulcast.Selector) moves.
 type watcherTrack struct {
-	room  *Room
-	w     *watcher
-	from  *talkerTrack
-	begun atomic.Bool // a packet went out
+	room   *Room
+	w      *watcher
+	from   *talkerTrack
+	choice *layerChoice // nil without simulcast
+	begun  atomic.Bool  // a packet went out
 
 	mu       sync.Mutex
 	down     *Downstream
 	attached bool
+	layer    int // the layer forwarded once attached, or simulcast.Paused
 }
 
 var _ webrtc.TrackLocal = (*watcherTrack)(nil)
@@ -45,7 +50,7 @@ var _ webrtc.TrackLocal = (*watcherTrack)(nil)
 // ID is the track's id in the watcher's SDP: its kind.
 func (t *watcherTrack) ID() string { return t.from.kind.String() }
 
-// RID is empty: no simulcast.
+// RID is empty: a watcher gets one layer.
 func (t *watcherTrack) RID() string { return "" }
 
 // StreamID is the media stream id in the watcher's SDP.
@@ -91,18 +96,52 @@ func (t *watcherTrack) downstream() *Downstream {
 	return t.down
 }
 
-// attach attaches the Downstream to the talker's track (which asks for a
-// keyframe, for video); it reports false before Bind. t.mu is held across
-// the Add, so that a detach (Unbind) cannot run between the two.
+// attach attaches the Downstream to the talker's track, its layer's
+// Upstream (which asks for a keyframe, for video), unless its video is
+// paused; it reports false before Bind. t.mu is held across the Add, so
+// that a detach (Unbind) cannot run between the two.
 func (t *watcherTrack) attach() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	d := t.down
 	if d != nil && !t.attached {
-		t.from.up.Add(d)
+		if up := t.from.layers.upstream(t.layer); up != nil {
+			up.Add(d)
+		}
 	}
 	t.attached = d != nil
 	return d != nil
+}
+
+// setLayer makes layer (an index of the talker's track's layers, or
+// simulcast.Paused) the one forwarded: once attached, the Downstream
+// switches to it at its next keyframe, or detaches for Paused. It reports
+// whether the layer changed.
+func (t *watcherTrack) setLayer(layer int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if layer == t.layer {
+		return false
+	}
+	t.layer = layer
+	if d := t.down; d != nil && t.attached {
+		if up := t.from.layers.upstream(layer); up != nil {
+			d.Switch(up)
+		} else {
+			d.Detach()
+		}
+	}
+	return true
+}
+
+// requestKeyframe asks the talker for a keyframe of the layer the watcher
+// forwards (or waits for).
+func (t *watcherTrack) requestKeyframe() {
+	if d := t.downstream(); d != nil {
+		if up := d.Upstream(); up != nil {
+			up.RequestKeyframe()
+		}
+	}
 }
 
 // detach takes the Downstream off the talker's track.
@@ -115,7 +154,7 @@ func (t *watcherTrack) detach() {
 // detachLocked is detach with t.mu held.
 func (t *watcherTrack) detachLocked() {
 	if t.down != nil && t.attached {
-		t.from.up.Remove(t.down)
+		t.down.Detach()
 	}
 	t.attached = false
 }

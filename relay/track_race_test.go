@@ -17,7 +17,9 @@ import (
 func TestAttachUnbindRace(t *testing.T) {
 	clk := newClock()
 	u, _ := upstreamFor(t, webrtc.MimeTypeOpus, clk, 0)
-	from := &talkerTrack{kind: webrtc.RTPCodecTypeAudio, up: u}
+	l := newLayers(nil)
+	l.set("", u)
+	from := &talkerTrack{kind: webrtc.RTPCodecTypeAudio, layers: l}
 	leaked := 0
 	for range 3000 {
 		d, _ := downstreamFor(t, 0xa)

@@ -175,8 +175,11 @@ func (u *Upstream) Watchers() int { return len(*u.downs.Load()) }
 // the cached packets at once, before Add returns, and the live ones after.
 // Adding d again restarts it the same way, keyframe first.
 func (u *Upstream) Add(d *Downstream) {
-	if prev := d.attach(u); prev != nil && prev != u {
-		prev.drop(d)
+	prev, next := d.attach(u)
+	for _, o := range []*Upstream{prev, next} {
+		if o != nil && o != u {
+			o.drop(d)
+		}
 	}
 	replayed := false
 	if u.video && u.gop.limit > 0 {

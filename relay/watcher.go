@@ -18,15 +18,19 @@ import (
 // the Peer of the room's watchers.Table, which keeps its phase.
 type watcher struct {
 	room   *Room
-	id     string // the relay's watchers do not resume: it stays
+	id     atomic.Pointer[string] // its socket id, the latest if it resumed
 	pc     *webrtc.PeerConnection
 	tracks []*watcherTrack
+	video  *watcherTrack // of tracks, the simulcast video's; nil for none
 
 	liveAt    atomic.Int64  // unix nanoseconds the media path came up
 	startOnce sync.Once     // the first video packet
 	begun     chan struct{} // closed at the first video packet
 	gone      chan struct{} // closed when dropped
 }
+
+// socketID returns the watcher's socket id.
+func (w *watcher) socketID() string { return *w.id.Load() }
 
 // PeerConnection returns the watcher's PeerConnection.
 func (w *watcher) PeerConnection() *webrtc.PeerConnection { return w.pc }
@@ -91,7 +95,8 @@ func (r *Room) newWatcher(id string, _ bool) (*watcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}
-	w := &watcher{room: r, id: id, pc: pc, begun: make(chan struct{}), gone: make(chan struct{})}
+	w := &watcher{room: r, pc: pc, begun: make(chan struct{}), gone: make(chan struct{})}
+	w.id.Store(&id)
 	r.mu.Lock()
 	tracks := r.tracks
 	r.mu.Unlock()
@@ -109,6 +114,13 @@ func (r *Room) newWatcher(id string, _ bool) (*watcher, error) {
 // RTCP for it.
 func (r *Room) addTrack(w *watcher, from *talkerTrack) error {
 	t := &watcherTrack{room: r, w: w, from: from}
+	if from.video() && from.layers.simulcast() {
+		c, err := newLayerChoice(t)
+		if err != nil {
+			return err
+		}
+		t.choice, w.video = c, t
+	}
 	tr, err := w.pc.AddTransceiverFromTrack(t, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		return fmt.Errorf("add %s track: %w", from.kind, err)
@@ -135,6 +147,9 @@ func (r *Room) readWatcherRTCP(sender *webrtc.RTPSender, t *watcherTrack) {
 		if d := t.downstream(); d != nil {
 			served, _ := d.HandleRTCP(pkts)
 			r.stats.nacksServed.Add(uint64(served))
+			if t.choice != nil {
+				t.choice.handleRTCP(pkts, d.SSRC())
+			}
 		}
 	}
 }
@@ -152,11 +167,14 @@ func (r *Room) attach(w *watcher) {
 			video = t
 		}
 	}
+	if w.video != nil {
+		w.video.choice.choose(time.Now(), true) // the page shows the layers
+	}
 	if video != nil {
 		// Asked once by attaching (unless it started from the cache):
 		// again, bounded, until its video starts. Dropping w closes
 		// gone, and the room's end drops every watcher.
-		rtc.AskKeyframe(video.from.up.RequestKeyframe, firstFrameAskEvery, firstFrameAskTries, w.begun, w.gone)
+		rtc.AskKeyframe(video.requestKeyframe, firstFrameAskEvery, firstFrameAskTries, w.begun, w.gone)
 	}
 }
 
@@ -180,7 +198,7 @@ func (r *Room) waitSRTP(w *watcher) bool {
 		case <-w.gone:
 			return false
 		case <-timer.C:
-			r.log.Warn("watcher's SRTP did not start", "watcher", w.id, "after", srtpWait)
+			r.log.Warn("watcher's SRTP did not start", "watcher", w.socketID(), "after", srtpWait)
 			return false
 		case <-time.After(srtpPoll):
 		}
@@ -198,8 +216,44 @@ func (w *watcher) started(r *Room, keyframe bool) {
 		if keyframe {
 			r.stats.keyframeStarts.Add(1)
 		}
-		r.log.Debug("watcher started", "watcher", w.id, "keyframe", keyframe, "after_ms", wait.Milliseconds())
+		r.log.Debug("watcher started", "watcher", w.socketID(), "keyframe", keyframe, "after_ms", wait.Milliseconds())
 	})
+}
+
+// chooseLayers measures the talker's simulcast layers' bitrates over dt
+// and has each live watcher choose its layer again: a layer the talker
+// stopped sending is left for the nearest one it sends.
+func (r *Room) chooseLayers(dt time.Duration) {
+	simulcast := false
+	r.mu.Lock()
+	for _, t := range r.tracks {
+		if t.layers.simulcast() {
+			t.layers.measure(dt)
+			simulcast = true
+		}
+	}
+	r.mu.Unlock()
+	if !simulcast {
+		return
+	}
+	now := time.Now()
+	for _, w := range r.watchers.Live() {
+		if w.video != nil {
+			w.video.choice.choose(now, false)
+		}
+	}
+}
+
+// pinLayer takes the layer message of the watcher id.
+func (r *Room) pinLayer(id, name string) {
+	w, ok := r.watchers.Peer(id)
+	if !ok || w.video == nil {
+		r.log.Debug("layer message", "watcher", id, "err", fmt.Errorf("%w: no simulcast video", ErrBadLayer))
+		return
+	}
+	if err := w.video.choice.pin(name); err != nil {
+		r.log.Debug("layer message", "watcher", id, "err", err)
+	}
 }
 
 // sendSenderReports sends each live watcher a sender report for each of

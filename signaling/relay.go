@@ -251,7 +251,7 @@ func (h *Hub) toLocalTalker(r *room, talker *Client, typ, origin string, data []
 }
 
 // fromRelay routes a message of room r's relay, c: offer, talk_reject,
-// talk_ready and candidate to one watcher, and talk_request, answer,
+// talk_ready, layer and candidate to one watcher, and talk_request, answer,
 // candidate, bye and stats to the talker, as a watcher's. It returns
 // ErrNotTalker for a talker's message to the room or to the talker, and
 // ErrUnknownRecipient for anything else.
@@ -264,7 +264,7 @@ func (c *Client) fromRelay(r *room, m message) error {
 	}
 	down := false
 	switch m.typ {
-	case protocol.TypeOffer, protocol.TypeTalkReject, protocol.TypeTalkReady:
+	case protocol.TypeOffer, protocol.TypeTalkReject, protocol.TypeTalkReady, protocol.TypeLayer:
 		down = true
 	case protocol.TypeEndTalk:
 		return fmt.Errorf("%w: %s from the relay", ErrNotTalker, m.typ)

@@ -98,8 +98,8 @@ func (rr relayRoom) rejectFull(watcher string) {
 }
 
 // serves plays the relay's side of a handshake with watcher w (id wid):
-// its offer and candidate reach w stamped relay, w's answer, candidate,
-// stats and bye reach the relay.
+// its offer, candidate and layer message reach w stamped relay, w's
+// answer, candidate, stats, layer message and bye reach the relay.
 func serves(t *testing.T, relay *sigtest.Socket, relayID string, w *sigtest.Socket, wid string) {
 	t.Helper()
 	relay.Send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: wid}, SDP: "v=0 relay"})
@@ -111,11 +111,15 @@ func serves(t *testing.T, relay *sigtest.Socket, relayID string, w *sigtest.Sock
 	if m := w.Next(protocol.TypeCandidate); m.From != relayID || !m.Relay || m.Candidate != "c-relay" {
 		t.Fatalf("watcher got %+v, want the relay's candidate", m)
 	}
+	relay.Send(protocol.Layer{Head: protocol.Head{Type: protocol.TypeLayer, Sendto: wid}, Layers: []string{"low", "high"}, Current: "high", Pin: "auto"})
+	if m := w.Next(protocol.TypeLayer); m.From != relayID || !m.Relay || m.Current != "high" || len(m.Layers) != 2 {
+		t.Fatalf("watcher got %+v, want the relay's layer message", m)
+	}
 	w.Send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: relayID}, SDP: "v=0 answer"})
 	if m := relay.Next(protocol.TypeAnswer); m.From != wid || m.Relay || m.SDP != "v=0 answer" {
 		t.Fatalf("relay got %+v, want the watcher's answer", m)
 	}
-	for _, typ := range []string{protocol.TypeCandidate, protocol.TypeStats, protocol.TypeBye} {
+	for _, typ := range []string{protocol.TypeCandidate, protocol.TypeStats, protocol.TypeLayer, protocol.TypeBye} {
 		w.Send(map[string]any{"type": typ, "sendto": relayID, "candidate": "c-w"})
 		if m := relay.Next(typ); m.From != wid || m.Relay {
 			t.Fatalf("relay got %+v, want the watcher's %s", m, typ)

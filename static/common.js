@@ -26,6 +26,7 @@ export const types = {};
 export const rejects = {};
 export const codes = {};
 export const roles = {};
+export const layers = {};
 
 // loadConfig returns {maxWatchers, iceServers, offerTimeoutMs,
 // maxPendingCandidates, resumeGraceMs, retryMs, reportMs, retakeMs,
@@ -36,7 +37,7 @@ async function loadConfig() {
   const res = await fetch(base + 'config', { cache: 'no-store' });
   if (!res.ok) throw new Error(`config: HTTP ${res.status}`);
   const config = await res.json();
-  const words = { events, types, rejects, codes, roles };
+  const words = { events, types, rejects, codes, roles, layers };
   for (const [kind, into] of Object.entries(words)) {
     if (!config.protocol?.[kind]) throw new Error(`config: no protocol ${kind}`);
     Object.freeze(Object.assign(into, config.protocol[kind]));

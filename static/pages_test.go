@@ -24,13 +24,13 @@ func TestMain(m *testing.M) {
 var otherWords = map[string]bool{"offer": true, "answer": true, "closed": true, "full": true, "relay": true}
 
 // TestPagesSpellNoProtocolWord: the pages take the protocol's words from
-// the server's /config (common.js's events, types, rejects, codes and
-// roles): no string in their scripts is one of those words, and every word
+// the server's /config (common.js's events, types, rejects, codes, layers
+// and roles): no string in their scripts is one of those words, and every word
 // they name is one the server has.
 func TestPagesSpellNoProtocolWord(t *testing.T) {
 	v := protocol.Vocabulary()
 	words := map[string]bool{}
-	named := map[string]map[string]string{"events": v.Events, "types": v.Types, "rejects": v.Rejects, "codes": v.Codes, "roles": {}}
+	named := map[string]map[string]string{"events": v.Events, "types": v.Types, "rejects": v.Rejects, "codes": v.Codes, "layers": v.Layers, "roles": {}}
 	for name, r := range v.Roles {
 		named["roles"][name] = string(r)
 	}
@@ -45,7 +45,7 @@ func TestPagesSpellNoProtocolWord(t *testing.T) {
 	if err != nil || len(scripts) < 3 {
 		t.Fatalf("page scripts %v: %v", scripts, err)
 	}
-	use := regexp.MustCompile(`\b(events|types|rejects|codes|roles)\.([A-Za-z_$][\w$]*)`)
+	use := regexp.MustCompile(`\b(events|types|rejects|codes|layers|roles)\.([A-Za-z_$][\w$]*)`)
 	for _, name := range scripts {
 		src, err := fs.ReadFile(FS, name)
 		if err != nil {

@@ -4,18 +4,28 @@
 // data-kind). The stream starts muted, as browsers require for autoplay;
 // one tap on the sound button unmutes it.
 
+import { layers } from './common.js';
+
 const $ = (id) => document.getElementById(id);
 
 // player wires the controls inside the element #player around video, and
-// returns quality(q), which shows what is received: {width, height, fps,
-// bitrate (bits/s)}, or null while nothing is.
-export function player(video) {
+// returns {showQuality, showLayer}. showQuality(q) shows what is received:
+// {width, height, fps, bitrate (bits/s)}, or null while nothing is.
+// showLayer(l) shows the relay's layer message l ({layers, current, pin,
+// paused}; null without one): the quality choice, Auto and each layer,
+// highest first, when there is more than one, and a notice over the video
+// while it is paused. Choosing calls onPin(name).
+export function player(video, { onPin = () => {} } = {}) {
   const box = $('player');
   const sound = $('unmute');
   const volume = $('volume');
   const pip = $('pip');
   const full = $('fullscreen');
   const qualityEl = $('quality');
+  const layerBox = $('quality-box');
+  const layerSel = $('quality-choice');
+  const pausedEl = $('paused');
+  layerSel.addEventListener('change', () => onPin(layerSel.value));
 
   const showSound = () => {
     const label = video.muted ? 'Unmute' : 'Mute';
@@ -70,7 +80,22 @@ export function player(video) {
   });
   showSound();
 
-  return (q) => {
+  const title = (name) => name.charAt(0).toUpperCase() + name.slice(1);
+  const showLayer = (l) => {
+    const choice = (l?.layers?.length ?? 0) > 1;
+    layerBox.hidden = !choice;
+    pausedEl.hidden = !l?.paused;
+    if (!choice) return;
+    const names = [layers.auto, ...[...l.layers].reverse()];
+    if (layerSel.options.length !== names.length || [...layerSel.options].some((o, i) => o.value !== names[i])) {
+      layerSel.replaceChildren(...names.map((n) => new Option(title(n), n)));
+    }
+    const now = l.paused ? 'paused' : l.current;
+    layerSel.options[0].textContent = now ? `Auto (${now})` : 'Auto';
+    layerSel.value = l.pin || layers.auto;
+  };
+
+  const showQuality = (q) => {
     qualityEl.hidden = !q;
     if (!q) return;
     const parts = [];
@@ -79,4 +104,5 @@ export function player(video) {
     if (q.bitrate) parts.push(q.bitrate >= 1e6 ? `${(q.bitrate / 1e6).toFixed(1)} Mbit/s` : `${Math.round(q.bitrate / 1e3)} kbit/s`);
     qualityEl.textContent = parts.join(' · ');
   };
+  return { showQuality, showLayer };
 }

@@ -271,6 +271,19 @@ function stopAir() {
   showState();
 }
 
+// simulcastEncodings returns the encodings to send the room's relay of track:
+// the highest of config.simulcast that the browser encodes at its size.
+// Chrome sends at most 3 layers from 960x540 up, 2 from 480x270 and 1
+// below, dropping the highest it was given past that: a 640x480 camera
+// given three would send only the quarter and half sizes. One layer (or
+// no track) is no simulcast: the relay forwards it as it comes.
+function simulcastEncodings(track) {
+  const { width = 0, height = 0 } = track?.getSettings() ?? {};
+  const pixels = width * height;
+  const n = pixels >= 960 * 540 ? 3 : pixels >= 480 * 270 ? 2 : 1;
+  return (config.simulcast ?? []).slice(-n).map((e) => ({ ...e }));
+}
+
 // serveWatcher serves a talk_request from id: the room's relay if relay,
 // which is served even when this page has its maxWatchers.
 async function serveWatcher(id, relay) {
@@ -298,7 +311,14 @@ async function serveWatcher(id, relay) {
 
   const stream = new MediaStream();
   const audio = camera?.getAudioTracks()[0] || null;
-  pc.addTransceiver(outgoingVideo() || 'video', { direction: 'sendonly', streams: [stream] });
+  // The room's relay gets the video as simulcast (config.simulcast: the
+  // layers, lowest first, each a rid, a scale and a bitrate), and forwards
+  // each of its watchers the layer its link carries; a direct watcher gets
+  // one encoding, which the browser fits to that watcher's link itself.
+  const videoInit = { direction: 'sendonly', streams: [stream] };
+  const encodings = relay ? simulcastEncodings(outgoingVideo()) : [];
+  if (encodings.length > 1) videoInit.sendEncodings = encodings;
+  pc.addTransceiver(outgoingVideo() || 'video', videoInit);
   pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [stream] });
   pc.onicecandidate = (ev) => { if (ev.candidate) send(candidateMessage(ev.candidate, p.id)); };
   pc.onconnectionstatechange = () => {

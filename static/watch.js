@@ -12,7 +12,11 @@ const stateEl = $('state');
 const video = $('remote-video');
 const requestBtn = $('request');
 const hangupBtn = $('hangup');
-const showQuality = player(video);
+// A quality chosen on the player pins the relay's layer (through the relay
+// only: a talker's own stream has one).
+const { showQuality, showLayer } = player(video, {
+  onPin: (pin) => { if (session?.relay) send({ type: types.layer, pin, sendto: session.peer }); },
+});
 
 // Phase is what the page is doing: besides common.js's entering, offline,
 // refused and error (the media connection failed, or a message could not
@@ -95,6 +99,7 @@ const mediaUp = () => session?.pc.connectionState === 'connected';
 const watching = () => watchingPhases.has(base().phase);
 
 function closeSession() {
+  showLayer(null);
   clearInterval(session?.reporter);
   session?.pc.close();
   session = null;
@@ -310,6 +315,11 @@ async function onMessage(msg) {
         break;
       case types.candidate:
         if (session && msg.from === session.peer) await addCandidate(session.pc, session.pending, msg, config.maxPendingCandidates);
+        break;
+      case types.layer:
+        // The relay's word on this page's layer: what the quality choice
+        // shows, and whether the video is paused.
+        if (session?.relay && msg.from === session.peer) showLayer(msg);
         break;
       case types.talkReject:
         closeSession();

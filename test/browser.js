@@ -44,8 +44,9 @@ function takeViolations() {
 // shared screen for at most 854x480 at 15 fps, still 16:9 (the page takes
 // what the devices give: 640x480, and 1280x720 at 30 fps; Chromium's fake
 // screen asked for 640x360 gives 480x360 frames): less to encode and
-// decode for a test of many pages on a small machine.
-async function open(browser, url, { small = false, mdns = false } = {}) {
+// decode for a test of many pages on a small machine. With { camera: {width,
+// height, frameRate} } the camera is asked for that instead.
+async function open(browser, url, { small = false, mdns = false, camera = null } = {}) {
   const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
   contexts.add(context);
   await context.grantPermissions(['camera', 'microphone']);
@@ -77,6 +78,14 @@ async function open(browser, url, { small = false, mdns = false } = {}) {
         },
       });
     });
+  }
+  if (camera) {
+    await context.addInitScript((size) => {
+      const md = navigator.mediaDevices;
+      if (!md) return;
+      const userMedia = md.getUserMedia.bind(md);
+      md.getUserMedia = (c) => userMedia(c?.video === true ? { ...c, video: size } : c);
+    }, camera);
   }
   if (small) {
     await context.addInitScript(() => {

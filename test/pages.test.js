@@ -572,6 +572,75 @@ test('watch.html as a student sees it, on a laptop and on a phone: the state ove
   });
 });
 
+// sentLayers returns what talk.html sends the room's relay as simulcast:
+// 'rid:WxH' for each layer sending, by rid.
+const sentLayers = (talk) => talk.evaluate(async () => {
+  const out = [];
+  for (const pc of window.__pcs) {
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid && r.frameWidth) out.push(`${r.rid}:${r.frameWidth}x${r.frameHeight}`);
+    });
+  }
+  return out.sort();
+});
+
+// receivedSize returns the size of the video frames a watch page decodes,
+// from its getStats.
+const receivedSize = (w) => w.evaluate(async () => {
+  let size = '';
+  for (const pc of window.__pcs) {
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video' && r.frameWidth) size = `${r.frameWidth}x${r.frameHeight}`;
+    });
+  }
+  return size;
+});
+
+test('talk.html sends the relay simulcast; one watch.html pinned to Low and one on Auto decode different sizes; the quality choice says what comes', { timeout: 180000 }, async () => {
+  const server = await startServer(['-relay', 'always']);
+  const long = 60000;
+  try {
+    // A 1280x720 camera, which Chrome sends as three layers (fewer below
+    // 960x540); at 15 fps, to spare the machine.
+    const talk = await talker(server.url, 'simulcast', { camera: { width: 1280, height: 720, frameRate: 15 } });
+    const [low, auto] = [await watcher(server.url, 'simulcast'), await watcher(server.url, 'simulcast')];
+    for (const w of [low, auto]) {
+      await w.click('#request');
+      await waitState(w, /^live via relay$/, long);
+      await framesAdvance(w, '#remote-video', 10, long);
+    }
+    // The talk page sends three layers: full, half and quarter size.
+    await waitFor('three layers sent', async () => (await sentLayers(talk)).length === 3, long).catch(async (err) => {
+      throw new Error(`${err.message}: ${(await sentLayers(talk)).join(' ')}`);
+    });
+    const sent = Object.fromEntries((await sentLayers(talk)).map((l) => l.split(':')));
+    console.log(`# simulcast layers sent: ${JSON.stringify(sent)}`);
+    // The choice shows Auto and the three layers, highest first.
+    await auto.waitForSelector('#quality-box:not([hidden])', { timeout: long });
+    assert.deepEqual(await auto.$$eval('#quality-choice option', (os) => os.map((o) => o.value)), ['auto', 'high', 'medium', 'low']);
+    assert.equal(await auto.$eval('#quality-choice', (s) => s.value), 'auto');
+    await low.waitForSelector('#quality-box:not([hidden])', { timeout: long });
+    await low.selectOption('#quality-choice', 'low');
+    await low.waitForFunction(() => document.getElementById('quality-choice').value === 'low', null, { timeout: long });
+    // Pinned low, the page decodes the quarter layer; on Auto, over
+    // loopback, the full one.
+    await low.waitForFunction((want) => document.getElementById('remote-video').videoWidth === want, Number(sent.q.split('x')[0]), { timeout: long });
+    await auto.waitForFunction((want) => document.getElementById('remote-video').videoWidth === want, Number(sent.f.split('x')[0]), { timeout: long });
+    await Promise.all([low, auto].map((w) => framesAdvance(w, '#remote-video', 10, long)));
+    const [lowSize, autoSize] = [await receivedSize(low), await receivedSize(auto)];
+    assert.equal(lowSize, sent.q);
+    assert.equal(autoSize, sent.f);
+    assert.match(await auto.$eval('#quality-choice option', (o) => o.textContent), /^Auto \(high\)$/);
+    await screenshot(low, 'watch-simulcast-pinned-low');
+    await screenshot(auto, 'watch-simulcast-auto');
+    // Back to Auto: the full layer again.
+    await low.selectOption('#quality-choice', 'auto');
+    await low.waitForFunction((want) => document.getElementById('remote-video').videoWidth === want, Number(sent.f.split('x')[0]), { timeout: long });
+  } finally {
+    await server.stop();
+  }
+});
+
 test('a second talker page sees the room is taken; a forged key is refused', { timeout: 60000 }, async () => {
   const server = await startServer();
   const keyed = await startServer(['-talk-secret', 'page-secret']);

@@ -46,7 +46,23 @@ func (v *Viewer) answer(m protocol.Message) error {
 	v.moveTo(phaseConnecting)
 	v.sendAnswer(answer, m.From)
 	v.candidates.Ready(pc, m.From)
+	if m.Relay && v.opts.Layer != "" {
+		v.send(protocol.Layer{Head: protocol.Head{Type: protocol.TypeLayer, Sendto: m.From}, Pin: v.opts.Layer})
+	}
 	return nil
+}
+
+// noteLayer takes the relay's layer message m, for Stats.Layer.
+func (v *Viewer) noteLayer(m protocol.Message) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.viaRelay || m.From != v.talker {
+		return
+	}
+	v.layer = m.Current
+	if m.Paused {
+		v.layer = "paused"
+	}
 }
 
 // repeatAnswer sends the answer again if m repeats the offer it answered,

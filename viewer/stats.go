@@ -47,6 +47,9 @@ func (v *Viewer) stats(ended string) Stats {
 	if v.relayed() {
 		st.Via = ViaRelay
 	}
+	v.mu.Lock()
+	st.Layer = v.layer
+	v.mu.Unlock()
 	if at := v.firstAt.Load(); at > 0 {
 		first := time.Unix(0, at)
 		st.TimeToFirstFrameMS = float64(first.Sub(v.requestedAt).Microseconds()) / 1000

@@ -52,6 +52,11 @@ type Options struct {
 	Dial *sioclient.Options
 	// Logger receives the viewer's records; nil discards them.
 	Logger *slog.Logger
+	// Layer, if set, is the simulcast layer to ask the room's relay for
+	// (protocol.LayerLow, LayerMedium, LayerHigh or LayerAuto), with a
+	// layer message after answering the relay's offer; empty leaves the
+	// relay to choose. A talker's own offer has one layer.
+	Layer string
 	// ICEConn, if set, is the one UDP socket the media connections' ICE
 	// uses (through a pion UDP mux, host candidates on the socket's
 	// address, every interface's if unspecified) in place of sockets of
@@ -84,6 +89,10 @@ type Stats struct {
 	// Via says who sent the media: "direct" (the room's talker) or "relay"
 	// (the room's relay, whose offer the server stamped relay: true).
 	Via string `json:"via"`
+	// Layer is the simulcast layer the relay last said it forwards
+	// (protocol.LayerLow...), "paused" while the video was paused, or ""
+	// if it said none (no relay, or no simulcast).
+	Layer string `json:"layer,omitempty"`
 }
 
 // Values of Stats.Via.
@@ -121,6 +130,7 @@ type Viewer struct {
 	pc        *webrtc.PeerConnection
 	talker    string // the media session's peer: the room's talker, or its relay
 	viaRelay  bool   // talker is the room's relay
+	layer     string // Stats.Layer
 	rec       *recorder
 	finishing bool // no track reader may start: finish waits for those running
 

@@ -126,6 +126,8 @@ func (v *Viewer) message(m protocol.Message) (string, error) {
 		return "", v.answer(m)
 	case protocol.TypeCandidate:
 		v.candidates.Add(m.From, rtc.ICECandidate(m))
+	case protocol.TypeLayer:
+		v.noteLayer(m)
 	case protocol.TypeTalkReject:
 		if m.Reason == protocol.RejectFull {
 			v.moveTo(phaseFull)

@@ -302,6 +302,8 @@ func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio http.H
 		"reportMs": protocol.ReportInterval.Milliseconds(), "retakeMs": protocol.RetakeWindow.Milliseconds(),
 		// The protocol's words: the pages spell no event, type or code.
 		"protocol": protocol.Vocabulary(),
+		// The camera's simulcast layers toward the room's relay.
+		"simulcast": protocol.SimulcastEncodings(),
 	}
 	r.Get("/config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")

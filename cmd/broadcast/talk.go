@@ -16,7 +16,7 @@ func talkCommand(ctx context.Context, args []string, getenv func(string) string,
 	server := f.str("server", "BROADCAST_SERVER", "http://localhost:8080", "signaling server URL")
 	room := f.String("room", "", "room to broadcast to")
 	key := f.str("key", "BROADCAST_KEY", "", "the room's talk key, if the server is keyed")
-	video := f.String("video", "", "video file: .ivf (VP8, VP9) or .h264 (H.264 Annex B)")
+	video := f.String("video", "", "video file: .ivf (VP8, VP9) or .h264 (H.264 Annex B); up to three, comma-separated, highest first, are simulcast layers for the room's relay")
 	audio := f.String("audio", "", "audio file: .ogg (Opus)")
 	fps := typed(f, "fps", "BROADCAST_FPS", "30", "frame rate of .h264 files", positiveFloat)
 	maxWatchers := typed(f, "max-watchers", "BROADCAST_MAX_WATCHERS", "10", "watchers served at once", atLeast(1))

@@ -22,6 +22,7 @@ func watchCommand(ctx context.Context, args []string, getenv func(string) string
 	record := f.String("record", "", "record into this file (.webm: VP8/VP9 with Opus)")
 	duration := f.Duration("duration", 0, "stop after this long from the first frame (0: until interrupted or the talker leaves)")
 	wait := f.Duration("wait", 10*time.Second, "how long to wait for the talker")
+	layer := f.String("layer", "", "through the room's relay, the simulcast layer to watch: low, medium, high or auto (the relay chooses)")
 	data := f.String("data", "", "write data channel messages to this file, or - for stdout (before the stats line)")
 	level := f.str("log-level", "BROADCAST_LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := f.parseArgs(args); err != nil {
@@ -31,7 +32,7 @@ func watchCommand(ctx context.Context, args []string, getenv func(string) string
 	_ = lv.UnmarshalText([]byte(*level))
 	opts := viewer.Options{
 		Server: *server, Room: *room, Key: *key, Record: *record, Duration: *duration,
-		WaitTalker: *wait, Logger: newLogger(stderr, lv),
+		WaitTalker: *wait, Layer: *layer, Logger: newLogger(stderr, lv),
 	}
 	switch *data {
 	case "":

@@ -89,6 +89,16 @@ func (t *Table[P]) peers(live bool) []P {
 	return all
 }
 
+// Peer returns the Peer of the watcher served under the socket id, and
+// false for none.
+func (t *Table[P]) Peer(id string) (P, bool) {
+	if e := t.entry(id); e != nil {
+		return e.peer, true
+	}
+	var none P
+	return none, false
+}
+
 func (t *Table[P]) entry(id string) *entry[P] {
 	t.mu.Lock()
 	defer t.mu.Unlock()

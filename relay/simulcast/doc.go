@@ -17,6 +17,16 @@
 //     (loss alone is no proof of congestion), and bars moving up.
 //   - A pinned layer (Pin) is kept whatever the estimate, but for Paused:
 //     audio first holds for pinned watchers too.
+//   - Probes (Config.ProbeAfter): an estimate the receiver makes (REMB,
+//     from a browser's receive-side estimator) grows at most about half
+//     as much again as what the receiver gets, so a watcher on a low
+//     layer never reports room for the next by itself. After a layer has
+//     held with no loss for the probe wait, the selector tries the next
+//     layer up for Config.ProbeFor: loss or a falling estimate ends the
+//     probe at once, and at its end the budget must carry the layer. A
+//     failed probe doubles the wait (up to Config.ProbeMax), a good one
+//     resets it; a link that carries the highest layer never probes, so a
+//     stable free link never switches.
 //
 // The relay switches a watcher only at a keyframe of the target layer;
 // the selector says which layer, not when the switch happens.

@@ -2,6 +2,7 @@ package simulcast
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -16,7 +17,13 @@ const (
 	DefaultUpMargin     = 1.2
 	DefaultUpAfter      = 4 * time.Second
 	DefaultLossDown     = 0.10
+	DefaultProbeFor     = 10 * time.Second
 )
+
+// probeFall is the fall of the estimate during a probe, from its highest,
+// that ends the probe as failed: a receiver's estimator lowers its
+// estimate only when it sees congestion.
+const probeFall = 0.9
 
 // Layer is one simulcast encoding of the talker's video.
 type Layer struct {
@@ -46,6 +53,23 @@ type Config struct {
 	// LossDown is the fraction of packets lost (0 to 1) above which the
 	// selector steps down; 0 for DefaultLossDown.
 	LossDown float64
+	// Start is the layer before the first estimate: an index of Layers
+	// (0, the lowest, by default).
+	Start int
+	// ProbeAfter, if above 0, has the selector try the next layer up
+	// (a probe) once the current one has held this long with no loss,
+	// whatever the estimate: an estimate made by the receiver (REMB)
+	// grows only so far above what it receives, so it may never show
+	// room for the next layer by itself (see the package documentation).
+	// Each failed probe doubles the wait, up to ProbeMax; 0 probes never.
+	ProbeAfter time.Duration
+	// ProbeMax bounds the wait between probes; 0 for 8 × ProbeAfter.
+	ProbeMax time.Duration
+	// ProbeFor is how long a probe lasts: it fails at once on loss over
+	// LossDown or an estimate falling by probeFall from the highest of
+	// the probe, and at its end unless the budget carries the layer; 0
+	// for DefaultProbeFor.
+	ProbeFor time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -63,6 +87,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LossDown == 0 {
 		c.LossDown = DefaultLossDown
+	}
+	if c.ProbeMax == 0 {
+		c.ProbeMax = 8 * c.ProbeAfter
+	}
+	if c.ProbeFor == 0 {
+		c.ProbeFor = DefaultProbeFor
 	}
 	return c
 }
@@ -87,6 +117,10 @@ func (c Config) check() error {
 		return fmt.Errorf("%w: up after %v", ErrBadConfig, c.UpAfter)
 	case c.LossDown <= 0 || c.LossDown > 1:
 		return fmt.Errorf("%w: loss threshold %v", ErrBadConfig, c.LossDown)
+	case c.Start < 0 || c.Start >= len(c.Layers):
+		return fmt.Errorf("%w: start layer %d of %d", ErrBadConfig, c.Start, len(c.Layers))
+	case c.ProbeAfter < 0 || c.ProbeMax < c.ProbeAfter || c.ProbeFor < 0:
+		return fmt.Errorf("%w: probes after %v, at most %v, for %v", ErrBadConfig, c.ProbeAfter, c.ProbeMax, c.ProbeFor)
 	}
 	return nil
 }
@@ -100,17 +134,34 @@ type Selector struct {
 	started bool      // Update was called
 	upSince time.Time // since when the budget carries layer+1; zero if it does not
 	pinned  int       // an index of cfg.Layers, or -1 for none
+
+	// Probes (Config.ProbeAfter): the state, since when, the wait before
+	// the next and, while probing, the highest estimate seen.
+	probe     probeState
+	probeAt   time.Time
+	probeWait time.Duration
+	probePeak int
 }
 
-// NewSelector returns a Selector for cfg, at the lowest layer until the
-// first estimate. It returns an error wrapping ErrBadConfig for layers
+// probeState is where a Selector is in probing the next layer up.
+type probeState uint8
+
+const (
+	// holding: on a layer, counting towards the next probe from probeAt.
+	holding probeState = iota
+	// probing: on the layer probed since probeAt.
+	probing
+)
+
+// NewSelector returns a Selector for cfg, at Config.Start until the first
+// estimate. It returns an error wrapping ErrBadConfig for layers
 // that are missing or not in ascending bitrate, or margins out of range.
 func NewSelector(cfg Config) (*Selector, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	return &Selector{cfg: cfg, pinned: -1}, nil
+	return &Selector{cfg: cfg, layer: cfg.Start, pinned: -1, probeWait: cfg.ProbeAfter}, nil
 }
 
 // Layer returns the current choice: an index of Config.Layers, or Paused.
@@ -126,6 +177,32 @@ func (s *Selector) Pin(layer int) error {
 	return nil
 }
 
+// SetBitrates sets the layers' bitrates, as measured: one per layer, in
+// bits/s, lowest first, ascending from above 0. The current layer is kept;
+// the next Update weighs the new ones. It returns an error wrapping
+// ErrBadConfig, changing nothing, for any other.
+func (s *Selector) SetBitrates(bitrates []int) error {
+	if len(bitrates) != len(s.cfg.Layers) {
+		return fmt.Errorf("%w: %d bitrates for %d layers", ErrBadConfig, len(bitrates), len(s.cfg.Layers))
+	}
+	next := s.cfg
+	next.Layers = slices.Clone(s.cfg.Layers)
+	for i, b := range bitrates {
+		next.Layers[i].Bitrate = b
+	}
+	if err := next.check(); err != nil {
+		return err
+	}
+	s.cfg = next
+	return nil
+}
+
+// Pinned returns the pinned layer, or -1 for none.
+func (s *Selector) Pinned() int { return s.pinned }
+
+// Layers returns how many layers the selector chooses from.
+func (s *Selector) Layers() int { return len(s.cfg.Layers) }
+
 // Unpin lets the estimate choose again, as of the next Update.
 func (s *Selector) Unpin() { s.pinned = -1 }
 
@@ -136,7 +213,18 @@ func (s *Selector) Unpin() { s.pinned = -1 }
 // whether it changed.
 func (s *Selector) Update(now time.Time, estimate int, loss float64) (layer int, changed bool) {
 	prev := s.layer
-	s.layer = s.next(now, s.budget(estimate), loss)
+	if s.probe == probing {
+		s.layer = s.probed(now, estimate, loss)
+	} else {
+		s.layer = s.next(now, s.budget(estimate), loss)
+		if s.layer == prev && s.probeDue(now, estimate, loss) {
+			s.layer++
+			s.probe, s.probePeak = probing, estimate
+		}
+	}
+	if !s.started || s.layer != prev {
+		s.probeAt = now
+	}
 	s.started = true
 	switch {
 	case s.layer > prev:
@@ -145,6 +233,48 @@ func (s *Selector) Update(now time.Time, estimate int, loss float64) (layer int,
 		s.upSince = time.Time{}
 	}
 	return s.layer, s.layer != prev
+}
+
+// probeDue reports whether the next layer up is to be probed at now: the
+// selector probes, it is on a layer below the highest, unpinned, with no
+// loss, the budget carrying its layer with UpMargin to spare, for the
+// probe wait.
+func (s *Selector) probeDue(now time.Time, estimate int, loss float64) bool {
+	return s.cfg.ProbeAfter > 0 && s.started && s.pinned < 0 && loss == 0 &&
+		s.layer >= 0 && s.layer < len(s.cfg.Layers)-1 &&
+		s.carried(s.budget(estimate), s.cfg.UpMargin) >= s.layer &&
+		now.Sub(s.probeAt) >= s.probeWait
+}
+
+// probed is the layer at now while probing: the probed one while the
+// probe holds; one down, the wait doubled, if it fails; and once it has
+// lasted ProbeFor, the probed layer (the wait back to ProbeAfter) if the
+// budget carries it, else the layer the budget carries.
+func (s *Selector) probed(now time.Time, estimate int, loss float64) int {
+	s.probePeak = max(s.probePeak, estimate)
+	fell := float64(estimate) < probeFall*float64(s.probePeak)
+	fits := s.carried(s.budget(estimate), 1)
+	switch {
+	case s.pinned >= 0:
+		s.probe = holding
+		return s.next(now, s.budget(estimate), loss)
+	case loss > s.cfg.LossDown || fell:
+		s.failProbe()
+		return max(min(s.layer-1, fits), Paused)
+	case now.Sub(s.probeAt) < s.cfg.ProbeFor:
+		return s.layer
+	case fits >= s.layer:
+		s.probe, s.probeWait = holding, s.cfg.ProbeAfter
+		return s.layer
+	}
+	s.failProbe()
+	return max(min(s.layer-1, fits), Paused)
+}
+
+// failProbe ends a probe that failed: the next waits twice as long.
+func (s *Selector) failProbe() {
+	s.probe = holding
+	s.probeWait = min(2*s.probeWait, s.cfg.ProbeMax)
 }
 
 // budget is what the video may use of estimate, in bits/s.

@@ -164,3 +164,97 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// remb models a receiver's estimate (REMB) of a link of capacity bits/s
+// over which the layer's bitrate and the audio are sent: a second's step
+// from estimate. Congested, it falls to 85 % of what gets through; else it
+// grows 8 % a second, but never past 1.5 times what it receives: an
+// estimator that sees only the traffic sent cannot tell more.
+func remb(estimate, capacity, sent int) int {
+	if sent > capacity {
+		return capacity * 85 / 100
+	}
+	return min(estimate*108/100, sent*3/2+10_000)
+}
+
+// probeRun runs s for d over a link of capacity, one estimate a second
+// from the model above, and returns the layer at the end and how many
+// times it changed.
+func probeRun(s *Selector, t0 time.Time, d time.Duration, estimate *int, capacity int) (layer, changes int) {
+	for at := time.Duration(0); at < d; at += time.Second {
+		sent := DefaultAudioBitrate
+		if l := s.Layer(); l >= 0 {
+			sent += layers[l].Bitrate
+		}
+		*estimate = remb(*estimate, capacity, sent)
+		if _, changed := s.Update(t0.Add(at), *estimate, 0); changed {
+			changes++
+		}
+	}
+	return s.Layer(), changes
+}
+
+// A receiver's estimate never shows room for the next layer by itself;
+// probes find it, and a free link ends on the highest layer and stays.
+func TestProbesFindAFreeLink(t *testing.T) {
+	s, err := NewSelector(Config{Layers: layers, ProbeAfter: 8 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(0, 0)
+	estimate := 300_000
+	if got, _ := probeRun(s, t0, time.Minute, &estimate, 10_000_000); got != 2 {
+		t.Fatalf("a minute on a free link from 300 kbit/s: layer %d, want 2", got)
+	}
+	if got, changes := probeRun(s, t0.Add(time.Minute), 2*time.Minute, &estimate, 10_000_000); got != 2 || changes != 0 {
+		t.Fatalf("two more minutes: layer %d after %d switches, want 2 and none", got, changes)
+	}
+	// Without probes the estimate alone never gets there.
+	plain := newSelector(t)
+	estimate = 300_000
+	if got, _ := probeRun(plain, t0, 3*time.Minute, &estimate, 10_000_000); got != 0 {
+		t.Fatalf("no probes, three minutes on a free link: layer %d, want 0 (the estimate stays under the next layer)", got)
+	}
+}
+
+// On a link that carries the low layer but not the next, each failed probe
+// doubles the wait: after a few minutes at most one probe a ProbeMax.
+func TestFailedProbesBackOff(t *testing.T) {
+	s, err := NewSelector(Config{Layers: layers, ProbeAfter: 8 * time.Second, ProbeMax: 64 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(0, 0)
+	estimate := 300_000
+	_, early := probeRun(s, t0, 3*time.Minute, &estimate, 400_000)
+	got, late := probeRun(s, t0.Add(3*time.Minute), time.Minute, &estimate, 400_000)
+	if got != 0 {
+		t.Fatalf("400 kbit/s link: layer %d, want 0", got)
+	}
+	if late > 2 {
+		t.Fatalf("400 kbit/s link, fourth minute: %d switches, want at most one probe (2)", late)
+	}
+	if early < 2 {
+		t.Fatalf("400 kbit/s link, first three minutes: %d switches, want the probes", early)
+	}
+	t.Logf("switches: %d in the first three minutes, %d in the fourth", early, late)
+}
+
+// A pin ends a probe and holds.
+func TestPinEndsAProbe(t *testing.T) {
+	s, err := NewSelector(Config{Layers: layers, ProbeAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(0, 0)
+	s.Update(t0, 300_000, 0)
+	if got, _ := s.Update(t0.Add(2*time.Second), 300_000, 0); got != 1 {
+		t.Fatalf("probe due: layer %d, want 1", got)
+	}
+	if err := s.Pin(0); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := run(s, t0.Add(3*time.Second), time.Minute, 300_000, 0); got != 0 {
+		t.Fatalf("pinned to 0: layer %d", got)
+	}
+}

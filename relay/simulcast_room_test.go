@@ -1,0 +1,160 @@
+package relay
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/broadcast-service/broadcast/internal/testmedia"
+	"github.com/broadcast-service/broadcast/protocol"
+)
+
+// simulcastWidths are the test talker's layers' widths, lowest first.
+var simulcastWidths = []int{160, 320, 640}
+
+// newSimulcastRig is a rig whose talker sends the relay three simulcast
+// layers (rids q, h, f) of the same test card at 160x120, 320x240 and
+// 640x480, keyframes at the same places.
+func newSimulcastRig(t *testing.T) *rig {
+	t.Helper()
+	var frames [][][]byte
+	for _, w := range simulcastWidths {
+		frames = append(frames, testmedia.IVFFrames(t, testmedia.MakeSized(t, 2, w, w*3/4).VP8))
+	}
+	return newRigSetUp(t, Config{}, func(tt *testTalker) {
+		for _, rid := range []string{"q", "h", "f"} {
+			l, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "talker", webrtc.WithRTPStreamID(rid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.layers = append(tt.layers, l)
+		}
+		tt.layerFrames = frames
+	})
+}
+
+// layerMsg waits for the relay's layer message that ok accepts, and fails
+// the test after d.
+func (w *testWatcher) layerMsg(t *testing.T, d time.Duration, what string, ok func(protocol.Message) bool) protocol.Message {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case m := <-w.layerMsgs:
+			if ok(m) {
+				return m
+			}
+		case <-timeout:
+			t.Fatalf("no layer message %s within %v", what, d)
+		}
+	}
+}
+
+// remb sends the relay a REMB of bitrate bits/s for the watcher's video.
+func (w *testWatcher) remb(bitrate float32) error {
+	w.mu.Lock()
+	ssrc := w.trackSSRC
+	w.mu.Unlock()
+	return w.peerConnection().WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: bitrate, SSRCs: []uint32{ssrc}}})
+}
+
+// keyframeWidths returns the widths of the keyframes received so far.
+func (w *testWatcher) keyframeWidths() []int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.widths)
+}
+
+// counts returns the video and audio packets received so far.
+func (w *testWatcher) counts() (video, audio int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.video, w.audio
+}
+
+// Simulcast through the relay: a watcher starts on the highest layer; a
+// pin moves it to the lowest at a keyframe of that layer, its sequence
+// numbers and timestamps running on; a REMB below the lowest layer's need
+// pauses its video while its audio goes on, and the video comes back by
+// itself when the estimate does. The watcher is told each move.
+func TestSimulcastSwitchesPinsAndPauses(t *testing.T) {
+	r := newSimulcastRig(t)
+	w := r.watch("w1")
+	current := func(name string) func(protocol.Message) bool {
+		return func(m protocol.Message) bool { return m.Current == name && !m.Paused }
+	}
+	first := w.layerMsg(t, 20*time.Second, "on the high layer", current(protocol.LayerHigh))
+	if want := []string{"low", "medium", "high"}; fmt.Sprint(first.Layers) != fmt.Sprint(want) || first.Pin != protocol.LayerAuto {
+		t.Fatalf("first layer message %+v: want layers %v, pin auto", first, want)
+	}
+	eventually(t, 10*time.Second, "a 640-pixel keyframe", func() bool { return slices.Contains(w.keyframeWidths(), 640) })
+
+	if err := w.m.Send(protocol.Layer{Head: protocol.Head{Type: protocol.TypeLayer, Sendto: "relay"}, Pin: protocol.LayerLow}); err != nil {
+		t.Fatal(err)
+	}
+	if m := w.layerMsg(t, 5*time.Second, "pinned low", current(protocol.LayerLow)); m.Pin != protocol.LayerLow {
+		t.Fatalf("after the pin: %+v, want pin low", m)
+	}
+	eventually(t, 10*time.Second, "a 160-pixel keyframe after the switch", func() bool {
+		ws := w.keyframeWidths()
+		return len(ws) > 0 && ws[len(ws)-1] == 160
+	})
+	widths := w.keyframeWidths()
+	if i := slices.Index(widths, 160); i < 0 || slices.Contains(widths[i:], 640) || slices.Contains(widths[i:], 320) {
+		t.Fatalf("keyframe widths %v: want 640s then 160s only", widths)
+	}
+
+	// Unpinned, with an estimate of 30 kbit/s: not even the audio's 48.
+	if err := w.m.Send(protocol.Layer{Head: protocol.Head{Type: protocol.TypeLayer, Sendto: "relay"}, Pin: protocol.LayerAuto}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.remb(30_000); err != nil {
+		t.Fatal(err)
+	}
+	w.layerMsg(t, 5*time.Second, "paused", func(m protocol.Message) bool { return m.Paused && m.Current == "" })
+	// Packets written before the pause may still be on the way: the
+	// count is taken once a frame's worth of time has passed with audio.
+	_, a0 := w.counts()
+	eventually(t, 5*time.Second, "audio", func() bool { _, a := w.counts(); return a > a0+10 })
+	v1, a1 := w.counts()
+	eventually(t, 5*time.Second, "more audio", func() bool { _, a := w.counts(); return a > a1+25 })
+	if v2, _ := w.counts(); v2 != v1 {
+		t.Fatalf("paused: %d video packets came during 25 audio packets, want none", v2-v1)
+	}
+
+	// The estimate comes back: the video resumes by itself, up from the
+	// lowest layer.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				_ = w.remb(20_000_000)
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	w.layerMsg(t, 10*time.Second, "resumed on the low layer", current(protocol.LayerLow))
+	eventually(t, 10*time.Second, "video again", func() bool { v, _ := w.counts(); return v > v1+30 })
+	w.layerMsg(t, 10*time.Second, "up to medium", current(protocol.LayerMedium))
+
+	if n := w.holes(50); n != 0 {
+		t.Errorf("%d sequence numbers missing across the switches and the pause", n)
+	}
+	w.mu.Lock()
+	back := w.tsBack
+	w.mu.Unlock()
+	if back != 0 {
+		t.Errorf("%d packets' timestamps went back across the switches", back)
+	}
+}
