@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -66,6 +67,7 @@ type Broadcaster struct {
 	iceServers []webrtc.ICEServer // from the last `entered`; signaling loop only
 
 	watchers *watchers.Table[*peer] // those served, keyed by socket id
+	onAirAt  atomic.Int64           // unix nanoseconds of the first talk_ready; 0 before
 }
 
 // New opens the media files, so that a missing, unreadable or unsupported
@@ -185,6 +187,7 @@ func (b *Broadcaster) onAir(e session.Entered) {
 		b.log.Warn("talk_ready", "err", err)
 		return
 	}
+	b.onAirAt.CompareAndSwap(0, time.Now().UnixNano())
 	b.log.Info("on air", "room", b.opts.Room, "socket_id", b.sess.ID())
 }
 
@@ -215,4 +218,14 @@ func (b *Broadcaster) Send(text string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// onAirFor returns how long b has been on air, since its first
+// talk_ready; 0 before it.
+func (b *Broadcaster) onAirFor() time.Duration {
+	at := b.onAirAt.Load()
+	if at == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, at))
 }

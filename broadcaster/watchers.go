@@ -9,7 +9,7 @@ import "github.com/broadcast-service/broadcast/internal/watchers"
 func (b *Broadcaster) newWatchers() *watchers.Table[*peer] {
 	return watchers.New(watchers.Config[*peer]{
 		New: b.newPeer, Send: b.send, MaxWatchers: b.opts.MaxWatchers, OfferTimeout: b.opts.OfferTimeout,
-		Resume: true, Logger: b.log,
+		Resume: true, OnAir: b.onAirFor, Logger: b.log,
 	})
 }
 

@@ -97,10 +97,14 @@ const (
 )
 
 // Offer is the talker's SDP offer to one watcher (send only). Repeated with
-// the same ice-ufrag, it is the same offer.
+// the same ice-ufrag, it is the same offer. OnAirMs, if above 0, is how
+// long the talker had been on air when it sent the offer, in ms: the
+// watcher shows how long the broadcast has run (the relay's offers carry
+// the talker's, moved on by the time since).
 type Offer struct {
 	Head
-	SDP string `json:"sdp"`
+	SDP     string `json:"sdp"`
+	OnAirMs int64  `json:"onAirMs,omitempty"`
 }
 
 // Answer is the watcher's SDP answer to its talker's offer. Repeated, it is
@@ -173,10 +177,12 @@ type Report struct {
 // (LayerLow, LayerMedium, LayerHigh) or LayerAuto, the relay choosing by
 // the watcher's link. From the relay to the watcher, whenever the layer
 // it forwards changes and in answer to a Pin: Layers, the names of the
-// talker's layers, lowest first (one name: no simulcast); Current, the one
-// forwarded ("" while paused); Pin, the watcher's choice; Paused, true
-// while the watcher's link does not carry the lowest layer: its video is
-// paused, its audio goes on, and the video resumes by itself.
+// talker's layers, lowest first; Current, the one forwarded ("" while
+// paused); Pin, the watcher's choice; Paused, true while the watcher's link
+// does not carry the lowest layer: its video is paused, its audio goes on,
+// and the relay tries the lowest layer again from time to time (its
+// probes), so that the video comes back once the link carries it. The
+// relay sends none without simulcast.
 type Layer struct {
 	Head
 	Pin     string   `json:"pin,omitempty"`
@@ -239,6 +245,8 @@ type Message struct {
 	// left the relay (see Stats).
 	Watcher string `json:"watcher"`
 	Left    bool   `json:"left"`
+	// OnAirMs is an offer's (see Offer).
+	OnAirMs int64 `json:"onAirMs"`
 	// Pin, Layers, Current and Paused are a layer message's (see Layer).
 	Pin     string   `json:"pin"`
 	Layers  []string `json:"layers"`

@@ -31,9 +31,23 @@ type layerChoice struct {
 
 	mu       sync.Mutex
 	sel      *simulcast.Selector
-	estimate int     // the last REMB, bits/s; 0 before the first
-	loss     float64 // of the last receiver report, 0 to 1
+	estimate int // the last REMB, bits/s; 0 before the first
+	// prevEstimate is the REMB before it.
+	prevEstimate int
+	loss         float64 // of the last receiver report, 0 to 1
+	reports      int     // receiver reports for the watcher's SSRC
+	// What the watcher was sent between its last two REMBs (payload,
+	// bits/s), and the count and time it is measured from.
+	sent      int
+	sentBytes uint64
+	sentAt    time.Time
 }
+
+// congestedBelow is the share of what a watcher is sent under which its
+// REMB says its link is congested: a receive-side estimator lowers its
+// estimate under what it receives (to 85 % of it, in webrtc.org's) only
+// when it sees the link's queue grow.
+const congestedBelow = 0.9
 
 // newLayerChoice returns t's choice, starting on the highest layer: most
 // links carry it, and the watcher's first REMB moves it down at once if
@@ -56,24 +70,51 @@ func newLayerChoice(t *watcherTrack) (*layerChoice, error) {
 // a receiver report for its SSRC its loss.
 func (c *layerChoice) handleRTCP(pkts []rtcp.Packet, ssrc uint32) {
 	remb := false
+	now := time.Now()
 	c.mu.Lock()
 	for _, p := range pkts {
 		switch p := p.(type) {
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
-			c.estimate = int(min(p.Bitrate, 1e12))
+			c.prevEstimate, c.estimate = c.estimate, int(min(p.Bitrate, 1e12))
+			c.measureSent(now)
 			remb = true
 		case *rtcp.ReceiverReport:
 			for _, r := range p.Reports {
 				if r.SSRC == ssrc {
-					c.loss = float64(r.FractionLost) / 256
+					// The first report's loss is the start's (packets
+					// sent before the watcher's SRTP was up), not the
+					// link's.
+					if c.reports++; c.reports > 1 {
+						c.loss = float64(r.FractionLost) / 256
+					}
 				}
 			}
 		}
 	}
 	c.mu.Unlock()
 	if remb {
-		c.choose(time.Now(), false)
+		c.choose(now, false)
 	}
+}
+
+// measureSent measures what the watcher was sent since the last call, at
+// least 200 ms ago: its tracks' payload, in bits/s. Called with mu held.
+func (c *layerChoice) measureSent(now time.Time) {
+	var bytes uint64
+	for _, t := range c.t.w.tracks {
+		if d := t.downstream(); d != nil {
+			bytes += d.Counters.Bytes.Load()
+		}
+	}
+	dt := now.Sub(c.sentAt)
+	switch {
+	case c.sentAt.IsZero():
+	case dt < 200*time.Millisecond:
+		return
+	default:
+		c.sent = int(float64(bytes-c.sentBytes) * 8 / dt.Seconds())
+	}
+	c.sentBytes, c.sentAt = bytes, now
 }
 
 // choose chooses the layer at now from the last estimate and loss (the
@@ -87,17 +128,37 @@ func (c *layerChoice) choose(now time.Time, tell bool) {
 	layer := c.sel.Layer()
 	switch {
 	case c.estimate > 0:
-		layer, _ = c.sel.Update(now, c.estimate, c.loss)
+		// What the watcher's other video (a shared screen) takes first:
+		// a student would rather read the slide than see the face.
+		estimate := max(c.estimate-c.t.w.otherVideo(c.t), 1)
+		// A REMB at or above what the watcher is sent says nothing of
+		// what its link has left: a receiver's estimate stays within
+		// about half again of what it receives. Not congested, the
+		// layer forwarded is held (only probes move up); below it and not
+		// rising, the estimate is the link's, and the layer steps down to
+		// fit. A rising estimate under it is a receiver's ramp from its
+		// first, low estimates (8 % a second in webrtc.org's), not
+		// congestion; so is a first REMB, before what is sent is
+		// measured.
+		rising := c.estimate > c.prevEstimate
+		if cur := c.t.currentLayer(); cur >= 0 && (rising || float64(c.estimate) >= congestedBelow*float64(c.sent)) {
+			estimate = max(estimate, c.sel.Need(cur))
+		}
+		layer, _ = c.sel.Update(now, estimate, c.loss)
 	case c.sel.Pinned() >= 0:
 		layer = c.sel.Pinned()
 	}
 	pinned := c.sel.Pinned()
 	forwarded := l.nearest(layer)
 	changed := c.t.setLayer(forwarded)
-	c.mu.Unlock()
+	if changed {
+		c.t.room.log.Debug("watcher's layer", "watcher", c.t.w.socketID(), "layer", forwarded, "chosen", layer, "pin", pinned, "estimate", c.estimate, "loss", c.loss)
+	}
+	// Told under mu: the watcher hears the choices in the order made.
 	if changed || tell {
 		c.tell(forwarded, pinned)
 	}
+	c.mu.Unlock()
 }
 
 // pin takes the watcher's layer message: a layer's name pins it, "auto"

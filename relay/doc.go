@@ -104,9 +104,11 @@
 // A Room is one room's relay as a member of the room, over a Signal (the
 // Go peers' signaling session): toward the talker a watcher (a
 // talk_request, an answer, each track read once into an Upstream — at most
-// one audio and one video track: the talker's other media sections are
-// answered inactive and not received —, its
-// sender reports to HandleSenderReport, its keyframe requests written as
+// one audio and two video tracks, a camera and a screen shared in lecture
+// mode: the talker's other media sections are answered inactive and not
+// received; a video that has not come when the watchers are served, a
+// screen not shared yet, is offered them all the same and reaches them
+// when it comes —, its sender reports to HandleSenderReport, its keyframe requests written as
 // PLIs), toward watchers a talker (per watcher a PeerConnection whose
 // tracks are watcherTracks, pion TrackLocals whose Bind makes the
 // watcher's Downstream; RTCP read from each RTPSender into

@@ -25,6 +25,14 @@ type DownstreamConfig struct {
 	PayloadType uint8
 	// Writer sends the watcher's packets (TrackLocalContext.WriteStream).
 	Writer Writer
+	// AbsSendTimeID is the ID the watcher negotiated for the abs-send-time
+	// header extension (webrtc.org's http://www.webrtc.org/experiments/
+	// rtp-hdrext/abs-send-time), 1 to 14; 0 for none. Each packet then
+	// carries the time it left the relay, from which the watcher's
+	// receive-side bandwidth estimator times its arrivals (its REMB);
+	// without it, a browser falls back to the packets' RTP timestamps,
+	// which a relay's switches and replays make a poor clock.
+	AbsSendTimeID uint8
 }
 
 // State is where a Downstream is in forwarding its track.
@@ -86,9 +94,10 @@ type DownstreamCounters struct {
 //
 // Every method is safe for concurrent use.
 type Downstream struct {
-	ssrc uint32
-	pt   uint8
-	w    Writer
+	ssrc  uint32
+	pt    uint8
+	w     Writer
+	absID uint8 // DownstreamConfig.AbsSendTimeID
 
 	mu    sync.Mutex
 	up    *Upstream
@@ -115,10 +124,11 @@ type Downstream struct {
 	replayTS   uint32
 	askedAt    time.Time // the watcher's last keyframe request passed on
 
-	// Scratch, under mu: the header handed to the writer and room for the
-	// extensions the writer's interceptors set.
+	// Scratch, under mu: the header handed to the writer, room for the
+	// extensions the writer's interceptors set, and the abs-send-time.
 	hdr  rtp.Header
 	exts []rtp.Extension
+	abs  [3]byte
 
 	// HandleNACK's, under nackMu (taken before mu): the packets to send
 	// again, copied out of the shared buffer under mu and written after,
@@ -127,6 +137,7 @@ type Downstream struct {
 	rtx     []rtxPacket
 	rtxHdr  rtp.Header
 	rtxExts []rtp.Extension
+	rtxAbs  [3]byte
 	limit   rtxLimit
 
 	// Counters are the running totals.
@@ -142,7 +153,10 @@ func NewDownstream(cfg DownstreamConfig) (*Downstream, error) {
 	if cfg.PayloadType > 127 {
 		return nil, fmt.Errorf("%w: payload type %d", ErrBadConfig, cfg.PayloadType)
 	}
-	return &Downstream{ssrc: cfg.SSRC, pt: cfg.PayloadType, w: cfg.Writer}, nil
+	if cfg.AbsSendTimeID > 14 {
+		return nil, fmt.Errorf("%w: abs-send-time extension ID %d", ErrBadConfig, cfg.AbsSendTimeID)
+	}
+	return &Downstream{ssrc: cfg.SSRC, pt: cfg.PayloadType, w: cfg.Writer, absID: cfg.AbsSendTimeID}, nil
 }
 
 // SSRC returns the watcher's SSRC.
@@ -359,6 +373,7 @@ func (d *Downstream) write(out uint64, pkt *rtp.Packet) (uint32, bool) {
 	h.SSRC, h.PayloadType = d.ssrc, d.pt
 	h.SequenceNumber = uint16(out)
 	h.Timestamp = d.outTS(out, pkt.Timestamp)
+	d.stampSendTime(h, &d.abs)
 	_, err := d.w.WriteRTP(h, pkt.Payload)
 	d.exts = h.Extensions[:0]
 	if err != nil {
@@ -366,6 +381,18 @@ func (d *Downstream) write(out uint64, pkt *rtp.Packet) (uint32, bool) {
 		return h.Timestamp, false
 	}
 	return h.Timestamp, true
+}
+
+// stampSendTime sets h's abs-send-time extension, if the watcher
+// negotiated one, to now: 24 bits of seconds in 6.18 fixed point (the
+// middle of an NTP timestamp), in buf.
+func (d *Downstream) stampSendTime(h *rtp.Header, buf *[3]byte) {
+	if d.absID == 0 {
+		return
+	}
+	v := ntpTime(time.Now()) >> 14
+	buf[0], buf[1], buf[2] = byte(v>>16), byte(v>>8), byte(v)
+	_ = h.SetExtension(d.absID, buf[:]) // an ID of 1 to 14 and 3 bytes: a one-byte extension
 }
 
 // ticks converts a duration to RTP timestamp ticks at rate Hz.

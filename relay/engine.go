@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v4"
 	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
@@ -100,6 +101,13 @@ func newAPI(se webrtc.SettingEngine, interceptors bool) (*webrtc.API, error) {
 	if interceptors {
 		if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 			return nil, fmt.Errorf("interceptors: %w", err)
+		}
+	} else {
+		// Toward watchers: the send time on each video packet, for their
+		// receive-side bandwidth estimate (REMB), which picks their
+		// simulcast layer (Downstream's AbsSendTimeID).
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.ABSSendTimeURI}, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, fmt.Errorf("abs-send-time: %w", err)
 		}
 	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)), nil

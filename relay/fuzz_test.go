@@ -2,6 +2,7 @@ package relay
 
 import (
 	"errors"
+	"log/slog"
 	"testing"
 
 	"github.com/pion/rtcp"
@@ -106,7 +107,10 @@ func FuzzLayerChoice(f *testing.F) {
 			u, _ := upstreamFor(t, webrtc.MimeTypeVP8, newClock(), 16)
 			l.set(rid, u)
 		}
-		wt := &watcherTrack{from: &talkerTrack{kind: webrtc.RTPCodecTypeVideo, layers: l}}
+		w := &watcher{}
+		id := "w"
+		w.id.Store(&id)
+		wt := &watcherTrack{room: &Room{log: slog.New(slog.DiscardHandler)}, w: w, from: &talkerTrack{kind: webrtc.RTPCodecTypeVideo, layers: l}}
 		c, err := newLayerChoice(wt)
 		if err != nil {
 			t.Fatal(err)

@@ -56,19 +56,27 @@ type layers struct {
 	// measure's.
 	rates []atomic.Int64
 	bytes []uint64
+	idle  []int // measures in a row with nothing sent
 }
 
-// newLayers returns the layers of rids, ordered lowest first.
+// maxLayers is how many of a talker's simulcast layers are relayed: the
+// first in its SDP's order, those of protocol.SimulcastEncodings or any
+// three. A talker cannot make the relay hold a buffer and goroutines for
+// every rid it names.
+const maxLayers = 3
+
+// newLayers returns the layers of rids (the first maxLayers), ordered
+// lowest first.
 func newLayers(rids []string) *layers {
 	if len(rids) == 0 {
 		rids = []string{""}
 	}
-	rids = slices.Clone(rids)
+	rids = slices.Clone(rids[:min(len(rids), maxLayers)])
 	if !slices.ContainsFunc(rids, func(r string) bool { return !slices.Contains(knownRIDs, r) }) {
 		slices.SortFunc(rids, func(a, b string) int { return slices.Index(knownRIDs, a) - slices.Index(knownRIDs, b) })
 	}
 	n := len(rids)
-	return &layers{rids: rids, ups: make([]atomic.Pointer[Upstream], n), rates: make([]atomic.Int64, n), bytes: make([]uint64, n)}
+	return &layers{rids: rids, ups: make([]atomic.Pointer[Upstream], n), rates: make([]atomic.Int64, n), bytes: make([]uint64, n), idle: make([]int, n)}
 }
 
 // simulcast reports whether the track has more than one layer.
@@ -97,8 +105,9 @@ func (l *layers) all() []*Upstream {
 }
 
 // nearest returns the layer to forward for the choice i: i if it is
-// sending, or else the nearest one below it that is, or else above; or
-// simulcast.Paused for a choice of Paused or no layer sending.
+// sending, or else the nearest one below it that is, or else above, or
+// else i if it came; simulcast.Paused for a choice of Paused or no layer
+// come.
 func (l *layers) nearest(i int) int {
 	if i < 0 {
 		return simulcast.Paused
@@ -114,7 +123,23 @@ func (l *layers) nearest(i int) int {
 			return j
 		}
 	}
+	// None sending (the talker's camera off): the choice stays, for
+	// when it sends again; the watcher's link is not at fault.
+	if l.ups[i].Load() != nil {
+		return i
+	}
 	return simulcast.Paused
+}
+
+// rateOf returns the measured bitrate of the layer whose Upstream is up,
+// in bits/s; 0 if it is none of them or not measured.
+func (l *layers) rateOf(up *Upstream) int {
+	for i := range l.ups {
+		if up != nil && l.ups[i].Load() == up {
+			return int(max(l.rates[i].Load(), 0))
+		}
+	}
+	return 0
 }
 
 // upstream returns layer i's Upstream, or nil.
@@ -143,9 +168,13 @@ func (l *layers) measure(dt time.Duration) {
 		sent := b - l.bytes[i]
 		l.bytes[i] = b
 		if sent == 0 {
-			l.rates[i].Store(-1)
+			// Stopped after two empty measures: not for a second's stall.
+			if l.idle[i]++; l.idle[i] >= 2 {
+				l.rates[i].Store(-1)
+			}
 			continue
 		}
+		l.idle[i] = 0
 		rate := float64(sent*8) / dt.Seconds()
 		if old := l.rates[i].Load(); old > 0 {
 			rate = layerRateSmoothing*rate + (1-layerRateSmoothing)*float64(old)

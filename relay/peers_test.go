@@ -38,9 +38,16 @@ type testTalker struct {
 	// video.
 	layers      []*webrtc.TrackLocalStaticSample
 	layerFrames [][][]byte
-	wantKey     atomic.Bool
-	plis        chan time.Time // each PLI heard, when
-	ssrc        atomic.Uint32  // of the video sent to the relay
+	// screen, set before start, is a second video track (a shared screen,
+	// lecture mode), offered after the audio, which sends the frames
+	// while screenOn.
+	screen   *webrtc.TrackLocalStaticSample
+	screenOn atomic.Bool
+	// onAirMs, set before start, is sent in its offers.
+	onAirMs int64
+	wantKey atomic.Bool
+	plis    chan time.Time // each PLI heard, when
+	ssrc    atomic.Uint32  // of the video sent to the relay
 
 	mu  sync.Mutex
 	pcs map[string]*talkerPeer
@@ -125,6 +132,9 @@ func (tt *testTalker) pace(ctx context.Context) {
 				}
 			}
 			_ = tt.video.WriteSample(media.Sample{Data: tt.frames[i%len(tt.frames)], Duration: time.Second / 30})
+			if tt.screen != nil && tt.screenOn.Load() {
+				_ = tt.screen.WriteSample(media.Sample{Data: tt.frames[i%len(tt.frames)], Duration: time.Second / 30})
+			}
 			for j, l := range tt.layers {
 				f := tt.layerFrames[j]
 				_ = l.WriteSample(media.Sample{Data: f[i%len(f)], Duration: time.Second / 30})
@@ -228,6 +238,26 @@ func (tt *testTalker) offer(to string) {
 			}
 		}
 	})
+	if tt.screen != nil {
+		ss, err := pc.AddTrack(tt.screen)
+		if err != nil {
+			tt.t.Errorf("talker: %v", err)
+			return
+		}
+		tt.wg.Go(func() {
+			for {
+				pkts, _, err := ss.ReadRTCP()
+				if err != nil {
+					return
+				}
+				for _, pkt := range pkts {
+					if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
+						tt.wantKey.Store(true)
+					}
+				}
+			}
+		})
+	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			_ = tt.m.Send(rtc.CandidateMessage(c, to))
@@ -241,7 +271,7 @@ func (tt *testTalker) offer(to string) {
 		tt.t.Errorf("talker: offer: %v", err)
 		return
 	}
-	_ = tt.m.Send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: to}, SDP: offer.SDP})
+	_ = tt.m.Send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: to}, SDP: offer.SDP, OnAirMs: tt.onAirMs})
 }
 
 // testWatcher is a watcher played by the test: it asks the relay, answers
@@ -277,6 +307,8 @@ type testWatcher struct {
 	full      bool            // enough is closed
 	dups      int             // video packets received again
 	widths    []int           // of each VP8 keyframe, in pixels, as they came
+	others    map[string]int  // video packets of tracks other than "video", by track id
+	onAirMs   int64           // of the first offer
 	lastTS    uint32          // of the last video packet
 	tsBack    int             // video packets whose timestamp went back by over a frame's
 	wg        sync.WaitGroup
@@ -301,7 +333,7 @@ func newTestWatcher(t testing.TB, m *member, relay string) *testWatcher {
 		t: t, m: m, api: api, relay: relay, rejects: make(chan string, 10), srs: make(chan *rtcp.SenderReport, 100),
 		layerMsgs: make(chan protocol.Message, 100),
 		offered:   make(chan struct{}), enough: make(chan struct{}), handled: make(chan struct{}),
-		wantVideo: 150, wantAudio: 20, seqs: map[uint64]bool{},
+		wantVideo: 150, wantAudio: 20, seqs: map[uint64]bool{}, others: map[string]int{},
 	}
 }
 
@@ -372,7 +404,7 @@ func (w *testWatcher) handle(m protocol.Message) {
 			return
 		}
 		w.mu.Lock()
-		w.pc = pc
+		w.pc, w.onAirMs = pc, m.OnAirMs
 		w.mu.Unlock()
 		close(w.offered)
 		pc.OnTrack(func(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
@@ -426,6 +458,11 @@ func (w *testWatcher) receive(t *webrtc.TrackRemote) {
 		w.mu.Lock()
 		if pkt.SSRC != uint32(t.SSRC()) {
 			w.wrongSSRC++
+		}
+		if video && t.ID() != "video" {
+			w.others[t.ID()]++
+			w.mu.Unlock()
+			continue
 		}
 		if video {
 			if w.first == nil {

@@ -38,8 +38,9 @@ type Room struct {
 	wg      sync.WaitGroup
 	talker  talker
 	tracks  []*talkerTrack
-	ready   bool     // every track of the talker's offer is in
-	pending []string // watchers who asked before the talker's tracks were in
+	kindsIn []webrtc.RTPCodecType // the kinds a track of which came
+	ready   bool                  // a track of each kind of the talker's offer is in
+	pending []string              // watchers who asked before the talker's tracks were in
 
 	stats counters
 }
@@ -54,7 +55,7 @@ func NewRoom(eng *Engine, sig Signal) *Room {
 	r.watchers = watchers.New(watchers.Config[*watcher]{
 		New: r.newWatcher, Send: sig.Send,
 		MaxWatchers: r.cfg.MaxWatchers, OfferTimeout: r.cfg.OfferTimeout, RejectDropped: true, Resume: true,
-		Report: r.passReport, Left: r.tellLeft, Resumed: r.tellResumed, Logger: r.log,
+		Report: r.passReport, Left: r.tellLeft, Resumed: r.tellResumed, OnAir: r.onAirFor, Logger: r.log,
 	})
 	return r
 }
@@ -92,6 +93,7 @@ func (r *Room) Run(ctx context.Context, entered session.Entered) error {
 			return nil
 		case err = <-r.ended:
 		case <-r.tracksReady:
+			r.placeholders()
 			r.servePending()
 		case <-retry.C:
 			r.nudgeTalker()
@@ -142,7 +144,7 @@ func (r *Room) message(m protocol.Message) error {
 	case protocol.TypeTalkReady:
 		r.talkReady(m.From, m.Resumed)
 	case protocol.TypeOffer:
-		return r.talkerOffer(m.From, m.SDP)
+		return r.talkerOffer(m.From, m.SDP, m.OnAirMs)
 	case protocol.TypeEndTalk:
 		if r.isTalker(m.From) {
 			return fmt.Errorf("%w: end_talk", ErrTalkerLeft)

@@ -146,6 +146,7 @@ func (d *Downstream) writeRTX(p *rtxPacket) bool {
 	h.Extension, h.ExtensionProfile, h.Extensions = false, 0, d.rtxExts[:0]
 	h.SSRC, h.PayloadType = d.ssrc, d.pt
 	h.SequenceNumber, h.Timestamp = uint16(p.out), p.ts
+	d.stampSendTime(h, &d.rtxAbs)
 	write := d.w.WriteRTP
 	if rw, ok := d.w.(retransmitWriter); ok {
 		write = rw.WriteRetransmission

@@ -108,14 +108,31 @@ func TestSimulcastSwitchesPinsAndPauses(t *testing.T) {
 		t.Fatalf("keyframe widths %v: want 640s then 160s only", widths)
 	}
 
-	// Unpinned, with an estimate of 30 kbit/s: not even the audio's 48.
+	// Unpinned, with an estimate falling to 30 kbit/s: not even the
+	// audio's 48, and under what the watcher is sent (a receiver's
+	// estimate rising from low is its start, not congestion: the REMBs
+	// fall here, a quarter second apart).
 	if err := w.m.Send(protocol.Layer{Head: protocol.Head{Type: protocol.TypeLayer, Sendto: "relay"}, Pin: protocol.LayerAuto}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.remb(30_000); err != nil {
-		t.Fatal(err)
-	}
-	w.layerMsg(t, 5*time.Second, "paused", func(m protocol.Message) bool { return m.Paused && m.Current == "" })
+	falling := make(chan struct{})
+	fell := make(chan struct{})
+	go func() {
+		defer close(fell)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for rate := float32(40_000); ; rate -= 1000 {
+			select {
+			case <-falling:
+				return
+			case <-tick.C:
+				_ = w.remb(max(rate, 20_000))
+			}
+		}
+	}()
+	w.layerMsg(t, 10*time.Second, "paused", func(m protocol.Message) bool { return m.Paused && m.Current == "" })
+	close(falling)
+	<-fell
 	// Packets written before the pause may still be on the way: the
 	// count is taken once a frame's worth of time has passed with audio.
 	_, a0 := w.counts()

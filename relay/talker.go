@@ -3,6 +3,7 @@ package relay
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -23,15 +24,27 @@ type talker struct {
 	pc       *webrtc.PeerConnection
 	ufrag    string // of the talker's offer: names the session to resume
 	answer   string
-	expected int         // tracks in the talker's offer
-	arrived  int         // of them, those pion has handed over
+	expected int         // kinds of track in the talker's offer (audio, video)
+	arrived  int         // of them, those a track of which pion has handed over
 	away     *time.Timer // while the talker's socket is gone: ResumeGrace to come back
 	// tracksWait, from the first track, serves the watchers if the
 	// offer's other tracks do not come.
 	tracksWait *time.Timer
 	asked      time.Time // the last talk_request
+	onAirAt    time.Time // when the talker went on air, by its offer's onAirMs; zero if it did not say
 
 	candidates rtc.EarlyCandidates
+}
+
+// onAirFor returns how long the talker has been on air, as its offer
+// said; 0 if it did not.
+func (r *Room) onAirFor() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.talker.onAirAt.IsZero() {
+		return 0
+	}
+	return time.Since(r.talker.onAirAt)
 }
 
 // isTalker reports whether id is the talker's socket id.
@@ -180,6 +193,9 @@ func (r *Room) tellLeft(id string) {
 func (r *Room) tellResumed(id, was string) {
 	if w, ok := r.watchers.Peer(id); ok {
 		w.id.Store(&id)
+		if w.video != nil {
+			w.video.choice.choose(time.Now(), true) // to its new socket id
+		}
 	}
 	r.tellLeft(was)
 }
@@ -188,7 +204,7 @@ func (r *Room) tellResumed(id, was string) {
 // tracks, and an answer back. The same offer again gets the same answer;
 // a new one (a new media session) ends the relay: its watchers'
 // sessions were on the old one.
-func (r *Room) talkerOffer(from, sdp string) error {
+func (r *Room) talkerOffer(from, sdp string, onAirMs int64) error {
 	r.mu.Lock()
 	old, ufrag, answer := r.talker.pc, r.talker.ufrag, r.talker.answer
 	r.mu.Unlock()
@@ -205,6 +221,9 @@ func (r *Room) talkerOffer(from, sdp string) error {
 	}
 	r.mu.Lock()
 	r.talker.id, r.talker.pc = from, pc
+	if onAirMs > 0 {
+		r.talker.onAirAt = time.Now().Add(-time.Duration(onAirMs) * time.Millisecond)
+	}
 	r.mu.Unlock()
 	pc.OnTrack(r.talkerTrack)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
@@ -221,7 +240,8 @@ func (r *Room) talkerOffer(from, sdp string) error {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return fmt.Errorf("talker's offer: %w", err)
 	}
-	if err := keepOnePerKind(pc); err != nil {
+	kinds, err := keepTracks(pc)
+	if err != nil {
 		return fmt.Errorf("talker's offer: %w", err)
 	}
 	ans, err := pc.CreateAnswer(nil)
@@ -231,40 +251,75 @@ func (r *Room) talkerOffer(from, sdp string) error {
 	if err := pc.SetLocalDescription(ans); err != nil {
 		return fmt.Errorf("answer the talker: %w", err)
 	}
-	expected := 0
-	for _, t := range pc.GetTransceivers() {
-		if d := t.Direction(); d == webrtc.RTPTransceiverDirectionRecvonly || d == webrtc.RTPTransceiverDirectionSendrecv {
-			expected++
-		}
-	}
 	r.mu.Lock()
-	r.talker.ufrag, r.talker.answer, r.talker.expected = rtc.ICEUfrag(sdp), ans.SDP, expected
+	r.talker.ufrag, r.talker.answer, r.talker.expected = rtc.ICEUfrag(sdp), ans.SDP, kinds
 	r.mu.Unlock()
 	r.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: from}, SDP: ans.SDP})
 	r.talker.candidates.Ready(pc, from)
-	r.log.Info("talker answered", "talker", from, "tracks", expected)
+	r.log.Info("talker answered", "talker", from, "kinds", kinds)
 	return nil
 }
 
-// keepOnePerKind stops every receiving transceiver of pc but the first
-// audio and the first video one: the relay receives at most one track of
-// each kind, and answers the talker's other media sections inactive, so
-// that a talker cannot make it hold a buffer and goroutines per track.
-func keepOnePerKind(pc *webrtc.PeerConnection) error {
-	kept := map[webrtc.RTPCodecType]bool{}
+// maxVideoTracks is how many of a talker's video tracks the relay
+// receives: a camera and a shared screen (lecture mode).
+const maxVideoTracks = 2
+
+// keepTracks stops every receiving transceiver of pc but the first audio
+// and the first maxVideoTracks video ones, and answers the talker's other
+// media sections inactive, so that a talker cannot make it hold a buffer
+// and goroutines per track. It returns the kinds kept: the tracks the
+// watchers wait for (one of each kind; a second video, a screen the talker
+// may share later, is relayed when it comes).
+func keepTracks(pc *webrtc.PeerConnection) (kinds int, err error) {
+	kept := map[webrtc.RTPCodecType]int{}
 	for _, t := range pc.GetTransceivers() {
 		if d := t.Direction(); d != webrtc.RTPTransceiverDirectionRecvonly && d != webrtc.RTPTransceiverDirectionSendrecv {
 			continue
 		}
-		if k := t.Kind(); (k == webrtc.RTPCodecTypeAudio || k == webrtc.RTPCodecTypeVideo) && !kept[k] {
-			kept[k] = true
+		k := t.Kind()
+		if (k == webrtc.RTPCodecTypeAudio && kept[k] < 1) || (k == webrtc.RTPCodecTypeVideo && kept[k] < maxVideoTracks) {
+			kept[k]++
 			continue
 		}
 		if err := t.Stop(); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return len(kept), nil
+}
+
+// placeholders adds, for each video transceiver of the talker's whose
+// track has not come (a screen not shared yet), a talkerTrack with no
+// Upstream yet and the codec of the video that came, so that the watchers
+// served from now on have a track for it: its packets reach them when it
+// comes (talkerTrack). It keeps r.tracks in the order of the talker's
+// media sections, which the watchers' offers follow.
+func (r *Room) placeholders() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pc := r.talker.pc
+	if pc == nil {
+		return
+	}
+	var video *talkerTrack
+	for _, t := range r.tracks {
+		if t.video() {
+			video = t
+			break
+		}
+	}
+	order := map[*webrtc.RTPReceiver]int{}
+	for i, tr := range pc.GetTransceivers() {
+		order[tr.Receiver()] = i
+		d := tr.Direction()
+		if video == nil || tr.Kind() != webrtc.RTPCodecTypeVideo || (d != webrtc.RTPTransceiverDirectionRecvonly && d != webrtc.RTPTransceiverDirectionSendrecv) {
+			continue
+		}
+		if !slices.ContainsFunc(r.tracks, func(t *talkerTrack) bool { return t.receiver == tr.Receiver() }) {
+			r.tracks = append(r.tracks, &talkerTrack{id: trackID(video.kind, r.tracks), kind: video.kind, codec: video.codec, receiver: tr.Receiver(), layers: newLayers(nil)})
+		}
+	}
+	slices.SortStableFunc(r.tracks, func(a, b *talkerTrack) int { return order[a.receiver] - order[b.receiver] })
 }
 
 // talkerTrack takes one of the talker's tracks, or one simulcast layer of
@@ -293,6 +348,12 @@ func (r *Room) talkerTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRecei
 		return
 	}
 	rid := remote.RID()
+	if rid != "" && !slices.Contains(newLayers(ridsOf(receiver)).rids, rid) {
+		// A rid past the layers relayed: not read (pion's buffer for it
+		// is bounded), no Upstream nor goroutine spent on it.
+		r.log.Warn("talker's layer not relayed", "rid", rid)
+		return
+	}
 	ssrc := uint32(remote.SSRC())
 	ok := r.spawn(func() { r.readTrack(remote, up) })
 	ok = ok && r.spawn(func() { r.readSenderReports(receiver, rid, up) })
@@ -302,20 +363,42 @@ func (r *Room) talkerTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRecei
 	}
 	r.mu.Lock()
 	i := slices.IndexFunc(r.tracks, func(t *talkerTrack) bool { return t.receiver == receiver })
-	first := i < 0
-	if first {
-		t := &talkerTrack{kind: remote.Kind(), codec: remote.Codec(), receiver: receiver, layers: newLayers(ridsOf(receiver))}
-		r.tracks = append(r.tracks, t)
+	if i < 0 {
+		r.tracks = append(r.tracks, &talkerTrack{id: trackID(remote.Kind(), r.tracks), kind: remote.Kind(), codec: remote.Codec(), receiver: receiver, layers: newLayers(ridsOf(receiver))})
 		i = len(r.tracks) - 1
 	}
 	t := r.tracks[i]
+	firstOfKind := !slices.Contains(r.kindsIn, t.kind)
+	if firstOfKind {
+		r.kindsIn = append(r.kindsIn, t.kind)
+	}
+	late := r.ready
 	r.mu.Unlock()
+	if !strings.EqualFold(t.codec.MimeType, remote.Codec().MimeType) {
+		r.log.Warn("talker's track not relayed: not the codec its watchers were offered", "codec", remote.Codec().MimeType, "offered", t.codec.MimeType)
+		return
+	}
 	if !t.layers.set(rid, up) {
 		r.log.Warn("talker's layer not relayed", "rid", rid)
 	}
 	r.log.Info("talker's track in", "kind", t.kind.String(), "codec", t.codec.MimeType, "rid", rid)
-	if first {
+	if late {
+		r.attachLate(t)
+	}
+	if firstOfKind {
 		r.trackArrived()
+	}
+}
+
+// attachLate attaches the live watchers' copies of the talker's track t,
+// whose Upstream came after they were served (a screen shared later).
+func (r *Room) attachLate(t *talkerTrack) {
+	for _, w := range r.watchers.Live() {
+		for _, wt := range w.tracks {
+			if wt.from == t {
+				wt.reattach()
+			}
+		}
 	}
 }
 

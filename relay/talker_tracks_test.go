@@ -12,10 +12,11 @@ import (
 	"github.com/broadcast-service/broadcast/protocol"
 )
 
-// A talker offering three video and two audio tracks is answered for one
-// of each: the relay's answer makes the others inactive, and it waits for
-// two tracks.
-func TestTalkerOfferOneTrackPerKind(t *testing.T) {
+// A talker offering three video and two audio tracks is answered for the
+// first two video (a camera and a screen) and the first audio: the relay's
+// answer makes the others inactive, and its watchers wait for a track of
+// each kind.
+func TestTalkerOfferTwoVideosOneAudio(t *testing.T) {
 	eng, err := NewEngine(Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func TestTalkerOfferOneTrackPerKind(t *testing.T) {
 	if err := pc.SetLocalDescription(offer); err != nil {
 		t.Fatal(err)
 	}
-	if err := room.talkerOffer("talker", offer.SDP); err != nil {
+	if err := room.talkerOffer("talker", offer.SDP, 0); err != nil {
 		t.Fatal(err)
 	}
 	var answer string
@@ -69,16 +70,16 @@ func TestTalkerOfferOneTrackPerKind(t *testing.T) {
 	if n := strings.Count(answer, "m="); n != 5 {
 		t.Fatalf("answer of %d media sections, want 5", n)
 	}
-	if n := strings.Count(answer, "a=inactive"); n != 3 {
-		t.Errorf("%d media sections inactive, want 3:\n%s", n, answer)
+	if n := strings.Count(answer, "a=inactive"); n != 2 {
+		t.Errorf("%d media sections inactive, want 2:\n%s", n, answer)
 	}
-	if n := strings.Count(answer, "a=recvonly"); n != 2 {
-		t.Errorf("%d media sections received, want 2", n)
+	if n := strings.Count(answer, "a=recvonly"); n != 3 {
+		t.Errorf("%d media sections received, want 3", n)
 	}
 	room.mu.Lock()
 	expected := room.talker.expected
 	room.mu.Unlock()
 	if expected != 2 {
-		t.Errorf("expects %d tracks, want 2", expected)
+		t.Errorf("waits for %d kinds of track, want 2", expected)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/broadcast-service/broadcast/internal/codec"
@@ -16,10 +17,26 @@ import (
 // the talker negotiated, and the Upstreams its packets go through, one per
 // simulcast layer (one without simulcast).
 type talkerTrack struct {
+	id       string // the watchers' track id: its kind, and a number for a second video
 	kind     webrtc.RTPCodecType
 	codec    webrtc.RTPCodecParameters
 	receiver *webrtc.RTPReceiver
 	layers   *layers
+}
+
+// trackID returns the id of a new track of kind among tracks: its kind,
+// and the number of tracks of that kind there are with it past the first.
+func trackID(kind webrtc.RTPCodecType, tracks []*talkerTrack) string {
+	n := 1
+	for _, t := range tracks {
+		if t.kind == kind {
+			n++
+		}
+	}
+	if n == 1 {
+		return kind.String()
+	}
+	return fmt.Sprintf("%s%d", kind, n)
 }
 
 // video reports whether the track is video.
@@ -47,8 +64,9 @@ type watcherTrack struct {
 
 var _ webrtc.TrackLocal = (*watcherTrack)(nil)
 
-// ID is the track's id in the watcher's SDP: its kind.
-func (t *watcherTrack) ID() string { return t.from.kind.String() }
+// ID is the track's id in the watcher's SDP: its kind ("video2" for a
+// second video).
+func (t *watcherTrack) ID() string { return t.from.id }
 
 // RID is empty: a watcher gets one layer.
 func (t *watcherTrack) RID() string { return "" }
@@ -66,9 +84,15 @@ func (t *watcherTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParame
 	if !ok {
 		return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: the watcher did not accept %s", ErrUnsupportedCodec, t.from.codec.MimeType)
 	}
+	var abs uint8
+	for _, e := range ctx.HeaderExtensions() {
+		if e.URI == sdp.ABSSendTimeURI && e.ID > 0 && e.ID <= 14 {
+			abs = uint8(e.ID)
+		}
+	}
 	d, err := NewDownstream(DownstreamConfig{
 		SSRC: uint32(ctx.SSRC()), PayloadType: uint8(c.PayloadType),
-		Writer: &countingWriter{w: ctx.WriteStream(), t: t},
+		Writer: &countingWriter{w: ctx.WriteStream(), t: t}, AbsSendTimeID: abs,
 	})
 	if err != nil {
 		return webrtc.RTPCodecParameters{}, err
@@ -111,6 +135,29 @@ func (t *watcherTrack) attach() bool {
 	}
 	t.attached = d != nil
 	return d != nil
+}
+
+// reattach adds the Downstream of an attached watcher that forwards
+// nothing to its layer's Upstream, if that has come since (a track whose
+// first packet came after the watcher was served).
+func (t *watcherTrack) reattach() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := t.down
+	if d == nil || !t.attached || d.Upstream() != nil {
+		return
+	}
+	if up := t.from.layers.upstream(t.layer); up != nil {
+		up.Add(d)
+	}
+}
+
+// currentLayer returns the layer forwarded (or to be, once attached), or
+// simulcast.Paused.
+func (t *watcherTrack) currentLayer() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.layer
 }
 
 // setLayer makes layer (an index of the talker's track's layers, or

@@ -163,7 +163,9 @@ func (r *Room) attach(w *watcher) {
 	w.liveAt.Store(time.Now().UnixNano())
 	var video *watcherTrack
 	for _, t := range w.tracks {
-		if t.attach() && t.from.video() {
+		// The first video whose track came: the camera, not a screen to
+		// be shared later.
+		if t.attach() && t.from.video() && video == nil && t.from.layers.upstream(t.layer) != nil {
 			video = t
 		}
 	}
@@ -220,16 +222,32 @@ func (w *watcher) started(r *Room, keyframe bool) {
 	})
 }
 
-// chooseLayers measures the talker's simulcast layers' bitrates over dt
+// otherVideo returns the bitrate of w's video other than t's, in bits/s:
+// that of the layers its other video tracks forward (a shared screen),
+// which its link carries before t's (slides before the face).
+func (w *watcher) otherVideo(t *watcherTrack) int {
+	sum := 0
+	for _, o := range w.tracks {
+		if o == t || !o.from.video() {
+			continue
+		}
+		if d := o.downstream(); d != nil && d.State() == Forwarding {
+			sum += o.from.layers.rateOf(d.Upstream())
+		}
+	}
+	return sum
+}
+
+// chooseLayers measures the talker's video layers' bitrates over dt
 // and has each live watcher choose its layer again: a layer the talker
 // stopped sending is left for the nearest one it sends.
 func (r *Room) chooseLayers(dt time.Duration) {
 	simulcast := false
 	r.mu.Lock()
 	for _, t := range r.tracks {
-		if t.layers.simulcast() {
+		if t.video() {
 			t.layers.measure(dt)
-			simulcast = true
+			simulcast = simulcast || t.layers.simulcast()
 		}
 	}
 	r.mu.Unlock()

@@ -19,9 +19,10 @@ func TestMain(m *testing.M) {
 // otherWords are protocol words the pages also spell in another sense:
 // WebRTC's RTCSdpType "offer" and "answer" (a session description's type),
 // RTCPeerConnectionState "closed" and RTCIceTransportPolicy "relay" (with
-// the pages' ?relay=1, media through TURN only), and the status line's
-// data-kind "full" (style.css).
-var otherWords = map[string]bool{"offer": true, "answer": true, "closed": true, "full": true, "relay": true}
+// the pages' ?relay=1, media through TURN only), RTCPriorityType "high"
+// (the audio's priority), and the status line's data-kind "full"
+// (style.css).
+var otherWords = map[string]bool{"offer": true, "answer": true, "closed": true, "full": true, "relay": true, "high": true}
 
 // TestPagesSpellNoProtocolWord: the pages take the protocol's words from
 // the server's /config (common.js's events, types, rejects, codes, layers

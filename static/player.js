@@ -9,7 +9,9 @@ import { layers } from './common.js';
 const $ = (id) => document.getElementById(id);
 
 // player wires the controls inside the element #player around video, and
-// returns {showQuality, showLayer}. showQuality(q) shows what is received:
+// returns {showQuality, showLayer, showOnAir}. showOnAir(since) shows how
+// long the broadcast has run, from since (a performance.now() time), beside
+// the live badge; null hides it. showQuality(q) shows what is received:
 // {width, height, fps, bitrate (bits/s)}, or null while nothing is.
 // showLayer(l) shows the relay's layer message l ({layers, current, pin,
 // paused}; null without one): the quality choice, Auto and each layer,
@@ -25,6 +27,7 @@ export function player(video, { onPin = () => {} } = {}) {
   const layerBox = $('quality-box');
   const layerSel = $('quality-choice');
   const pausedEl = $('paused');
+  const elapsedEl = $('elapsed');
   layerSel.addEventListener('change', () => onPin(layerSel.value));
 
   const showSound = () => {
@@ -104,5 +107,26 @@ export function player(video, { onPin = () => {} } = {}) {
     if (q.bitrate) parts.push(q.bitrate >= 1e6 ? `${(q.bitrate / 1e6).toFixed(1)} Mbit/s` : `${Math.round(q.bitrate / 1e3)} kbit/s`);
     qualityEl.textContent = parts.join(' · ');
   };
-  return { showQuality, showLayer };
+  // h:mm:ss past an hour, m:ss below.
+  const clock = (ms) => {
+    const t = Math.max(0, Math.floor(ms / 1000));
+    const [h, m, sec] = [Math.floor(t / 3600), Math.floor(t / 60) % 60, t % 60];
+    const pad = (n) => String(n).padStart(2, '0');
+    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+  };
+  let onAirSince = null;
+  const tick = () => {
+    elapsedEl.hidden = onAirSince === null;
+    if (onAirSince === null) return;
+    const text = clock(performance.now() - onAirSince);
+    if (elapsedEl.textContent !== text) elapsedEl.textContent = text;
+    elapsedEl.setAttribute('aria-label', `on air for ${text}`);
+  };
+  setInterval(tick, 1000);
+  const showOnAir = (since) => {
+    onAirSince = since;
+    tick();
+  };
+
+  return { showQuality, showLayer, showOnAir };
 }

@@ -12,6 +12,8 @@ const stateEl = $('state');
 const video = $('local-video');
 const onairBtn = $('onair');
 const shareBtn = $('share-screen');
+const presentBtn = $('present');
+const slidesEl = $('local-slides');
 const stopBtn = $('stop');
 
 // Phase is what the page is doing: besides common.js's entering, offline,
@@ -56,6 +58,17 @@ const relayedPeers = new Map(); // watcher id -> {id, relayId, row, report, phas
 let config = { maxWatchers: 10, iceServers: [], iceTransportPolicy: 'all' }; // the server's /config, once loaded
 let camera = null; // MediaStream from getUserMedia
 let screen = null; // MediaStream from getDisplayMedia while sharing
+// Lecture mode: the screen presented as slides, a picture of its own beside
+// the camera (MediaStream from getDisplayMedia while presenting). Every
+// watcher's connection has a second video transceiver for it from the
+// start, sending nothing until the talker presents: presenting, and
+// stopping, is a replaceTrack, with no new offer.
+let slides = null;
+let onAirAt = 0; // performance.now() when the page went on air; 0 off air
+
+// onAirMs is how long the page has been on air, in ms, which each offer
+// carries: the watchers show how long the broadcast has run.
+const onAirMs = () => (onAirAt ? Math.round(performance.now() - onAirAt) : undefined);
 let signaling = { send: () => {}, inRoom: () => false };
 
 // direct returns how many watchers this page serves itself: all but the
@@ -205,6 +218,10 @@ async function goOnAir() {
     if (!camera) {
       camera = await startCamera();
       video.srcObject = camera;
+      // A face: the encoder keeps the frame rate, and lowers the
+      // resolution first, when short of bandwidth or CPU.
+      const cam = camera.getVideoTracks()[0];
+      if (cam) cam.contentHint = 'motion';
     }
   } catch (err) {
     onairBtn.disabled = false;
@@ -212,7 +229,9 @@ async function goOnAir() {
     return;
   }
   shareBtn.disabled = false;
+  presentBtn.disabled = false;
   stopBtn.disabled = false;
+  onAirAt = performance.now();
   send({ type: types.talkReady });
   go(Phase.onAir);
 }
@@ -258,15 +277,18 @@ function resume(id, ufrag) {
 }
 
 function stopAir() {
+  onAirAt = 0;
   send({ type: types.endTalk });
   go(Phase.offAir);
   for (const id of [...peers.keys()]) closePeer(id);
   stopScreen();
+  stopSlides();
   camera?.getTracks().forEach((t) => t.stop());
   camera = null;
   video.srcObject = null;
   onairBtn.disabled = false;
   shareBtn.disabled = true;
+  presentBtn.disabled = true;
   stopBtn.disabled = true;
   showState();
 }
@@ -293,7 +315,7 @@ async function serveWatcher(id, relay) {
     // Asked again while an offer is out: the offer may have been lost. The
     // same offer again, not a new one, so that an answer to either copy fits.
     if (phase === WatcherPhase.offered) {
-      send({ type: types.offer, sdp: pc.localDescription.sdp, sendto: id });
+      send({ type: types.offer, sdp: pc.localDescription.sdp, sendto: id, onAirMs: onAirMs() });
       return;
     }
     closePeer(id);
@@ -319,7 +341,12 @@ async function serveWatcher(id, relay) {
   const encodings = relay ? simulcastEncodings(outgoingVideo()) : [];
   if (encodings.length > 1) videoInit.sendEncodings = encodings;
   pc.addTransceiver(outgoingVideo() || 'video', videoInit);
-  pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [stream] });
+  // Sound before pictures: the browser gives the audio the highest
+  // priority on the wire and in its bandwidth share.
+  pc.addTransceiver(audio || 'audio', { direction: 'sendonly', streams: [stream], sendEncodings: [{ priority: 'high', networkPriority: 'high' }] });
+  // The slides' picture, after the audio: a watcher takes its first video
+  // for the camera and its second for the slides.
+  pc.addTransceiver(slides?.getVideoTracks()[0] || 'video', { direction: 'sendonly', streams: [stream] });
   pc.onicecandidate = (ev) => { if (ev.candidate) send(candidateMessage(ev.candidate, p.id)); };
   pc.onconnectionstatechange = () => {
     if (peers.get(p.id) !== p) return;
@@ -330,7 +357,7 @@ async function serveWatcher(id, relay) {
   };
   try {
     await pc.setLocalDescription(await pc.createOffer());
-    send({ type: types.offer, sdp: pc.localDescription.sdp, sendto: id });
+    send({ type: types.offer, sdp: pc.localDescription.sdp, sendto: id, onAirMs: onAirMs() });
     if (peers.get(p.id) === p) goWatcher(p, WatcherPhase.offered);
   } catch (err) {
     closePeer(id);
@@ -387,7 +414,7 @@ async function onMessage(msg) {
 
 async function replaceVideo(track) {
   await Promise.all([...peers.values()].map(({ pc }) => {
-    const sender = pc.getTransceivers().find((t) => t.receiver.track.kind === 'video')?.sender;
+    const sender = videoSenders(pc)[0];
     return sender?.replaceTrack(track);
   }));
 }
@@ -430,6 +457,54 @@ async function toggleScreen() {
   shareBtn.textContent = 'Stop sharing';
   video.srcObject = screen;
   await replaceVideo(track);
+}
+
+// videoSenders returns pc's video senders in order: the camera's (or the
+// shared screen's), then the slides'.
+const videoSenders = (pc) => pc.getTransceivers().filter((t) => t.receiver.track.kind === 'video').map((t) => t.sender);
+
+function stopSlides() {
+  if (!slides) return;
+  slides.getTracks().forEach((t) => t.stop());
+  slides = null;
+  slidesEl.srcObject = null;
+  slidesEl.hidden = true;
+  presentBtn.setAttribute('aria-pressed', 'false');
+  presentBtn.textContent = 'Present slides';
+  for (const { pc } of peers.values()) videoSenders(pc)[1]?.replaceTrack(null).catch(() => {});
+}
+
+// togglePresent presents the screen as slides beside the camera, or stops.
+async function togglePresent() {
+  if (slides) {
+    stopSlides();
+    return;
+  }
+  presentBtn.disabled = true;
+  let picked;
+  try {
+    picked = await navigator.mediaDevices.getDisplayMedia({ video: true });
+  } catch (err) {
+    go(Phase.error, { text: `screen sharing unavailable (${err.name})` });
+    return;
+  } finally {
+    presentBtn.disabled = !onAir();
+  }
+  if (!onAir()) {
+    picked.getTracks().forEach((t) => t.stop());
+    return;
+  }
+  slides = picked;
+  const track = slides.getVideoTracks()[0];
+  // Text: the encoder keeps the resolution, and lowers the frame rate
+  // first, when short of bandwidth or CPU.
+  track.contentHint = 'detail';
+  track.addEventListener('ended', () => { if (slides?.getVideoTracks()[0] === track) stopSlides(); });
+  presentBtn.setAttribute('aria-pressed', 'true');
+  presentBtn.textContent = 'Stop presenting';
+  slidesEl.srcObject = slides;
+  slidesEl.hidden = false;
+  await Promise.all([...peers.values()].map(({ pc }) => videoSenders(pc)[1]?.replaceTrack(track)));
 }
 
 async function main() {
@@ -479,6 +554,7 @@ async function main() {
   onairBtn.addEventListener('click', goOnAir);
   stopBtn.addEventListener('click', stopAir);
   shareBtn.addEventListener('click', toggleScreen);
+  presentBtn.addEventListener('click', togglePresent);
   addEventListener('pagehide', () => { if (onAir()) send({ type: types.endTalk }); });
 }
 

@@ -6,15 +6,17 @@ import {
   types, rejects, roles,
 } from './common.js';
 import { player } from './player.js';
+import { pictures } from './pictures.js';
 
 const $ = (id) => document.getElementById(id);
 const stateEl = $('state');
 const video = $('remote-video');
 const requestBtn = $('request');
+const pics = pictures(video, $('corner-video'), $('swap'));
 const hangupBtn = $('hangup');
 // A quality chosen on the player pins the relay's layer (through the relay
 // only: a talker's own stream has one).
-const { showQuality, showLayer } = player(video, {
+const { showQuality, showLayer, showOnAir } = player(video, {
   onPin: (pin) => { if (session?.relay) send({ type: types.layer, pin, sendto: session.peer }); },
 });
 
@@ -103,8 +105,9 @@ function closeSession() {
   clearInterval(session?.reporter);
   session?.pc.close();
   session = null;
-  video.srcObject = null;
+  pics.stop();
   showQuality(null);
+  showOnAir(null);
 }
 
 // report sends the talker a quality report from the receiver's statistics:
@@ -113,9 +116,14 @@ function closeSession() {
 async function report(s, last) {
   const stats = await s.pc.getStats();
   let video;
+  let shown;
   let rtt;
+  const [large, camera] = [pics.mainTrack(), pics.cameraTrack()];
   stats.forEach((x) => {
-    if (x.type === 'inbound-rtp' && x.kind === 'video') video = x;
+    if (x.type === 'inbound-rtp' && x.kind === 'video') {
+      if (x.trackIdentifier === camera?.id) video = x; // the camera's, in the report to the talker
+      if (x.trackIdentifier === large?.id) shown = x;
+    }
     if (x.type === 'candidate-pair' && x.nominated && x.state === 'succeeded') rtt = x.currentRoundTripTime;
   });
   // Not while the talker is away: its socket id may be gone.
@@ -129,7 +137,9 @@ async function report(s, last) {
     msg.freezes = Math.max(0, (video.freezeCount ?? 0) - last.freezes);
     send(msg);
   }
-  showQuality({ width: video.frameWidth, height: video.frameHeight, fps: msg.fps, bitrate: msg.bitrate });
+  // The quality shown is that of the picture playing large.
+  shown ??= video;
+  showQuality({ width: shown.frameWidth, height: shown.frameHeight, fps: shown.framesPerSecond ?? 0, bitrate: shown === video ? msg.bitrate : undefined });
   Object.assign(last, { at: now, bytes: video.bytesReceived, lost: video.packetsLost, freezes: video.freezeCount ?? 0 });
 }
 
@@ -232,7 +242,10 @@ function onMediaUp() {
 }
 
 // goLive moves to live, via the relay if the session is the relay's.
-const goLive = () => go(Phase.live, { relay: session?.relay === true });
+const goLive = () => {
+  go(Phase.live, { relay: session?.relay === true });
+  showOnAir(session?.onAirSince ?? null);
+};
 
 async function onOffer(msg) {
   const ufrag = iceUfrag(msg.sdp);
@@ -251,11 +264,10 @@ async function onOffer(msg) {
   const s = { pc, pending: [], ufrag, peer: msg.from, relay };
   session = s;
   go(Phase.connecting);
-  pc.ontrack = (ev) => {
-    const stream = ev.streams[0] || (video.srcObject instanceof MediaStream ? video.srcObject : new MediaStream());
-    if (!ev.streams[0]) stream.addTrack(ev.track);
-    if (video.srcObject !== stream) video.srcObject = stream;
-  };
+  pics.start(pc);
+  // How long the broadcast has run, from the offer: shown once live.
+  s.onAirSince = Number.isFinite(msg.onAirMs) && msg.onAirMs > 0 ? performance.now() - msg.onAirMs : null;
+  pc.ontrack = (ev) => { if (session === s) pics.track(ev); };
   pc.onicecandidate = (ev) => { if (ev.candidate && session === s) send(candidateMessage(ev.candidate, msg.from)); };
   pc.ondatachannel = (ev) => {
     // The talker's data channel: text it sends is shown under the video.

@@ -537,7 +537,7 @@ test('a watcher whose host candidates are mDNS names decodes video through the r
   });
 });
 
-test('watch.html as a student sees it, on a laptop and on a phone: the state over the video, the player\'s controls and keys, the quality received, nothing overflowing', { timeout: 120000 }, async () => {
+test('watch.html as a student sees it, on a laptop and on a phone: the state over the video, how long the broadcast has run, the player\'s controls and keys, the quality received, nothing overflowing', { timeout: 120000 }, async () => {
   await withGoTalker([], 'student', [], async ({ server }) => {
     for (const [width, height, name] of [[1280, 800, 'laptop'], [390, 844, 'phone']]) {
       const w = await watcher(server.url, 'student');
@@ -553,7 +553,13 @@ test('watch.html as a student sees it, on a laptop and on a phone: the state ove
       await waitState(w, /^live$/);
       await framesAdvance(w, '#remote-video');
       await w.waitForFunction(() => /^\d+×\d+ · \d+ fps/.test(document.getElementById('quality').textContent), null, { timeout: 15000 });
-      assert.ok(await inside('state') && await inside('quality'), `${name}: the live badge and the quality are over the video`);
+      // How long the broadcast has run, from the Go talker's offer.
+      await w.waitForFunction(() => {
+        const e = document.getElementById('elapsed');
+        return !e.hidden && /^\d+:\d\d$/.test(e.textContent);
+      }, null, { timeout: 15000 });
+      assert.ok(await inside('state') && await inside('quality') && await inside('elapsed'), `${name}: the live badge, the time on air and the quality are over the video`);
+      assert.equal(await w.$eval('#quality-box', (e) => e.hidden && getComputedStyle(e).display === 'none'), true, `${name}: no quality choice without simulcast`);
       // The stream starts muted; the key m unmutes it, the button says so.
       assert.equal(await w.$eval('#remote-video', (v) => v.muted), true);
       await w.keyboard.press('m');
@@ -597,7 +603,7 @@ const receivedSize = (w) => w.evaluate(async () => {
 });
 
 test('talk.html sends the relay simulcast; one watch.html pinned to Low and one on Auto decode different sizes; the quality choice says what comes', { timeout: 180000 }, async () => {
-  const server = await startServer(['-relay', 'always']);
+  const server = await startServer(['-relay', 'always', '-log-level', 'debug']);
   const long = 60000;
   try {
     // A 1280x720 camera, which Chrome sends as three layers (fewer below
@@ -633,9 +639,76 @@ test('talk.html sends the relay simulcast; one watch.html pinned to Low and one 
     assert.match(await auto.$eval('#quality-choice option', (o) => o.textContent), /^Auto \(high\)$/);
     await screenshot(low, 'watch-simulcast-pinned-low');
     await screenshot(auto, 'watch-simulcast-auto');
-    // Back to Auto: the full layer again.
+    // Back to Auto: the relay answers with its own choice, which climbs
+    // from the low layer by probes (8 s apart), and the video goes on.
     await low.selectOption('#quality-choice', 'auto');
-    await low.waitForFunction((want) => document.getElementById('remote-video').videoWidth === want, Number(sent.f.split('x')[0]), { timeout: long });
+    await low.waitForFunction(() => /^Auto \(\w+\)$/.test(document.querySelector('#quality-choice option').textContent)
+      && document.getElementById('quality-choice').value === 'auto', null, { timeout: long });
+    await framesAdvance(low, '#remote-video', 10, long);
+  } catch (err) {
+    // What the relay chose for each watcher, and why (its debug log).
+    throw new Error(`${err.message}\nthe relay's layer choices:\n${server.log().split('\n').filter((l) => /watcher's layer/.test(l)).join('\n')}`);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('lecture mode: talk.html presents slides beside its camera; watch.html, direct and via the relay, shows the slides large and the camera in a corner, swaps them on a click, and goes back to one picture when the talker stops', { timeout: 180000 }, async () => {
+  const server = await startServer(['-max-watchers', '1']); // -relay auto: the second watcher via the relay
+  const long = 60000;
+  try {
+    const talk = await talker(server.url, 'lecture', { small: true });
+    const watchers = [];
+    for (const state of [/^live$/, /^live via relay$/]) {
+      const w = await watcher(server.url, 'lecture');
+      await w.click('#request');
+      await waitState(w, state, long);
+      watchers.push(w);
+    }
+    await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video', 10, long)));
+    const aspect = (w, sel) => w.$eval(sel, (v) => (v.videoHeight ? v.videoWidth / v.videoHeight : 0));
+    const waitAspect = (w, sel, want) => w.waitForFunction(([s, a]) => {
+      const v = document.querySelector(s);
+      return v.videoHeight > 0 && Math.abs(v.videoWidth / v.videoHeight - a) < 0.05;
+    }, [sel, want], { timeout: long });
+    for (const w of watchers) {
+      assert.equal(await w.$eval('#swap', (b) => b.hidden), true, 'one picture before the talker presents');
+      assert.ok(Math.abs(await aspect(w, '#remote-video') - 4 / 3) < 0.05);
+    }
+
+    await talk.click('#present');
+    await talk.waitForSelector('#present[aria-pressed="true"]:not([disabled])', { timeout: long });
+    await talk.waitForFunction(() => document.getElementById('local-slides').videoWidth > 0, null, { timeout: long });
+    // The camera keeps its place in the talker's preview.
+    assert.ok(Math.abs(await aspect(talk, '#local-video') - 4 / 3) < 0.05);
+    for (const w of watchers) {
+      await w.waitForSelector('#swap:not([hidden])', { timeout: long });
+      await waitAspect(w, '#remote-video', 16 / 9); // the slides, large
+      await waitAspect(w, '#corner-video', 4 / 3); // the camera, in the corner
+      await framesAdvance(w, '#remote-video', 10, long);
+      await framesAdvance(w, '#corner-video', 10, long);
+    }
+    await screenshot(watchers[1], 'watch-lecture-via-relay');
+    await screenshot(talk, 'talk-lecture');
+
+    // A click on the corner swaps the pictures; the sound stays with the
+    // large one.
+    const [w] = watchers;
+    await w.click('#swap');
+    await waitAspect(w, '#remote-video', 4 / 3);
+    await waitAspect(w, '#corner-video', 16 / 9);
+    assert.equal(await w.$eval('#remote-video', (v) => v.srcObject.getAudioTracks().length), 1);
+    assert.equal(await w.$eval('#corner-video', (v) => v.srcObject.getAudioTracks().length), 0);
+    await screenshot(w, 'watch-lecture-swapped');
+
+    // Stopping: one picture again, the camera.
+    await talk.click('#present');
+    await talk.waitForSelector('#present[aria-pressed="false"]', { timeout: long });
+    for (const x of watchers) {
+      await x.waitForSelector('#swap', { state: 'hidden', timeout: long });
+      await waitAspect(x, '#remote-video', 4 / 3);
+      await framesAdvance(x, '#remote-video', 10, long);
+    }
   } finally {
     await server.stop();
   }

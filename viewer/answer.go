@@ -132,7 +132,7 @@ func (v *Viewer) wire(pc *webrtc.PeerConnection, talker string) {
 			v.send(rtc.CandidateMessage(c, talker))
 		}
 	})
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	pc.OnTrack(func(t *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		// pion calls this on a goroutine of its own, which may start as
 		// finish waits: under mu, a reader either counts before the wait
 		// or does not start.
@@ -144,6 +144,13 @@ func (v *Viewer) wire(pc *webrtc.PeerConnection, talker string) {
 		v.receiving.Add(1)
 		v.mu.Unlock()
 		defer v.receiving.Done()
+		if t.Kind() == webrtc.RTPCodecTypeVideo && receiver != firstVideo(pc) {
+			// A second video: the slides of a talker in lecture mode.
+			// The camera alone is watched and recorded.
+			v.log.Info("second video not recorded", "track", t.ID())
+			drain(t)
+			return
+		}
 		v.receive(pc, t)
 	})
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) { dc.OnMessage(v.data) })
@@ -177,5 +184,25 @@ func (v *Viewer) fail(err error) {
 	select {
 	case v.failed <- err:
 	default:
+	}
+}
+
+// firstVideo returns the receiver of pc's first video media section: the
+// talker's camera.
+func firstVideo(pc *webrtc.PeerConnection) *webrtc.RTPReceiver {
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			return tr.Receiver()
+		}
+	}
+	return nil
+}
+
+// drain reads t until it ends.
+func drain(t *webrtc.TrackRemote) {
+	for {
+		if _, _, err := t.ReadRTP(); err != nil {
+			return
+		}
 	}
 }

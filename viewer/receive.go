@@ -59,11 +59,8 @@ func (v *Viewer) receive(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 	depack, mime, kind, ok := depacketizer(t.Codec().MimeType)
 	if !ok {
 		v.log.Warn("track not recorded", "codec", mime)
-		for {
-			if _, _, err := t.ReadRTP(); err != nil {
-				return
-			}
-		}
+		drain(t)
+		return
 	}
 	r := &trackReader{v: v, kind: kind, mime: mime, clock: float64(t.Codec().ClockRate), rec: v.recorder(), keyed: kind == kindAudio, firstKey: make(chan struct{})}
 	if r.rec != nil && kind == kindVideo {

@@ -69,6 +69,9 @@ type Config[P Peer] struct {
 	// Resumed, if set, is called when a watcher known as the socket was
 	// takes its media session back as the socket id (Config.Resume).
 	Resumed func(id, was string)
+	// OnAir, if set, returns how long the talker has been on air, sent in
+	// each offer (protocol.Offer.OnAirMs); 0 sends none.
+	OnAir func() time.Duration
 	// Logger receives the Table's records; nil discards them.
 	Logger *slog.Logger
 }

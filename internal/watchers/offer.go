@@ -32,7 +32,7 @@ func (t *Table[P]) Request(id, resume string, relay bool) {
 		// candidates gathered so far.
 		t.log.Debug("offer repeated", "watcher", id)
 		sdp := e.peer.PeerConnection().LocalDescription().SDP
-		t.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: sdp})
+		t.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: sdp, OnAirMs: t.onAir()})
 		return
 	}
 	if e != nil {
@@ -83,7 +83,7 @@ func (t *Table[P]) offer(id string, relay bool) error {
 	} else {
 		t.log.Info("watcher joined", "watcher", id, "watchers", n)
 	}
-	t.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: offer.SDP})
+	t.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: id}, SDP: offer.SDP, OnAirMs: t.onAir()})
 	t.mu.Lock()
 	e.offerSent = true
 	early, to := e.early, e.id
@@ -186,4 +186,12 @@ func (t *Table[P]) answer(e *entry[P], sdp string) error {
 	t.move(e, phaseAnswered)
 	e.candidates.Ready(pc, "")
 	return nil
+}
+
+// onAir returns Config.OnAir in ms, or 0 without it.
+func (t *Table[P]) onAir() int64 {
+	if t.cfg.OnAir == nil {
+		return 0
+	}
+	return max(t.cfg.OnAir().Milliseconds(), 0)
 }

@@ -1,7 +1,7 @@
 // Package simulcast chooses, for one watcher of a simulcast talker, which
 // layer (encoding, named by its rid) the relay forwards: the highest whose
 // bitrate the watcher's link carries, from its bandwidth estimate (bits/s)
-// and its loss, with hysteresis so that a stable link never flaps.
+// and its loss, with hysteresis so that a stable link does not flap.
 //
 // The rules (Selector.Update):
 //   - Audio first: the estimate, scaled by Config.Headroom, pays for audio

@@ -126,8 +126,7 @@ func (c Config) check() error {
 }
 
 // Selector chooses one watcher's layer (see the package documentation).
-// It is not safe for concurrent use: one goroutine, the one reading the
-// watcher's RTCP, calls it.
+// It is not safe for concurrent use: its caller serialises the calls.
 type Selector struct {
 	cfg     Config
 	layer   int       // the current choice: an index of cfg.Layers, or Paused
@@ -141,6 +140,7 @@ type Selector struct {
 	probeAt   time.Time
 	probeWait time.Duration
 	probePeak int
+	probeOK   time.Time // when the last probe that held ended
 }
 
 // probeState is where a Selector is in probing the next layer up.
@@ -222,6 +222,10 @@ func (s *Selector) Update(now time.Time, estimate int, loss float64) (layer int,
 			s.probe, s.probePeak = probing, estimate
 		}
 	}
+	if s.layer < prev && !s.probeOK.IsZero() && now.Sub(s.probeOK) < s.cfg.ProbeFor {
+		// Down soon after a probe that held: it did not hold after all.
+		s.probeWait, s.probeOK = min(2*s.probeWait, s.cfg.ProbeMax), time.Time{}
+	}
 	if !s.started || s.layer != prev {
 		s.probeAt = now
 	}
@@ -236,26 +240,30 @@ func (s *Selector) Update(now time.Time, estimate int, loss float64) (layer int,
 }
 
 // probeDue reports whether the next layer up is to be probed at now: the
-// selector probes, it is on a layer below the highest, unpinned, with no
-// loss, the budget carrying its layer with UpMargin to spare, for the
-// probe wait.
+// selector probes, it is on a layer below the highest, unpinned (or
+// paused: a pinned watcher's video comes back by a probe too), with loss
+// under a quarter of LossDown (a lossy link's steady loss does not bar
+// probes), the budget carrying its layer, for the probe wait.
 func (s *Selector) probeDue(now time.Time, estimate int, loss float64) bool {
-	return s.cfg.ProbeAfter > 0 && s.started && s.pinned < 0 && loss == 0 &&
-		s.layer >= 0 && s.layer < len(s.cfg.Layers)-1 &&
-		s.carried(s.budget(estimate), s.cfg.UpMargin) >= s.layer &&
+	return s.cfg.ProbeAfter > 0 && s.started && (s.pinned < 0 || s.layer == Paused) && loss < s.cfg.LossDown/4 &&
+		s.layer < len(s.cfg.Layers)-1 &&
+		s.carried(s.budget(estimate), 1) >= s.layer &&
 		now.Sub(s.probeAt) >= s.probeWait
 }
 
 // probed is the layer at now while probing: the probed one while the
 // probe holds; one down, the wait doubled, if it fails; and once it has
-// lasted ProbeFor, the probed layer (the wait back to ProbeAfter) if the
-// budget carries it, else the layer the budget carries.
+// lasted ProbeFor, the probed layer (the wait back to ProbeAfter; the
+// pinned one, for a pinned watcher's probe out of Paused) if the budget
+// carries it, else the layer the budget carries.
 func (s *Selector) probed(now time.Time, estimate int, loss float64) int {
 	s.probePeak = max(s.probePeak, estimate)
 	fell := float64(estimate) < probeFall*float64(s.probePeak)
 	fits := s.carried(s.budget(estimate), 1)
 	switch {
-	case s.pinned >= 0:
+	case s.pinned >= 0 && s.layer != 0:
+		// Pinned during a probe up: the pin, at once. (A pinned
+		// watcher's probe out of Paused runs to its end.)
 		s.probe = holding
 		return s.next(now, s.budget(estimate), loss)
 	case loss > s.cfg.LossDown || fell:
@@ -264,7 +272,10 @@ func (s *Selector) probed(now time.Time, estimate int, loss float64) int {
 	case now.Sub(s.probeAt) < s.cfg.ProbeFor:
 		return s.layer
 	case fits >= s.layer:
-		s.probe, s.probeWait = holding, s.cfg.ProbeAfter
+		s.probe, s.probeWait, s.probeOK = holding, s.cfg.ProbeAfter, now
+		if s.pinned >= 0 {
+			return s.pinned
+		}
 		return s.layer
 	}
 	s.failProbe()
@@ -275,6 +286,16 @@ func (s *Selector) probed(now time.Time, estimate int, loss float64) int {
 func (s *Selector) failProbe() {
 	s.probe = holding
 	s.probeWait = min(2*s.probeWait, s.cfg.ProbeMax)
+}
+
+// Need returns the estimate, in bits/s, whose budget carries layer (an
+// index of Config.Layers) exactly: its bitrate and the audio's, over the
+// headroom. It returns 0 for Paused or an index out of range.
+func (s *Selector) Need(layer int) int {
+	if layer < 0 || layer >= len(s.cfg.Layers) {
+		return 0
+	}
+	return int(float64(s.cfg.Layers[layer].Bitrate+s.cfg.AudioBitrate)/s.cfg.Headroom) + 1
 }
 
 // budget is what the video may use of estimate, in bits/s.

@@ -258,3 +258,89 @@ func TestPinEndsAProbe(t *testing.T) {
 		t.Fatalf("pinned to 0: layer %d", got)
 	}
 }
+
+// probeRunLoss is probeRun with a steady loss, and a capacity by time.
+func probeRunLoss(s *Selector, t0 time.Time, d time.Duration, estimate *int, capacity func(time.Duration) int, loss float64) (layer, changes int) {
+	for at := time.Duration(0); at < d; at += time.Second {
+		sent := DefaultAudioBitrate
+		if l := s.Layer(); l >= 0 {
+			sent += layers[l].Bitrate
+		}
+		*estimate = remb(*estimate, capacity(at), sent)
+		if _, changed := s.Update(t0.Add(at), *estimate, loss); changed {
+			changes++
+		}
+	}
+	return s.Layer(), changes
+}
+
+// A dip below the lowest layer pauses the video; once the link is back,
+// probes bring it back, though the estimate alone (audio only) never
+// would; a pinned watcher comes back to its pin.
+func TestPausedComesBackByProbes(t *testing.T) {
+	dip := func(at time.Duration) int {
+		if at >= 20*time.Second && at < 30*time.Second {
+			return 150_000
+		}
+		return 10_000_000
+	}
+	for _, pin := range []int{-1, 0} {
+		s, err := NewSelector(Config{Layers: layers, Start: 2, ProbeAfter: 8 * time.Second, ProbeMax: 64 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pin >= 0 {
+			_ = s.Pin(pin)
+		}
+		estimate := 3_000_000
+		t0 := time.Unix(0, 0)
+		paused := false
+		for at := time.Duration(0); at < 10*time.Minute; at += time.Second {
+			probeRunLoss(s, t0.Add(at), time.Second, &estimate, func(time.Duration) int { return dip(at) }, 0)
+			paused = paused || s.Layer() == Paused
+		}
+		want := 2
+		if pin >= 0 {
+			want = pin
+		}
+		if !paused || s.Layer() != want {
+			t.Errorf("pin %d: paused in the dip %v, layer %d ten minutes on, want %d", pin, paused, s.Layer(), want)
+		}
+	}
+}
+
+// Steady loss under a quarter of LossDown (Wi-Fi's) does not bar probes.
+func TestSmallLossStillProbes(t *testing.T) {
+	s, err := NewSelector(Config{Layers: layers, ProbeAfter: 8 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	estimate := 300_000
+	if got, _ := probeRunLoss(s, time.Unix(0, 0), 3*time.Minute, &estimate, func(time.Duration) int { return 10_000_000 }, 0.004); got != 2 {
+		t.Fatalf("0.4%% loss on a free link: layer %d after three minutes, want 2", got)
+	}
+}
+
+// An estimate that a probe's end just reaches, then falls back under:
+// the drop after the probe counts as its failure, and the probes back off.
+func TestProbeThatBarelyHoldsBacksOff(t *testing.T) {
+	s, err := NewSelector(Config{Layers: layers, ProbeAfter: 8 * time.Second, ProbeMax: 64 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(0, 0)
+	changes := 0
+	for at := time.Duration(0); at < 10*time.Minute; at += time.Second {
+		estimate := 600_000
+		if s.probe == probing && at%(10*time.Second) == 9*time.Second {
+			estimate = 612_000 // just enough at the probe's end: 0.9 × 612k - 48k = 502.8k
+		}
+		if _, changed := s.Update(t0.Add(at), estimate, 0); changed {
+			changes++
+		}
+	}
+	if changes > 30 {
+		t.Fatalf("%d switches in ten minutes: the probes do not back off", changes)
+	}
+	t.Logf("%d switches in ten minutes", changes)
+}
