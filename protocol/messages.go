@@ -81,9 +81,16 @@ type TalkReady struct {
 // TalkReject refuses a watcher. Reason is "full" (the talker has its
 // maximum of watchers), "timeout" (no answer within OfferTimeout) or, from
 // the relay, "dropped" (see RejectDropped).
+//
+// Position, with "full", is the watcher's place in the talker's queue (1
+// is next) when the talker keeps one (talk.html does when the server runs
+// no relay): the talker offers the watcher the stream when a place frees,
+// in the order they asked, and tells the others their new places. 0 is no
+// queue.
 type TalkReject struct {
 	Head
-	Reason string `json:"reason"`
+	Reason   string `json:"reason"`
+	Position int    `json:"position,omitempty"`
 }
 
 // Reasons of a TalkReject.
@@ -247,6 +254,8 @@ type Message struct {
 	Left    bool   `json:"left"`
 	// OnAirMs is an offer's (see Offer).
 	OnAirMs int64 `json:"onAirMs"`
+	// Position is a talk_reject's (see TalkReject).
+	Position int `json:"position"`
 	// Pin, Layers, Current and Paused are a layer message's (see Layer).
 	Pin     string   `json:"pin"`
 	Layers  []string `json:"layers"`

@@ -140,3 +140,31 @@ func BenchmarkPionResponder(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkForwardAbsSendTime is BenchmarkForward at 100 watchers, each
+// packet stamped with its send time (abs-send-time) for each watcher, as
+// browsers negotiate it for their REMB.
+func BenchmarkForwardAbsSendTime(b *testing.B) {
+	u, err := NewUpstream(UpstreamConfig{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, BufferPackets: 1024})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 100 {
+		d, err := NewDownstream(DownstreamConfig{SSRC: uint32(i), PayloadType: 96, Writer: discard{}, AbsSendTimeID: 3})
+		if err != nil {
+			b.Fatal(err)
+		}
+		u.Add(d)
+	}
+	raw := benchPacket(b)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	seq := uint16(0)
+	for b.Loop() {
+		seq++
+		binary.BigEndian.PutUint16(raw[2:], seq)
+		if err := u.Write(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -283,3 +283,46 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("Invalid = %d", n)
 	}
 }
+
+// With abs-send-time negotiated, every packet a watcher gets, forwarded or
+// sent again, carries its send time: 24 bits of seconds in 6.18 fixed
+// point, now; without, none.
+func TestAbsSendTime(t *testing.T) {
+	clk := newClock()
+	u, _ := upstreamFor(t, webrtc.MimeTypeVP8, clk, 0)
+	w := &fakeWriter{}
+	d, err := NewDownstream(DownstreamConfig{SSRC: 7, PayloadType: 96, Writer: w, AbsSendTimeID: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, pw := downstreamFor(t, 8)
+	u.Add(d)
+	u.Add(plain)
+	if err := u.Write(rtpPacket(t, 1, 0, vp8KeyPayload)); err != nil {
+		t.Fatal(err)
+	}
+	d.HandleNACK([]uint16{1})
+	got := w.take()
+	if len(got) != 2 {
+		t.Fatalf("%d packets, want 2", len(got))
+	}
+	now := uint32(ntpTime(time.Now())>>14) & 0xffffff
+	for _, p := range got {
+		ext := p.hdr.GetExtension(3)
+		if len(ext) != 3 {
+			t.Fatalf("abs-send-time extension %x", ext)
+		}
+		at := uint32(ext[0])<<16 | uint32(ext[1])<<8 | uint32(ext[2])
+		if diff := (now - at) & 0xffffff; diff > 1<<18 { // over a second ago (or ahead)
+			t.Errorf("abs-send-time %06x, now %06x", at, now)
+		}
+	}
+	for _, p := range pw.take() {
+		if p.hdr.GetExtension(3) != nil {
+			t.Errorf("a watcher without abs-send-time got one")
+		}
+	}
+	if _, err := NewDownstream(DownstreamConfig{Writer: w, AbsSendTimeID: 15}); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("ID 15: %v, want ErrBadConfig", err)
+	}
+}

@@ -65,6 +65,11 @@ let screen = null; // MediaStream from getDisplayMedia while sharing
 // stopping, is a replaceTrack, with no new offer.
 let slides = null;
 let onAirAt = 0; // performance.now() when the page went on air; 0 off air
+// The queue: the watchers refused for the cap, in the order they asked,
+// when the server runs no relay to serve them (config.relay 'off'). Each
+// is told its place (talk_reject {reason: full, position}) and is offered
+// the stream when a place frees.
+const queue = [];
 
 // onAirMs is how long the page has been on air, in ms, which each offer
 // carries: the watchers show how long the broadcast has run.
@@ -246,11 +251,32 @@ function closePeer(id) {
   for (const q of [...relayedPeers.values()]) if (q.relayId === id) dropRelayed(q.id);
   renderViewers();
   showState();
+  admitQueued();
+}
+
+// unqueue takes id out of the queue, and tells those after it their new
+// places.
+function unqueue(id) {
+  const i = queue.indexOf(id);
+  if (i < 0) return;
+  queue.splice(i, 1);
+  queue.slice(i).forEach((q, j) => send({ type: types.talkReject, reason: rejects.full, position: i + j + 1, sendto: q }));
+}
+
+// admitQueued offers the stream to the first in the queue while a place
+// is free.
+function admitQueued() {
+  while (onAir() && queue.length && direct() < config.maxWatchers) {
+    const id = queue[0];
+    unqueue(id);
+    serveWatcher(id, false);
+  }
 }
 
 // watcherLeft: the server says a watcher's socket is gone. Its media may
 // outlive it (its signaling node restarting): a connected one is orphaned.
 function watcherLeft(id) {
+  unqueue(id);
   const p = peers.get(id);
   if (!p) return;
   if (p.pc.connectionState === 'connected') goWatcher(p, WatcherPhase.orphaned);
@@ -278,6 +304,7 @@ function resume(id, ufrag) {
 
 function stopAir() {
   onAirAt = 0;
+  queue.length = 0;
   send({ type: types.endTalk });
   go(Phase.offAir);
   for (const id of [...peers.keys()]) closePeer(id);
@@ -321,9 +348,15 @@ async function serveWatcher(id, relay) {
     closePeer(id);
   }
   if (!relay && direct() >= config.maxWatchers) {
-    send({ type: types.talkReject, reason: rejects.full, sendto: id });
+    if (config.relay !== 'off') {
+      send({ type: types.talkReject, reason: rejects.full, sendto: id }); // the server hands it to the relay
+      return;
+    }
+    if (!queue.includes(id)) queue.push(id);
+    send({ type: types.talkReject, reason: rejects.full, position: queue.indexOf(id) + 1, sendto: id });
     return;
   }
+  unqueue(id);
   const pc = peerConnection(config);
   const p = { id, relay, pc, pending: [], row: document.createElement('tr'), report: null, relayWatchers: null, phase: null, timer: null };
   peers.set(id, p);
@@ -387,6 +420,7 @@ async function onMessage(msg) {
         if (p) await addCandidate(p.pc, p.pending, msg, config.maxPendingCandidates);
         break;
       case types.bye:
+        unqueue(msg.from); // one waiting in line hung up
         closePeer(msg.from);
         break;
       case types.stats:

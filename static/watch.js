@@ -32,10 +32,11 @@ const Phase = pagePhases(
   'resuming', // asked the talker to take the media session back, under new socket ids
   'ended', // the talker left while watching: asks again when it is back on air
   'rejected', // refused by the talker (talk_reject): full, or no answer in time
+  'queued', // refused for now: the talker's queue holds its place (its detail position), and offers when one frees
 );
 // The phases in which the user is watching: pressed Request, and neither
 // hung up nor was refused by the talker.
-const watchingPhases = new Set([Phase.waiting, Phase.connecting, Phase.live, Phase.away, Phase.resuming, Phase.ended]);
+const watchingPhases = new Set([Phase.waiting, Phase.connecting, Phase.live, Phase.away, Phase.resuming, Phase.ended, Phase.queued]);
 
 let config = { iceServers: [], iceTransportPolicy: 'all' }; // the server's /config, once loaded
 let signaling = { send: () => {}, inRoom: () => false };
@@ -45,6 +46,12 @@ let talker = null; // the talker's socket id, once known
 // Answer, candidates, stats and bye go to peer.
 let session = null;
 let askedAt = 0; // when the last talk_request or answer went out (ms), for nudge
+
+// ordinal spells n as a place in line: 1st, 2nd, 3rd, 4th, 11th, 21st.
+function ordinal(n) {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  return `${n}${(!teen && ['th', 'st', 'nd', 'rd'][n % 10]) || 'th'}`;
+}
 
 // view returns [text, kind] for the status line in phase s.
 function view(s) {
@@ -62,6 +69,7 @@ function view(s) {
     // What the page showed when it began to ask: the media plays meanwhile.
     case Phase.resuming: return s.shown;
     case Phase.ended: return [s.relayLeft ? 'the relay left: asking again' : 'broadcaster left', 'left'];
+    case Phase.queued: return [`room full: you are ${ordinal(s.position)} in line`, 'full'];
     case Phase.rejected: return [{
       [rejects.full]: 'room full',
       [rejects.timeout]: 'no answer in time: press Request to try again',
@@ -335,6 +343,13 @@ async function onMessage(msg) {
         break;
       case types.talkReject:
         closeSession();
+        if (msg.reason === rejects.full && Number.isInteger(msg.position) && msg.position > 0 && watching()) {
+          // In the talker's queue: it offers when a place frees; asking
+          // again (nudge) keeps the place.
+          talker = msg.from;
+          go(Phase.queued, { position: msg.position });
+          break;
+        }
         go(Phase.rejected, { reason: msg.reason });
         break;
       case types.endTalk:

@@ -125,22 +125,31 @@ test('one talker, three watchers: each decodes moving video; a killed watcher is
   }
 });
 
-test('with the cap at 2 and -relay off the third watcher sees "room full"', { timeout: 120000 }, async () => {
+test('with the cap at 2 and -relay off the third and fourth watchers wait in line, told their places; a place freed goes to the first in line', { timeout: 120000 }, async () => {
   const server = await startServer(['-max-watchers', '2', '-relay', 'off']);
   try {
-    const talk = await talker(server.url, 'small');
+    const talk = await talker(server.url, 'small', { small: true });
     assert.equal(await talk.$eval('#max-watchers', (el) => el.textContent), '2');
     const watchers = [];
-    for (let i = 0; i < 3; i++) watchers.push(await watcher(server.url, 'small'));
+    for (let i = 0; i < 4; i++) watchers.push(await watcher(server.url, 'small'));
     for (const w of watchers.slice(0, 2)) {
       await w.click('#request');
       await waitState(w, /^live$/);
     }
     await watchers[2].click('#request');
-    await waitState(watchers[2], /^room full$/);
-    await screenshot(watchers[2], 'watcher-room-full');
+    await waitState(watchers[2], /^room full: you are 1st in line$/);
+    await watchers[3].click('#request');
+    await waitState(watchers[3], /^room full: you are 2nd in line$/);
+    await screenshot(watchers[3], 'watcher-room-full-in-line');
     assert.equal(await viewerCount(talk), 2);
     await Promise.all(watchers.slice(0, 2).map((w) => framesAdvance(w, '#remote-video')));
+    // A watcher hangs up: the first in line is offered its place, the
+    // second moves up.
+    await watchers[0].click('#hangup');
+    await waitState(watchers[2], /^live$/);
+    await waitState(watchers[3], /^room full: you are 1st in line$/);
+    await framesAdvance(watchers[2], '#remote-video');
+    assert.equal(await viewerCount(talk), 2);
   } finally {
     await server.stop();
   }

@@ -34,6 +34,11 @@ const (
 	// phaseTalkerAway: the talker's socket has gone with the media up; it
 	// has protocol.ResumeGrace to come back.
 	phaseTalkerAway
+	// phaseQueued: the talker refused for now with talk_reject {reason:
+	// "full", position}: it keeps this watcher's place in its queue and
+	// offers when one frees. Waits for as long as it takes, asking again
+	// every Options.Retry (which keeps the place).
+	phaseQueued
 	// phaseFull: the talker refused with talk_reject {reason: "full"}.
 	phaseFull
 	// phaseEnded: watching is over (Stats.Ended says why).
@@ -41,7 +46,7 @@ const (
 )
 
 func (p phase) String() string {
-	return [...]string{"idle", "waiting", "connecting", "live", "resuming", "talker away", "full", "ended"}[p]
+	return [...]string{"idle", "waiting", "connecting", "live", "resuming", "talker away", "in line", "full", "ended"}[p]
 }
 
 // away reports whether the media session is waiting to be resumed, by

@@ -29,6 +29,8 @@ type Options struct {
 	// Duration, if set, stops watching after this long from the first frame.
 	Duration time.Duration
 	// WaitTalker is how long to wait for the talker's offer; zero means 10 s.
+	// A watcher the talker puts in its queue (talk_reject {reason: "full",
+	// position}) waits for its place however long it takes.
 	WaitTalker time.Duration
 	// Retry is how long to wait for the talker's offer, or for the media
 	// connection once answered, before asking again: a talk_request, or the

@@ -61,6 +61,9 @@ func (v *Viewer) watch(ctx context.Context, entered session.Entered) (string, er
 				return "", v.sess.Err()
 			}
 			ended, err = v.event(ev)
+			if v.phase == phaseQueued {
+				noTalker.Stop() // a talker: in its queue, for as long as it takes
+			}
 		}
 		if ended != "" || err != nil {
 			return ended, err
@@ -129,6 +132,11 @@ func (v *Viewer) message(m protocol.Message) (string, error) {
 	case protocol.TypeLayer:
 		v.noteLayer(m)
 	case protocol.TypeTalkReject:
+		if m.Reason == protocol.RejectFull && m.Position > 0 {
+			v.log.Info("room full: in line", "position", m.Position)
+			v.moveTo(phaseQueued)
+			return "", nil
+		}
 		if m.Reason == protocol.RejectFull {
 			v.moveTo(phaseFull)
 			return "", fmt.Errorf("%w: %s", ErrRoomFull, m.Reason)

@@ -304,6 +304,9 @@ func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio http.H
 		"protocol": protocol.Vocabulary(),
 		// The camera's simulcast layers toward the room's relay.
 		"simulcast": protocol.SimulcastEncodings(),
+		// The relay mode: talk.html queues the watchers past its cap when
+		// no relay serves them.
+		"relay": string(cfg.Relay.Mode),
 	}
 	r.Get("/config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
