@@ -35,28 +35,8 @@ func BenchmarkForward(b *testing.B) {
 	for _, n := range fanOuts {
 		b.Run(fmt.Sprintf("watchers=%d", n), func(b *testing.B) {
 			before := heapInUse()
-			u, err := NewUpstream(UpstreamConfig{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, BufferPackets: 1024})
-			if err != nil {
-				b.Fatal(err)
-			}
-			for i := range n {
-				d, err := NewDownstream(DownstreamConfig{SSRC: uint32(i), PayloadType: 96, Writer: discard{}})
-				if err != nil {
-					b.Fatal(err)
-				}
-				u.Add(d)
-			}
-			raw := benchPacket(b)
-			b.SetBytes(int64(len(raw)))
-			b.ReportAllocs()
-			seq := uint16(0)
-			for b.Loop() {
-				seq++
-				binary.BigEndian.PutUint16(raw[2:], seq)
-				if err := u.Write(raw); err != nil {
-					b.Fatal(err)
-				}
-			}
+			u := benchFanOut(b, n, DownstreamConfig{PayloadType: 96, Writer: discard{}})
+			benchWrite(b, u)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/watcher")
 			b.ReportMetric(float64(heapInUse()-before)/1e6, "held-MB")
 			runtime.KeepAlive(u)
@@ -145,17 +125,31 @@ func BenchmarkPionResponder(b *testing.B) {
 // packet stamped with its send time (abs-send-time) for each watcher, as
 // browsers negotiate it for their REMB.
 func BenchmarkForwardAbsSendTime(b *testing.B) {
+	u := benchFanOut(b, 100, DownstreamConfig{PayloadType: 96, Writer: discard{}, AbsSendTimeID: 3})
+	benchWrite(b, u)
+}
+
+// benchFanOut returns a VP8 Upstream with n Downstreams of cfg attached
+// (SSRCs 0 to n-1).
+func benchFanOut(b *testing.B, n int, cfg DownstreamConfig) *Upstream {
+	b.Helper()
 	u, err := NewUpstream(UpstreamConfig{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, BufferPackets: 1024})
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := range 100 {
-		d, err := NewDownstream(DownstreamConfig{SSRC: uint32(i), PayloadType: 96, Writer: discard{}, AbsSendTimeID: 3})
+	for i := range n {
+		cfg.SSRC = uint32(i)
+		d, err := NewDownstream(cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
 		u.Add(d)
 	}
+	return u
+}
+
+// benchWrite writes u a packet per op, its sequence number the next.
+func benchWrite(b *testing.B, u *Upstream) {
 	raw := benchPacket(b)
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()

@@ -461,6 +461,28 @@ function stopScreen() {
   shareBtn.textContent = 'Share screen';
 }
 
+// pickScreen asks the user for a screen to share, with button (the one
+// clicked) disabled while the picker is open (a second click would open
+// another), and returns its MediaStream, or null if refused or off air
+// meanwhile.
+async function pickScreen(button) {
+  button.disabled = true;
+  let picked;
+  try {
+    picked = await navigator.mediaDevices.getDisplayMedia({ video: true });
+  } catch (err) {
+    go(Phase.error, { text: `screen sharing unavailable (${err.name})` });
+    return null;
+  } finally {
+    button.disabled = !onAir();
+  }
+  if (!onAir()) { // went off air while the picker was open
+    picked.getTracks().forEach((t) => t.stop());
+    return null;
+  }
+  return picked;
+}
+
 async function toggleScreen() {
   if (screen) {
     stopScreen();
@@ -468,22 +490,8 @@ async function toggleScreen() {
     await replaceVideo(outgoingVideo());
     return;
   }
-  // The picker stays open until the user chooses; a second click meanwhile
-  // would open another one.
-  shareBtn.disabled = true;
-  let picked;
-  try {
-    picked = await navigator.mediaDevices.getDisplayMedia({ video: true });
-  } catch (err) {
-    go(Phase.error, { text: `screen sharing unavailable (${err.name})` });
-    return;
-  } finally {
-    shareBtn.disabled = !onAir();
-  }
-  if (!onAir()) { // went off air while the picker was open
-    picked.getTracks().forEach((t) => t.stop());
-    return;
-  }
+  const picked = await pickScreen(shareBtn);
+  if (!picked) return;
   screen = picked;
   const track = screen.getVideoTracks()[0];
   track.addEventListener('ended', () => { if (screen?.getVideoTracks()[0] === track) toggleScreen(); });
@@ -514,20 +522,8 @@ async function togglePresent() {
     stopSlides();
     return;
   }
-  presentBtn.disabled = true;
-  let picked;
-  try {
-    picked = await navigator.mediaDevices.getDisplayMedia({ video: true });
-  } catch (err) {
-    go(Phase.error, { text: `screen sharing unavailable (${err.name})` });
-    return;
-  } finally {
-    presentBtn.disabled = !onAir();
-  }
-  if (!onAir()) {
-    picked.getTracks().forEach((t) => t.stop());
-    return;
-  }
+  const picked = await pickScreen(presentBtn);
+  if (!picked) return;
   slides = picked;
   const track = slides.getVideoTracks()[0];
   // Text: the encoder keeps the resolution, and lowers the frame rate
