@@ -49,6 +49,11 @@ type layerChoice struct {
 // when it sees the link's queue grow.
 const congestedBelow = 0.9
 
+// rampLoss is the most loss (of a receiver report, 0 to 1) with which a
+// rising REMB under what a watcher is sent is taken for its estimator's
+// ramp rather than a link that cannot carry the layer.
+const rampLoss = 0.025
+
 // newLayerChoice returns t's choice, starting on the highest layer: most
 // links carry it, and the watcher's first REMB moves it down at once if
 // not.
@@ -140,8 +145,11 @@ func (c *layerChoice) choose(now time.Time, tell bool) {
 		// first, low estimates (8 % a second in webrtc.org's), not
 		// congestion; so is a first REMB, before what is sent is
 		// measured.
-		rising := c.estimate > c.prevEstimate
-		if cur := c.t.currentLayer(); cur >= 0 && (rising || float64(c.estimate) >= congestedBelow*float64(c.sent)) {
+		// A rise counts as the ramp while the estimate is at least half
+		// of what is sent and the loss small: a link that polices
+		// rather than queues loses packets while the estimate climbs.
+		ramp := c.estimate > c.prevEstimate && 2*c.estimate >= c.sent && c.loss <= rampLoss
+		if cur := c.t.currentLayer(); cur >= 0 && (ramp || float64(c.estimate) >= congestedBelow*float64(c.sent)) {
 			estimate = max(estimate, c.sel.Need(cur))
 		}
 		layer, _ = c.sel.Update(now, estimate, c.loss)

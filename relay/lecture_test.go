@@ -61,3 +61,20 @@ func TestOfferSaysHowLongOnAir(t *testing.T) {
 		t.Fatalf("offer's onAirMs %d, want the talker's hour and the seconds since", got)
 	}
 }
+
+// A talker with a microphone only, whose slides come later: its watchers,
+// served with the audio once the video has not come within tracksWait,
+// have tracks for both its videos, and get the slides when they come.
+func TestSlidesOfAnAudioOnlyTalker(t *testing.T) {
+	r := newRigSetUp(t, Config{}, func(tt *testTalker) {
+		s, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "screen", "talker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tt.screen, tt.muteVideo = s, true
+	})
+	w := r.watch("early")
+	eventually(t, 20*time.Second, "audio", func() bool { _, a := w.counts(); return a > 20 })
+	r.talker.screenOn.Store(true)
+	eventually(t, 10*time.Second, "the slides", func() bool { return w.otherVideo("video2") > 30 })
+}

@@ -45,9 +45,12 @@ type testTalker struct {
 	screenOn atomic.Bool
 	// onAirMs, set before start, is sent in its offers.
 	onAirMs int64
-	wantKey atomic.Bool
-	plis    chan time.Time // each PLI heard, when
-	ssrc    atomic.Uint32  // of the video sent to the relay
+	// muteVideo, set before start, sends no camera video packet (a talker
+	// with a microphone only, whose video sections send nothing).
+	muteVideo bool
+	wantKey   atomic.Bool
+	plis      chan time.Time // each PLI heard, when
+	ssrc      atomic.Uint32  // of the video sent to the relay
 
 	mu  sync.Mutex
 	pcs map[string]*talkerPeer
@@ -131,7 +134,9 @@ func (tt *testTalker) pace(ctx context.Context) {
 					i++
 				}
 			}
-			_ = tt.video.WriteSample(media.Sample{Data: tt.frames[i%len(tt.frames)], Duration: time.Second / 30})
+			if !tt.muteVideo {
+				_ = tt.video.WriteSample(media.Sample{Data: tt.frames[i%len(tt.frames)], Duration: time.Second / 30})
+			}
 			if tt.screen != nil && tt.screenOn.Load() {
 				_ = tt.screen.WriteSample(media.Sample{Data: tt.frames[i%len(tt.frames)], Duration: time.Second / 30})
 			}

@@ -93,7 +93,6 @@ func (r *Room) Run(ctx context.Context, entered session.Entered) error {
 			return nil
 		case err = <-r.ended:
 		case <-r.tracksReady:
-			r.placeholders()
 			r.servePending()
 		case <-retry.C:
 			r.nudgeTalker()

@@ -288,38 +288,46 @@ func keepTracks(pc *webrtc.PeerConnection) (kinds int, err error) {
 	return len(kept), nil
 }
 
-// placeholders adds, for each video transceiver of the talker's whose
-// track has not come (a screen not shared yet), a talkerTrack with no
-// Upstream yet and the codec of the video that came, so that the watchers
+// placeholdersLocked adds, for each video transceiver of the talker's
+// whose track has not come (a screen not shared yet), a talkerTrack with
+// no Upstream yet and the codec negotiated for it, so that the watchers
 // served from now on have a track for it: its packets reach them when it
 // comes (talkerTrack). It keeps r.tracks in the order of the talker's
-// media sections, which the watchers' offers follow.
-func (r *Room) placeholders() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// media sections, which the watchers' offers follow. Called with r.mu
+// held, as the room becomes ready: no watcher is served before.
+func (r *Room) placeholdersLocked() {
 	pc := r.talker.pc
 	if pc == nil {
 		return
-	}
-	var video *talkerTrack
-	for _, t := range r.tracks {
-		if t.video() {
-			video = t
-			break
-		}
 	}
 	order := map[*webrtc.RTPReceiver]int{}
 	for i, tr := range pc.GetTransceivers() {
 		order[tr.Receiver()] = i
 		d := tr.Direction()
-		if video == nil || tr.Kind() != webrtc.RTPCodecTypeVideo || (d != webrtc.RTPTransceiverDirectionRecvonly && d != webrtc.RTPTransceiverDirectionSendrecv) {
+		if tr.Kind() != webrtc.RTPCodecTypeVideo || (d != webrtc.RTPTransceiverDirectionRecvonly && d != webrtc.RTPTransceiverDirectionSendrecv) {
 			continue
 		}
-		if !slices.ContainsFunc(r.tracks, func(t *talkerTrack) bool { return t.receiver == tr.Receiver() }) {
-			r.tracks = append(r.tracks, &talkerTrack{id: trackID(video.kind, r.tracks), kind: video.kind, codec: video.codec, receiver: tr.Receiver(), layers: newLayers(nil)})
+		if slices.ContainsFunc(r.tracks, func(t *talkerTrack) bool { return t.receiver == tr.Receiver() }) {
+			continue
 		}
+		c, ok := negotiatedVideo(tr.Receiver())
+		if !ok {
+			continue
+		}
+		r.tracks = append(r.tracks, &talkerTrack{id: trackID(webrtc.RTPCodecTypeVideo, r.tracks), kind: webrtc.RTPCodecTypeVideo, codec: c, receiver: tr.Receiver(), layers: newLayers(nil)})
 	}
 	slices.SortStableFunc(r.tracks, func(a, b *talkerTrack) int { return order[a.receiver] - order[b.receiver] })
+}
+
+// negotiatedVideo returns the first video codec the relay forwards among
+// those negotiated for receiver: the one a browser sends with.
+func negotiatedVideo(receiver *webrtc.RTPReceiver) (webrtc.RTPCodecParameters, bool) {
+	for _, c := range receiver.GetParameters().Codecs {
+		if slices.ContainsFunc(keyframeCodecs, func(m string) bool { return strings.EqualFold(m, c.MimeType) }) {
+			return c, true
+		}
+	}
+	return webrtc.RTPCodecParameters{}, false
 }
 
 // talkerTrack takes one of the talker's tracks, or one simulcast layer of
@@ -393,7 +401,9 @@ func (r *Room) talkerTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRecei
 // attachLate attaches the live watchers' copies of the talker's track t,
 // whose Upstream came after they were served (a screen shared later).
 func (r *Room) attachLate(t *talkerTrack) {
-	for _, w := range r.watchers.Live() {
+	// Every watcher's: one whose socket is away (its media up) resumes
+	// without attaching again.
+	for _, w := range r.watchers.Peers() {
 		for _, wt := range w.tracks {
 			if wt.from == t {
 				wt.reattach()
@@ -410,6 +420,9 @@ func (r *Room) trackArrived() {
 	r.talker.arrived++
 	ready := !r.ready && r.talker.arrived >= r.talker.expected
 	r.ready = r.ready || ready
+	if ready {
+		r.placeholdersLocked()
+	}
 	if !r.ready && r.talker.arrived == 1 && !r.closing {
 		r.talker.tracksWait = time.AfterFunc(tracksWait, r.tracksIn)
 	}
@@ -427,6 +440,9 @@ func (r *Room) tracksIn() {
 	r.mu.Lock()
 	ready := !r.ready && len(r.tracks) > 0
 	r.ready = r.ready || ready
+	if ready {
+		r.placeholdersLocked()
+	}
 	r.mu.Unlock()
 	if ready {
 		r.log.Info("talker's tracks: serving those that came", "tracks", len(r.tracks))

@@ -13,7 +13,8 @@ import (
 // A talker played by hand puts the viewer in its queue (talk_reject
 // {reason: "full", position}), as talk.html does with the server's relay
 // off: the viewer does not end with ErrRoomFull, waits past WaitTalker,
-// and asks again by itself, which keeps its place.
+// and asks again by itself, which keeps its place; the talker going off
+// air ends the wait.
 func TestWaitsInTheTalkersQueue(t *testing.T) {
 	url := serve(t)
 	tk := sigtest.Enter(t, url, protocol.EnterRequest{Room: "queue", Role: protocol.RoleTalker})
@@ -43,8 +44,9 @@ func TestWaitsInTheTalkersQueue(t *testing.T) {
 		t.Fatalf("in line, the viewer ended: %+v, %v", r.st, r.err)
 	default:
 	}
-	cancel()
-	if r := <-done; r.err != nil || r.st.Ended != "stopped" {
-		t.Fatalf("stopped in line: %+v, %v; want stopped", r.st, r.err)
+	// The talker going off air ends the wait.
+	tk.Send(protocol.EndTalk{Head: protocol.Head{Type: protocol.TypeEndTalk}})
+	if r := <-done; r.err != nil || r.st.Ended != "talker_left" {
+		t.Fatalf("the talker went off air while in line: %+v, %v; want talker_left", r.st, r.err)
 	}
 }

@@ -133,7 +133,12 @@ func (v *Viewer) message(m protocol.Message) (string, error) {
 		v.noteLayer(m)
 	case protocol.TypeTalkReject:
 		if m.Reason == protocol.RejectFull && m.Position > 0 {
+			// The talker's queue: it is the talker, whose end_talk or
+			// leaving ends the wait.
 			v.log.Info("room full: in line", "position", m.Position)
+			v.mu.Lock()
+			v.talker = m.From
+			v.mu.Unlock()
 			v.moveTo(phaseQueued)
 			return "", nil
 		}

@@ -21,7 +21,7 @@ func watchCommand(ctx context.Context, args []string, getenv func(string) string
 	key := f.str("key", "BROADCAST_KEY", "", "a watch key, if the room needs one")
 	record := f.String("record", "", "record into this file (.webm: VP8/VP9 with Opus)")
 	duration := f.Duration("duration", 0, "stop after this long from the first frame (0: until interrupted or the talker leaves)")
-	wait := f.Duration("wait", 10*time.Second, "how long to wait for the talker")
+	wait := f.Duration("wait", 10*time.Second, "how long to wait for the talker (in a talk page's queue, as long as it takes)")
 	layer := f.String("layer", "", "through the room's relay, the simulcast layer to watch: low, medium, high or auto (the relay chooses)")
 	data := f.String("data", "", "write data channel messages to this file, or - for stdout (before the stats line)")
 	level := f.str("log-level", "BROADCAST_LOG_LEVEL", "info", "debug, info, warn or error")
