@@ -10,17 +10,6 @@ import (
 	"github.com/broadcast-service/broadcast/protocol"
 )
 
-// simulcastRIDs returns the rids of the simulcast layers, lowest first:
-// those of protocol.SimulcastEncodings, whose order the relay knows. n
-// files take the last n.
-func simulcastRIDs() []string {
-	var rids []string
-	for _, e := range protocol.SimulcastEncodings() {
-		rids = append(rids, e.RID)
-	}
-	return rids
-}
-
 // openMedia opens Options.Video and Options.Audio: a track per file, the
 // first video file's also served to direct watchers, and with several
 // video files a simulcast layer per file. It returns ErrUnsupportedMedia
@@ -31,7 +20,9 @@ func (b *Broadcaster) openMedia() error {
 	if b.opts.Video != "" {
 		videos = strings.Split(b.opts.Video, ",")
 	}
-	rids := simulcastRIDs()
+	// Their rids, lowest first, whose order the relay knows: n files
+	// take the last n.
+	rids := protocol.SimulcastRIDs()
 	if len(videos) > len(rids) {
 		return fmt.Errorf("%w: %d video files, at most %d layers", ErrUnsupportedMedia, len(videos), len(rids))
 	}

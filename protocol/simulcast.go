@@ -23,3 +23,12 @@ func SimulcastEncodings() []Encoding {
 		{RID: "f", ScaleResolutionDownBy: 1, MaxBitrate: 1_500_000},
 	}
 }
+
+// SimulcastRIDs returns the rids of SimulcastEncodings, lowest first.
+func SimulcastRIDs() []string {
+	var rids []string
+	for _, e := range SimulcastEncodings() {
+		rids = append(rids, e.RID)
+	}
+	return rids
+}

@@ -124,11 +124,10 @@ type Downstream struct {
 	replayTS   uint32
 	askedAt    time.Time // the watcher's last keyframe request passed on
 
-	// Scratch, under mu: the header handed to the writer, room for the
-	// extensions the writer's interceptors set, and the abs-send-time.
+	// Scratch, under mu: the header handed to the writer and room for the
+	// extensions the writer's interceptors set.
 	hdr  rtp.Header
 	exts []rtp.Extension
-	abs  [3]byte
 
 	// HandleNACK's, under nackMu (taken before mu): the packets to send
 	// again, copied out of the shared buffer under mu and written after,
@@ -373,7 +372,7 @@ func (d *Downstream) write(out uint64, pkt *rtp.Packet) (uint32, bool) {
 	h.SSRC, h.PayloadType = d.ssrc, d.pt
 	h.SequenceNumber = uint16(out)
 	h.Timestamp = d.outTS(out, pkt.Timestamp)
-	d.stampSendTime(h, &d.abs)
+	d.stampSendTime(h, &d.up.sent)
 	_, err := d.w.WriteRTP(h, pkt.Payload)
 	d.exts = h.Extensions[:0]
 	if err != nil {
@@ -384,15 +383,18 @@ func (d *Downstream) write(out uint64, pkt *rtp.Packet) (uint32, bool) {
 }
 
 // stampSendTime sets h's abs-send-time extension, if the watcher
-// negotiated one, to now: 24 bits of seconds in 6.18 fixed point (the
-// middle of an NTP timestamp), in buf.
-func (d *Downstream) stampSendTime(h *rtp.Header, buf *[3]byte) {
-	if d.absID == 0 {
-		return
+// negotiated one, to sent (absSendTime's).
+func (d *Downstream) stampSendTime(h *rtp.Header, sent *[3]byte) {
+	if d.absID != 0 {
+		_ = h.SetExtension(d.absID, sent[:]) // an ID of 1 to 14 and 3 bytes: a one-byte extension
 	}
-	v := ntpTime(time.Now()) >> 14
+}
+
+// absSendTime puts t in buf as abs-send-time has it: 24 bits of seconds
+// in 6.18 fixed point (the middle of an NTP timestamp).
+func absSendTime(t time.Time, buf *[3]byte) {
+	v := ntpTime(t) >> 14
 	buf[0], buf[1], buf[2] = byte(v>>16), byte(v>>8), byte(v)
-	_ = h.SetExtension(d.absID, buf[:]) // an ID of 1 to 14 and 3 bytes: a one-byte extension
 }
 
 // ticks converts a duration to RTP timestamp ticks at rate Hz.

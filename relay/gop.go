@@ -1,5 +1,7 @@
 package relay
 
+import "time"
+
 // DefaultGOPCacheBytes is the bound on a video track's cached group of
 // pictures when Config.GOPCacheBytes is 0: 512 KiB of payload, a GOP of
 // about 1.6 s of 2.5 Mbit/s video. A longer GOP is not cached, and its
@@ -103,6 +105,7 @@ func (u *Upstream) replay(d *Downstream) bool {
 	if d.up != u || d.state != Waiting || d.begun {
 		return false
 	}
+	absSendTime(time.Now(), &u.sent)
 	d.start(u, first)
 	d.replayHigh, d.replayTS = d.outExt(u.highest), u.buf.slot(u.highest).pkt.Timestamp
 	n := uint64(0)

@@ -14,13 +14,7 @@ import (
 // knownRIDs are the simulcast rids the relay knows the order of, lowest
 // first: protocol.SimulcastEncodings', as talk.html and the Go talker send
 // them. A talker's other rids are taken lowest first in its SDP's order.
-var knownRIDs = func() []string {
-	var rids []string
-	for _, e := range protocol.SimulcastEncodings() {
-		rids = append(rids, e.RID)
-	}
-	return rids
-}()
+var knownRIDs = protocol.SimulcastRIDs()
 
 // nominalBitrates are a layer's bitrate in bits/s, by its place among
 // three, until its own is measured: the MaxBitrate of

@@ -204,17 +204,7 @@ func (tt *testTalker) offer(to string) {
 	for _, l := range tt.layers {
 		rid := l.RID()
 		tt.wg.Go(func() {
-			for {
-				pkts, _, err := vs.ReadSimulcastRTCP(rid)
-				if err != nil {
-					return
-				}
-				for _, pkt := range pkts {
-					if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
-						tt.wantKey.Store(true)
-					}
-				}
-			}
+			tt.readPLIs(func() ([]rtcp.Packet, interceptor.Attributes, error) { return vs.ReadSimulcastRTCP(rid) }, false)
 		})
 	}
 	as, err := pc.AddTrack(tt.audio)
@@ -222,20 +212,7 @@ func (tt *testTalker) offer(to string) {
 		tt.t.Errorf("talker: %v", err)
 		return
 	}
-	tt.wg.Go(func() {
-		for {
-			pkts, _, err := vs.ReadRTCP()
-			if err != nil {
-				return
-			}
-			for _, pkt := range pkts {
-				if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
-					tt.plis <- time.Now()
-					tt.wantKey.Store(true)
-				}
-			}
-		}
-	})
+	tt.wg.Go(func() { tt.readPLIs(vs.ReadRTCP, true) })
 	tt.wg.Go(func() {
 		for {
 			if _, _, err := as.ReadRTCP(); err != nil {
@@ -249,19 +226,7 @@ func (tt *testTalker) offer(to string) {
 			tt.t.Errorf("talker: %v", err)
 			return
 		}
-		tt.wg.Go(func() {
-			for {
-				pkts, _, err := ss.ReadRTCP()
-				if err != nil {
-					return
-				}
-				for _, pkt := range pkts {
-					if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
-						tt.wantKey.Store(true)
-					}
-				}
-			}
-		})
+		tt.wg.Go(func() { tt.readPLIs(ss.ReadRTCP, false) })
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
@@ -277,6 +242,25 @@ func (tt *testTalker) offer(to string) {
 		return
 	}
 	_ = tt.m.Send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: to}, SDP: offer.SDP, OnAirMs: tt.onAirMs})
+}
+
+// readPLIs reads a sender's RTCP with read until it ends, answering each
+// PLI with the next keyframe, noted in tt.plis if note.
+func (tt *testTalker) readPLIs(read func() ([]rtcp.Packet, interceptor.Attributes, error), note bool) {
+	for {
+		pkts, _, err := read()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
+				if note {
+					tt.plis <- time.Now()
+				}
+				tt.wantKey.Store(true)
+			}
+		}
+	}
 }
 
 // testWatcher is a watcher played by the test: it asks the relay, answers

@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"time"
+
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 )
@@ -146,7 +148,10 @@ func (d *Downstream) writeRTX(p *rtxPacket) bool {
 	h.Extension, h.ExtensionProfile, h.Extensions = false, 0, d.rtxExts[:0]
 	h.SSRC, h.PayloadType = d.ssrc, d.pt
 	h.SequenceNumber, h.Timestamp = uint16(p.out), p.ts
-	d.stampSendTime(h, &d.rtxAbs)
+	if d.absID != 0 {
+		absSendTime(time.Now(), &d.rtxAbs)
+		d.stampSendTime(h, &d.rtxAbs)
+	}
 	write := d.w.WriteRTP
 	if rw, ok := d.w.(retransmitWriter); ok {
 		write = rw.WriteRetransmission

@@ -62,6 +62,26 @@ func (w *testWatcher) remb(bitrate float32) error {
 	return w.peerConnection().WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: bitrate, SSRCs: []uint32{ssrc}}})
 }
 
+// rembEvery sends the relay a REMB of rate() bits/s every interval until
+// the function it returns is called, which waits for the last.
+func (w *testWatcher) rembEvery(interval time.Duration, rate func() float32) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				_ = w.remb(rate())
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
 // keyframeWidths returns the widths of the keyframes received so far.
 func (w *testWatcher) keyframeWidths() []int {
 	w.mu.Lock()
@@ -115,24 +135,10 @@ func TestSimulcastSwitchesPinsAndPauses(t *testing.T) {
 	if err := w.m.Send(protocol.Layer{Head: protocol.Head{Type: protocol.TypeLayer, Sendto: "relay"}, Pin: protocol.LayerAuto}); err != nil {
 		t.Fatal(err)
 	}
-	falling := make(chan struct{})
-	fell := make(chan struct{})
-	go func() {
-		defer close(fell)
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
-		for rate := float32(40_000); ; rate -= 1000 {
-			select {
-			case <-falling:
-				return
-			case <-tick.C:
-				_ = w.remb(max(rate, 20_000))
-			}
-		}
-	}()
+	rate := float32(41_000)
+	stopFalling := w.rembEvery(250*time.Millisecond, func() float32 { rate = max(rate-1000, 20_000); return rate })
 	w.layerMsg(t, 10*time.Second, "paused", func(m protocol.Message) bool { return m.Paused && m.Current == "" })
-	close(falling)
-	<-fell
+	stopFalling()
 	// Packets written before the pause may still be on the way: the
 	// count is taken once a frame's worth of time has passed with audio.
 	_, a0 := w.counts()
@@ -145,22 +151,7 @@ func TestSimulcastSwitchesPinsAndPauses(t *testing.T) {
 
 	// The estimate comes back: the video resumes by itself, up from the
 	// lowest layer.
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				_ = w.remb(20_000_000)
-			}
-		}
-	}()
-	defer func() { close(stop); <-done }()
+	defer w.rembEvery(250*time.Millisecond, func() float32 { return 20_000_000 })()
 	w.layerMsg(t, 10*time.Second, "resumed on the low layer", current(protocol.LayerLow))
 	eventually(t, 10*time.Second, "video again", func() bool { v, _ := w.counts(); return v > v1+30 })
 	w.layerMsg(t, 10*time.Second, "up to medium", current(protocol.LayerMedium))

@@ -108,7 +108,10 @@ type Upstream struct {
 	writeMu sync.Mutex
 	highest uint64 // extended sequence number of the highest packet; 0 before the first
 	scratch []byte // WriteRTP's marshalled packet
-	gop     gopCache
+	// sent is the abs-send-time of the packets going out now (the one
+	// fanned out, or a replay), once for all watchers that stamp it.
+	sent [3]byte
+	gop  gopCache
 
 	// The timing a watcher's sender report is built from.
 	refMu  sync.Mutex
@@ -284,6 +287,7 @@ func (u *Upstream) write(raw []byte) error {
 		}
 	}
 	at := u.now()
+	absSendTime(time.Now(), &u.sent)
 	s, err := u.buf.store(ext, raw, at)
 	if err != nil {
 		u.Counters.Invalid.Add(1)

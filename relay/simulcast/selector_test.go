@@ -181,17 +181,7 @@ func remb(estimate, capacity, sent int) int {
 // from the model above, and returns the layer at the end and how many
 // times it changed.
 func probeRun(s *Selector, t0 time.Time, d time.Duration, estimate *int, capacity int) (layer, changes int) {
-	for at := time.Duration(0); at < d; at += time.Second {
-		sent := DefaultAudioBitrate
-		if l := s.Layer(); l >= 0 {
-			sent += layers[l].Bitrate
-		}
-		*estimate = remb(*estimate, capacity, sent)
-		if _, changed := s.Update(t0.Add(at), *estimate, 0); changed {
-			changes++
-		}
-	}
-	return s.Layer(), changes
+	return probeRunLoss(s, t0, d, estimate, func(time.Duration) int { return capacity }, 0)
 }
 
 // A receiver's estimate never shows room for the next layer by itself;
