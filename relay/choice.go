@@ -41,6 +41,12 @@ type layerChoice struct {
 	sent      int
 	sentBytes uint64
 	sentAt    time.Time
+	// recovering: back from Paused on a probe, with the REMB the
+	// estimator kept through the pause, when the video did not feed it.
+	// It climbs from there only at its ramp's pace (8 % a second): the
+	// layer is held, with no probe, while it does not fall and the loss
+	// stays small, until it carries the layer.
+	recovering bool
 }
 
 // congestedBelow is the share of what a watcher is sent under which its
@@ -132,6 +138,9 @@ func (c *layerChoice) choose(now time.Time, tell bool) {
 	_ = c.sel.SetBitrates(l.bitrates()) // unless the measures do not ascend
 	layer := c.sel.Layer()
 	switch {
+	case c.recovering && c.estimate >= c.prevEstimate && c.loss <= rampLoss && c.estimate < c.sel.Need(layer):
+		// Back from a pause, the REMB climbing from where the pause left
+		// it: the layer holds, and nothing is probed, until it carries it.
 	case c.estimate > 0:
 		// What the watcher's other video (a shared screen) takes first:
 		// a student would rather read the slide than see the face.
@@ -152,15 +161,22 @@ func (c *layerChoice) choose(now time.Time, tell bool) {
 		if cur := c.t.currentLayer(); cur >= 0 && (ramp || float64(c.estimate) >= congestedBelow*float64(c.sent)) {
 			estimate = max(estimate, c.sel.Need(cur))
 		}
+		was := layer
 		layer, _ = c.sel.Update(now, estimate, c.loss)
+		c.recovering = was == simulcast.Paused && layer >= 0
 	case c.sel.Pinned() >= 0:
 		layer = c.sel.Pinned()
 	}
 	pinned := c.sel.Pinned()
 	forwarded := l.nearest(layer)
-	changed := c.t.setLayer(forwarded)
+	// Down to a layer with the estimate under half what the current one
+	// needs: the link is swamped, and the current layer's packets would
+	// only crowd out the new one's keyframe. It stops at once.
+	cur := c.t.currentLayer()
+	swamped := c.estimate > 0 && cur >= 0 && forwarded < cur && c.estimate < c.sel.Need(cur)/2
+	changed := c.t.setLayer(forwarded, swamped)
 	if changed {
-		c.t.room.log.Debug("watcher's layer", "watcher", c.t.w.socketID(), "layer", forwarded, "chosen", layer, "pin", pinned, "estimate", c.estimate, "loss", c.loss)
+		c.t.room.log.Debug("watcher's layer", "watcher", c.t.w.socketID(), "layer", forwarded, "chosen", layer, "pin", pinned, "estimate", c.estimate, "loss", c.loss, "at_once", swamped)
 	}
 	// Told under mu: the watcher hears the choices in the order made.
 	if changed || tell {

@@ -76,6 +76,9 @@ type DownstreamCounters struct {
 	// DroppedLate: packets that came late, after the watcher started on a
 	// later one.
 	DroppedLate atomic.Uint64
+	// DroppedHeld: packets of the current layer not forwarded while a
+	// switch started by SwitchNow waits for its keyframe.
+	DroppedHeld atomic.Uint64
 	// NACKsServed: packets the watcher asked for again and was sent from
 	// the shared buffer; NACKsMissed: those that were no longer there,
 	// never sent to it, or asked while not forwarding.
@@ -102,6 +105,7 @@ type Downstream struct {
 	mu    sync.Mutex
 	up    *Upstream
 	next  *Upstream // a switch pending (Switch): started on at its first keyframe
+	hold  bool      // the switch pending stops the current Upstream at once (SwitchNow)
 	state State
 	begun bool // a packet was forwarded: a restart continues the sequence
 
@@ -175,7 +179,7 @@ func (d *Downstream) attach(u *Upstream) (prev, next *Upstream) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	prev, next = d.up, d.next
-	d.up, d.next, d.state = u, nil, Waiting
+	d.up, d.next, d.hold, d.state = u, nil, false, Waiting
 	return prev, next
 }
 
@@ -188,7 +192,7 @@ func (d *Downstream) detach(u *Upstream) {
 		d.up, d.state = nil, Idle
 	}
 	if d.next == u {
-		d.next = nil
+		d.next, d.hold = nil, false
 	}
 }
 
@@ -201,14 +205,23 @@ func (d *Downstream) detach(u *Upstream) {
 // other request by to's throttle). A d that is not forwarding is added to
 // to at once (Add); switching to d's current Upstream ends a switch
 // pending, and a later Switch replaces an earlier one.
-func (d *Downstream) Switch(to *Upstream) {
+func (d *Downstream) Switch(to *Upstream) { d.switchTo(to, false) }
+
+// SwitchNow is Switch for a link too narrow for the current Upstream: d
+// stops forwarding it at once, rather than until to's keyframe, whose
+// packets its packets would crowd out or see lost. The picture holds
+// still until then.
+func (d *Downstream) SwitchNow(to *Upstream) { d.switchTo(to, true) }
+
+// switchTo is Switch, or with hold SwitchNow.
+func (d *Downstream) switchTo(to *Upstream, hold bool) {
 	d.mu.Lock()
 	cur, pending, forwarding := d.up, d.next, d.state == Forwarding
 	switch {
 	case cur == to:
-		d.next = nil
+		d.next, d.hold = nil, false
 	case forwarding:
-		d.next = to
+		d.next, d.hold = to, hold
 	}
 	d.mu.Unlock()
 	if pending != nil && pending != to {
@@ -251,6 +264,10 @@ func (d *Downstream) Upstream() *Upstream {
 func (d *Downstream) forward(u *Upstream, s *slot) (waiting bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.up == u && d.hold && d.next != nil {
+		d.Counters.DroppedHeld.Add(1)
+		return false
+	}
 	if d.up != u {
 		if d.next != u {
 			return false
@@ -264,7 +281,7 @@ func (d *Downstream) forward(u *Upstream, s *slot) (waiting bool) {
 		if prev := d.up; prev != nil {
 			defer prev.drop(d)
 		}
-		d.up, d.next, d.state = u, nil, Waiting
+		d.up, d.next, d.hold, d.state = u, nil, false, Waiting
 	}
 	switch d.state {
 	case Waiting:

@@ -21,12 +21,16 @@ type ev struct {
 	after time.Duration
 	add   bool
 	sw    bool
+	now   bool
 }
 
 func add(src int) ev { return ev{src: src, add: true} }
 
 // sw is the watcher's switch to upstream src (Downstream.Switch).
 func sw(src int) ev { return ev{src: src, sw: true} }
+
+// swNow is the watcher's switch to upstream src at once (Downstream.SwitchNow).
+func swNow(src int) ev { return ev{src: src, sw: true, now: true} }
 
 // out is a packet the watcher got: its sequence number and timestamp.
 type out struct {
@@ -99,6 +103,17 @@ func TestContinuity(t *testing.T) {
 			{seq: 503, ts: 10000, kind: 'P'},
 			{src: 1, seq: 30002, ts: 3777, kind: 'C'}, {src: 1, seq: 30003, ts: 6777, kind: 'P'},
 		}, []out{{500, 1000}, {501, 4000}, {502, 7000}, {503, 16000}, {504, 16000}, {505, 19000}}},
+		{"a switch at once forwards nothing more of the current layer, and continues the numbers on the next one's keyframe", webrtc.MimeTypeVP8, []ev{
+			add(0), {seq: 500, ts: 1000, kind: 'K'}, {seq: 501, ts: 4000, kind: 'P'},
+			swNow(1), {src: 1, seq: 30000, ts: 777, kind: 'P'}, {seq: 502, ts: 7000, kind: 'P'},
+			{src: 1, seq: 30001, ts: 3777, kind: 'K', after: 100 * time.Millisecond},
+			{seq: 503, ts: 10000, kind: 'P'},
+			{src: 1, seq: 30002, ts: 3777, kind: 'C'}, {src: 1, seq: 30003, ts: 6777, kind: 'P'},
+		}, []out{{500, 1000}, {501, 4000}, {502, 13000}, {503, 13000}, {504, 16000}}},
+		{"switching back before the keyframe ends the hold of a switch at once", webrtc.MimeTypeVP8, []ev{
+			add(0), {seq: 500, ts: 1000, kind: 'K'}, swNow(1), {seq: 501, ts: 4000, kind: 'P'}, sw(0),
+			{src: 1, seq: 30001, ts: 3777, kind: 'K'}, {seq: 502, ts: 7000, kind: 'P'},
+		}, []out{{500, 1000}, {502, 7000}}},
 		{"switching back before the keyframe stays on the layer", webrtc.MimeTypeVP8, []ev{
 			add(0), {seq: 500, ts: 1000, kind: 'K'}, sw(1), sw(0),
 			{src: 1, seq: 30001, ts: 3777, kind: 'K'}, {seq: 501, ts: 4000, kind: 'P'},
@@ -132,6 +147,10 @@ func TestContinuity(t *testing.T) {
 				clk.Advance(e.after)
 				if e.add {
 					ups[e.src].Add(d)
+					continue
+				}
+				if e.sw && e.now {
+					d.SwitchNow(ups[e.src])
 					continue
 				}
 				if e.sw {

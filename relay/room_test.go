@@ -134,7 +134,9 @@ func TestRelayServesWatchers(t *testing.T) {
 		t.Errorf("the talker serves %d streams, want 1 (the relay's)", streams)
 	}
 	st := r.room.Stats()
-	if st.Watchers != 3 || st.Started != 3 || st.KeyframeStarts != 3 || st.Packets == 0 || st.PLIs == 0 {
+	// A watcher that came before the relay had a keyframe cached asked the
+	// talker for one; those after start on the cached group of pictures.
+	if st.Watchers != 3 || st.Started != 3 || st.KeyframeStarts != 3 || st.Packets == 0 || (st.PLIs == 0 && st.GOPReplays < st.Started) {
 		t.Errorf("stats %+v", st)
 	}
 	t.Logf("stats %+v; mean wait for the first packet from the media path up: %v", st, st.FirstPacketWait/time.Duration(st.Started))

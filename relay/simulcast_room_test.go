@@ -3,6 +3,7 @@ package relay
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/protocol"
+	"github.com/broadcast-service/broadcast/relay/simulcast"
 )
 
 // simulcastWidths are the test talker's layers' widths, lowest first.
@@ -164,5 +166,42 @@ func TestSimulcastSwitchesPinsAndPauses(t *testing.T) {
 	w.mu.Unlock()
 	if back != 0 {
 		t.Errorf("%d packets' timestamps went back across the switches", back)
+	}
+}
+
+// A watcher's video paused by a REMB that fell to 20 kbit/s resumes by a
+// probe, and keeps the low layer after the probe ends, while its REMB,
+// left low by the pause (the video that fed the estimator stopped), climbs
+// back only at the estimator's ramp and the loss stays nil.
+func TestResumesOnTheEstimateAPauseLeft(t *testing.T) {
+	r := newSimulcastRig(t)
+	w := r.watch("w1")
+	w.layerMsg(t, 20*time.Second, "on the high layer", func(m protocol.Message) bool { return m.Current == protocol.LayerHigh })
+	var mu sync.Mutex
+	rate, falling := float32(2_000_000), true
+	defer w.rembEvery(250*time.Millisecond, func() float32 {
+		mu.Lock()
+		defer mu.Unlock()
+		if falling {
+			rate = max(rate/2, 20_000)
+			falling = rate > 20_000
+		} else {
+			rate *= 1.02 // 8 % a second
+		}
+		return rate
+	})()
+	w.layerMsg(t, 10*time.Second, "paused", func(m protocol.Message) bool { return m.Paused })
+	w.layerMsg(t, 2*probeAfter, "resumed on the low layer", func(m protocol.Message) bool { return m.Current == protocol.LayerLow && !m.Paused })
+	// The probe lasts simulcast.DefaultProbeFor; the layer holds past it.
+	deadline := time.After(simulcast.DefaultProbeFor + 3*time.Second)
+	for {
+		select {
+		case m := <-w.layerMsgs:
+			if m.Paused || m.Current != protocol.LayerLow {
+				t.Fatalf("after the resume: %+v, want the low layer held", m)
+			}
+		case <-deadline:
+			return
+		}
 	}
 }

@@ -162,9 +162,10 @@ func (t *watcherTrack) currentLayer() int {
 
 // setLayer makes layer (an index of the talker's track's layers, or
 // simulcast.Paused) the one forwarded: once attached, the Downstream
-// switches to it at its next keyframe, or detaches for Paused. It reports
+// switches to it at its next keyframe (with now, stopping the current one
+// at once: Downstream.SwitchNow), or detaches for Paused. It reports
 // whether the layer changed.
-func (t *watcherTrack) setLayer(layer int) bool {
+func (t *watcherTrack) setLayer(layer int, now bool) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if layer == t.layer {
@@ -172,7 +173,9 @@ func (t *watcherTrack) setLayer(layer int) bool {
 	}
 	t.layer = layer
 	if d := t.down; d != nil && t.attached {
-		if up := t.from.layers.upstream(layer); up != nil {
+		if up := t.from.layers.upstream(layer); up != nil && now {
+			d.SwitchNow(up)
+		} else if up != nil {
 			d.Switch(up)
 		} else {
 			d.Detach()
