@@ -10,6 +10,11 @@ type Encoding struct {
 	MaxBitrate            int     `json:"maxBitrate"`
 }
 
+// DirectBitrate is the default of what a talker sends each watcher it
+// serves itself (not through the relay) at most, in bits/s: the full
+// simulcast layer's.
+const DirectBitrate = 1_500_000
+
 // SimulcastEncodings returns the layers a talker sends the room's relay,
 // lowest first: quarter, half and full resolution (rids "q", "h" and "f").
 // talk.html has them from the server's /config (`simulcast`), the Go

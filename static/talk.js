@@ -6,6 +6,7 @@ import {
   start, connect, phases, pagePhases, phaseMachine, peerConnection, candidateMessage, addCandidate, flushCandidates, iceUfrag,
   types, rejects, codes, roles,
 } from './common.js';
+import { sampleConnection, probedCapacity, measureUplink, feedLayers, lowestLayerBitrate, roomForOneMore, overCapacity, describe, settleMs, overSamples, trialMs, failedTrialMs } from './uplink.js';
 
 const $ = (id) => document.getElementById(id);
 const stateEl = $('state');
@@ -50,7 +51,7 @@ const relayedReports = 3;
 // The room's relay is one of the watchers here, marked relay: its talk_request
 // came stamped relay: true by the server, and its stats say how many
 // watchers it serves (relayWatchers).
-const peers = new Map(); // watcher id -> {id, relay, pc, pending, row, report, relayWatchers, phase, timer}
+const peers = new Map(); // watcher id -> {id, relay, pc, pending, row, report, relayWatchers, phase, timer, upAt, sample, probed}
 // The relay's watchers, each a row but no peer of this page's: their
 // reports come from the relay (stats stamped relay: true, with `watcher`),
 // as does the word that one left (`left: true`).
@@ -75,6 +76,17 @@ const queue = [];
 // carries: the watchers show how long the broadcast has run.
 const onAirMs = () => (onAirAt ? Math.round(performance.now() - onAirAt) : undefined);
 let signaling = { send: () => {}, inRoom: () => false };
+// The uplink as last measured (uplink.js): besides config.maxWatchers, the
+// page serves no more watchers itself than it carries.
+let uplink = { known: false, each: 0 };
+// How many samples in a row the uplink has carried fewer than the direct
+// watchers served.
+let overFor = 0;
+// The last failed trial: the direct watchers it left (cap), and until when
+// (performance.now() ms) the room stays under that.
+let failedTrial = { cap: Infinity, until: 0 };
+// sampleMs is how often the page measures its uplink.
+const sampleMs = 1000;
 
 // direct returns how many watchers this page serves itself: all but the
 // relay, whose one stream feeds the others. config.maxWatchers bounds them.
@@ -266,11 +278,100 @@ function unqueue(id) {
 // admitQueued offers the stream to the first in the queue while a place
 // is free.
 function admitQueued() {
-  while (onAir() && queue.length && direct() < config.maxWatchers) {
+  while (onAir() && queue.length && roomForDirect()) {
     const id = queue[0];
     unqueue(id);
     serveWatcher(id, false);
   }
+}
+
+// roomForDirect reports whether the page serves one more watcher itself:
+// under the server's cap, and as far as its measured uplink and CPU carry.
+function roomForDirect() {
+  return direct() < config.maxWatchers && roomForOneMore(uplink, direct());
+}
+
+// measure samples each connection up now and measures the uplink from
+// them (see uplink.js), shows it, fits the relay's feed to what it has
+// left, and admits whom it makes room for.
+async function measure() {
+  const up = [];
+  await Promise.all([...peers.values()].map(async (p) => {
+    if (p.pc.connectionState !== 'connected') {
+      Object.assign(p, { upAt: 0, sample: null, probed: null });
+      return;
+    }
+    const now = performance.now();
+    if (!p.upAt) p.upAt = now;
+    try {
+      p.sample = sampleConnection(await p.pc.getStats(), p.sample, now);
+      up.push(p);
+    } catch {
+      // closed meanwhile
+    }
+  }));
+  const conns = up.map((p) => ({ p, relay: p.relay, upMs: performance.now() - p.upAt, sample: p.sample, probed: p.probed }));
+  const probing = conns.filter((c) => c.probed === null && c.upMs >= settleMs && c.sample.avail > 0);
+  for (const c of probing) c.probed = c.p.probed = probedCapacity(c, conns);
+  uplink = measureUplink(conns, config.directBitrate, uplink.each);
+  if (uplink.known && performance.now() < failedTrial.until) uplink.room = Math.min(uplink.room, failedTrial.cap);
+  // The uplink is congested by the watchers served: the estimate the
+  // newest direct watcher was served on promised too much. Found
+  // overSamples in a row in its trial, it moves it to the relay, or back
+  // to the queue.
+  const over = overCapacity(uplink, direct());
+  if (!over) overFor = 0;
+  else if (conns.every((c) => c.upMs >= settleMs)) overFor++;
+  const newest = conns.filter((c) => !c.relay).sort((a, b) => a.upMs - b.upMs)[0];
+  if (newest?.upMs <= trialMs && overFor >= overSamples) {
+    overFor = 0;
+    shed(newest.p);
+  }
+  // The relay's feed gets what the direct watchers leave of the uplink as
+  // far as the estimates say (the browser fits its layers to its own
+  // estimate, and without direct watchers, nothing else competes).
+  const budget = uplink.known && direct() > 0 ? uplink.ceiling - direct() * uplink.each : null;
+  await Promise.all(up.filter((p) => p.relay).map((p) => fitFeed(p, budget)));
+  const el = $('uplink');
+  el.textContent = describe(uplink, direct(), config.maxWatchers);
+  el.dataset.known = String(uplink.known);
+  el.dataset.room = String(roomForDirect());
+  el.dataset.settled = String(conns.filter((c) => !c.relay && c.probed !== null).length);
+  // What each connection probed, and sends now, in kbit/s: the measurement's grounds.
+  el.dataset.probes = conns.map((c) => `${c.relay ? 'relay' : c.p.id.slice(0, 4)}:${Math.round((c.probed ?? 0) / 1e3)}/${Math.round(c.sample.sent / 1e3)}`).join(' ');
+  admitQueued();
+}
+
+// shed moves direct watcher p off this page's uplink: to the room's relay
+// (its talk_reject {full} the server hands over to the relay, as for a
+// watcher refused), or, without a relay, to the head of the queue.
+function shed(p) {
+  closePeer(p.id);
+  failedTrial = { cap: direct(), until: performance.now() + failedTrialMs };
+  uplink.room = Math.min(uplink.room, failedTrial.cap);
+  if (config.relay !== 'off') {
+    send({ type: types.talkReject, reason: rejects.full, sendto: p.id });
+    return;
+  }
+  queue.unshift(p.id);
+  queue.forEach((q, i) => send({ type: types.talkReject, reason: rejects.full, position: i + 1, sendto: q }));
+}
+
+// fitFeed sends the relay p only the simulcast layers the uplink has room
+// for beside the direct watchers, budget bits/s (null: unknown, all), and
+// the lowest at no more than that.
+async function fitFeed(p, budget) {
+  const sender = videoSenders(p.pc)[0];
+  const params = sender?.getParameters();
+  if (!params || params.encodings.length < 2) return;
+  const max = Object.fromEntries((config.simulcast ?? []).map((e) => [e.rid, e.maxBitrate]));
+  const layers = params.encodings.map((e) => ({ maxBitrate: max[e.rid] ?? e.maxBitrate }));
+  const active = feedLayers(layers, params.encodings.map((e) => e.active), budget);
+  const lowest = lowestLayerBitrate(layers[0].maxBitrate, budget);
+  if (active.every((on, i) => on === params.encodings[i].active) && lowest === params.encodings[0].maxBitrate) return;
+  params.encodings.forEach((e, i) => { e.active = active[i]; });
+  params.encodings[0].maxBitrate = lowest;
+  await sender.setParameters(params).catch((err) => console.warn('cannot fit the relay feed', err));
 }
 
 // watcherLeft: the server says a watcher's socket is gone. Its media may
@@ -304,6 +405,9 @@ function resume(id, ufrag) {
 
 function stopAir() {
   onAirAt = 0;
+  uplink = { known: false, each: 0 };
+  overFor = 0;
+  failedTrial = { cap: Infinity, until: 0 };
   queue.length = 0;
   send({ type: types.endTalk });
   go(Phase.offAir);
@@ -333,6 +437,17 @@ function simulcastEncodings(track) {
   return (config.simulcast ?? []).slice(-n).map((e) => ({ ...e }));
 }
 
+// capBitrate holds what pc's video sends to config.directBitrate. Set
+// once the media is up: given with the transceiver, Chrome starts the
+// encoder at a quarter of the camera's size and takes seconds to climb.
+async function capBitrate(pc) {
+  const sender = videoSenders(pc)[0];
+  const params = sender?.getParameters();
+  if (!params?.encodings?.length) return;
+  params.encodings[0].maxBitrate = config.directBitrate;
+  await sender.setParameters(params).catch((err) => console.warn('cannot cap the bitrate', err));
+}
+
 // serveWatcher serves a talk_request from id: the room's relay if relay,
 // which is served even when this page has its maxWatchers.
 async function serveWatcher(id, relay) {
@@ -347,7 +462,7 @@ async function serveWatcher(id, relay) {
     }
     closePeer(id);
   }
-  if (!relay && direct() >= config.maxWatchers) {
+  if (!relay && !roomForDirect()) {
     if (config.relay !== 'off') {
       send({ type: types.talkReject, reason: rejects.full, sendto: id }); // the server hands it to the relay
       return;
@@ -358,7 +473,7 @@ async function serveWatcher(id, relay) {
   }
   unqueue(id);
   const pc = peerConnection(config);
-  const p = { id, relay, pc, pending: [], row: document.createElement('tr'), report: null, relayWatchers: null, phase: null, timer: null };
+  const p = { id, relay, pc, pending: [], row: document.createElement('tr'), report: null, relayWatchers: null, phase: null, timer: null, upAt: 0, sample: null, probed: null };
   peers.set(id, p);
   goWatcher(p, WatcherPhase.offering);
   renderViewers();
@@ -384,7 +499,10 @@ async function serveWatcher(id, relay) {
   pc.onconnectionstatechange = () => {
     if (peers.get(p.id) !== p) return;
     const s = pc.connectionState;
-    if (s === 'connected' && p.phase === WatcherPhase.answered) goWatcher(p, WatcherPhase.connected);
+    if (s === 'connected' && p.phase === WatcherPhase.answered) {
+      goWatcher(p, WatcherPhase.connected);
+      if (!relay) capBitrate(pc);
+    }
     else renderRow(p);
     if (s === 'failed' || s === 'closed' || (s === 'disconnected' && p.phase === WatcherPhase.orphaned)) closePeer(p.id);
   };
@@ -586,6 +704,11 @@ async function main() {
   shareBtn.addEventListener('click', toggleScreen);
   presentBtn.addEventListener('click', togglePresent);
   addEventListener('pagehide', () => { if (onAir()) send({ type: types.endTalk }); });
+  // One measurement at a time: getStats on many connections may take longer than sampleMs.
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, sampleMs));
+    if (onAir()) await measure().catch((err) => console.warn('cannot measure the uplink', err));
+  }
 }
 
 main();

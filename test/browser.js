@@ -8,10 +8,14 @@ const { chromium } = require('playwright-core');
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 const shots = path.join(__dirname, '..', 'test-results');
 
-async function launch() {
+// launch starts Chromium; with { link } (test/netns.js) inside that link's
+// namespace, where the pages at link.hostIP count as secure (the camera
+// needs it) with { secure: [origins] }.
+async function launch({ link = null, secure = [] } = {}) {
   return chromium.launch({
-    executablePath,
+    executablePath: link ? link.chromium(executablePath) : executablePath,
     args: [
+      ...(secure.length ? [`--unsafely-treat-insecure-origin-as-secure=${secure.join(',')}`] : []),
       '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',

@@ -10,6 +10,7 @@ const { startTurn } = require('./turn');
 const { startRedis } = require('./redis');
 const { connect } = require('./socket');
 const { makeMedia, goTalker } = require('./media');
+const { makeLink } = require('./netns');
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -152,6 +153,79 @@ test('with the cap at 2 and -relay off the third and fourth watchers wait in lin
     assert.equal(await viewerCount(talk), 2);
   } finally {
     await server.stop();
+  }
+});
+
+// uplinkShown returns what talk.html says of its uplink.
+const uplinkShown = (page) => page.$eval('#uplink', (el) => `${el.textContent} (${JSON.stringify(el.dataset)})`);
+
+// videoKbps returns the bits/s of video the page's connections received
+// over `ms`, per connection, from getStats.
+async function videoKbps(page, ms = 3000) {
+  const bytes = () => page.evaluate(async () => Promise.all(window.__pcs.filter((pc) => pc.connectionState === 'connected').map(async (pc) => {
+    let n = 0;
+    for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.bytesReceived;
+    return n;
+  })));
+  const a = await bytes();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const b = await bytes();
+  return b.map((n, i) => Math.round(((n - (a[i] ?? 0)) * 8) / ms));
+}
+
+test('the talker\'s measured uplink caps its direct watchers: on a 1.4 Mbit/s uplink two watchers are served direct and the third through the relay, and the page says why', { timeout: 240000 }, async () => {
+  // The talker's browser in a network namespace of the test's own, its
+  // uplink shaped by tc's token bucket; the watchers' browser and the
+  // server on this host. The fake camera's 640x480 is sent at ~0.5 Mbit/s
+  // with its sound: two watchers fit in 1.4 Mbit/s, three do not.
+  const link = makeLink();
+  const server = await startServer(['-max-watchers', '10'], { everywhere: true });
+  let talkBrowser;
+  try {
+    link.up(1400);
+    const origin = server.at(link.hostIP);
+    talkBrowser = await launch({ link, secure: [origin] });
+    const talk = await open(talkBrowser, `${origin}/talk.html?room=uplink`);
+    await talk.click('#onair');
+    await waitState(talk, /^on air/);
+    const settled = async (n) => {
+      try {
+        await talk.waitForFunction((k) => document.getElementById('uplink').dataset.settled === String(k), n, { timeout: 30000 });
+      } catch (err) {
+        throw new Error(`${err.message}: ${await uplinkShown(talk)}`);
+      }
+    };
+    const watchers = [];
+    for (let i = 0; i < 2; i++) {
+      const w = await watcher(server.url, 'uplink');
+      await w.click('#request');
+      await waitState(w, /^live$/).catch(async (err) => { throw new Error(`${err.message}: ${await uplinkShown(talk)}`); });
+      watchers.push(w);
+      await settled(i + 1);
+    }
+    await waitState(talk, /^on air: 2 watching$/);
+    // Measured with both sending, the uplink has no room for a third: the
+    // page says so before the third asks, or, if the estimate then
+    // promised more, finds it out as the third's own connection probes
+    // the uplink, and moves it to the relay.
+    const predicted = await uplinkShown(talk);
+    const before = await videoKbps(watchers[0]);
+    const third = await watcher(server.url, 'uplink');
+    await third.click('#request');
+    await waitState(third, /^live via relay$/, 60000);
+    await waitState(talk, /^on air: 2 direct, 1 via relay$/, 30000);
+    await framesAdvance(third, '#remote-video', 10, 60000);
+    await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video', 10, 60000)));
+    const full = await uplinkShown(talk);
+    assert.match(full, /^uplink ≈ \d+\.\d Mbit\/s, 0\.\d Mbit\/s a watcher: full at 2 direct/);
+    await screenshot(talk, 'talk-uplink-full');
+    const after = await Promise.all(watchers.map((w) => videoKbps(w)));
+    console.log(`# uplink 1.4 Mbit/s: before the third "${predicted}", after "${full}"; the first watcher's video ${before} kbit/s before the third, the two direct ones' ${after.flat()} kbit/s after`);
+  } finally {
+    await closeAll();
+    await talkBrowser?.close();
+    await server.stop();
+    link.remove();
   }
 });
 
@@ -664,6 +738,119 @@ test('talk.html sends the relay simulcast; one watch.html pinned to Low and one 
   }
 });
 
+// watchLayers starts counting, on watch page w, the layers the relay
+// tells it it receives on Auto (the menu's "Auto (low)"), and keeping the
+// largest gap between two frames shown since the last takeGap; layersSeen
+// and takeGap read them.
+async function watchLayers(w) {
+  await w.evaluate(() => {
+    const option = () => document.querySelector('#quality-choice option');
+    window.__layers = [option()?.textContent ?? ''];
+    new MutationObserver(() => {
+      const t = option()?.textContent ?? '';
+      if (t !== window.__layers.at(-1)) window.__layers.push(t);
+    }).observe(document.getElementById('quality-choice'), { subtree: true, childList: true, characterData: true });
+    const v = document.getElementById('remote-video');
+    window.__gap = 0;
+    let last = 0;
+    const frame = (now) => {
+      if (last) window.__gap = Math.max(window.__gap, now - last);
+      last = now;
+      v.requestVideoFrameCallback(frame);
+    };
+    v.requestVideoFrameCallback(frame);
+  });
+}
+const layersSeen = (w) => w.evaluate(() => window.__layers);
+const takeGap = (w) => w.evaluate(() => { const g = window.__gap; window.__gap = 0; return Math.round(g); });
+
+// audioReceived returns the watch page's audio packets received and the
+// share of its samples concealed (lost, played as made up), so far.
+const audioReceived = (w) => w.evaluate(async () => {
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === 'closed') continue;
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') return { packets: s.packetsReceived, samples: s.totalSamplesReceived, concealed: s.concealedSamples };
+    }
+  }
+  return { packets: 0, samples: 0, concealed: 0 };
+});
+
+test('a watcher whose link narrows: at 400 kbit/s the relay steps it down to the low layer, at 60 kbit/s its video pauses and its sound goes on, and with the link back its video resumes by itself; a watcher on a free link keeps its layer', { timeout: 300000 }, async () => {
+  // One watcher's browser in a network namespace of the test's own, its
+  // downlink from this host shaped by tc's token bucket; the talker, the
+  // other watcher and the server (and its relay) on this host.
+  const link = makeLink();
+  const server = await startServer(['-relay', 'always', '-log-level', 'debug'], { everywhere: true });
+  const long = 60000;
+  let shapedBrowser;
+  try {
+    const origin = server.at(link.hostIP);
+    shapedBrowser = await launch({ link, secure: [origin] });
+    const talk = await talker(server.url, 'narrow', { camera: { width: 1280, height: 720, frameRate: 15 } });
+    const free = await watcher(server.url, 'narrow');
+    const shaped = await open(shapedBrowser, `${origin}/watch.html?room=narrow`);
+    await shaped.waitForSelector('#request:not([disabled])');
+    for (const w of [free, shaped]) {
+      await w.click('#request');
+      await waitState(w, /^live via relay$/, long);
+      await framesAdvance(w, '#remote-video', 10, long);
+    }
+    await waitFor('three layers sent', async () => (await sentLayers(talk)).length === 3, long);
+    const sent = Object.fromEntries((await sentLayers(talk)).map((l) => l.split(':')));
+    for (const w of [free, shaped]) {
+      await w.waitForSelector('#quality-box:not([hidden])', { timeout: long });
+      await watchLayers(w);
+    }
+    const auto = (w) => w.$eval('#quality-choice option', (o) => o.textContent);
+
+    // 400 kbit/s: the low layer (150 kbit/s) fits, the medium (500) does not.
+    link.down(400);
+    const narrowed = Date.now();
+    await takeGap(shaped);
+    await shaped.waitForFunction(() => document.querySelector('#quality-choice option').textContent === 'Auto (low)', null, { timeout: long });
+    const toLow = Date.now() - narrowed;
+    await shaped.waitForFunction((want) => document.getElementById('remote-video').videoWidth === want, Number(sent.q.split('x')[0]), { timeout: long });
+    await framesAdvance(shaped, '#remote-video', 10, long);
+    const gapAt400 = await takeGap(shaped);
+    assert.equal(await receivedSize(shaped), sent.q);
+
+    // 60 kbit/s: no layer fits; the video pauses, the sound goes on.
+    link.down(60);
+    await shaped.waitForSelector('#paused:not([hidden])', { timeout: long });
+    const a = await audioReceived(shaped);
+    await new Promise((resolve) => setTimeout(resolve, 5000)); // a span to measure the sound over
+    const b = await audioReceived(shaped);
+    const concealedAt60 = (b.concealed - a.concealed) / Math.max(1, b.samples - a.samples);
+    // Opus sends 50 packets a second.
+    assert.ok(b.packets - a.packets >= 150, `audio packets in 5 s at 60 kbit/s: ${b.packets - a.packets}`);
+    await screenshot(shaped, 'watch-link-60kbit-paused');
+
+    // The link back: the relay probes its way up, and the video comes back.
+    link.down(null);
+    const freed = Date.now();
+    await shaped.waitForSelector('#paused', { state: 'hidden', timeout: 120000 });
+    const toResume = Date.now() - freed;
+    await framesAdvance(shaped, '#remote-video', 10, long);
+
+    // The free watcher never went down to the low layer.
+    const freeLayers = await layersSeen(free);
+    const watchedFor = Math.round((Date.now() - narrowed) / 1000);
+    assert.ok(!freeLayers.includes('Auto (low)'), `the free watcher's layers: ${freeLayers.join(' → ')}`);
+    assert.notEqual(await receivedSize(free), sent.q);
+    console.log(`# narrowed to 400 kbit/s: on the low layer after ${toLow} ms, the longest gap between frames ${gapAt400} ms; `
+      + `at 60 kbit/s: video paused, ${(concealedAt60 * 100).toFixed(1)} % of the sound concealed; link back: video after ${toResume} ms; `
+      + `the shaped watcher's layers ${(await layersSeen(shaped)).join(' → ')}; the free one's ${freeLayers.join(' → ')} over ${watchedFor} s`);
+  } catch (err) {
+    throw new Error(`${err.message}\nthe relay's layer choices:\n${server.log().split('\n').filter((l) => /watcher's layer/.test(l)).join('\n')}`);
+  } finally {
+    await closeAll();
+    await shapedBrowser?.close();
+    await server.stop();
+    link.remove();
+  }
+});
+
 test('lecture mode: talk.html presents slides beside its camera; watch.html, direct and via the relay, shows the slides large and the camera in a corner, swaps them on a click, and goes back to one picture when the talker stops', { timeout: 180000 }, async () => {
   const server = await startServer(['-max-watchers', '1']); // -relay auto: the second watcher via the relay
   const long = 60000;
@@ -701,6 +888,22 @@ test('lecture mode: talk.html presents slides beside its camera; watch.html, dir
     }
     await screenshot(watchers[1], 'watch-lecture-via-relay');
     await screenshot(talk, 'talk-lecture');
+    // On a phone held upright: both pictures within the screen, the corner
+    // on the slides, nothing past the edge.
+    await watchers[1].setViewportSize({ width: 390, height: 844 });
+    const boxes = await watchers[1].evaluate(() => Object.fromEntries(['remote-video', 'corner-video', 'swap'].map((id) => {
+      const r = document.getElementById(id).getBoundingClientRect();
+      return [id, { left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width }];
+    })));
+    assert.ok(boxes['remote-video'].width > 300, `the slides on a phone: ${JSON.stringify(boxes['remote-video'])}`);
+    assert.ok(boxes.swap.left >= boxes['remote-video'].left && boxes.swap.right <= boxes['remote-video'].right
+      && boxes.swap.top >= boxes['remote-video'].top && boxes.swap.bottom <= boxes['remote-video'].bottom, `the corner on the slides: ${JSON.stringify(boxes)}`);
+    assert.deepEqual(await watchers[1].evaluate(() => [...document.querySelectorAll('body *')].filter((el) => {
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && (r.right > innerWidth + 0.5 || r.left < -0.5);
+    }).map((el) => el.id || el.tagName)), [], 'elements past a phone\'s edge');
+    await screenshot(watchers[1], 'watch-lecture-phone');
+    await watchers[1].setViewportSize({ width: 900, height: 900 });
 
     // A click on the corner swaps the pictures; the sound stays with the
     // large one.

@@ -8,8 +8,12 @@ const assert = require('node:assert/strict');
 
 const binary = path.join(__dirname, '..', 'bin', 'broadcast');
 
-async function startServer(args = []) {
-  const proc = spawn(binary, ['-addr', '127.0.0.1:0', '-metrics-addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+// With { everywhere: true } it listens on every address, for pages in a
+// test/netns.js namespace (at(link.hostIP) is its URL there); its url is
+// still on loopback.
+async function startServer(args = [], { everywhere = false } = {}) {
+  const addr = everywhere ? '0.0.0.0:0' : '127.0.0.1:0';
+  const proc = spawn(binary, ['-addr', addr, '-metrics-addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const { url, metricsUrl } = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 15000);
@@ -18,13 +22,15 @@ async function startServer(args = []) {
       const m = /msg=listening url=(\S+).* metrics=(\S+)/.exec(log);
       if (m) {
         clearTimeout(timer);
-        resolve({ url: m[1], metricsUrl: m[2] });
+        resolve({ url: m[1].replace(/\/\/(0\.0\.0\.0|\[::\]):/, '//127.0.0.1:'), metricsUrl: m[2] });
       }
     });
     proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
   });
   return {
     url,
+    // at returns the server's URL at address ip of this host.
+    at: (ip) => url.replace('//127.0.0.1:', `//${ip}:`),
     // metricsUrl is /metrics on the metrics address (-metrics-addr), apart
     // from url.
     metricsUrl,

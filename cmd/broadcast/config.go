@@ -23,6 +23,7 @@ type serveConfig struct {
 	MetricsAddr     string // "" serves no metrics
 	Pprof           bool   // /debug/pprof/ on MetricsAddr too
 	MaxWatchers     int
+	DirectBitrate   int           // bits/s talk.html sends each direct watcher at most
 	OfferTimeout    time.Duration // the pages' talker drops a watcher that has not answered its offer within it
 	AllowedOrigins  []string
 	ICEServers      []protocol.ICEServer
@@ -182,6 +183,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	metricsAddr := f.str("metrics-addr", "BROADCAST_METRICS_ADDR", "127.0.0.1:9090", "listen address of /metrics (Prometheus), apart from -addr; empty or off serves no metrics")
 	pprof := f.boolean("pprof", "BROADCAST_PPROF", "serve Go's profiles (/debug/pprof/) on -metrics-addr too")
 	maxWatchers := typed(f, "max-watchers", "BROADCAST_MAX_WATCHERS", "10", "watchers a talker serves before answering talk_reject {reason: \"full\"}", atLeast(1))
+	directBitrate := typed(f, "direct-bitrate", "BROADCAST_DIRECT_BITRATE", strconv.Itoa(protocol.DirectBitrate), "bits/s talk.html sends each watcher it serves itself, at most; it serves no more than its measured uplink carries at what each is sent", atLeast(50_000))
 	offerTimeout := typed(f, "offer-timeout", "BROADCAST_OFFER_TIMEOUT", protocol.OfferTimeout.String(), "how long talk.html waits for a watcher's answer to its offer before it drops the watcher and frees its place", duration)
 	origins := typed(f, "allowed-origins", "BROADCAST_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed besides the server's own; * allows any", list)
 	ice := typed(f, "ice-servers", "BROADCAST_ICE_SERVERS", "", "ICE servers for the pages: comma-separated stun:/turn: URLs, or a JSON array of RTCIceServer", parseICEServers)
@@ -215,7 +217,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 		return serveConfig{}, err
 	}
 	cfg := serveConfig{
-		Addr: *addr, MetricsAddr: *metricsAddr, Pprof: *pprof, MaxWatchers: *maxWatchers, OfferTimeout: *offerTimeout, AllowedOrigins: *origins, ICEServers: *ice,
+		Addr: *addr, MetricsAddr: *metricsAddr, Pprof: *pprof, MaxWatchers: *maxWatchers, DirectBitrate: *directBitrate, OfferTimeout: *offerTimeout, AllowedOrigins: *origins, ICEServers: *ice,
 		QueueBytes: *queue, ShutdownTimeout: *drain, LogLevel: *level,
 		TalkSecret: *secret, PrivateRooms: *private, TrustedProxies: int(*trustProxy),
 		Limits: signaling.Limits{

@@ -202,7 +202,7 @@ func get(t *testing.T, url string) (int, string, http.Header) {
 }
 
 func TestServeEndpoints(t *testing.T) {
-	base, _ := startServe(t, "-max-watchers", "4", "-offer-timeout", "2500ms", "-ice-servers", "stun:stun.example.org:3478")
+	base, _ := startServe(t, "-max-watchers", "4", "-direct-bitrate", "800000", "-offer-timeout", "2500ms", "-ice-servers", "stun:stun.example.org:3478")
 
 	code, body, _ := get(t, base+"/healthz")
 	if code != 200 || !strings.Contains(body, `"status":"ok"`) {
@@ -215,13 +215,14 @@ func TestServeEndpoints(t *testing.T) {
 	code, body, _ = get(t, base+"/config")
 	var cfg struct {
 		MaxWatchers          int `json:"maxWatchers"`
+		DirectBitrate        int `json:"directBitrate"`
 		OfferTimeoutMs       int `json:"offerTimeoutMs"`
 		MaxPendingCandidates int `json:"maxPendingCandidates"`
 		ICEServers           []struct {
 			URLs []string `json:"urls"`
 		} `json:"iceServers"`
 	}
-	if err := json.Unmarshal([]byte(body), &cfg); code != 200 || err != nil || cfg.MaxWatchers != 4 || cfg.OfferTimeoutMs != 2500 ||
+	if err := json.Unmarshal([]byte(body), &cfg); code != 200 || err != nil || cfg.MaxWatchers != 4 || cfg.DirectBitrate != 800_000 || cfg.OfferTimeoutMs != 2500 ||
 		cfg.MaxPendingCandidates != protocol.MaxPendingCandidates || cfg.ICEServers[0].URLs[0] != "stun:stun.example.org:3478" {
 		t.Errorf("/config = %d %s (%v)", code, body, err)
 	}

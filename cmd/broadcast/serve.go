@@ -296,6 +296,8 @@ func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio http.H
 	})
 	pageConfig := map[string]any{
 		"maxWatchers": cfg.MaxWatchers, "iceServers": cfg.ICEServers,
+		// What talk.html sends each direct watcher at most, in bits/s.
+		"directBitrate":  cfg.DirectBitrate,
 		"offerTimeoutMs": cfg.OfferTimeout.Milliseconds(), "maxPendingCandidates": protocol.MaxPendingCandidates,
 		// The protocol's timing, so the pages and the Go peers cannot drift.
 		"resumeGraceMs": protocol.ResumeGrace.Milliseconds(), "retryMs": protocol.RetryInterval.Milliseconds(),

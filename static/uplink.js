@@ -1,0 +1,183 @@
+// The talker's uplink, measured from its own connections: how many
+// watchers it can serve itself (directly, in the mesh) at what each is
+// sent. talk.html samples each connection's statistics every second
+// (sampleConnection) and asks measureUplink before it serves one more.
+//
+// The browser estimates each connection's bandwidth on its own
+// (availableOutgoingBitrate, per its congestion controller). In its first
+// seconds a connection probes the link, with the others already sending:
+// its estimate then, plus what the others send, is what the uplink
+// carried at that time (probedCapacity). Later its estimate only climbs
+// as far as what the connection tries to send, and summed, the estimates
+// count the same uplink many times over, unless it is congested: then
+// each estimate falls to the connection's share, and their sum to what
+// the uplink carries. So the uplink is read as the capacity probed by the
+// newest direct connection, or the sum of the estimates if less; each watcher counts at what
+// the direct ones are sent on average (video and audio), at most
+// config.directBitrate, and at the most they have been sent on air: a
+// congested uplink sends each less than it wants.
+//
+// The measurement is checked before a watcher is served directly
+// (roomForOneMore), and after, in its first trialMs (overCapacity): while
+// the estimates say the uplink is congested. An estimate that promised
+// too much is found out then, and the watcher goes to the relay, or back
+// into the queue.
+
+// settleMs is how long a connection is up before its estimate counts:
+// the browser probes the link in its first seconds (and on a busy
+// machine, takes a few).
+export const settleMs = 3000;
+
+// floorBitrate is the least a direct watcher counts for, in bits/s: an
+// audio-only talker's watchers do not each count as nothing.
+export const floorBitrate = 50_000;
+
+// overSamples is how many samples in a row the uplink must be congested
+// before the newest direct watcher is moved off it; samples while a
+// connection probes do not count.
+export const overSamples = 3;
+
+// trialMs is how long after it connects the newest direct watcher may be
+// moved off the uplink: the uplink found too small later is no news of
+// its coming, and the watchers served do not go one after another.
+export const trialMs = 15_000;
+
+// failedTrialMs is how long a trial that failed at n direct watchers holds
+// the room to n - 1: the estimates, uncongested again once the watcher
+// left, would promise it anew.
+export const failedTrialMs = 60_000;
+
+// cpuShare is the share of the last second a connection's video was held
+// back for CPU (qualityLimitationReason "cpu") from which the talker's
+// CPU counts as full.
+export const cpuShare = 0.5;
+
+// sampleConnection reads one connection's statistics, stats (an
+// RTCStatsReport), against prev (what it returned the last time for this
+// connection, or null) at time now (ms). It returns the sample
+// measureUplink takes: { at, bytes, cpuSeconds, totalSeconds, avail, sent,
+// cpu } with avail and sent in bits/s (0 until known) and cpu the share of
+// the interval its video was limited by CPU.
+export function sampleConnection(stats, prev, now) {
+  let bytes = 0;
+  let avail = 0;
+  let cpuSeconds = 0;
+  let totalSeconds = 0;
+  for (const s of stats.values()) {
+    if (s.type === 'transport' && s.selectedCandidatePairId) {
+      avail = stats.get(s.selectedCandidatePairId)?.availableOutgoingBitrate ?? 0;
+    }
+    if (s.type === 'outbound-rtp') {
+      bytes += s.bytesSent ?? 0;
+      if (s.kind === 'video' && s.qualityLimitationDurations) {
+        const d = s.qualityLimitationDurations;
+        cpuSeconds += d.cpu ?? 0;
+        totalSeconds += (d.cpu ?? 0) + (d.bandwidth ?? 0) + (d.none ?? 0) + (d.other ?? 0);
+      }
+    }
+  }
+  const sample = { at: now, bytes, cpuSeconds, totalSeconds, avail, sent: 0, cpu: 0 };
+  if (prev && now > prev.at) {
+    // Smoothed: a keyframe makes one interval's rate jump.
+    const rate = Math.max(0, ((bytes - prev.bytes) * 8 * 1000) / (now - prev.at));
+    sample.sent = prev.sent > 0 ? (prev.sent + rate) / 2 : rate;
+    const spent = totalSeconds - prev.totalSeconds;
+    sample.cpu = spent > 0 ? (cpuSeconds - prev.cpuSeconds) / spent : 0;
+  }
+  return sample;
+}
+
+// probedCapacity returns what the uplink carries as conn (one of conns,
+// the talker's connections up now, each { sample }) measures it: its
+// estimate plus what the others send, in bits/s.
+export function probedCapacity(conn, conns) {
+  return conn.sample.avail + conns.filter((c) => c !== conn).reduce((n, c) => n + c.sample.sent, 0);
+}
+
+// measureUplink measures the uplink from conns, the talker's connections
+// up now: { relay (true for the feed of the room's relay), upMs (how long
+// connected), sample (sampleConnection's), probed (probedCapacity's once
+// settled, or null) }. directBitrate is the most a direct watcher is
+// sent, and lastEach what one counted for at the last measurement (0 on
+// going on air), in bits/s. It returns { known, each } with known false until a
+// connection has settled, else { known, capacity, each, fits, cpu }:
+// capacity what the uplink carries and each what a direct watcher counts
+// for, in bits/s; fits how many direct watchers that carries beside the
+// relay's feed; cpu whether the CPU holds the video back.
+export function measureUplink(conns, directBitrate, lastEach = 0) {
+  const settled = conns.filter((c) => c.upMs >= settleMs && c.probed > 0);
+  const direct = settled.filter((c) => !c.relay);
+  const mean = direct.length ? direct.reduce((n, c) => n + c.sample.sent, 0) / direct.length : 0;
+  const each = Math.max(floorBitrate, Math.min(directBitrate, Math.max(mean, lastEach)));
+  if (!settled.length) return { known: false, each: lastEach };
+  // The relay's feed comes when the direct watchers fill the uplink: its
+  // probe, at the most congested time, counts only without them.
+  const probers = direct.length ? direct : settled;
+  const newest = probers.reduce((a, b) => (b.upMs < a.upMs ? b : a));
+  // A connection still probing counts at what it sends.
+  const estimates = conns.reduce((n, c) => n + (c.upMs >= settleMs && c.sample.avail > 0 ? c.sample.avail : c.sample.sent), 0);
+  const capacity = Math.min(newest.probed, estimates);
+  const ceiling = Math.max(newest.probed, estimates);
+  const feed = conns.filter((c) => c.relay).reduce((n, c) => n + c.sample.sent, 0);
+  const fits = Math.max(0, Math.floor((capacity - feed) / each));
+  const room = Math.max(0, Math.floor((ceiling - feed) / each));
+  const carried = Math.max(0, Math.floor((estimates - feed) / each));
+  const cpu = settled.some((c) => c.sample.cpu >= cpuShare);
+  return { known: true, capacity, ceiling, each, fits, room, carried, cpu };
+}
+
+// feedLayers returns which of encodings (the relay's simulcast layers,
+// lowest first, each with maxBitrate) the uplink has room for beside the
+// direct watchers: budget bits/s, or null if unknown (all of them). The
+// lowest layer is always sent; active says what is sent now, and a layer
+// comes back only with a fifth more room than it needs, lest it flap.
+export function feedLayers(encodings, active, budget) {
+  if (budget === null) return encodings.map(() => true);
+  let used = 0;
+  return encodings.map((e, i) => {
+    used += e.maxBitrate;
+    return i === 0 || used * (active[i] ? 1 : 1.2) <= budget;
+  });
+}
+
+// overCapacity reports whether uplink (measureUplink's) is congested by
+// the direct watchers served now, more than one: the estimates, which sum
+// to more than the uplink but when it is congested, carry fewer. A talker
+// serves its first watcher itself whatever its uplink (the relay's feed
+// would cost as much). A probe that found less is no proof: a connection
+// that starts on a busy machine probes late.
+export function overCapacity(uplink, direct) {
+  return uplink.known && direct > 1 && uplink.carried < direct;
+}
+
+// feedFloorBitrate is the least the relay's lowest layer is sent, in
+// bits/s, however full the uplink.
+export const feedFloorBitrate = 100_000;
+
+// lowestLayerBitrate returns the maxBitrate for the relay's lowest layer,
+// configured at most max bits/s: what budget leaves (null: unknown, max),
+// and at least feedFloorBitrate.
+export function lowestLayerBitrate(max, budget) {
+  return budget === null ? max : Math.max(feedFloorBitrate, Math.min(max, Math.round(budget)));
+}
+
+// roomForOneMore reports whether uplink (measureUplink's) may carry one
+// more direct watcher beside the direct ones served now; unknown, it may.
+// An estimate of a connection that sends less than it could is no bound
+// of the uplink: one more is tried, and moved off in its trial if the
+// uplink proves too small (overCapacity).
+export function roomForOneMore(uplink, direct) {
+  return !uplink.known || (!uplink.cpu && uplink.room > direct);
+}
+
+// describe says what uplink means for the cap, for the talk page: the
+// measured uplink, and how many direct watchers it carries, or why none more.
+export function describe(uplink, direct, maxWatchers) {
+  if (!uplink.known) return `uplink: measuring; at most ${maxWatchers} direct watchers (the server's cap)`;
+  const mbit = (b) => `${(b / 1e6).toFixed(1)} Mbit/s`;
+  const carries = `uplink ≈ ${mbit(uplink.capacity)}, ${mbit(uplink.each)} a watcher`;
+  if (uplink.cpu) return `${carries}; CPU full: ${direct} direct, no more`;
+  if (uplink.room >= maxWatchers) return `${carries}: room for ${maxWatchers} direct (the server's cap)`;
+  if (uplink.room > direct) return `${carries}: room for ${uplink.room} direct`;
+  return `${carries}: full at ${direct} direct`;
+}
