@@ -44,8 +44,10 @@ type layerChoice struct {
 	// recovering: back from Paused on a probe, with the REMB the
 	// estimator kept through the pause, when the video did not feed it.
 	// It climbs from there only at its ramp's pace (8 % a second): the
-	// layer is held, with no probe, while it does not fall and the loss
-	// stays small, until it carries the layer.
+	// layer is held, unpinned, while it does not fall and the loss stays
+	// small, until it carries the layer (the Selector, not updated
+	// meanwhile, ends its probe out of the pause, held, at the next
+	// estimate past it).
 	recovering bool
 }
 
@@ -138,7 +140,7 @@ func (c *layerChoice) choose(now time.Time, tell bool) {
 	_ = c.sel.SetBitrates(l.bitrates()) // unless the measures do not ascend
 	layer := c.sel.Layer()
 	switch {
-	case c.recovering && c.estimate >= c.prevEstimate && c.loss <= rampLoss && c.estimate < c.sel.Need(layer):
+	case c.recovering && c.sel.Pinned() < 0 && c.estimate >= c.prevEstimate && c.loss <= rampLoss && c.estimate < c.sel.Need(layer):
 		// Back from a pause, the REMB climbing from where the pause left
 		// it: the layer holds, and nothing is probed, until it carries it.
 	case c.estimate > 0:

@@ -6,7 +6,7 @@ import {
   start, connect, phases, pagePhases, phaseMachine, peerConnection, candidateMessage, addCandidate, flushCandidates, iceUfrag,
   types, rejects, codes, roles,
 } from './common.js';
-import { sampleConnection, probedCapacity, measureUplink, feedLayers, lowestLayerBitrate, roomForOneMore, overCapacity, describe, settleMs, overSamples, trialMs, failedTrialMs } from './uplink.js';
+import { sampleConnection, probedCapacity, measureUplink, feedLayers, lowestLayerBitrate, roomForOneMore, overCapacity, describe, settleMs, overSamples, trialMs } from './uplink.js';
 
 const $ = (id) => document.getElementById(id);
 const stateEl = $('state');
@@ -82,9 +82,17 @@ let uplink = { known: false, each: 0 };
 // How many samples in a row the uplink has carried fewer than the direct
 // watchers served.
 let overFor = 0;
-// The last failed trial: the direct watchers it left (cap), and until when
-// (performance.now() ms) the room stays under that.
-let failedTrial = { cap: Infinity, until: 0 };
+// The direct watchers a failed trial left: the room stays under that until
+// off air. The estimates, uncongested again once the watcher left, would
+// promise the place anew, and the next watcher (in the queue, the same
+// one) would congest the others again.
+let failedCap = Infinity;
+// The newest direct watcher the congestion count (overFor) is of.
+let overNewest = null;
+// When (performance.now() ms) the last watcher was moved off the uplink:
+// only one that came up since is tried, lest the relay's feed, starting,
+// cost the others their places too.
+let shedAt = 0;
 // sampleMs is how often the page measures its uplink.
 const sampleMs = 1000;
 
@@ -288,19 +296,19 @@ function admitQueued() {
 // roomForDirect reports whether the page serves one more watcher itself:
 // under the server's cap, and as far as its measured uplink and CPU carry.
 function roomForDirect() {
-  return direct() < config.maxWatchers && roomForOneMore(uplink, direct());
+  return direct() < config.maxWatchers && roomForOneMore(uplink, direct(), failedCap);
 }
 
 // measure samples each connection up now and measures the uplink from
 // them (see uplink.js), shows it, fits the relay's feed to what it has
 // left, and admits whom it makes room for.
 async function measure() {
+  const since = onAirAt;
   const up = [];
   await Promise.all([...peers.values()].map(async (p) => {
-    if (p.pc.connectionState !== 'connected') {
-      Object.assign(p, { upAt: 0, sample: null, probed: null });
-      return;
-    }
+    // A connection not up is not sampled; one that comes back from a
+    // moment's disconnection keeps its age and probe.
+    if (p.pc.connectionState !== 'connected') return;
     const now = performance.now();
     if (!p.upAt) p.upAt = now;
     try {
@@ -310,20 +318,24 @@ async function measure() {
       // closed meanwhile
     }
   }));
-  const conns = up.map((p) => ({ p, relay: p.relay, upMs: performance.now() - p.upAt, sample: p.sample, probed: p.probed }));
+  // Off air, or on air anew, meanwhile: nothing measured holds.
+  if (onAirAt !== since || !onAir()) return;
+  const conns = up.filter((p) => peers.get(p.id) === p)
+    .map((p) => ({ p, relay: p.relay, upMs: performance.now() - p.upAt, sample: p.sample, probed: p.probed }));
   const probing = conns.filter((c) => c.probed === null && c.upMs >= settleMs && c.sample.avail > 0);
   for (const c of probing) c.probed = c.p.probed = probedCapacity(c, conns);
   uplink = measureUplink(conns, config.directBitrate, uplink.each);
-  if (uplink.known && performance.now() < failedTrial.until) uplink.room = Math.min(uplink.room, failedTrial.cap);
   // The uplink is congested by the watchers served: the estimate the
   // newest direct watcher was served on promised too much. Found
   // overSamples in a row in its trial, it moves it to the relay, or back
-  // to the queue.
-  const over = overCapacity(uplink, direct());
-  if (!over) overFor = 0;
-  else if (conns.every((c) => c.upMs >= settleMs)) overFor++;
-  const newest = conns.filter((c) => !c.relay).sort((a, b) => a.upMs - b.upMs)[0];
-  if (newest?.upMs <= trialMs && overFor >= overSamples) {
+  // to the queue. Only the watchers whose media is up count, all settled:
+  // one still connecting sends nothing yet.
+  const directUp = conns.filter((c) => !c.relay);
+  const newest = directUp.sort((a, b) => a.upMs - b.upMs)[0];
+  if (newest?.p !== overNewest || !overCapacity(uplink, directUp.length)) overFor = 0;
+  else if (directUp.length === direct() && conns.every((c) => c.upMs >= settleMs)) overFor++;
+  overNewest = newest?.p ?? null;
+  if (newest && newest.upMs <= trialMs && newest.p.upAt > shedAt && overFor >= overSamples) {
     overFor = 0;
     shed(newest.p);
   }
@@ -333,11 +345,12 @@ async function measure() {
   const budget = uplink.known && direct() > 0 ? uplink.ceiling - direct() * uplink.each : null;
   await Promise.all(up.filter((p) => p.relay).map((p) => fitFeed(p, budget)));
   const el = $('uplink');
-  el.textContent = describe(uplink, direct(), config.maxWatchers);
+  el.textContent = describe(uplink, direct(), config.maxWatchers, failedCap);
   el.dataset.known = String(uplink.known);
   el.dataset.room = String(roomForDirect());
   el.dataset.settled = String(conns.filter((c) => !c.relay && c.probed !== null).length);
   // What each connection probed, and sends now, in kbit/s: the measurement's grounds.
+  el.dataset.estimates = String(Math.round(conns.reduce((n, c) => n + c.sample.avail, 0) / 1e3));
   el.dataset.probes = conns.map((c) => `${c.relay ? 'relay' : c.p.id.slice(0, 4)}:${Math.round((c.probed ?? 0) / 1e3)}/${Math.round(c.sample.sent / 1e3)}`).join(' ');
   admitQueued();
 }
@@ -346,9 +359,10 @@ async function measure() {
 // (its talk_reject {full} the server hands over to the relay, as for a
 // watcher refused), or, without a relay, to the head of the queue.
 function shed(p) {
+  // The cap first: closing frees a place the queue's head would take.
+  failedCap = direct() - 1;
+  shedAt = performance.now();
   closePeer(p.id);
-  failedTrial = { cap: direct(), until: performance.now() + failedTrialMs };
-  uplink.room = Math.min(uplink.room, failedTrial.cap);
   if (config.relay !== 'off') {
     send({ type: types.talkReject, reason: rejects.full, sendto: p.id });
     return;
@@ -407,7 +421,9 @@ function stopAir() {
   onAirAt = 0;
   uplink = { known: false, each: 0 };
   overFor = 0;
-  failedTrial = { cap: Infinity, until: 0 };
+  failedCap = Infinity;
+  overNewest = null;
+  shedAt = 0;
   queue.length = 0;
   send({ type: types.endTalk });
   go(Phase.offAir);

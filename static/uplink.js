@@ -11,17 +11,23 @@
 // as far as what the connection tries to send, and summed, the estimates
 // count the same uplink many times over, unless it is congested: then
 // each estimate falls to the connection's share, and their sum to what
-// the uplink carries. So the uplink is read as the capacity probed by the
-// newest direct connection, or the sum of the estimates if less; each watcher counts at what
+// the uplink carries. So the uplink surely carries the less of the
+// capacity probed by the newest direct connection and the sum of the
+// estimates, and may carry the more; and an estimate of a connection that
+// sends less than it could is no bound of the uplink: the browser keeps it
+// within about twice what it sends. So one more watcher is tried while
+// the uplink is not congested, and moved off if the sum then shows
+// congestion. Each watcher counts at what
 // the direct ones are sent on average (video and audio), at most
 // config.directBitrate, and at the most they have been sent on air: a
 // congested uplink sends each less than it wants.
 //
 // The measurement is checked before a watcher is served directly
-// (roomForOneMore), and after, in its first trialMs (overCapacity): while
-// the estimates say the uplink is congested. An estimate that promised
-// too much is found out then, and the watcher goes to the relay, or back
-// into the queue.
+// (roomForOneMore: the uplink not congested), and after, in its first
+// trialMs (overCapacity): while the sum of the estimates says the uplink
+// is congested. An estimate that
+// promised too much is found out then, and the watcher goes to the relay,
+// or back into the queue.
 
 // settleMs is how long a connection is up before its estimate counts:
 // the browser probes the link in its first seconds (and on a busy
@@ -32,20 +38,24 @@ export const settleMs = 3000;
 // audio-only talker's watchers do not each count as nothing.
 export const floorBitrate = 50_000;
 
+// congestedShare is the share of what the direct watchers are sent under
+// which the sum of the estimates says the uplink is congested: a browser
+// lowers its estimate to 85 % of what gets through on congestion, while
+// an estimate of a connection sending less than it could stays at or
+// above what it sends.
+export const congestedShare = 0.85;
+
 // overSamples is how many samples in a row the uplink must be congested
 // before the newest direct watcher is moved off it; samples while a
 // connection probes do not count.
 export const overSamples = 3;
 
 // trialMs is how long after it connects the newest direct watcher may be
-// moved off the uplink: the uplink found too small later is no news of
-// its coming, and the watchers served do not go one after another.
+// moved off the uplink (if it came up since the last one was): the uplink
+// found too small later is no news of its coming, and the watchers served
+// do not go one after another.
 export const trialMs = 15_000;
 
-// failedTrialMs is how long a trial that failed at n direct watchers holds
-// the room to n - 1: the estimates, uncongested again once the watcher
-// left, would promise it anew.
-export const failedTrialMs = 60_000;
 
 // cpuShare is the share of the last second a connection's video was held
 // back for CPU (qualityLimitationReason "cpu") from which the talker's
@@ -100,10 +110,13 @@ export function probedCapacity(conn, conns) {
 // settled, or null) }. directBitrate is the most a direct watcher is
 // sent, and lastEach what one counted for at the last measurement (0 on
 // going on air), in bits/s. It returns { known, each } with known false until a
-// connection has settled, else { known, capacity, each, fits, cpu }:
-// capacity what the uplink carries and each what a direct watcher counts
-// for, in bits/s; fits how many direct watchers that carries beside the
-// relay's feed; cpu whether the CPU holds the video back.
+// connection has settled, else { known, capacity, ceiling, each,
+// carried, cpu }: capacity what the uplink surely carries (the newest
+// probe or the sum of the estimates, whichever is less), ceiling what it
+// may carry (whichever is more), and each what a direct watcher counts
+// for, in bits/s; carried how many direct watchers the sum of the
+// estimates carries beside the relay's feed at congestedShare;
+// cpu whether the CPU holds the video back.
 export function measureUplink(conns, directBitrate, lastEach = 0) {
   const settled = conns.filter((c) => c.upMs >= settleMs && c.probed > 0);
   const direct = settled.filter((c) => !c.relay);
@@ -119,11 +132,9 @@ export function measureUplink(conns, directBitrate, lastEach = 0) {
   const capacity = Math.min(newest.probed, estimates);
   const ceiling = Math.max(newest.probed, estimates);
   const feed = conns.filter((c) => c.relay).reduce((n, c) => n + c.sample.sent, 0);
-  const fits = Math.max(0, Math.floor((capacity - feed) / each));
-  const room = Math.max(0, Math.floor((ceiling - feed) / each));
-  const carried = Math.max(0, Math.floor((estimates - feed) / each));
+  const carried = Math.max(0, Math.floor((estimates - feed) / (each * congestedShare)));
   const cpu = settled.some((c) => c.sample.cpu >= cpuShare);
-  return { known: true, capacity, ceiling, each, fits, room, carried, cpu };
+  return { known: true, capacity, ceiling, each, carried, cpu };
 }
 
 // feedLayers returns which of encodings (the relay's simulcast layers,
@@ -162,22 +173,26 @@ export function lowestLayerBitrate(max, budget) {
 }
 
 // roomForOneMore reports whether uplink (measureUplink's) may carry one
-// more direct watcher beside the direct ones served now; unknown, it may.
-// An estimate of a connection that sends less than it could is no bound
-// of the uplink: one more is tried, and moved off in its trial if the
-// uplink proves too small (overCapacity).
-export function roomForOneMore(uplink, direct) {
-  return !uplink.known || (!uplink.cpu && uplink.room > direct);
+// more direct watcher beside the direct ones served now: unknown, or not
+// congested (and the CPU not full), under cap (the direct watchers a
+// failed trial left); it may then be tried, and moved off in its trial if
+// the uplink proves too small (overCapacity).
+export function roomForOneMore(uplink, direct, cap = Infinity) {
+  return direct < cap && (!uplink.known || (!uplink.cpu && uplink.carried >= direct));
 }
 
 // describe says what uplink means for the cap, for the talk page: the
-// measured uplink, and how many direct watchers it carries, or why none more.
-export function describe(uplink, direct, maxWatchers) {
+// measured uplink (what may carry one more while there is room, what
+// surely carries them once full), and whether one more direct watcher is
+// tried, or why not. cap is the direct watchers a failed trial left.
+export function describe(uplink, direct, maxWatchers, cap = Infinity) {
   if (!uplink.known) return `uplink: measuring; at most ${maxWatchers} direct watchers (the server's cap)`;
   const mbit = (b) => `${(b / 1e6).toFixed(1)} Mbit/s`;
-  const carries = `uplink ≈ ${mbit(uplink.capacity)}, ${mbit(uplink.each)} a watcher`;
+  const room = roomForOneMore(uplink, direct, cap);
+  const carries = `uplink ≈ ${mbit(room ? uplink.ceiling : uplink.capacity)}, ${mbit(uplink.each)} a watcher`;
   if (uplink.cpu) return `${carries}; CPU full: ${direct} direct, no more`;
-  if (uplink.room >= maxWatchers) return `${carries}: room for ${maxWatchers} direct (the server's cap)`;
-  if (uplink.room > direct) return `${carries}: room for ${uplink.room} direct`;
-  return `${carries}: full at ${direct} direct`;
+  if (direct >= cap) return `${carries}: full at ${direct} direct`;
+  if (!room) return `${carries}: congested at ${direct} direct`;
+  if (direct >= maxWatchers) return `${carries}: ${maxWatchers} direct (the server's cap)`;
+  return `${carries}: room to try one more direct`;
 }

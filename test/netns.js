@@ -18,19 +18,25 @@ function run(cmd, ...args) {
 }
 
 let made = 0;
+// The links not removed yet: removed when the process exits, however.
+const open = new Set();
+process.on('exit', () => { for (const remove of open) remove(); });
 
-// makeLink makes namespace and veth pair number n of this process: the
-// host's end 10.(77+k).n.1/30, the namespace's 10.(77+k).n.2/30, where k
-// spreads test processes apart. Call remove() when done.
+// makeLink makes namespace and veth pair number n of this process (up to
+// 63) in 198.18.0.0/15, the block set aside for benchmarking (RFC 2544),
+// which no real network uses: the host's end 198.18.k.(4n+1)/30, the
+// namespace's 198.18.k.(4n+2)/30, where k spreads test processes apart.
+// Call remove() when done.
 function makeLink() {
   const n = ++made;
   const tag = `${process.pid % 10000}x${n}`;
   const ns = `bc${tag}`;
   const hostDev = `bch${tag}`;
   const nsDev = `bcn${tag}`;
-  const net = `10.${77 + (process.pid % 100)}.${n}`;
-  const hostIP = `${net}.1`;
-  const nsIP = `${net}.2`;
+  const net = `198.18.${process.pid % 256}`;
+  const hostIP = `${net}.${4 * n + 1}`;
+  const nsIP = `${net}.${4 * n + 2}`;
+  const dirs = []; // chromium's scripts' folders
   run('ip', 'netns', 'add', ns);
   try {
     run('ip', 'link', 'add', hostDev, 'type', 'veth', 'peer', 'name', nsDev);
@@ -64,9 +70,12 @@ function makeLink() {
   }
 
   function remove() {
+    open.delete(remove);
     try { run('ip', 'netns', 'del', ns); } catch { /* gone */ }
     try { run('ip', 'link', 'del', hostDev); } catch { /* went with the namespace */ }
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
   }
+  open.add(remove);
 
   return {
     ns,
@@ -80,6 +89,7 @@ function makeLink() {
     // namespace, for launch's executablePath.
     chromium(executable) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${ns}-`));
+      dirs.push(dir);
       const script = path.join(dir, 'chromium');
       const prefix = root ? '' : 'sudo -n -E ';
       fs.writeFileSync(script, `#!/bin/sh\nexec ${prefix}ip netns exec ${ns} ${executable} "$@"\n`, { mode: 0o755 });

@@ -179,9 +179,10 @@ test('the talker\'s measured uplink caps its direct watchers: on a 1.4 Mbit/s up
   // server on this host. The fake camera's 640x480 is sent at ~0.5 Mbit/s
   // with its sound: two watchers fit in 1.4 Mbit/s, three do not.
   const link = makeLink();
-  const server = await startServer(['-max-watchers', '10'], { everywhere: true });
+  let server;
   let talkBrowser;
   try {
+    server = await startServer(['-max-watchers', '10'], { everywhere: true });
     link.up(1400);
     const origin = server.at(link.hostIP);
     talkBrowser = await launch({ link, secure: [origin] });
@@ -217,15 +218,20 @@ test('the talker\'s measured uplink caps its direct watchers: on a 1.4 Mbit/s up
     await framesAdvance(third, '#remote-video', 10, 60000);
     await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video', 10, 60000)));
     const full = await uplinkShown(talk);
-    assert.match(full, /^uplink ≈ \d+\.\d Mbit\/s, 0\.\d Mbit\/s a watcher: full at 2 direct/);
+    // Full, once the third was tried and moved; or congested (the relay's
+    // feed starting) if the third asked then.
+    assert.match(full, /^uplink ≈ \d+\.\d Mbit\/s, 0\.\d Mbit\/s a watcher: (full|congested) at 2 direct/);
     await screenshot(talk, 'talk-uplink-full');
     const after = await Promise.all(watchers.map((w) => videoKbps(w)));
     console.log(`# uplink 1.4 Mbit/s: before the third "${predicted}", after "${full}"; the first watcher's video ${before} kbit/s before the third, the two direct ones' ${after.flat()} kbit/s after`);
   } finally {
-    await closeAll();
-    await talkBrowser?.close();
-    await server.stop();
-    link.remove();
+    try {
+      await closeAll();
+      await talkBrowser?.close();
+      await server?.stop();
+    } finally {
+      link.remove();
+    }
   }
 });
 
@@ -620,6 +626,13 @@ test('a watcher whose host candidates are mDNS names decodes video through the r
   });
 });
 
+// pastTheEdge returns the elements of page (id or tag) that reach past the
+// viewport's left or right edge.
+const pastTheEdge = (page) => page.evaluate(() => [...document.querySelectorAll('body *')].filter((el) => {
+  const r = el.getBoundingClientRect();
+  return r.width > 0 && (r.right > innerWidth + 0.5 || r.left < -0.5);
+}).map((el) => el.id || el.tagName));
+
 test('watch.html as a student sees it, on a laptop and on a phone: the state over the video, how long the broadcast has run, the player\'s controls and keys, the quality received, nothing overflowing', { timeout: 120000 }, async () => {
   await withGoTalker([], 'student', [], async ({ server }) => {
     for (const [width, height, name] of [[1280, 800, 'laptop'], [390, 844, 'phone']]) {
@@ -651,10 +664,7 @@ test('watch.html as a student sees it, on a laptop and on a phone: the state ove
       // Every control is labelled, and nothing sticks out of the viewport.
       assert.deepEqual(await w.evaluate(() => [...document.querySelectorAll('button, input')]
         .filter((el) => !(el.textContent.trim() || el.getAttribute('aria-label'))).map((el) => el.id)), []);
-      assert.deepEqual(await w.evaluate(() => [...document.querySelectorAll('body *')].filter((el) => {
-        const r = el.getBoundingClientRect();
-        return r.width > 0 && (r.right > innerWidth + 0.5 || r.left < -0.5);
-      }).map((el) => el.id || el.tagName)), [], `${name}: elements past the viewport's edge`);
+      assert.deepEqual(await pastTheEdge(w), [], `${name}: elements past the viewport's edge`);
       assert.ok(await w.evaluate(() => document.documentElement.scrollWidth <= innerWidth), `${name}: the page scrolls sideways`);
       await screenshot(w, `watch-${name}-live`);
     }
@@ -781,10 +791,11 @@ test('a watcher whose link narrows: at 400 kbit/s the relay steps it down to the
   // downlink from this host shaped by tc's token bucket; the talker, the
   // other watcher and the server (and its relay) on this host.
   const link = makeLink();
-  const server = await startServer(['-relay', 'always', '-log-level', 'debug'], { everywhere: true });
   const long = 60000;
+  let server;
   let shapedBrowser;
   try {
+    server = await startServer(['-relay', 'always', '-log-level', 'debug'], { everywhere: true });
     const origin = server.at(link.hostIP);
     shapedBrowser = await launch({ link, secure: [origin] });
     const talk = await talker(server.url, 'narrow', { camera: { width: 1280, height: 720, frameRate: 15 } });
@@ -842,12 +853,15 @@ test('a watcher whose link narrows: at 400 kbit/s the relay steps it down to the
       + `at 60 kbit/s: video paused, ${(concealedAt60 * 100).toFixed(1)} % of the sound concealed; link back: video after ${toResume} ms; `
       + `the shaped watcher's layers ${(await layersSeen(shaped)).join(' → ')}; the free one's ${freeLayers.join(' → ')} over ${watchedFor} s`);
   } catch (err) {
-    throw new Error(`${err.message}\nthe relay's layer choices:\n${server.log().split('\n').filter((l) => /watcher's layer/.test(l)).join('\n')}`);
+    throw new Error(`${err.message}\nthe relay's layer choices:\n${(server?.log() ?? '').split('\n').filter((l) => /watcher's layer/.test(l)).join('\n')}`);
   } finally {
-    await closeAll();
-    await shapedBrowser?.close();
-    await server.stop();
-    link.remove();
+    try {
+      await closeAll();
+      await shapedBrowser?.close();
+      await server?.stop();
+    } finally {
+      link.remove();
+    }
   }
 });
 
@@ -898,10 +912,7 @@ test('lecture mode: talk.html presents slides beside its camera; watch.html, dir
     assert.ok(boxes['remote-video'].width > 300, `the slides on a phone: ${JSON.stringify(boxes['remote-video'])}`);
     assert.ok(boxes.swap.left >= boxes['remote-video'].left && boxes.swap.right <= boxes['remote-video'].right
       && boxes.swap.top >= boxes['remote-video'].top && boxes.swap.bottom <= boxes['remote-video'].bottom, `the corner on the slides: ${JSON.stringify(boxes)}`);
-    assert.deepEqual(await watchers[1].evaluate(() => [...document.querySelectorAll('body *')].filter((el) => {
-      const r = el.getBoundingClientRect();
-      return r.width > 0 && (r.right > innerWidth + 0.5 || r.left < -0.5);
-    }).map((el) => el.id || el.tagName)), [], 'elements past a phone\'s edge');
+    assert.deepEqual(await pastTheEdge(watchers[1]), [], 'elements past a phone\'s edge');
     await screenshot(watchers[1], 'watch-lecture-phone');
     await watchers[1].setViewportSize({ width: 900, height: 900 });
 

@@ -48,18 +48,21 @@ test('the uplink is what the newest settled connection probed, its estimate plus
   const u = measureUplink([a, b], 1_500_000);
   assert.equal(u.capacity, 1_300_000, 'the newest probe, not the stale first one');
   assert.equal(u.each, 490_000);
-  assert.equal(u.fits, 2);
   assert.equal(overCapacity(u, 2), false);
   assert.equal(overCapacity(u, 3), false, 'a probe that found less is no proof');
   // The estimates of connections sending less than they could sum to 3.5
-  // Mbit/s: no bound, so a third may be tried.
+  // Mbit/s: no bound, and no congestion, so a third may be tried, unless
+  // a failed trial left two.
   assert.equal(u.ceiling, 3_500_000);
-  assert.equal(u.room, 7);
   assert.equal(roomForOneMore(u, 2), true);
-  // With estimates that sum to less, there is no room to try.
-  const tight = measureUplink([{ ...a, sample: { ...a.sample, avail: 600_000 } }, { ...b, probed: 1_000_000, sample: { ...b.sample, avail: 500_000 } }], 1_500_000);
-  assert.equal(tight.ceiling, 1_100_000);
+  assert.equal(roomForOneMore(u, 2, 2), false);
+  assert.equal(roomForOneMore({ known: false }, 2, 2), false);
+  // With estimates that sum to less than the two need, congested: none to try.
+  const tight = measureUplink([{ ...a, sample: { ...a.sample, avail: 400_000 } }, { ...b, probed: 1_000_000, sample: { ...b.sample, avail: 400_000 } }], 1_500_000);
+  assert.equal(tight.ceiling, 1_000_000);
+  assert.equal(tight.carried, 1);
   assert.equal(roomForOneMore(tight, 2), false);
+  assert.equal(overCapacity(tight, 2), true);
   // One direct watcher is never moved off.
   assert.equal(overCapacity({ ...u, carried: 0 }, 1), false);
 
@@ -67,14 +70,17 @@ test('the uplink is what the newest settled connection probed, its estimate plus
   // counting at the most it was.
   const squeezed = measureUplink([{ ...a, sample: { ...a.sample, sent: 300_000 } }, { ...b, sample: { ...b.sample, sent: 280_000 } }], 1_500_000, u.each);
   assert.equal(squeezed.each, 490_000);
-  assert.equal(squeezed.fits, 2);
+  assert.equal(squeezed.capacity, 1_300_000);
   // A probe that promised too much: three settled on an uplink whose
   // estimates fall to their shares, summing less than the probe.
   const c = { ...conn(settleMs + 5000, 400_000, 450_000), probed: 2_600_000 };
   const congested = measureUplink([{ ...a, sample: { ...a.sample, avail: 420_000 } }, { ...b, sample: { ...b.sample, avail: 430_000 } }, c], 1_500_000, u.each);
   assert.equal(congested.capacity, 1_300_000);
-  assert.equal(congested.carried, 2);
-  assert.equal(overCapacity(congested, 3), true);
+  assert.equal(congested.carried, 3, '1.3 / (0.49 × 0.85)');
+  assert.equal(overCapacity(congested, 3), false, 'estimates at 88 % of the need: no proof');
+  const squeezedMore = measureUplink([{ ...a, sample: { ...a.sample, avail: 380_000 } }, { ...b, sample: { ...b.sample, avail: 380_000 } }, { ...c, sample: { ...c.sample, avail: 380_000 } }], 1_500_000, u.each);
+  assert.equal(squeezedMore.carried, 2, '1.14 / (0.49 × 0.85)');
+  assert.equal(overCapacity(squeezedMore, 3), true);
   // A connection still probing counts at what it sends, not its estimate.
   const young = conn(500, 100_000, 300_000);
   assert.equal(measureUplink([{ ...a, sample: { ...a.sample, avail: 1_000_000 } }, { ...b, sample: { ...b.sample, avail: 1_000_000 } }, young], 1_500_000, u.each).capacity, 1_300_000);
@@ -88,12 +94,13 @@ test('the relay\'s feed is taken off what the direct watchers get, and the CPU h
   const feed = { ...conn(5_000, 300_000, 900_000, { relay: true }), probed: 1_500_000 };
   const u = measureUplink([direct, feed], 1_500_000);
   assert.equal(u.capacity, 1_000_000, 'the direct watcher\'s probe: the feed\'s counts only without one');
-  assert.equal(u.fits, 1, '(1.0 - 0.3) / 0.5');
-  assert.equal(u.room, 3, '(1.9 - 0.3) / 0.5');
+  assert.equal(u.carried, 3, '(1.9 - 0.3) / (0.5 × 0.85)');
   const cpu = measureUplink([{ ...direct, sample: { ...direct.sample, cpu: 0.7 } }, feed], 1_500_000);
   assert.equal(cpu.cpu, true);
   assert.equal(roomForOneMore(cpu, 1), false);
   assert.equal(roomForOneMore(u, 1), true);
+  assert.equal(roomForOneMore(u, 3), true);
+  assert.equal(roomForOneMore(u, 4), false, 'the estimates carry three');
 });
 
 test('the feed\'s layers: those the budget carries, the lowest always, one back only with a fifth more room', async () => {
@@ -118,9 +125,10 @@ test('the feed\'s lowest layer is held to the budget, down to a floor', async ()
 test('what the talk page says of its uplink', async () => {
   const { describe } = await load();
   assert.equal(describe({ known: false }, 0, 10), 'uplink: measuring; at most 10 direct watchers (the server\'s cap)');
-  const u = { known: true, capacity: 1_300_000, each: 490_000, fits: 2, room: 2, cpu: false };
-  assert.equal(describe(u, 2, 10), 'uplink ≈ 1.3 Mbit/s, 0.5 Mbit/s a watcher: full at 2 direct');
-  assert.equal(describe(u, 1, 10), 'uplink ≈ 1.3 Mbit/s, 0.5 Mbit/s a watcher: room for 2 direct');
-  assert.equal(describe({ ...u, room: 30 }, 1, 10), 'uplink ≈ 1.3 Mbit/s, 0.5 Mbit/s a watcher: room for 10 direct (the server\'s cap)');
+  const u = { known: true, capacity: 1_300_000, ceiling: 1_800_000, each: 490_000, carried: 3, cpu: false };
+  assert.equal(describe(u, 2, 10), 'uplink ≈ 1.8 Mbit/s, 0.5 Mbit/s a watcher: room to try one more direct');
+  assert.equal(describe(u, 2, 10, 2), 'uplink ≈ 1.3 Mbit/s, 0.5 Mbit/s a watcher: full at 2 direct');
+  assert.equal(describe(u, 4, 10), 'uplink ≈ 1.3 Mbit/s, 0.5 Mbit/s a watcher: congested at 4 direct');
+  assert.equal(describe(u, 2, 2), 'uplink ≈ 1.8 Mbit/s, 0.5 Mbit/s a watcher: 2 direct (the server\'s cap)');
   assert.equal(describe({ ...u, cpu: true }, 1, 10), 'uplink ≈ 1.3 Mbit/s, 0.5 Mbit/s a watcher; CPU full: 1 direct, no more');
 });
