@@ -65,6 +65,11 @@ type Config struct {
 	ProbeAfter time.Duration
 	// ProbeMax bounds the wait between probes; 0 for 8 × ProbeAfter.
 	ProbeMax time.Duration
+	// PausedProbeMax bounds the wait between probes out of Paused, which
+	// alone bring a paused watcher's video back (its estimate, fed by no
+	// video, stays where it fell); 0 for 2 × ProbeAfter. A failed one
+	// costs the watcher a moment of the lowest layer's loss.
+	PausedProbeMax time.Duration
 	// ProbeFor is how long a probe lasts: it fails at once on loss over
 	// LossDown or an estimate falling by probeFall from the highest of
 	// the probe, and at its end unless the budget carries the layer; 0
@@ -94,6 +99,9 @@ func (c Config) withDefaults() Config {
 	if c.ProbeFor == 0 {
 		c.ProbeFor = DefaultProbeFor
 	}
+	if c.PausedProbeMax == 0 {
+		c.PausedProbeMax = min(2*c.ProbeAfter, c.ProbeMax)
+	}
 	return c
 }
 
@@ -119,7 +127,7 @@ func (c Config) check() error {
 		return fmt.Errorf("%w: loss threshold %v", ErrBadConfig, c.LossDown)
 	case c.Start < 0 || c.Start >= len(c.Layers):
 		return fmt.Errorf("%w: start layer %d of %d", ErrBadConfig, c.Start, len(c.Layers))
-	case c.ProbeAfter < 0 || c.ProbeMax < c.ProbeAfter || c.ProbeFor < 0:
+	case c.ProbeAfter < 0 || c.ProbeMax < c.ProbeAfter || c.ProbeFor < 0 || c.PausedProbeMax < 0:
 		return fmt.Errorf("%w: probes after %v, at most %v, for %v", ErrBadConfig, c.ProbeAfter, c.ProbeMax, c.ProbeFor)
 	}
 	return nil
@@ -248,7 +256,16 @@ func (s *Selector) probeDue(now time.Time, estimate int, loss float64) bool {
 	return s.cfg.ProbeAfter > 0 && s.started && (s.pinned < 0 || s.layer == Paused) && loss < s.cfg.LossDown/4 &&
 		s.layer < len(s.cfg.Layers)-1 &&
 		s.carried(s.budget(estimate), 1) >= s.layer &&
-		now.Sub(s.probeAt) >= s.probeWait
+		now.Sub(s.probeAt) >= s.wait()
+}
+
+// wait is how long after the last move the next probe is due: the probe
+// wait, at most Config.PausedProbeMax out of Paused.
+func (s *Selector) wait() time.Duration {
+	if s.layer == Paused {
+		return min(s.probeWait, s.cfg.PausedProbeMax)
+	}
+	return s.probeWait
 }
 
 // probed is the layer at now while probing: the probed one while the

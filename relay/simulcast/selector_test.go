@@ -334,3 +334,35 @@ func TestProbeThatBarelyHoldsBacksOff(t *testing.T) {
 	}
 	t.Logf("%d switches in ten minutes", changes)
 }
+
+// A long dip fails many probes out of Paused, each doubling the wait;
+// yet once the link is back, the next probe out of Paused comes within
+// PausedProbeMax (2 × ProbeAfter), not the 64 s other probes wait.
+func TestPausedProbesWaitLittle(t *testing.T) {
+	s, err := NewSelector(Config{Layers: layers, Start: 2, ProbeAfter: 8 * time.Second, ProbeMax: 64 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(0, 0)
+	estimate := 3_000_000
+	back := 5 * time.Minute
+	link := func(at time.Duration) int {
+		if at < back {
+			return 60_000
+		}
+		return 10_000_000
+	}
+	var resumed time.Duration = -1
+	for at := time.Duration(0); at < back+time.Minute; at += time.Second {
+		probeRunLoss(s, t0.Add(at), time.Second, &estimate, func(time.Duration) int { return link(at) }, 0)
+		if at >= back && resumed < 0 && s.Layer() != Paused {
+			resumed = at - back
+		}
+	}
+	if s.probeWait != 64*time.Second {
+		t.Errorf("probe wait after the dip %v, want 64 s (failed probes doubling it)", s.probeWait)
+	}
+	if resumed < 0 || resumed > 2*8*time.Second+time.Second {
+		t.Errorf("video back %v after the link, want within 17 s", resumed)
+	}
+}
