@@ -138,7 +138,7 @@ func (c *layerChoice) choose(now time.Time, tell bool) {
 	l := c.t.from.layers
 	c.mu.Lock()
 	_ = c.sel.SetBitrates(l.bitrates()) // unless the measures do not ascend
-	layer := c.sel.Layer()
+	layer, cur := c.sel.Layer(), c.t.currentLayer()
 	switch {
 	case c.recovering && c.sel.Pinned() < 0 && c.estimate >= c.prevEstimate && c.loss <= rampLoss && c.estimate < c.sel.Need(layer):
 		// Back from a pause, the REMB climbing from where the pause left
@@ -160,7 +160,7 @@ func (c *layerChoice) choose(now time.Time, tell bool) {
 		// of what is sent and the loss small: a link that polices
 		// rather than queues loses packets while the estimate climbs.
 		ramp := c.estimate > c.prevEstimate && 2*c.estimate >= c.sent && c.loss <= rampLoss
-		if cur := c.t.currentLayer(); cur >= 0 && (ramp || float64(c.estimate) >= congestedBelow*float64(c.sent)) {
+		if cur >= 0 && (ramp || float64(c.estimate) >= congestedBelow*float64(c.sent)) {
 			estimate = max(estimate, c.sel.Need(cur))
 		}
 		was := layer
@@ -174,7 +174,6 @@ func (c *layerChoice) choose(now time.Time, tell bool) {
 	// Down to a layer with the estimate under half what the current one
 	// needs: the link is swamped, and the current layer's packets would
 	// only crowd out the new one's keyframe. It stops at once.
-	cur := c.t.currentLayer()
 	swamped := c.estimate > 0 && cur >= 0 && forwarded < cur && c.estimate < c.sel.Need(cur)/2
 	changed := c.t.setLayer(forwarded, swamped)
 	if changed {

@@ -105,7 +105,7 @@ type Downstream struct {
 	mu    sync.Mutex
 	up    *Upstream
 	next  *Upstream // a switch pending (Switch): started on at its first keyframe
-	hold  bool      // the switch pending stops the current Upstream at once (SwitchNow)
+	hold  bool      // the switch pending stops the current Upstream at once (SwitchNow); never set without next
 	state State
 	begun bool // a packet was forwarded: a restart continues the sequence
 
@@ -264,7 +264,7 @@ func (d *Downstream) Upstream() *Upstream {
 func (d *Downstream) forward(u *Upstream, s *slot) (waiting bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.up == u && d.hold && d.next != nil {
+	if d.up == u && d.hold {
 		d.Counters.DroppedHeld.Add(1)
 		return false
 	}

@@ -109,7 +109,7 @@ type rtxPacket struct {
 func (d *Downstream) copyRTX(seqs []uint16) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.state != Forwarding || (d.hold && d.next != nil) {
+	if d.state != Forwarding || d.hold {
 		// Nothing to send, or a swamped link's switch (SwitchNow): the
 		// held layer's retransmissions would crowd out the keyframe too.
 		return 0

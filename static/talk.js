@@ -280,7 +280,12 @@ function unqueue(id) {
   const i = queue.indexOf(id);
   if (i < 0) return;
   queue.splice(i, 1);
-  queue.slice(i).forEach((q, j) => send({ type: types.talkReject, reason: rejects.full, position: i + j + 1, sendto: q }));
+  tellPlaces(i);
+}
+
+// tellPlaces tells those in the queue from index `from` on their places.
+function tellPlaces(from = 0) {
+  queue.slice(from).forEach((q, j) => send({ type: types.talkReject, reason: rejects.full, position: from + j + 1, sendto: q }));
 }
 
 // admitQueued offers the stream to the first in the queue while a place
@@ -368,7 +373,7 @@ function shed(p) {
     return;
   }
   queue.unshift(p.id);
-  queue.forEach((q, i) => send({ type: types.talkReject, reason: rejects.full, position: i + 1, sendto: q }));
+  tellPlaces();
 }
 
 // fitFeed sends the relay p only the simulcast layers the uplink has room

@@ -173,20 +173,39 @@ async function videoKbps(page, ms = 3000) {
   return b.map((n, i) => Math.round(((n - (a[i] ?? 0)) * 8) / ms));
 }
 
+// withShapedLink starts a server with serverArgs on every address and a
+// Chromium in a network namespace of the test's own (test/netns.js),
+// runs fn({ link, server, origin, browser }) with origin the server's URL
+// from the namespace, and ends them all, the namespace last whatever
+// fails.
+async function withShapedLink(serverArgs, fn) {
+  const link = makeLink();
+  let server;
+  let browser;
+  try {
+    server = await startServer(serverArgs, { everywhere: true });
+    const origin = server.at(link.hostIP);
+    browser = await launch({ link, secure: [origin] });
+    await fn({ link, server, origin, browser });
+  } finally {
+    try {
+      await closeAll();
+      await browser?.close();
+      await server?.stop();
+    } finally {
+      link.remove();
+    }
+  }
+}
+
 test('the talker\'s measured uplink caps its direct watchers: on a 1.4 Mbit/s uplink two watchers are served direct and the third through the relay, and the page says why', { timeout: 240000 }, async () => {
   // The talker's browser in a network namespace of the test's own, its
   // uplink shaped by tc's token bucket; the watchers' browser and the
   // server on this host. The fake camera's 640x480 is sent at ~0.5 Mbit/s
   // with its sound: two watchers fit in 1.4 Mbit/s, three do not.
-  const link = makeLink();
-  let server;
-  let talkBrowser;
-  try {
-    server = await startServer(['-max-watchers', '10'], { everywhere: true });
+  await withShapedLink(['-max-watchers', '10'], async ({ link, server, origin, browser }) => {
     link.up(1400);
-    const origin = server.at(link.hostIP);
-    talkBrowser = await launch({ link, secure: [origin] });
-    const talk = await open(talkBrowser, `${origin}/talk.html?room=uplink`);
+    const talk = await open(browser, `${origin}/talk.html?room=uplink`);
     await talk.click('#onair');
     await waitState(talk, /^on air/);
     const settled = async (n) => {
@@ -224,15 +243,7 @@ test('the talker\'s measured uplink caps its direct watchers: on a 1.4 Mbit/s up
     await screenshot(talk, 'talk-uplink-full');
     const after = await Promise.all(watchers.map((w) => videoKbps(w)));
     console.log(`# uplink 1.4 Mbit/s: before the third "${predicted}", after "${full}"; the first watcher's video ${before} kbit/s before the third, the two direct ones' ${after.flat()} kbit/s after`);
-  } finally {
-    try {
-      await closeAll();
-      await talkBrowser?.close();
-      await server?.stop();
-    } finally {
-      link.remove();
-    }
-  }
+  });
 });
 
 test('with the cap at 2 five watchers: two direct, three via the relay; a killed one is dropped, Share screen reaches them, the talker leaving reaches all', { timeout: 300000 }, async () => {
@@ -671,6 +682,10 @@ test('watch.html as a student sees it, on a laptop and on a phone: the state ove
   });
 });
 
+// layerChoices returns the relay's debug log of each watcher's layer
+// chosen, and why, for a failed test's message.
+const layerChoices = (server) => server.log().split('\n').filter((l) => /watcher's layer/.test(l)).join('\n');
+
 // sentLayers returns what talk.html sends the room's relay as simulcast:
 // 'rid:WxH' for each layer sending, by rid.
 const sentLayers = (talk) => talk.evaluate(async () => {
@@ -742,7 +757,7 @@ test('talk.html sends the relay simulcast; one watch.html pinned to Low and one 
     await framesAdvance(low, '#remote-video', 10, long);
   } catch (err) {
     // What the relay chose for each watcher, and why (its debug log).
-    throw new Error(`${err.message}\nthe relay's layer choices:\n${server.log().split('\n').filter((l) => /watcher's layer/.test(l)).join('\n')}`);
+    throw new Error(`${err.message}\nthe relay's layer choices:\n${layerChoices(server)}`);
   } finally {
     await server.stop();
   }
@@ -790,79 +805,67 @@ test('a watcher whose link narrows: at 400 kbit/s the relay steps it down to the
   // One watcher's browser in a network namespace of the test's own, its
   // downlink from this host shaped by tc's token bucket; the talker, the
   // other watcher and the server (and its relay) on this host.
-  const link = makeLink();
   const long = 60000;
-  let server;
-  let shapedBrowser;
-  try {
-    server = await startServer(['-relay', 'always', '-log-level', 'debug'], { everywhere: true });
-    const origin = server.at(link.hostIP);
-    shapedBrowser = await launch({ link, secure: [origin] });
-    const talk = await talker(server.url, 'narrow', { camera: { width: 1280, height: 720, frameRate: 15 } });
-    const free = await watcher(server.url, 'narrow');
-    const shaped = await open(shapedBrowser, `${origin}/watch.html?room=narrow`);
-    await shaped.waitForSelector('#request:not([disabled])');
-    for (const w of [free, shaped]) {
-      await w.click('#request');
-      await waitState(w, /^live via relay$/, long);
-      await framesAdvance(w, '#remote-video', 10, long);
-    }
-    await waitFor('three layers sent', async () => (await sentLayers(talk)).length === 3, long);
-    const sent = Object.fromEntries((await sentLayers(talk)).map((l) => l.split(':')));
-    for (const w of [free, shaped]) {
-      await w.waitForSelector('#quality-box:not([hidden])', { timeout: long });
-      await watchLayers(w);
-    }
-    const auto = (w) => w.$eval('#quality-choice option', (o) => o.textContent);
-
-    // 400 kbit/s: the low layer (150 kbit/s) fits, the medium (500) does not.
-    link.down(400);
-    const narrowed = Date.now();
-    await takeGap(shaped);
-    await shaped.waitForFunction(() => document.querySelector('#quality-choice option').textContent === 'Auto (low)', null, { timeout: long });
-    const toLow = Date.now() - narrowed;
-    await shaped.waitForFunction((want) => document.getElementById('remote-video').videoWidth === want, Number(sent.q.split('x')[0]), { timeout: long });
-    await framesAdvance(shaped, '#remote-video', 10, long);
-    const gapAt400 = await takeGap(shaped);
-    assert.equal(await receivedSize(shaped), sent.q);
-
-    // 60 kbit/s: no layer fits; the video pauses, the sound goes on.
-    link.down(60);
-    await shaped.waitForSelector('#paused:not([hidden])', { timeout: long });
-    const a = await audioReceived(shaped);
-    await new Promise((resolve) => setTimeout(resolve, 5000)); // a span to measure the sound over
-    const b = await audioReceived(shaped);
-    const concealedAt60 = (b.concealed - a.concealed) / Math.max(1, b.samples - a.samples);
-    // Opus sends 50 packets a second.
-    assert.ok(b.packets - a.packets >= 150, `audio packets in 5 s at 60 kbit/s: ${b.packets - a.packets}`);
-    await screenshot(shaped, 'watch-link-60kbit-paused');
-
-    // The link back: the relay probes its way up, and the video comes back.
-    link.down(null);
-    const freed = Date.now();
-    await shaped.waitForSelector('#paused', { state: 'hidden', timeout: 120000 });
-    const toResume = Date.now() - freed;
-    await framesAdvance(shaped, '#remote-video', 10, long);
-
-    // The free watcher never went down to the low layer.
-    const freeLayers = await layersSeen(free);
-    const watchedFor = Math.round((Date.now() - narrowed) / 1000);
-    assert.ok(!freeLayers.includes('Auto (low)'), `the free watcher's layers: ${freeLayers.join(' → ')}`);
-    assert.notEqual(await receivedSize(free), sent.q);
-    console.log(`# narrowed to 400 kbit/s: on the low layer after ${toLow} ms, the longest gap between frames ${gapAt400} ms; `
-      + `at 60 kbit/s: video paused, ${(concealedAt60 * 100).toFixed(1)} % of the sound concealed; link back: video after ${toResume} ms; `
-      + `the shaped watcher's layers ${(await layersSeen(shaped)).join(' → ')}; the free one's ${freeLayers.join(' → ')} over ${watchedFor} s`);
-  } catch (err) {
-    throw new Error(`${err.message}\nthe relay's layer choices:\n${(server?.log() ?? '').split('\n').filter((l) => /watcher's layer/.test(l)).join('\n')}`);
-  } finally {
+  await withShapedLink(['-relay', 'always', '-log-level', 'debug'], async ({ link, server, origin, browser }) => {
     try {
-      await closeAll();
-      await shapedBrowser?.close();
-      await server?.stop();
-    } finally {
-      link.remove();
+      const talk = await talker(server.url, 'narrow', { camera: { width: 1280, height: 720, frameRate: 15 } });
+      const free = await watcher(server.url, 'narrow');
+      const shaped = await open(browser, `${origin}/watch.html?room=narrow`);
+      await shaped.waitForSelector('#request:not([disabled])');
+      for (const w of [free, shaped]) {
+        await w.click('#request');
+        await waitState(w, /^live via relay$/, long);
+        await framesAdvance(w, '#remote-video', 10, long);
+      }
+      await waitFor('three layers sent', async () => (await sentLayers(talk)).length === 3, long);
+      const sent = Object.fromEntries((await sentLayers(talk)).map((l) => l.split(':')));
+      for (const w of [free, shaped]) {
+        await w.waitForSelector('#quality-box:not([hidden])', { timeout: long });
+        await watchLayers(w);
+      }
+      const auto = (w) => w.$eval('#quality-choice option', (o) => o.textContent);
+
+      // 400 kbit/s: the low layer (150 kbit/s) fits, the medium (500) does not.
+      link.down(400);
+      const narrowed = Date.now();
+      await takeGap(shaped);
+      await shaped.waitForFunction(() => document.querySelector('#quality-choice option').textContent === 'Auto (low)', null, { timeout: long });
+      const toLow = Date.now() - narrowed;
+      await shaped.waitForFunction((want) => document.getElementById('remote-video').videoWidth === want, Number(sent.q.split('x')[0]), { timeout: long });
+      await framesAdvance(shaped, '#remote-video', 10, long);
+      const gapAt400 = await takeGap(shaped);
+      assert.equal(await receivedSize(shaped), sent.q);
+
+      // 60 kbit/s: no layer fits; the video pauses, the sound goes on.
+      link.down(60);
+      await shaped.waitForSelector('#paused:not([hidden])', { timeout: long });
+      const a = await audioReceived(shaped);
+      await new Promise((resolve) => setTimeout(resolve, 5000)); // a span to measure the sound over
+      const b = await audioReceived(shaped);
+      const concealedAt60 = (b.concealed - a.concealed) / Math.max(1, b.samples - a.samples);
+      // Opus sends 50 packets a second.
+      assert.ok(b.packets - a.packets >= 150, `audio packets in 5 s at 60 kbit/s: ${b.packets - a.packets}`);
+      await screenshot(shaped, 'watch-link-60kbit-paused');
+
+      // The link back: the relay probes its way up, and the video comes back.
+      link.down(null);
+      const freed = Date.now();
+      await shaped.waitForSelector('#paused', { state: 'hidden', timeout: 120000 });
+      const toResume = Date.now() - freed;
+      await framesAdvance(shaped, '#remote-video', 10, long);
+
+      // The free watcher never went down to the low layer.
+      const freeLayers = await layersSeen(free);
+      const watchedFor = Math.round((Date.now() - narrowed) / 1000);
+      assert.ok(!freeLayers.includes('Auto (low)'), `the free watcher's layers: ${freeLayers.join(' → ')}`);
+      assert.notEqual(await receivedSize(free), sent.q);
+      console.log(`# narrowed to 400 kbit/s: on the low layer after ${toLow} ms, the longest gap between frames ${gapAt400} ms; `
+        + `at 60 kbit/s: video paused, ${(concealedAt60 * 100).toFixed(1)} % of the sound concealed; link back: video after ${toResume} ms; `
+        + `the shaped watcher's layers ${(await layersSeen(shaped)).join(' → ')}; the free one's ${freeLayers.join(' → ')} over ${watchedFor} s`);
+    } catch (err) {
+      throw new Error(`${err.message}\nthe relay's layer choices:\n${layerChoices(server)}`);
     }
-  }
+  });
 });
 
 test('lecture mode: talk.html presents slides beside its camera; watch.html, direct and via the relay, shows the slides large and the camera in a corner, swaps them on a click, and goes back to one picture when the talker stops', { timeout: 180000 }, async () => {
