@@ -177,7 +177,10 @@ func (c *layerChoice) choose(now time.Time, tell bool) {
 	swamped := c.estimate > 0 && cur >= 0 && forwarded < cur && c.estimate < c.sel.Need(cur)/2
 	changed := c.t.setLayer(forwarded, swamped)
 	if changed {
-		c.t.room.log.Debug("watcher's layer", "watcher", c.t.w.socketID(), "layer", forwarded, "chosen", layer, "pin", pinned, "estimate", c.estimate, "loss", c.loss, "at_once", swamped)
+		// above_needs: what the layer above the one forwarded needs, in
+		// bits/s (0 at the top), against which the estimate was read.
+		c.t.room.log.Debug("watcher's layer", "watcher", c.t.w.socketID(), "layer", forwarded, "chosen", layer, "pin", pinned,
+			"estimate", c.estimate, "above_needs", c.sel.Need(forwarded+1), "loss", c.loss, "at_once", swamped)
 	}
 	// Told under mu: the watcher hears the choices in the order made.
 	if changed || tell {

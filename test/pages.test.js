@@ -801,7 +801,7 @@ const audioReceived = (w) => w.evaluate(async () => {
   return { packets: 0, samples: 0, concealed: 0 };
 });
 
-test('a watcher whose link narrows: at 400 kbit/s the relay steps it down to the low layer, at 60 kbit/s its video pauses and its sound goes on, and with the link back its video resumes by itself; a watcher on a free link keeps its layer', { timeout: 300000 }, async () => {
+test('a watcher whose link narrows: at 400 kbit/s the relay steps it down to the low layer, at 60 kbit/s its video pauses and its sound goes on, and with the link back its video resumes by itself; a watcher on a free link is moved by its own link alone', { timeout: 300000 }, async () => {
   // One watcher's browser in a network namespace of the test's own, its
   // downlink from this host shaped by tc's token bucket; the talker, the
   // other watcher and the server (and its relay) on this host.
@@ -854,11 +854,21 @@ test('a watcher whose link narrows: at 400 kbit/s the relay steps it down to the
       const toResume = Date.now() - freed;
       await framesAdvance(shaped, '#remote-video', 10, long);
 
-      // The free watcher never went down to the low layer.
+      // The free watcher is moved by its own link alone: below the top
+      // layer only while its own REMB says its link carries no more (or
+      // it loses packets). Its browser's estimate is all the relay has;
+      // on a loaded host a browser's estimate can dip on a free link too,
+      // and the watcher then follows it and climbs back.
       const freeLayers = await layersSeen(free);
       const watchedFor = Math.round((Date.now() - narrowed) / 1000);
-      assert.ok(!freeLayers.includes('Auto (low)'), `the free watcher's layers: ${freeLayers.join(' → ')}`);
-      assert.notEqual(await receivedSize(free), sent.q);
+      const choices = layerChoices(server).split('\n').map((l) => Object.fromEntries(
+        ['watcher', 'layer', 'estimate', 'above_needs', 'loss'].map((k) => [k, l.match(new RegExp(`\\b${k}=(\\S+)`))?.[1]])));
+      const shapedID = choices.find((c) => c.layer === '-1')?.watcher;
+      const unexplained = choices.filter((c) => c.watcher !== shapedID && Number(c.layer) < 2 && Number(c.estimate) > 0
+        && Number(c.estimate) >= Number(c.above_needs) && Number(c.loss) <= 0.1);
+      assert.ok(shapedID, 'the shaped watcher paused');
+      assert.deepEqual(unexplained, [], `the free watcher held below the top layer with its link carrying more; its layers: ${freeLayers.join(' → ')}`);
+      await framesAdvance(free, '#remote-video', 10, long);
       console.log(`# narrowed to 400 kbit/s: on the low layer after ${toLow} ms, the longest gap between frames ${gapAt400} ms; `
         + `at 60 kbit/s: video paused, ${(concealedAt60 * 100).toFixed(1)} % of the sound concealed; link back: video after ${toResume} ms; `
         + `the shaped watcher's layers ${(await layersSeen(shaped)).join(' → ')}; the free one's ${freeLayers.join(' → ')} over ${watchedFor} s`);
