@@ -51,6 +51,7 @@ FUZZTIME ?= 300000x
 SIGNALING_FUZZ := FuzzInboundFrame FuzzClientAddr FuzzMessage FuzzParseEnter FuzzValidRoomName FuzzCheckWatch
 CODEC_FUZZ := FuzzSPSSize FuzzKeyframe FuzzAVCNALs FuzzKeyframePacket
 RELAY_FUZZ := FuzzHandleRTCP FuzzLayerChoice
+WHIP_FUZZ := FuzzParseFragment FuzzCheckOffer
 fuzz: $(CLIENT)
 	for f in $(SIGNALING_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./signaling/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./signaling/sioclient/
@@ -58,6 +59,7 @@ fuzz: $(CLIENT)
 	for f in $(CODEC_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./internal/codec/ || exit 1; done
 	for f in $(RELAY_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./relay/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzUpdate$$' -fuzztime $(FUZZTIME) ./relay/simulcast/
+	for f in $(WHIP_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./whip/ || exit 1; done
 
 clean:
 	rm -rf bin node_modules $(CLIENT)

@@ -72,10 +72,14 @@ type TalkRequest struct {
 
 // TalkReady says the talker is on air; to the room, it invites watchers to
 // send a TalkRequest. Resumed, to one watcher, says the talker took that
-// watcher's media session back.
+// watcher's media session back. Relayed, to the room, says the talker
+// serves no watcher itself, only the room's relay (a WHIP publisher has
+// one media connection): the server starts the relay at once and hands it
+// every watcher, whatever its relay mode but off.
 type TalkReady struct {
 	Head
 	Resumed bool `json:"resumed,omitempty"`
+	Relayed bool `json:"relayed,omitempty"`
 }
 
 // TalkReject refuses a watcher. Reason is "full" (the talker has its
@@ -107,11 +111,15 @@ const (
 // the same ice-ufrag, it is the same offer. OnAirMs, if above 0, is how
 // long the talker had been on air when it sent the offer, in ms: the
 // watcher shows how long the broadcast has run (the relay's offers carry
-// the talker's, moved on by the time since).
+// the talker's, moved on by the time since). NoTrickle says the offerer
+// takes no trickled candidate: the answer carries every candidate of the
+// answerer's, gathered before it is sent (WHIP and WHEP clients, per
+// RFC 9725 §4.3.1, take the server's candidates from its answer alone).
 type Offer struct {
 	Head
-	SDP     string `json:"sdp"`
-	OnAirMs int64  `json:"onAirMs,omitempty"`
+	SDP       string `json:"sdp"`
+	OnAirMs   int64  `json:"onAirMs,omitempty"`
+	NoTrickle bool   `json:"noTrickle,omitempty"`
 }
 
 // Answer is the watcher's SDP answer to its talker's offer. Repeated, it is
@@ -252,8 +260,9 @@ type Message struct {
 	// left the relay (see Stats).
 	Watcher string `json:"watcher"`
 	Left    bool   `json:"left"`
-	// OnAirMs is an offer's (see Offer).
-	OnAirMs int64 `json:"onAirMs"`
+	// OnAirMs and NoTrickle are an offer's (see Offer).
+	OnAirMs   int64 `json:"onAirMs"`
+	NoTrickle bool  `json:"noTrickle"`
 	// Position is a talk_reject's (see TalkReject).
 	Position int `json:"position"`
 	// Pin, Layers, Current and Paused are a layer message's (see Layer).

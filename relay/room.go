@@ -143,7 +143,7 @@ func (r *Room) message(m protocol.Message) error {
 	case protocol.TypeTalkReady:
 		r.talkReady(m.From, m.Resumed)
 	case protocol.TypeOffer:
-		return r.talkerOffer(m.From, m.SDP, m.OnAirMs)
+		return r.talkerOffer(m)
 	case protocol.TypeEndTalk:
 		if r.isTalker(m.From) {
 			return fmt.Errorf("%w: end_talk", ErrTalkerLeft)

@@ -145,7 +145,7 @@ func (r *Room) nudgeTalker() {
 		if time.Since(asked) >= protocol.RetryInterval/2 {
 			r.askTalker(id)
 		}
-	case pc.ConnectionState() == webrtc.PeerConnectionStateNew || pc.ConnectionState() == webrtc.PeerConnectionStateConnecting:
+	case answer != "" && (pc.ConnectionState() == webrtc.PeerConnectionStateNew || pc.ConnectionState() == webrtc.PeerConnectionStateConnecting):
 		r.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: id}, SDP: answer})
 	}
 }
@@ -201,16 +201,20 @@ func (r *Room) tellResumed(id, was string) {
 }
 
 // talkerOffer takes the talker's offer: a PeerConnection receiving its
-// tracks, and an answer back. The same offer again gets the same answer;
-// a new one (a new media session) ends the relay: its watchers'
-// sessions were on the old one.
-func (r *Room) talkerOffer(from, sdp string, onAirMs int64) error {
+// tracks, and an answer back, with every candidate of the relay's in it
+// if the offer takes none trickled (NoTrickle: a WHIP publisher). The
+// same offer again gets the same answer; a new one (a new media session)
+// ends the relay: its watchers' sessions were on the old one.
+func (r *Room) talkerOffer(offer protocol.Message) error {
+	from := offer.From
 	r.mu.Lock()
 	old, ufrag, answer := r.talker.pc, r.talker.ufrag, r.talker.answer
 	r.mu.Unlock()
 	if old != nil {
-		if rtc.ICEUfrag(sdp) == ufrag {
-			r.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: from}, SDP: answer})
+		if rtc.ICEUfrag(offer.SDP) == ufrag {
+			if answer != "" { // else it is on its way, its candidates gathered
+				r.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: from}, SDP: answer})
+			}
 			return nil
 		}
 		return fmt.Errorf("%w: it offered a new session", ErrTalkerLeft)
@@ -221,42 +225,57 @@ func (r *Room) talkerOffer(from, sdp string, onAirMs int64) error {
 	}
 	r.mu.Lock()
 	r.talker.id, r.talker.pc = from, pc
-	if onAirMs > 0 {
-		r.talker.onAirAt = time.Now().Add(-time.Duration(onAirMs) * time.Millisecond)
+	if offer.OnAirMs > 0 {
+		r.talker.onAirAt = time.Now().Add(-time.Duration(offer.OnAirMs) * time.Millisecond)
 	}
 	r.mu.Unlock()
 	pc.OnTrack(r.talkerTrack)
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil {
-			r.send(rtc.CandidateMessage(c, r.talkerID()))
-		}
-	})
+	if !offer.NoTrickle {
+		pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+			if c != nil {
+				r.send(rtc.CandidateMessage(c, r.talkerID()))
+			}
+		})
+	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		r.log.Debug("talker connection", "state", s.String())
 		if s == webrtc.PeerConnectionStateFailed {
 			r.end(fmt.Errorf("%w: its media connection failed", ErrTalkerLeft))
 		}
 	})
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
 		return fmt.Errorf("talker's offer: %w", err)
 	}
 	kinds, err := keepTracks(pc)
 	if err != nil {
 		return fmt.Errorf("talker's offer: %w", err)
 	}
-	ans, err := pc.CreateAnswer(nil)
-	if err != nil {
-		return fmt.Errorf("answer the talker: %w", err)
-	}
-	if err := pc.SetLocalDescription(ans); err != nil {
-		return fmt.Errorf("answer the talker: %w", err)
-	}
 	r.mu.Lock()
-	r.talker.ufrag, r.talker.answer, r.talker.expected = rtc.ICEUfrag(sdp), ans.SDP, kinds
+	r.talker.ufrag, r.talker.expected = rtc.ICEUfrag(offer.SDP), kinds
 	r.mu.Unlock()
-	r.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: from}, SDP: ans.SDP})
-	r.talker.candidates.Ready(pc, from)
-	r.log.Info("talker answered", "talker", from, "kinds", kinds)
+	answerTalker := func() error {
+		ans, err := rtc.Answer(pc, offer.NoTrickle, r.done)
+		if err != nil {
+			return fmt.Errorf("answer the talker: %w", err)
+		}
+		r.mu.Lock()
+		r.talker.answer = ans
+		r.mu.Unlock()
+		r.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: from}, SDP: ans})
+		r.talker.candidates.Ready(pc, from)
+		r.log.Info("talker answered", "talker", from, "kinds", kinds, "trickle", !offer.NoTrickle)
+		return nil
+	}
+	if !offer.NoTrickle {
+		return answerTalker()
+	}
+	// Gathering the candidates may take a STUN or TURN server's while:
+	// the room goes on meanwhile.
+	r.spawn(func() {
+		if err := answerTalker(); err != nil {
+			r.end(err)
+		}
+	})
 	return nil
 }
 

@@ -52,7 +52,7 @@ func TestTalkerOfferTwoVideosOneAudio(t *testing.T) {
 	if err := pc.SetLocalDescription(offer); err != nil {
 		t.Fatal(err)
 	}
-	if err := room.talkerOffer("talker", offer.SDP, 0); err != nil {
+	if err := room.talkerOffer(protocol.Message{Type: protocol.TypeOffer, From: "talker", SDP: offer.SDP}); err != nil {
 		t.Fatal(err)
 	}
 	var answer string

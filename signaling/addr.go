@@ -62,3 +62,9 @@ func addrKey(a netip.Addr) string {
 	p, _ := a.Prefix(ipv6ClientBits)
 	return p.String()
 }
+
+// ClientAddr is the key an HTTP client of the server's (a WHIP or WHEP
+// peer) counts against for the per-address limit, as a socket from the
+// same address would: r's remote address, or with hops trusted reverse
+// proxies the address they put in X-Forwarded-For (see clientAddr).
+func ClientAddr(remote string, xff []string, hops int) string { return clientAddr(remote, xff, hops) }

@@ -31,6 +31,7 @@ type Client struct {
 	relay      atomic.Bool          // the relay of its room; written under Hub.mu
 	plainEnter atomic.Bool          // entered with a plain room name (a plain enter): may claim the talker role
 	onAir      atomic.Bool          // its room's talker, between talk_ready and end_talk
+	relayed    atomic.Bool          // its room's talker, on air with talk_ready {relayed: true}: it serves the relay alone
 	retake     string               // the talker's retake token in an open hub; guarded by Hub.mu
 	// addrUncounted: the client no longer counts toward Limits.AddrSockets
 	// (it left, or it is a relay); guarded by Hub.mu.

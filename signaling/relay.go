@@ -76,6 +76,17 @@ func (h *Hub) relaying() bool {
 	return h.opts.Relay != nil && h.opts.RelayMode != RelayOff
 }
 
+// Relaying reports whether the hub hands watchers to rooms' relays (it
+// has a RelayStarter and its mode is not RelayOff): a talker that serves
+// the relay alone (talk_ready {relayed: true}) can be watched only then.
+func (h *Hub) Relaying() bool { return h.relaying() }
+
+// relayAlways reports whether every watcher of talker goes to the room's
+// relay: in RelayAlways, or as the talker said (talk_ready {relayed: true}).
+func (h *Hub) relayAlways(talker *Client) bool {
+	return h.opts.RelayMode == RelayAlways || talker.relayed.Load()
+}
+
 // checkRelayKey returns ErrBadKey unless key is the hub's relay secret;
 // a hub without one admits no relay.
 func (h *Hub) checkRelayKey(key string) error {
@@ -213,12 +224,14 @@ func (h *Hub) reach(r *room, id string) (to *Client, remote bool) {
 	return nil, false
 }
 
-// startOnAir starts the relay of a room going on air in RelayAlways: the
-// talker's talk_ready to the room, in a room without a relay. The requests
-// held for it since before the talk_ready get Options.RelayHold from now.
+// startOnAir starts the relay of a room going on air in RelayAlways, or
+// with a talker that serves the relay alone (talk_ready {relayed: true}):
+// the talker's talk_ready to the room, in a room without a relay. The
+// requests held for it since before the talk_ready get Options.RelayHold
+// from now.
 func (c *Client) startOnAir(r *room, m message) {
 	h := c.hub
-	if m.typ != protocol.TypeTalkReady || m.sendto != "" || !h.relaying() || h.opts.RelayMode != RelayAlways {
+	if m.typ != protocol.TypeTalkReady || m.sendto != "" || !h.relaying() || !h.relayAlways(c) {
 		return
 	}
 	if rc, id := h.relayOf(r); rc == nil && id == "" {
@@ -237,7 +250,7 @@ func (c *Client) startOnAir(r *room, m message) {
 func (h *Hub) toLocalTalker(r *room, talker *Client, typ, origin string, data []byte) error {
 	f := NewFrame(protocol.EventMessage, data)
 	deliver := func() error { return talker.out.offer(f, origin) }
-	if typ == protocol.TypeTalkRequest && h.relaying() && h.opts.RelayMode == RelayAlways {
+	if typ == protocol.TypeTalkRequest && h.relaying() && h.relayAlways(talker) {
 		if _, id := h.relayOf(r); origin != id {
 			h.handOver(r, origin, data, func() {
 				if err := deliver(); err != nil && !isClosed(err) {

@@ -411,3 +411,35 @@ func TestRelayResumeFromARestartedNode(t *testing.T) {
 	w.drained(t)
 	other.drained(t)
 }
+
+// A talker that serves the relay alone (talk_ready {relayed: true}, a WHIP
+// publisher) has the relay started at once in auto mode, and every
+// watcher's talk_request goes to the relay: the talker never hears one.
+// Its end_talk ends that: back on air without the flag, it hears them.
+func TestRelayedTalkerInAutoMode(t *testing.T) {
+	start := make(startCalls, 8)
+	h := NewHub(Options{Relay: start, RelaySecret: testRelaySecret, RelayMode: RelayAuto})
+	talker := connect(t, h, "t", "r", protocol.RoleTalker)
+	w := connect(t, h, "w", "r", protocol.RoleWatcher)
+	send(t, talker, `{"type":"talk_ready","relayed":true}`)
+	if got := <-start; got != "r" {
+		t.Fatalf("relay started for %q", got)
+	}
+	w.next(t) // talk_ready
+	relay := relayPeer(t, h, "rl", "r")
+	send(t, w, `{"type":"talk_request"}`)
+	if m := decode(t, relay.next(t)); m["type"] != "talk_request" || m["from"] != "w" {
+		t.Fatalf("relay got %v", m)
+	}
+	talker.drained(t)
+
+	send(t, talker, `{"type":"end_talk"}`)
+	send(t, talker, `{"type":"talk_ready"}`)
+	for range 2 { // end_talk, talk_ready
+		w.next(t)
+	}
+	send(t, w, `{"type":"talk_request"}`)
+	if m := decode(t, talker.next(t)); m["type"] != "talk_request" || m["from"] != "w" {
+		t.Fatalf("the talker, on air with its own watchers, got %v", m)
+	}
+}

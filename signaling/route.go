@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -42,7 +43,7 @@ func (c *Client) Message(raw []byte) error {
 	if talker != c {
 		return c.toTalker(r, talker, m)
 	}
-	c.trackOnAir(m.typ)
+	c.trackOnAir(m)
 	c.startOnAir(r, m)
 	if m.sendto != "" {
 		if c.interceptFull(r, m) {
@@ -113,13 +114,22 @@ func (c *Client) claimTalker(r *room, typ string) bool {
 }
 
 // trackOnAir notes the talker going on and off air with talk_ready and
-// end_talk: a talker lost on air has its room held (protocol.RetakeWindow).
-func (c *Client) trackOnAir(typ string) {
-	switch typ {
+// end_talk (a talker lost on air has its room held: protocol.RetakeWindow),
+// and whether its talk_ready to the room said it serves the relay alone.
+func (c *Client) trackOnAir(m message) {
+	switch m.typ {
 	case protocol.TypeTalkReady:
 		c.onAir.Store(true)
+		if m.sendto == "" {
+			var ready struct {
+				Relayed bool `json:"relayed"`
+			}
+			_ = json.Unmarshal(m.raw, &ready) // parsed as an object already
+			c.relayed.Store(ready.Relayed)
+		}
 	case protocol.TypeEndTalk:
 		c.onAir.Store(false)
+		c.relayed.Store(false)
 	}
 }
 

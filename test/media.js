@@ -33,4 +33,26 @@ async function goTalker(binary, url, room, media, extra = []) {
   };
 }
 
-module.exports = { makeMedia, goTalker };
+// whipPublisher runs scripts/whip-publish.sh, Debian's whip-client (a
+// WHIP client the project did not write) publishing a test pattern in
+// codec to url's WHIP endpoint for room, and resolves once its media
+// connection is up. stop() interrupts it: it ends its session (DELETE).
+async function whipPublisher(url, room, codec = 'vp8', token = '') {
+  const script = path.join(__dirname, '..', 'scripts', 'whip-publish.sh');
+  const proc = spawn(script, [`${url}/whip/${encodeURIComponent(room)}`, codec, ...(token ? [token] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const collect = (d) => { log += d; };
+  proc.stdout.on('data', collect);
+  proc.stderr.on('data', collect);
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`WHIP client not connected:\n${log}`)), 30000);
+    proc.stdout.on('data', () => { if (/PeerConnection connected/.test(log)) { clearTimeout(timer); resolve(); } });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`WHIP client exited ${code}:\n${log}`)); });
+  });
+  return {
+    log: () => log,
+    stop: () => new Promise((resolve) => { if (proc.exitCode !== null) return resolve(proc.exitCode); proc.on('exit', (code) => resolve(code)); proc.kill('SIGINT'); }),
+  };
+}
+
+module.exports = { makeMedia, goTalker, whipPublisher };

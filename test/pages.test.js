@@ -9,7 +9,7 @@ const { launch, open, reopen, closeAll, takeViolations, crash, waitState, frames
 const { startTurn } = require('./turn');
 const { startRedis } = require('./redis');
 const { connect } = require('./socket');
-const { makeMedia, goTalker } = require('./media');
+const { makeMedia, goTalker, whipPublisher } = require('./media');
 const { makeLink } = require('./netns');
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -948,6 +948,44 @@ test('lecture mode: talk.html presents slides beside its camera; watch.html, dir
       await framesAdvance(x, '#remote-video', 10, long);
     }
   } finally {
+    await server.stop();
+  }
+});
+
+test('OBS-style publishing: GStreamer\'s whip-client publishes over WHIP to a keyed server; three watch.html pages and `broadcast watch` decode it through the relay; the publisher ending its session ends the broadcast', { timeout: 180000 }, async () => {
+  const server = await startServer(['-talk-secret', 'studio-secret']);
+  const long = 60000;
+  let whip;
+  try {
+    const key = execFileSync(binary, ['keys', '-room', 'obs', '-talk-secret', 'studio-secret', '-base', server.url]).toString().match(/^whip: +\S+ bearer (\S+)$/m)?.[1];
+    assert.ok(key, 'the WHIP bearer token from `broadcast keys`');
+    whip = await whipPublisher(server.url, 'obs', 'vp8', key);
+    const watchers = [];
+    for (let i = 0; i < 3; i++) {
+      const w = await watcher(server.url, 'obs');
+      await w.click('#request');
+      await waitState(w, /^live via relay$/, long);
+      watchers.push(w);
+    }
+    await Promise.all(watchers.map((w) => framesAdvance(w, '#remote-video', 10, long)));
+    for (const w of watchers) {
+      assert.equal(await w.$eval('#remote-video', (v) => `${v.videoWidth}x${v.videoHeight}`), '640x360');
+    }
+    await screenshot(watchers[0], 'watch-whip-publisher');
+    const go = goWatch(server.url, 'obs', ['-duration', '2s']);
+    const { code, stats, log } = await go.done;
+    assert.equal(code, 0, log);
+    assert.ok(stats.frames >= 45 && stats.via === 'relay', `broadcast watch: ${JSON.stringify(stats)}`);
+    console.log(`# WHIP publisher: three pages at 640x360 via the relay; broadcast watch: ${stats.frames} frames, first after ${stats.ttff_ms} ms`);
+
+    // Interrupted, the client ends its session: every page hears the
+    // broadcaster leave.
+    await whip.stop();
+    for (const w of watchers) await waitState(w, /broadcaster left/, long);
+  } catch (err) {
+    throw new Error(`${err.message}\nwhip-client:\n${whip?.log() ?? ''}`);
+  } finally {
+    await whip?.stop();
     await server.stop();
   }
 });

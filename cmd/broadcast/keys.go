@@ -11,8 +11,9 @@ import (
 	"github.com/broadcast-service/broadcast/signaling"
 )
 
-// keysCommand prints a room's talk link and, with -watch-ttl, an expiring
-// watch link, signed with the server's -talk-secret.
+// keysCommand prints a room's talk link, its WHIP URL with the talk key as
+// bearer token and, with -watch-ttl, an expiring watch link, signed with
+// the server's -talk-secret.
 func keysCommand(args []string, getenv func(string) string, stdout, stderr io.Writer, now time.Time) error {
 	f := newFlags("broadcast keys", getenv, stderr)
 	room := f.String("room", "", "the room")
@@ -34,6 +35,8 @@ func keysCommand(args []string, getenv func(string) string, stdout, stderr io.Wr
 		return strings.TrimRight(*base, "/") + "/" + page + "?" + q.Encode()
 	}
 	fmt.Fprintln(stdout, "talk: ", link("talk.html", keys.TalkKey(*room)))
+	// For OBS (Settings → Stream → WHIP): the server and the bearer token.
+	fmt.Fprintln(stdout, "whip: ", strings.TrimRight(*base, "/")+"/whip/"+url.PathEscape(*room), "bearer", keys.TalkKey(*room))
 	if *ttl != "" {
 		d, err := duration(*ttl)
 		if err != nil {

@@ -21,9 +21,14 @@ func TestKeysCommand(t *testing.T) {
 	}
 	keys := signaling.NewKeys([]byte("s3cret"))
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("output %q, want a talk and a watch line", out.String())
+	if len(lines) != 3 {
+		t.Fatalf("output %q, want a talk, a WHIP and a watch line", out.String())
 	}
+	whip := strings.Fields(lines[1])
+	if len(whip) != 4 || whip[0] != "whip:" || whip[1] != "https://live.example/whip/H%C3%B6rsaal%203" || whip[2] != "bearer" || keys.CheckTalk("Hörsaal 3", whip[3]) != nil {
+		t.Errorf("WHIP line %q", lines[1])
+	}
+	lines = []string{lines[0], lines[2]}
 	for i, page := range []string{"talk.html", "watch.html"} {
 		f := strings.Fields(lines[i])
 		u, err := url.Parse(f[1])

@@ -25,6 +25,7 @@ import (
 	"github.com/broadcast-service/broadcast/relay"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/static"
+	"github.com/broadcast-service/broadcast/whip"
 )
 
 // listening is where serve listens: the public address, and the metrics
@@ -53,6 +54,7 @@ type server struct {
 	cl                  *cluster.Cluster // nil without -redis
 	hub                 *signaling.Hub
 	sio                 *signaling.Server
+	whip                *whip.Server
 	httpSrv, metricsSrv *http.Server
 	draining            atomic.Bool
 }
@@ -104,7 +106,8 @@ func newServer(cfg serveConfig, log *slog.Logger) (_ *server, err error) {
 	s.hub = signaling.NewHub(opts)
 	s.metrics.Watch(s.hub)
 	s.sio = signaling.NewServer(s.hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, Logger: log})
-	s.httpSrv = newHTTPServer(routes(cfg, s.hub, s.cl, s.sio, &s.draining, log), log)
+	s.whip = whip.New(whip.Config{Hub: s.hub, TrustedProxies: cfg.TrustedProxies, Logger: log})
+	s.httpSrv = newHTTPServer(routes(cfg, s.hub, s.cl, s.sio, s.whip, &s.draining, log), log)
 	if cert != nil {
 		s.httpSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}}
 	}
@@ -179,6 +182,7 @@ func (s *server) drain(ctx context.Context) error {
 	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
 	err := s.httpSrv.Shutdown(drain)
+	s.whip.Close() // its publishers go off air before their relays end
 	if s.relays != nil {
 		err = errors.Join(err, s.relays.Close())
 	}
@@ -265,13 +269,14 @@ func metricsRoutes(metrics http.Handler, profiles bool) http.Handler {
 	return mux
 }
 
-// routes wires the public HTTP endpoints: the socket.io endpoint,
+// routes wires the public HTTP endpoints: the socket.io endpoint, WHIP,
 // liveness, readiness, the pages' configuration and the embedded pages
 // (not /metrics: see metricsRoutes). cl is nil for a single node.
-func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio http.Handler, draining *atomic.Bool, log *slog.Logger) http.Handler {
+func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio, whipSrv http.Handler, draining *atomic.Bool, log *slog.Logger) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, securityHeaders)
 	r.Handle("/socket.io/*", sio)
+	r.Handle("/whip/*", whipSrv)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		st := hub.Stats()
 		body := map[string]any{"status": "ok", "sockets": st.Clients, "rooms": st.Rooms}

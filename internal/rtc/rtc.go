@@ -5,6 +5,7 @@ package rtc
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/sdp/v3"
@@ -65,4 +66,37 @@ func ICEUfrag(raw string) string {
 		}
 	}
 	return ""
+}
+
+// GatherTimeout bounds how long an answer with its candidates in waits for
+// ICE gathering (a STUN or TURN server that does not answer): the answer
+// then carries those gathered.
+const GatherTimeout = 5 * time.Second
+
+// Answer creates pc's answer to the offer it was given, sets it as pc's
+// local description and returns its SDP. With gathered, it first waits
+// for ICE gathering to complete (within GatherTimeout, or until stop is
+// closed) and returns the local description with every candidate
+// gathered in it: an answer for an offerer that takes no trickled
+// candidate. It returns pion's error if the answer cannot be made or set.
+func Answer(pc *webrtc.PeerConnection, gathered bool, stop <-chan struct{}) (string, error) {
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return "", err
+	}
+	done := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return "", err
+	}
+	if !gathered {
+		return ans.SDP, nil
+	}
+	t := time.NewTimer(GatherTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	case <-stop:
+	}
+	return pc.LocalDescription().SDP, nil
 }

@@ -105,3 +105,14 @@ func typed(ev sioclient.Event) Event {
 	}
 	return nil
 }
+
+// FromServer turns an event the server sent, by name and first argument,
+// into an Event (Entered among them), or nil for one a peer has no use
+// for: what a peer in the server's own process (package local) hears.
+func FromServer(name string, data json.RawMessage) Event {
+	ev := sioclient.Event{Name: name, Args: []json.RawMessage{data}}
+	if name == protocol.EventEntered {
+		return entered(ev)
+	}
+	return typed(ev)
+}
