@@ -60,6 +60,7 @@ fuzz: $(CLIENT)
 	for f in $(RELAY_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./relay/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzUpdate$$' -fuzztime $(FUZZTIME) ./relay/simulcast/
 	for f in $(WHIP_FUZZ); do $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./whip/ || exit 1; done
+	$(GO) test -run '^$$' -fuzz '^FuzzParseName$$' -fuzztime $(FUZZTIME) ./recording/
 
 clean:
 	rm -rf bin node_modules $(CLIENT)

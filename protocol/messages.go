@@ -65,9 +65,14 @@ type Typed interface{ MessageType() string }
 // Resume is the ice-ufrag (RFC 8839 §5.4) of the offer of a media session
 // the watcher still has, after either end's socket came back under a new
 // id. A repeated request is the same request.
+//
+// Offer, from a watcher that makes its own SDP offer (receive only: the
+// server's WHEP players), is that offer: only the room's relay takes it,
+// and answers with an Answer carrying every candidate of its own.
 type TalkRequest struct {
 	Head
 	Resume string `json:"resume,omitempty"`
+	Offer  string `json:"offer,omitempty"`
 }
 
 // TalkReady says the talker is on air; to the room, it invites watchers to
@@ -250,6 +255,8 @@ type Message struct {
 	ID      string `json:"id"`
 	Resume  string `json:"resume"`
 	Resumed bool   `json:"resumed"`
+	// Offer is a talk_request's (see TalkRequest).
+	Offer string `json:"offer"`
 	// Relay is true on a message the room's relay sent (see Head.Relay).
 	Relay bool `json:"relay"`
 	// RelayWatchers is the relay's count of the watchers it serves, in

@@ -18,7 +18,8 @@ var (
 	// ErrTooManyRooms is returned by Manager.StartRelay for a room past
 	// ManagerConfig.MaxRooms relays running: its relay is not started.
 	ErrTooManyRooms = errors.New("too many rooms relayed")
-	// ErrClosed is returned by Manager.StartRelay once the Manager is
+	// ErrClosed is returned by Room.Record once the room's relay is
+	// ending, and by Manager.StartRelay and Manager.Record once the Manager is
 	// closed.
 	ErrClosed = errors.New("relay manager closed")
 )

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/broadcast-service/broadcast/internal/session"
@@ -57,10 +58,12 @@ type Manager struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	rooms  map[string]*Room // running; nil while entering
-	ended  Stats            // the totals of rooms that ended
-	closed bool
+	mu    sync.Mutex
+	rooms map[string]*Room // running; nil while entering
+	// recordings are those asked for rooms whose relay is entering.
+	recordings map[string][]Recording
+	ended      Stats // the totals of rooms that ended
+	closed     bool
 	// capWarned: MaxRooms was logged as reached since a room last ended.
 	capWarned bool
 }
@@ -85,7 +88,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		cfg.MaxRooms = DefaultMaxRooms
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Manager{cfg: cfg, log: eng.cfg.Logger, eng: eng, ctx: ctx, cancel: cancel, rooms: map[string]*Room{}}, nil
+	return &Manager{cfg: cfg, log: eng.cfg.Logger, eng: eng, ctx: ctx, cancel: cancel, rooms: map[string]*Room{}, recordings: map[string][]Recording{}}, nil
 }
 
 // StartRelay starts room's relay unless it runs (or enters) already, and
@@ -128,6 +131,10 @@ func (m *Manager) run(room string) {
 		}
 		delete(m.rooms, room)
 		m.capWarned = false
+		for _, rec := range m.recordings[room] {
+			rec.Ended(fmt.Errorf("%w: the relay did not enter", ErrTalkerLeft))
+		}
+		delete(m.recordings, room)
 	}
 	sig, entered, err := m.cfg.Open(m.ctx, session.Config{
 		Server: m.cfg.Server, Dial: m.cfg.Dial, Logger: m.log,
@@ -143,7 +150,14 @@ func (m *Manager) run(room string) {
 	r := NewRoom(m.eng, sig)
 	m.mu.Lock()
 	m.rooms[room] = r
+	recs := m.recordings[room]
+	delete(m.recordings, room)
 	m.mu.Unlock()
+	for _, rec := range recs {
+		if err := r.Record(rec); err != nil {
+			rec.Ended(err)
+		}
+	}
 	err = r.Run(m.ctx, entered)
 	forget()
 	_ = sig.Close()
@@ -153,6 +167,36 @@ func (m *Manager) run(room string) {
 	default:
 		m.log.Warn("relay ended", "room", room, "err", err)
 	}
+}
+
+// Record records room into rec (see Room.Record), starting the room's
+// relay if it has none. It returns StartRelay's errors (ErrTooManyRooms,
+// ErrClosed). rec.Ended is called when the recording stops or the relay
+// ends (or fails to enter).
+func (m *Manager) Record(room string, rec Recording) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	r, running := m.rooms[room]
+	if r == nil {
+		m.recordings[room] = append(m.recordings[room], rec)
+	}
+	m.mu.Unlock()
+	if r != nil {
+		return r.Record(rec)
+	}
+	if running {
+		return nil // entering: run takes it
+	}
+	if err := m.StartRelay(room); err != nil {
+		m.mu.Lock()
+		m.recordings[room] = slices.DeleteFunc(m.recordings[room], func(x Recording) bool { return x == rec })
+		m.mu.Unlock()
+		return err
+	}
+	return nil
 }
 
 // Rooms returns how many rooms' relays run (or are entering).

@@ -40,7 +40,9 @@ type Room struct {
 	tracks  []*talkerTrack
 	kindsIn []webrtc.RTPCodecType // the kinds a track of which came
 	ready   bool                  // a track of each kind of the talker's offer is in
-	pending []string              // watchers who asked before the talker's tracks were in
+	pending []heldRequest         // watchers who asked before the talker's tracks were in
+	// recordings are the room's recordings (Record).
+	recordings []*roomRecording
 
 	stats counters
 }
@@ -55,7 +57,7 @@ func NewRoom(eng *Engine, sig Signal) *Room {
 	r.watchers = watchers.New(watchers.Config[*watcher]{
 		New: r.newWatcher, Send: sig.Send,
 		MaxWatchers: r.cfg.MaxWatchers, OfferTimeout: r.cfg.OfferTimeout, RejectDropped: true, Resume: true,
-		Report: r.passReport, Left: r.tellLeft, Resumed: r.tellResumed, OnAir: r.onAirFor, Logger: r.log,
+		Report: r.passReport, Left: r.tellLeft, Resumed: r.tellResumed, OnAir: r.onAirFor, Go: r.spawn, Logger: r.log,
 	})
 	return r
 }
@@ -94,6 +96,7 @@ func (r *Room) Run(ctx context.Context, entered session.Entered) error {
 		case err = <-r.ended:
 		case <-r.tracksReady:
 			r.servePending()
+			r.beginRecordings()
 		case <-retry.C:
 			r.nudgeTalker()
 		case <-reports.C:
@@ -151,7 +154,7 @@ func (r *Room) message(m protocol.Message) error {
 	case protocol.TypeTalkReject:
 		return fmt.Errorf("%w: the talker refused the relay (%s)", ErrTalkerLeft, m.Reason)
 	case protocol.TypeTalkRequest:
-		r.request(m.From, m.Resume)
+		r.request(m.From, m.Resume, m.Offer)
 	case protocol.TypeLayer:
 		r.pinLayer(m.From, m.Pin)
 	case protocol.TypeCandidate, protocol.TypeAnswer, protocol.TypeBye, protocol.TypeStats:
@@ -172,7 +175,7 @@ func (r *Room) left(id string) error {
 		return r.talkerLeft()
 	}
 	r.mu.Lock()
-	r.pending = slices.DeleteFunc(r.pending, func(p string) bool { return p == id })
+	r.pending = slices.DeleteFunc(r.pending, func(p heldRequest) bool { return p.id == id })
 	r.mu.Unlock()
 	r.watchers.Left(id)
 	return nil
@@ -209,8 +212,8 @@ func (r *Room) shutdown() {
 	pc := r.talker.pc
 	r.mu.Unlock()
 	r.watchers.DropAll()
-	for _, id := range held {
-		r.reject(id, protocol.RejectFull)
+	for _, h := range held {
+		r.reject(h.id, protocol.RejectFull)
 	}
 	if pc != nil {
 		_ = pc.Close()

@@ -53,13 +53,19 @@ func (w *watcher) Close() {
 // talker's tracks are in (talk_reject {reason: "full"} if those held and
 // served reach Config.MaxWatchers), then served by the room's
 // watchers.Table, which takes back the media session whose offer had the
-// ice-ufrag resume (a watcher back under a new socket id) if it is up.
-func (r *Room) request(id, resume string) {
+// ice-ufrag resume (a watcher back under a new socket id) if it is up,
+// and answers one that made its own offer (a WHEP player).
+func (r *Room) request(id, resume, offer string) {
 	r.mu.Lock()
 	if !r.ready {
 		full := len(r.pending)+r.watchers.Len() >= r.cfg.MaxWatchers
-		if !full && !slices.Contains(r.pending, id) {
-			r.pending = append(r.pending, id)
+		i := slices.IndexFunc(r.pending, func(h heldRequest) bool { return h.id == id })
+		switch {
+		case full:
+		case i >= 0:
+			r.pending[i].offer = offer
+		default:
+			r.pending = append(r.pending, heldRequest{id: id, offer: offer})
 		}
 		r.mu.Unlock()
 		if full {
@@ -68,18 +74,26 @@ func (r *Room) request(id, resume string) {
 		return
 	}
 	r.mu.Unlock()
+	if offer != "" {
+		r.watchers.AnswerOffer(id, offer)
+		return
+	}
 	r.watchers.Request(id, resume, false)
 }
+
+// heldRequest is a watcher's talk_request held until the talker's tracks
+// are in: its socket id, and its own offer if it made one.
+type heldRequest struct{ id, offer string }
 
 // servePending serves the watchers who asked before the talker's tracks
 // were in.
 func (r *Room) servePending() {
 	r.mu.Lock()
-	ids := r.pending
+	held := r.pending
 	r.pending = nil
 	r.mu.Unlock()
-	for _, id := range ids {
-		r.request(id, "")
+	for _, h := range held {
+		r.request(h.id, "", h.offer)
 	}
 }
 

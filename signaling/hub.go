@@ -214,11 +214,27 @@ func (h *Hub) Rooms() []RoomStats {
 	return out
 }
 
+// OnAir reports whether room has a talker on air: here, since its
+// talk_ready, or on another node of the Cluster.
+func (h *Hub) OnAir(room string) bool {
+	h.mu.RLock()
+	r := h.rooms[room]
+	h.mu.RUnlock()
+	if r != nil {
+		if t := r.talker.Load(); t != nil {
+			return t.onAir.Load()
+		}
+	}
+	_, ok := h.opts.Cluster.Talker(room)
+	return ok
+}
+
 // Stats is a snapshot of the hub's size.
 type Stats struct {
 	Clients int // connected clients, in or out of a room
 	Rooms   int // rooms with at least one member
 	Talkers int // rooms with a talker
+	OnAir   int // of them, those whose talker is on air (talk_ready, no end_talk since)
 	Relays  int // rooms with a relay
 }
 
@@ -228,8 +244,11 @@ func (h *Hub) Stats() Stats {
 	defer h.mu.RUnlock()
 	st := Stats{Clients: len(h.clients), Rooms: len(h.rooms)}
 	for _, r := range h.rooms {
-		if r.talker.Load() != nil {
+		if t := r.talker.Load(); t != nil {
 			st.Talkers++
+			if t.onAir.Load() {
+				st.OnAir++
+			}
 		}
 		if r.relay.Load() != nil {
 			st.Relays++

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"encoding/json"
 	"fmt"
@@ -242,15 +243,17 @@ func (c *Client) startOnAir(r *room, m message) {
 
 // toLocalTalker delivers data, a message of type typ from origin (a
 // watcher, or the relay), to talker, room r's talker on this node, under
-// origin's share of its queue. In RelayAlways a watcher's talk_request
-// goes to the room's relay instead (see handOver); one that comes before
+// origin's share of its queue. In RelayAlways, with a talker that serves
+// the relay alone, and for a watcher that offers (talk_request {offer}),
+// a watcher's talk_request goes to the room's relay instead (see
+// handOver); one that comes before
 // the talker's talk_ready is held until the relay, started then, enters:
 // the talker may be on air already with its talk_ready still on the way,
 // and would serve the watcher itself.
 func (h *Hub) toLocalTalker(r *room, talker *Client, typ, origin string, data []byte) error {
 	f := NewFrame(protocol.EventMessage, data)
 	deliver := func() error { return talker.out.offer(f, origin) }
-	if typ == protocol.TypeTalkRequest && h.relaying() && h.relayAlways(talker) {
+	if typ == protocol.TypeTalkRequest && h.relaying() && (h.relayAlways(talker) || offers(data)) {
 		if _, id := h.relayOf(r); origin != id {
 			h.handOver(r, origin, data, func() {
 				if err := deliver(); err != nil && !isClosed(err) {
@@ -264,7 +267,8 @@ func (h *Hub) toLocalTalker(r *room, talker *Client, typ, origin string, data []
 }
 
 // fromRelay routes a message of room r's relay, c: offer, talk_reject,
-// talk_ready, layer and candidate to one watcher, and talk_request, answer,
+// talk_ready, layer, candidate and answer (to a watcher that offered: see
+// protocol.TalkRequest) to one watcher, and talk_request, answer,
 // candidate, bye and stats to the talker, as a watcher's. It returns
 // ErrNotTalker for a talker's message to the room or to the talker, and
 // ErrUnknownRecipient for anything else.
@@ -281,7 +285,8 @@ func (c *Client) fromRelay(r *room, m message) error {
 		down = true
 	case protocol.TypeEndTalk:
 		return fmt.Errorf("%w: %s from the relay", ErrNotTalker, m.typ)
-	case protocol.TypeCandidate:
+	case protocol.TypeCandidate, protocol.TypeAnswer:
+		// An answer down is to a watcher that offered (see TalkRequest).
 		down = m.sendto != "" && m.sendto != talker
 	}
 	switch {
@@ -293,6 +298,18 @@ func (c *Client) fromRelay(r *room, m message) error {
 		return fmt.Errorf("sendto %.40q: %w", m.sendto, ErrUnknownRecipient)
 	}
 	return c.toTalker(r, r.talker.Load(), m)
+}
+
+// offers reports whether data, a talk_request, carries the watcher's own
+// SDP offer: only the room's relay answers one.
+func offers(data []byte) bool {
+	if !bytes.Contains(data, []byte(`"offer"`)) {
+		return false
+	}
+	var req struct {
+		Offer string `json:"offer"`
+	}
+	return json.Unmarshal(data, &req) == nil && req.Offer != ""
 }
 
 // peek reads what the hub needs of a message routed on another node: its

@@ -323,7 +323,8 @@ func TestRelayStampCannotBeForged(t *testing.T) {
 }
 
 // What the relay may not send: a talker's message to the room or to the
-// talker, end_talk, a watcher's message to a watcher.
+// talker, end_talk, a watcher's message to nobody in the room. Its answer
+// to a watcher (one that made its own offer: a WHEP player) reaches it.
 func TestRelayRoutingRefusals(t *testing.T) {
 	rr := newRelayRoom(t, signaling.Options{})
 	w, wid := rr.watcher(t)
@@ -340,8 +341,8 @@ func TestRelayRoutingRefusals(t *testing.T) {
 		{map[string]any{"type": "offer", "sdp": "v=0", "sendto": talkerID}, protocol.CodeNotTalker},
 		{map[string]any{"type": "end_talk"}, protocol.CodeNotTalker},
 		{map[string]any{"type": "end_talk", "sendto": wid}, protocol.CodeNotTalker},
-		{map[string]any{"type": "answer", "sdp": "v=0", "sendto": wid}, protocol.CodeUnknownRecipient},
 		{map[string]any{"type": "offer", "sdp": "v=0", "sendto": "nobody"}, protocol.CodeUnknownRecipient},
+		{map[string]any{"type": "answer", "sdp": "v=0", "sendto": "nobody"}, protocol.CodeUnknownRecipient},
 	} {
 		relay.Send(tt.msg)
 		if code := relay.Refused(); code != tt.code {
@@ -351,6 +352,10 @@ func TestRelayRoutingRefusals(t *testing.T) {
 	// None of it reached the watcher: the first it hears of the relay is
 	// the offer sent to it. (The talker's talk_ready sent as the room was
 	// set up may reach it late.)
+	relay.Send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: wid}, SDP: "v=0 answer"})
+	if m := w.Next(protocol.TypeAnswer); m.SDP != "v=0 answer" || !m.Relay {
+		t.Fatalf("watcher got %+v", m)
+	}
 	relay.Send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: wid}, SDP: "v=0 mine"})
 	for {
 		m := w.Next(protocol.TypeOffer, protocol.TypeTalkReady, protocol.TypeTalkReject, protocol.TypeEndTalk)

@@ -6,6 +6,7 @@ import {
   start, connect, phases, pagePhases, phaseMachine, peerConnection, candidateMessage, addCandidate, flushCandidates, iceUfrag,
   types, rejects, codes, roles,
 } from './common.js';
+import { recorder } from './recorder.js';
 import { sampleConnection, probedCapacity, measureUplink, feedLayers, lowestLayerBitrate, roomForOneMore, overCapacity, describe, settleMs, overSamples, trialMs } from './uplink.js';
 
 const $ = (id) => document.getElementById(id);
@@ -16,6 +17,9 @@ const shareBtn = $('share-screen');
 const presentBtn = $('present');
 const slidesEl = $('local-slides');
 const stopBtn = $('stop');
+// refreshRecording asks whether the room records (recorder.js), when the
+// server records rooms.
+let refreshRecording = () => {};
 
 // Phase is what the page is doing: besides common.js's entering, offline,
 // refused and error (the camera, an offer or the screen failed), these.
@@ -259,6 +263,7 @@ async function goOnAir() {
   onAirAt = performance.now();
   send({ type: types.talkReady });
   go(Phase.onAir);
+  refreshRecording();
 }
 
 function closePeer(id) {
@@ -443,6 +448,7 @@ function stopAir() {
   presentBtn.disabled = true;
   stopBtn.disabled = true;
   showState();
+  refreshRecording();
 }
 
 // simulcastEncodings returns the encodings to send the room's relay of track:
@@ -720,6 +726,8 @@ async function main() {
       go(Phase.refused, { err });
     },
   });
+  // The server records rooms (-record-dir): Record shows, on air.
+  if (config.recording) refreshRecording = recorder($('record'), $('recording'), page.room, page.key, onAir);
   onairBtn.addEventListener('click', goOnAir);
   stopBtn.addEventListener('click', stopAir);
   shareBtn.addEventListener('click', toggleScreen);

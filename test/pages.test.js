@@ -952,14 +952,65 @@ test('lecture mode: talk.html presents slides beside its camera; watch.html, dir
   }
 });
 
-test('OBS-style publishing: GStreamer\'s whip-client publishes over WHIP to a keyed server; three watch.html pages and `broadcast watch` decode it through the relay; the publisher ending its session ends the broadcast', { timeout: 180000 }, async () => {
-  const server = await startServer(['-talk-secret', 'studio-secret']);
+// whepPlayer opens a page of a site of its own (another origin, as a
+// player on a customer's site is) playing room's stream from url's WHEP
+// endpoint with the npm package whip-whep's WHEPClient (a WHEP player the
+// project did not write): its video in #remote-video. stopSite() stops
+// the site.
+async function whepPlayer(url, room, token) {
+  const http = require('node:http');
+  const client = fs.readFileSync(require.resolve('whip-whep/whep.js'));
+  const site = http.createServer((req, res) => {
+    if (req.url === '/whep.js') {
+      res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(client);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/html' }).end(`<!doctype html><video id="remote-video" autoplay muted playsinline></video>
+<script type="module">import { WHEPClient } from '/whep.js'; window.WHEPClient = WHEPClient;</script>`);
+  });
+  await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
+  const page = await open(browser, `http://127.0.0.1:${site.address().port}/`);
+  await page.waitForFunction(() => window.WHEPClient);
+  await page.evaluate(async ([endpoint, key]) => {
+    const pc = new RTCPeerConnection();
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    const v = document.getElementById('remote-video');
+    pc.ontrack = (e) => { if (!v.srcObject) v.srcObject = e.streams[0] ?? new MediaStream([e.track]); };
+    await new window.WHEPClient().view(pc, endpoint, key);
+  }, [`${url}/whep/${encodeURIComponent(room)}`, token]);
+  return Object.assign(page, { stopSite: () => { site.closeAllConnections(); site.close(); } });
+}
+
+// recordingFacts returns what ffprobe reads of a recording: its streams'
+// codecs, the video's size and frame count, and the video's last
+// timestamp in seconds (a file that may grow carries no duration).
+function recordingFacts(file) {
+  const probed = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,codec_type,width,height,nb_read_frames', '-of', 'json', file]).toString());
+  const video = probed.streams.find((st) => st.codec_type === 'video') ?? {};
+  const pts = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file]).toString().split('\n').map(Number).filter((n) => !Number.isNaN(n));
+  return {
+    codecs: probed.streams.map((st) => st.codec_name).sort(),
+    size: `${video.width}x${video.height}`,
+    frames: Number(video.nb_read_frames),
+    seconds: Math.max(0, ...pts),
+  };
+}
+
+test('OBS-style publishing: GStreamer\'s whip-client publishes over WHIP to a keyed server; three watch.html pages, a WHEP player from npm and `broadcast watch` decode it through the relay; the room is recorded, and the publisher ending its session ends the broadcast and finalises the recording', { timeout: 180000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'broadcast-rec-'));
+  const server = await startServer(['-talk-secret', 'studio-secret', '-record-dir', dir]);
   const long = 60000;
   let whip;
+  let player;
   try {
     const key = execFileSync(binary, ['keys', '-room', 'obs', '-talk-secret', 'studio-secret', '-base', server.url]).toString().match(/^whip: +\S+ bearer (\S+)$/m)?.[1];
     assert.ok(key, 'the WHIP bearer token from `broadcast keys`');
     whip = await whipPublisher(server.url, 'obs', 'vp8', key);
+    // The studio records the room, by HTTP with its talk key.
+    const auth = { Authorization: `Bearer ${key}` };
+    const started = await (await fetch(`${server.url}/rooms/obs/recording`, { method: 'PUT', headers: auth })).json();
+    assert.equal(started.recording, true, JSON.stringify(started));
     const watchers = [];
     for (let i = 0; i < 3; i++) {
       const w = await watcher(server.url, 'obs');
@@ -972,21 +1023,65 @@ test('OBS-style publishing: GStreamer\'s whip-client publishes over WHIP to a ke
       assert.equal(await w.$eval('#remote-video', (v) => `${v.videoWidth}x${v.videoHeight}`), '640x360');
     }
     await screenshot(watchers[0], 'watch-whip-publisher');
+    player = await whepPlayer(server.url, 'obs');
+    await framesAdvance(player, '#remote-video', 10, long);
+    assert.equal(await player.$eval('#remote-video', (v) => `${v.videoWidth}x${v.videoHeight}`), '640x360');
     const go = goWatch(server.url, 'obs', ['-duration', '2s']);
     const { code, stats, log } = await go.done;
     assert.equal(code, 0, log);
     assert.ok(stats.frames >= 45 && stats.via === 'relay', `broadcast watch: ${JSON.stringify(stats)}`);
-    console.log(`# WHIP publisher: three pages at 640x360 via the relay; broadcast watch: ${stats.frames} frames, first after ${stats.ttff_ms} ms`);
+    console.log(`# WHIP publisher: three pages and a WHEP player at 640x360 via the relay; broadcast watch: ${stats.frames} frames, first after ${stats.ttff_ms} ms`);
 
     // Interrupted, the client ends its session: every page hears the
     // broadcaster leave.
     await whip.stop();
     for (const w of watchers) await waitState(w, /broadcaster left/, long);
+
+    // The recording ended with the broadcast: on disk, finalised, both
+    // tracks in, as long as the broadcast was.
+    await waitFor('the recording finalised', async () => !(await (await fetch(`${server.url}/rooms/obs/recording`, { headers: auth })).json()).recording, long);
+    const list = await (await fetch(`${server.url}/recordings?room=obs`, { headers: auth })).json();
+    assert.equal(list.length, 1, JSON.stringify(list));
+    const rec = recordingFacts(path.join(dir, list[0].name));
+    assert.deepEqual(rec.codecs, ['opus', 'vp8'], JSON.stringify(rec));
+    assert.equal(rec.size, '640x360');
+    assert.ok(rec.seconds > 2 && rec.frames > 25 * rec.seconds, `recording: ${JSON.stringify(rec)}`);
+    console.log(`# the room's recording: ${list[0].name}, ${rec.seconds.toFixed(1)} s, ${rec.frames} frames, ${list[0].bytes} bytes`);
   } catch (err) {
     throw new Error(`${err.message}\nwhip-client:\n${whip?.log() ?? ''}`);
   } finally {
     await whip?.stop();
+    player?.stopSite();
     await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('talk.html records the room on the server: Record shows REC while it records, Stop recording finalises the file, listed for the room', { timeout: 120000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'broadcast-rec-'));
+  const server = await startServer(['-record-dir', dir]);
+  const long = 60000;
+  try {
+    const talk = await talker(server.url, 'seminar');
+    await talk.waitForSelector('#record:not([hidden]):not([disabled])', { timeout: long });
+    assert.equal(await talk.$eval('#recording', (b) => b.hidden), true);
+    await talk.click('#record');
+    await talk.waitForSelector('#recording:not([hidden])', { timeout: long });
+    assert.equal(await talk.$eval('#record', (b) => b.getAttribute('aria-pressed')), 'true');
+    const state = () => fetch(`${server.url}/rooms/seminar/recording`).then((r) => r.json());
+    await waitFor('frames recorded', async () => (await state()).bytes > 100000, long);
+    await screenshot(talk, 'talk-recording');
+    await talk.click('#record');
+    await talk.waitForSelector('#recording', { state: 'hidden', timeout: long });
+    assert.equal((await state()).recording, false);
+    const list = await (await fetch(`${server.url}/recordings?room=seminar`)).json();
+    assert.equal(list.length, 1, JSON.stringify(list));
+    const rec = recordingFacts(path.join(dir, list[0].name));
+    assert.deepEqual(rec.codecs, ['opus', 'vp8'], JSON.stringify(rec));
+    assert.ok(rec.seconds > 0.5 && rec.frames > 10, JSON.stringify(rec));
+  } finally {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/broadcast-service/broadcast/internal/record"
 	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/protocol"
 )
@@ -91,7 +92,7 @@ func (v *Viewer) startRecording(offer string) error {
 	if v.opts.Record == "" {
 		return nil
 	}
-	rec, err := newRecorder(v.opts.Record, strings.Contains(offer, "m=audio"))
+	rec, err := record.New(v.opts.Record, strings.Contains(offer, "m=audio"))
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func (v *Viewer) startRecording(offer string) error {
 	v.rec = rec
 	v.mu.Unlock()
 	if old != nil {
-		if err := old.close(); err != nil {
+		if err := old.Close(); err != nil {
 			v.log.Warn("finalise recording", "err", err)
 		}
 	}

@@ -3,6 +3,7 @@ package viewer
 import (
 	"errors"
 
+	"github.com/broadcast-service/broadcast/internal/record"
 	"github.com/broadcast-service/broadcast/internal/session"
 )
 
@@ -19,5 +20,5 @@ var (
 	ErrRefused = session.ErrRefused
 	// ErrUnsupportedCodec is returned when the stream's video cannot be
 	// recorded in the requested file.
-	ErrUnsupportedCodec = errors.New("unsupported codec for recording")
+	ErrUnsupportedCodec = record.ErrUnsupportedCodec
 )

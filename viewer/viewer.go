@@ -12,6 +12,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/broadcast-service/broadcast/internal/record"
 	"github.com/broadcast-service/broadcast/internal/rtc"
 	"github.com/broadcast-service/broadcast/internal/session"
 	"github.com/broadcast-service/broadcast/protocol"
@@ -133,7 +134,7 @@ type Viewer struct {
 	talker    string // the media session's peer: the room's talker, or its relay
 	viaRelay  bool   // talker is the room's relay
 	layer     string // Stats.Layer
-	rec       *recorder
+	rec       *record.File
 	finishing bool // no track reader may start: finish waits for those running
 
 	receiving sync.WaitGroup // the track readers, done once the connection closes
@@ -248,7 +249,7 @@ func (v *Viewer) finish() {
 	}
 	v.receiving.Wait()
 	if rec != nil {
-		if err := rec.close(); err != nil {
+		if err := rec.Close(); err != nil {
 			v.log.Warn("finalise recording", "err", err)
 		}
 	}

@@ -1,5 +1,9 @@
 // Package whip serves WebRTC over HTTP: WHIP ingest (RFC 9725), which
-// OBS 30 and later and GStreamer's whip-client speak. A WHIP publisher is
+// OBS 30 and later and GStreamer's whip-client speak, and WHEP playback
+// (draft-ietf-wish-whep-04, the client's offer). A WHEP player is a
+// watcher of its room that makes its own offer (talk_request {offer}):
+// the server hands it to the room's relay, which answers it and serves it
+// as watch.html, in the same cap. A WHIP publisher is
 // its room's talker: the endpoint enters the room for it in the server's
 // own process (package local), as a talker that serves the room's relay
 // alone (talk_ready {relayed: true}); the relay, started at once, takes
@@ -19,6 +23,10 @@
 //     restart (a new ice-ufrag) is not supported: 422, and the publisher
 //     publishes again.
 //   - DELETE on the session's URL ends the broadcast: 200 OK.
+//   - POST /whep/{room}, a player's SDP offer (receive only), a watch key
+//     as bearer token in a private room: 201 Created as for WHIP; PATCH
+//     and DELETE on its URL likewise. 404 when nothing is on air, 503 when
+//     the relay serves its most watchers.
 //
 // Errors carry a JSON body {code, message} with a stable code (see
 // errors.go): 400 bad SDP or room name, 401 no token where one is needed,

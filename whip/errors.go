@@ -31,6 +31,11 @@ var (
 	// ErrNoRelay: no relay to take the publisher: the server runs -relay
 	// off, its relays are all taken, or the relay did not answer in time.
 	ErrNoRelay = errors.New("no relay for the room")
+	// ErrNotOnAir: a player asking for a room with no broadcast; or the
+	// broadcast it played ended.
+	ErrNotOnAir = errors.New("no broadcast in the room")
+	// ErrFull: the room's relay serves its most watchers.
+	ErrFull = errors.New("room full")
 	// ErrBusy: too many sockets from the address, or in all.
 	ErrBusy = errors.New("too many sessions")
 	// ErrClosed: the server is draining.
@@ -52,6 +57,8 @@ var statuses = []struct {
 	{ErrRoomTaken, http.StatusConflict, "room_taken"},
 	{ErrBadRoom, http.StatusBadRequest, "bad_room"},
 	{ErrNoSession, http.StatusNotFound, "no_session"},
+	{ErrNotOnAir, http.StatusNotFound, "not_on_air"},
+	{ErrFull, http.StatusServiceUnavailable, "full"},
 	{ErrNoRelay, http.StatusServiceUnavailable, "no_relay"},
 	{ErrBusy, http.StatusTooManyRequests, "too_many"},
 	{ErrClosed, http.StatusServiceUnavailable, "closed"},

@@ -37,15 +37,16 @@ func FuzzParseFragment(f *testing.F) {
 	})
 }
 
-// A client's SDP offer, before anything of it reaches pion or the relay:
+// A client's SDP offer (a publisher's or a player's), before anything of
+// it reaches pion or the relay:
 // taken with its ice-ufrag, or refused with ErrBadSDP or ErrUnacceptable,
 // never a panic.
 func FuzzCheckOffer(f *testing.F) {
-	f.Add(testOffer)
-	f.Add(strings.Replace(testOffer, "a=sendonly", "a=recvonly", -1))
-	f.Add("v=0\r\n")
-	f.Fuzz(func(t *testing.T, raw string) {
-		ufrag, err := checkOffer(raw)
+	f.Add(testOffer, true)
+	f.Add(strings.Replace(testOffer, "a=sendonly", "a=recvonly", -1), false)
+	f.Add("v=0\r\n", true)
+	f.Fuzz(func(t *testing.T, raw string, sends bool) {
+		ufrag, err := checkOffer(raw, sends)
 		switch {
 		case err == nil && ufrag == "":
 			t.Fatal("taken with no ice-ufrag")

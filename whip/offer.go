@@ -15,12 +15,20 @@ var forwarded = map[string][]string{
 	"video": {"VP8", "VP9", "H264"},
 }
 
-// checkOffer reads a publisher's SDP offer and returns its ICE username
+// Directions an offer must have media in: a publisher's sends, a
+// player's receives.
+const (
+	sending   = true
+	receiving = false
+)
+
+// checkOffer reads a client's SDP offer and returns its ICE username
 // fragment. It returns an error wrapping ErrBadSDP if raw does not parse
 // or lacks the ICE credentials or DTLS fingerprint a WebRTC offer has
-// (RFC 8829), and ErrUnacceptable if no media section sends audio or
-// video (sendonly or sendrecv) in a codec the relay forwards.
-func checkOffer(raw string) (ufrag string, err error) {
+// (RFC 8829), and ErrUnacceptable if no media section sends (with sends:
+// sendonly or sendrecv) or receives (recvonly or sendrecv) audio or video
+// in a codec the relay forwards.
+func checkOffer(raw string, sends bool) (ufrag string, err error) {
 	var s sdp.SessionDescription
 	if err := s.UnmarshalString(raw); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
@@ -31,7 +39,7 @@ func checkOffer(raw string) (ufrag string, err error) {
 		}
 		return s.Attribute(key)
 	}
-	sends := false
+	media := false
 	for _, m := range s.MediaDescriptions {
 		kind := m.MediaName.Media
 		if _, ok := forwarded[kind]; !ok || m.MediaName.Port.Value == 0 {
@@ -49,25 +57,33 @@ func checkOffer(raw string) (ufrag string, err error) {
 		if ufrag == "" {
 			ufrag = u
 		}
-		if _, ok := m.Attribute("recvonly"); ok {
+		against := "recvonly"
+		if !sends {
+			against = "sendonly"
+		}
+		if _, ok := m.Attribute(against); ok {
 			continue
 		}
 		if _, ok := m.Attribute("inactive"); ok {
 			continue
 		}
-		if sendsCodec(m, forwarded[kind]) {
-			sends = true
+		if offersCodec(m, forwarded[kind]) {
+			media = true
 		}
 	}
-	if !sends {
-		return "", fmt.Errorf("%w: no media section sends Opus audio or VP8, VP9 or H.264 video", ErrUnacceptable)
+	if !media {
+		what := "sends"
+		if !sends {
+			what = "receives"
+		}
+		return "", fmt.Errorf("%w: no media section %s Opus audio or VP8, VP9 or H.264 video", ErrUnacceptable, what)
 	}
 	return ufrag, nil
 }
 
-// sendsCodec reports whether media section m offers one of codecs, by
+// offersCodec reports whether media section m offers one of codecs, by
 // its rtpmap attributes ("96 VP8/90000").
-func sendsCodec(m *sdp.MediaDescription, codecs []string) bool {
+func offersCodec(m *sdp.MediaDescription, codecs []string) bool {
 	for _, a := range m.Attributes {
 		if a.Key != "rtpmap" {
 			continue

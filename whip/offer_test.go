@@ -34,10 +34,18 @@ func TestCheckOffer(t *testing.T) {
 		{"no ICE password", strings.ReplaceAll(testOffer, "a=ice-pwd:0123456789abcdef0123456789\r\n", ""), ErrBadSDP},
 		{"not SDP", "hello", ErrBadSDP},
 	} {
-		ufrag, err := checkOffer(tc.sdp)
+		ufrag, err := checkOffer(tc.sdp, sending)
 		if !errors.Is(err, tc.want) || (err == nil && ufrag != "Ab3d") {
 			t.Errorf("%s: %q, %v; want %v", tc.what, ufrag, err, tc.want)
 		}
+	}
+	// A player's offer receives.
+	receiving := strings.ReplaceAll(testOffer, "a=sendonly", "a=recvonly")
+	if _, err := checkOffer(receiving, false); err != nil {
+		t.Errorf("a player's offer: %v", err)
+	}
+	if _, err := checkOffer(testOffer, false); !errors.Is(err, ErrUnacceptable) {
+		t.Errorf("a player's offer that only sends: %v", err)
 	}
 }
 

@@ -2,7 +2,6 @@ package whip
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,10 +9,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/broadcast-service/broadcast/internal/httperr"
 	"github.com/broadcast-service/broadcast/internal/local"
 	"github.com/broadcast-service/broadcast/protocol"
 	"github.com/broadcast-service/broadcast/signaling"
@@ -49,17 +48,23 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Server serves the WHIP endpoints. Its methods are safe for concurrent
-// use.
+// Server serves the WHIP and WHEP endpoints. Its methods are safe for
+// concurrent use.
 type Server struct {
 	cfg Config
 	log *slog.Logger
 	mux *http.ServeMux
 
 	mu       sync.Mutex
-	sessions map[string]*publisher // by id
+	sessions map[string]*resource // by id
 	closed   bool
 }
+
+// The endpoints' kinds, the first segment of their paths.
+const (
+	kindWHIP = "whip"
+	kindWHEP = "whep"
+)
 
 // New returns a Server on cfg.
 func New(cfg Config) *Server {
@@ -69,16 +74,19 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), sessions: map[string]*publisher{}}
-	s.mux.HandleFunc("POST /whip/{room}", s.publish)
-	s.mux.HandleFunc("PATCH /whip/{room}/{id}", s.patch)
-	s.mux.HandleFunc("DELETE /whip/{room}/{id}", s.delete)
-	s.mux.HandleFunc("OPTIONS /whip/", s.options)
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), sessions: map[string]*resource{}}
+	for _, kind := range []string{kindWHIP, kindWHEP} {
+		s.mux.HandleFunc("POST /"+kind+"/{room}", func(w http.ResponseWriter, r *http.Request) { s.open(w, r, kind) })
+		s.mux.HandleFunc("PATCH /"+kind+"/{room}/{id}", func(w http.ResponseWriter, r *http.Request) { s.patch(w, r, kind) })
+		s.mux.HandleFunc("DELETE /"+kind+"/{room}/{id}", func(w http.ResponseWriter, r *http.Request) { s.delete(w, r, kind) })
+		s.mux.HandleFunc("OPTIONS /"+kind+"/", s.options)
+	}
 	return s
 }
 
-// ServeHTTP serves /whip/…, with CORS headers for a publisher in a web
-// page of another origin (the token, not a cookie, is the credential).
+// ServeHTTP serves /whip/… and /whep/…, with CORS headers for a client in
+// a web page of another origin (the token, not a cookie, is the
+// credential).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
@@ -95,36 +103,42 @@ func (s *Server) options(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// publish takes a publisher's offer: the room's talker, on air through its
-// relay, and the relay's answer in a 201.
-func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
+// open takes a client's offer: a WHIP publisher goes on air as the room's
+// talker through its relay, a WHEP player is served by the room's relay;
+// either way the relay's answer comes in a 201.
+func (s *Server) open(w http.ResponseWriter, r *http.Request, kind string) {
 	room := r.PathValue("room")
 	body, err := readBody(w, r, contentSDP)
 	if err == nil {
-		err = s.admit(room)
+		err = s.admit(room, kind)
 	}
 	var ufrag string
 	if err == nil {
-		ufrag, err = checkOffer(body)
+		ufrag, err = checkOffer(body, kind == kindWHIP)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	token := bearer(r)
+	token := httperr.Bearer(r)
 	addr := signaling.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.cfg.TrustedProxies)
-	sess, entered, err := local.Open(r.Context(), s.cfg.Hub, addr, protocol.EnterRequest{Room: room, Role: protocol.RoleTalker, Key: token})
+	enter := protocol.EnterRequest{Room: room, Role: protocol.RoleTalker, Key: token}
+	var role role = &publisher{onAir: time.Now()}
+	if kind == kindWHEP {
+		enter.Role, role = protocol.RoleWatcher, player{}
+	}
+	sess, entered, err := local.Open(r.Context(), s.cfg.Hub, addr, enter)
 	if err != nil {
 		s.fail(w, r, enterError(err, token))
 		return
 	}
-	p := &publisher{
-		id: sess.ID(), room: room, token: token, sess: sess, offer: body, ufrag: ufrag, onAir: time.Now(),
-		log: s.log.With("from", "whip", "room", room, "session", sess.ID()), stop: make(chan struct{}), gone: make(chan struct{}),
+	res := &resource{
+		kind: kind, id: sess.ID(), room: room, token: token, sess: sess, offer: body, ufrag: ufrag, role: role,
+		log: s.log.With("from", kind, "room", room, "session", sess.ID()), stop: make(chan struct{}), gone: make(chan struct{}),
 	}
-	answer, err := p.start(r.Context(), s.cfg.AnswerTimeout)
+	answer, err := res.start(r.Context(), s.cfg.AnswerTimeout)
 	if err == nil {
-		err = s.add(p)
+		err = s.add(res)
 	}
 	if err != nil {
 		_ = sess.Close()
@@ -132,14 +146,14 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	go func() {
-		p.run()
-		s.forget(p.id)
+		res.run()
+		s.forget(res.id)
 	}()
-	p.log.Info("WHIP session on air", "remote", addr)
+	res.log.Info("session up", "remote", addr)
 	h := w.Header()
 	h.Set("Content-Type", contentSDP)
-	h.Set("Location", "/whip/"+url.PathEscape(room)+"/"+p.id)
-	h.Set("ETag", `"`+p.ufrag+`"`)
+	h.Set("Location", "/"+kind+"/"+url.PathEscape(room)+"/"+res.id)
+	h.Set("ETag", `"`+res.ufrag+`"`)
 	for _, l := range linkHeaders(entered.ICEServers) {
 		h.Add("Link", l)
 	}
@@ -147,9 +161,9 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, answer)
 }
 
-// patch takes trickled candidates of the publisher's.
-func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
-	p, err := s.session(r)
+// patch takes trickled candidates of the client's.
+func (s *Server) patch(w http.ResponseWriter, r *http.Request, kind string) {
+	res, err := s.session(r, kind)
 	var body string
 	if err == nil {
 		body, err = readBody(w, r, contentFragment)
@@ -158,11 +172,11 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		f, err = parseFragment(body)
 	}
-	if err == nil && f.ufrag != "" && f.ufrag != p.ufrag {
-		err = fmt.Errorf("%w: an ICE restart is not supported: publish again", ErrUnacceptable)
+	if err == nil && f.ufrag != "" && f.ufrag != res.ufrag {
+		err = fmt.Errorf("%w: an ICE restart is not supported: start a new session", ErrUnacceptable)
 	}
 	if err == nil {
-		err = p.trickle(f)
+		err = res.trickle(f)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -171,40 +185,40 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// delete ends the broadcast.
-func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
-	p, err := s.session(r)
+// delete ends the session: the broadcast, for a publisher.
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, kind string) {
+	res, err := s.session(r, kind)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	p.end()
+	res.end()
 	w.WriteHeader(http.StatusOK)
 }
 
 // session returns the session the request names, if its token is the one
 // the session was made with: ErrNoSession, ErrNoToken or ErrBadToken.
-func (s *Server) session(r *http.Request) (*publisher, error) {
+func (s *Server) session(r *http.Request, kind string) (*resource, error) {
 	s.mu.Lock()
-	p := s.sessions[r.PathValue("id")]
+	res := s.sessions[r.PathValue("id")]
 	s.mu.Unlock()
-	if p == nil || p.room != r.PathValue("room") {
+	if res == nil || res.kind != kind || res.room != r.PathValue("room") {
 		return nil, ErrNoSession
 	}
-	token := bearer(r)
+	token := httperr.Bearer(r)
 	switch {
-	case p.token == "":
+	case res.token == "":
 	case token == "":
 		return nil, ErrNoToken
-	case subtle.ConstantTimeCompare([]byte(token), []byte(p.token)) != 1:
+	case subtle.ConstantTimeCompare([]byte(token), []byte(res.token)) != 1:
 		return nil, fmt.Errorf("%w: not the session's", ErrBadToken)
 	}
-	return p, nil
+	return res, nil
 }
 
-// admit checks the room name and that the hub has relays to serve a
-// publisher.
-func (s *Server) admit(room string) error {
+// admit checks the room name, that the hub has relays to serve the
+// session, and for a player that the room is on air.
+func (s *Server) admit(room, kind string) error {
 	if err := signaling.ValidRoomName(room); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadRoom, err)
 	}
@@ -216,18 +230,20 @@ func (s *Server) admit(room string) error {
 		return ErrClosed
 	case !s.cfg.Hub.Relaying():
 		return fmt.Errorf("%w: the server runs without its relay (-relay off)", ErrNoRelay)
+	case kind == kindWHEP && !s.cfg.Hub.OnAir(room):
+		return fmt.Errorf("%w: no broadcaster is on air in %q", ErrNotOnAir, room)
 	}
 	return nil
 }
 
-// add registers p, unless the Server is closing.
-func (s *Server) add(p *publisher) error {
+// add registers res, unless the Server is closing.
+func (s *Server) add(res *resource) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
-	s.sessions[p.id] = p
+	s.sessions[res.id] = res
 	return nil
 }
 
@@ -237,25 +253,26 @@ func (s *Server) forget(id string) {
 	delete(s.sessions, id)
 }
 
-// Sessions returns how many WHIP sessions are on air.
+// Sessions returns how many WHIP and WHEP sessions are up.
 func (s *Server) Sessions() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.sessions)
 }
 
-// Close ends every session (each goes off air and leaves its room) and
-// refuses new ones with ErrClosed; it returns once they have left.
+// Close ends every session (a publisher goes off air, each leaves its
+// room) and refuses new ones with ErrClosed; it returns once they have
+// left.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
-	all := make([]*publisher, 0, len(s.sessions))
-	for _, p := range s.sessions {
-		all = append(all, p)
+	all := make([]*resource, 0, len(s.sessions))
+	for _, res := range s.sessions {
+		all = append(all, res)
 	}
 	s.mu.Unlock()
-	for _, p := range all {
-		p.end()
+	for _, res := range all {
+		res.end()
 	}
 }
 
@@ -263,10 +280,10 @@ func (s *Server) Close() {
 // endpoint's errors.
 func enterError(err error, token string) error {
 	switch {
-	case errors.Is(err, signaling.ErrBadKey) && token == "":
-		return fmt.Errorf("%w: this server needs the room's talk key as a bearer token", ErrNoToken)
-	case errors.Is(err, signaling.ErrBadKey):
-		return fmt.Errorf("%w: not this room's talk key", ErrBadToken)
+	case (errors.Is(err, signaling.ErrBadKey) || errors.Is(err, signaling.ErrExpired)) && token == "":
+		return fmt.Errorf("%w: this room needs its key as a bearer token (the talk key to publish, a watch key to play a private room)", ErrNoToken)
+	case errors.Is(err, signaling.ErrBadKey), errors.Is(err, signaling.ErrExpired):
+		return fmt.Errorf("%w: %w", ErrBadToken, err)
 	case errors.Is(err, signaling.ErrRoomTaken):
 		return fmt.Errorf("%w: another broadcaster is on air in it", ErrRoomTaken)
 	case errors.Is(err, signaling.ErrBadRoom):
@@ -296,29 +313,13 @@ func readBody(w http.ResponseWriter, r *http.Request, want string) (string, erro
 	return string(b), nil
 }
 
-// bearer returns the request's bearer token (RFC 6750 §2.1), or "".
-func bearer(r *http.Request) string {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	return strings.TrimSpace(token)
-}
-
-// fail answers err with its status and a JSON body {code, message}; a 401
-// says the scheme it wants (RFC 6750 §3).
+// fail answers err with its status and a JSON body {code, message}.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := statusOf(err)
 	if status == http.StatusInternalServerError {
-		s.log.Warn("WHIP request failed", "method", r.Method, "err", err)
+		s.log.Warn("request failed", "path", r.URL.Path, "method", r.Method, "err", err)
 	} else {
-		s.log.Debug("WHIP request refused", "method", r.Method, "status", status, "err", err)
+		s.log.Debug("request refused", "path", r.URL.Path, "method", r.Method, "status", status, "err", err)
 	}
-	h := w.Header()
-	if status == http.StatusUnauthorized {
-		h.Set("WWW-Authenticate", `Bearer realm="whip"`)
-	}
-	h.Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(protocol.SignalingError{Code: code, Message: err.Error()})
+	httperr.Write(w, status, code, "webrtc", err)
 }

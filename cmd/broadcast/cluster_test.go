@@ -184,7 +184,7 @@ func expectGet(t *testing.T, url string, code int, substr string) {
 func TestNodesShareRoomsOverRedis(t *testing.T) {
 	rs := redistest.Start(t)
 	n1, n2, n3 := startNode(t, rs.URL()), startNode(t, rs.URL()), startNode(t, rs.URL())
-	expectGet(t, n3.url+"/healthz", 200, `"nodes":3,"redis":"up"`)
+	expectGet(t, n3.url+"/healthz", 200, `"nodes":3,"on_air":0,"redis":"up"`)
 
 	talker := n1.enter("a", "talker", "entered")
 	w2 := n2.enter("a", "watcher", "entered")

@@ -40,6 +40,7 @@ type serveConfig struct {
 	Redis           string // may hold a password: never logged
 	RedisNodeTTL    time.Duration
 	Relay           relayConfig
+	RecordDir       string // "" records nothing
 }
 
 // flags is a FlagSet whose flags fall back to environment variables.
@@ -213,6 +214,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	redisURL := f.str("redis", "BROADCAST_REDIS", "", "redis://[user:password@]host:port/db: share rooms with the other nodes using this Redis")
 	redisTTL := typed(f, "redis-node-ttl", "BROADCAST_REDIS_NODE_TTL", cluster.DefaultTTL.String(), "how long a silent node counts as alive; its sockets are announced gone within 1.2× this", duration)
 	relay := relayFlags(f)
+	recordDir := f.str("record-dir", "BROADCAST_RECORD_DIR", "", "directory of the rooms' recordings (started per room from the talk page or PUT /rooms/{room}/recording); empty records nothing")
 	if err := f.parseArgs(args); err != nil {
 		return serveConfig{}, err
 	}
@@ -227,7 +229,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 		TURN:    signaling.TURN{URLs: *turnURLs, Secret: []byte(*turnSecret), TTL: *turnTTL},
 		TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Redis: *redisURL, RedisNodeTTL: *redisTTL,
-		Relay: relay(),
+		Relay: relay(), RecordDir: *recordDir,
 	}
 	if cfg.MetricsAddr == "off" {
 		cfg.MetricsAddr = ""

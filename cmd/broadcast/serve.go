@@ -22,6 +22,7 @@ import (
 	"github.com/broadcast-service/broadcast/cluster"
 	"github.com/broadcast-service/broadcast/metrics"
 	"github.com/broadcast-service/broadcast/protocol"
+	"github.com/broadcast-service/broadcast/recording"
 	"github.com/broadcast-service/broadcast/relay"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/static"
@@ -55,6 +56,7 @@ type server struct {
 	hub                 *signaling.Hub
 	sio                 *signaling.Server
 	whip                *whip.Server
+	recorder            *recording.Recorder // nil without -record-dir
 	httpSrv, metricsSrv *http.Server
 	draining            atomic.Bool
 }
@@ -107,7 +109,18 @@ func newServer(cfg serveConfig, log *slog.Logger) (_ *server, err error) {
 	s.metrics.Watch(s.hub)
 	s.sio = signaling.NewServer(s.hub, signaling.ServerOptions{AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, Logger: log})
 	s.whip = whip.New(whip.Config{Hub: s.hub, TrustedProxies: cfg.TrustedProxies, Logger: log})
-	s.httpSrv = newHTTPServer(routes(cfg, s.hub, s.cl, s.sio, s.whip, &s.draining, log), log)
+	var recordings http.Handler
+	if cfg.RecordDir != "" {
+		if s.relays == nil {
+			return nil, errors.New("-record-dir: recordings are made by the relay: not with -relay off")
+		}
+		if s.recorder, err = recording.New(recording.Config{Dir: cfg.RecordDir, Relays: s.relays, OnAir: s.hub.OnAir, Keys: opts.Keys, Logger: log}); err != nil {
+			return nil, err
+		}
+		s.metrics.WatchRecorder(s.recorder)
+		recordings = s.recorder.Handler()
+	}
+	s.httpSrv = newHTTPServer(routes(cfg, s.hub, s.cl, s.sio, s.whip, recordings, &s.draining, log), log)
 	if cert != nil {
 		s.httpSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}}
 	}
@@ -182,6 +195,9 @@ func (s *server) drain(ctx context.Context) error {
 	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
 	err := s.httpSrv.Shutdown(drain)
+	if s.recorder != nil {
+		s.recorder.Close() // the files finalised while their relays still run
+	}
 	s.whip.Close() // its publishers go off air before their relays end
 	if s.relays != nil {
 		err = errors.Join(err, s.relays.Close())
@@ -269,17 +285,24 @@ func metricsRoutes(metrics http.Handler, profiles bool) http.Handler {
 	return mux
 }
 
-// routes wires the public HTTP endpoints: the socket.io endpoint, WHIP,
-// liveness, readiness, the pages' configuration and the embedded pages
-// (not /metrics: see metricsRoutes). cl is nil for a single node.
-func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio, whipSrv http.Handler, draining *atomic.Bool, log *slog.Logger) http.Handler {
+// routes wires the public HTTP endpoints: the socket.io endpoint, WHIP and WHEP,
+// the recordings (nil without -record-dir), liveness, readiness, the
+// pages' configuration and the embedded pages (not /metrics: see
+// metricsRoutes). cl is nil for a single node.
+func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio, whipSrv, recordings http.Handler, draining *atomic.Bool, log *slog.Logger) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, securityHeaders)
 	r.Handle("/socket.io/*", sio)
 	r.Handle("/whip/*", whipSrv)
+	r.Handle("/whep/*", whipSrv)
+	if recordings != nil {
+		r.Handle("/rooms/*", recordings)
+		r.Handle("/recordings", recordings)
+		r.Handle("/recordings/*", recordings)
+	}
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		st := hub.Stats()
-		body := map[string]any{"status": "ok", "sockets": st.Clients, "rooms": st.Rooms}
+		body := map[string]any{"status": "ok", "sockets": st.Clients, "rooms": st.Rooms, "on_air": st.OnAir}
 		if cl != nil {
 			body["redis"] = redisState(cl)
 			body["nodes"] = cl.Nodes()
@@ -314,6 +337,8 @@ func routes(cfg serveConfig, hub *signaling.Hub, cl *cluster.Cluster, sio, whipS
 		// The relay mode: talk.html queues the watchers past its cap when
 		// no relay serves them.
 		"relay": string(cfg.Relay.Mode),
+		// The server records rooms (-record-dir): talk.html offers Record.
+		"recording": cfg.RecordDir != "",
 	}
 	r.Get("/config", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")

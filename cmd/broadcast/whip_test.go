@@ -15,6 +15,8 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/broadcast-service/broadcast/broadcaster"
+	"github.com/broadcast-service/broadcast/internal/testmedia"
 	"github.com/broadcast-service/broadcast/signaling"
 	"github.com/broadcast-service/broadcast/viewer"
 )
@@ -274,5 +276,132 @@ func TestWHIPRefusals(t *testing.T) {
 		if tc.status == 401 && resp.Header.Get("WWW-Authenticate") == "" {
 			t.Errorf("%s: no WWW-Authenticate", tc.what)
 		}
+	}
+}
+
+// whepPlayer is a WHEP client of pion's: it offers to receive video and
+// audio, with its candidates in the offer (it trickles none), takes the
+// answer of a 201, and counts the video packets it gets.
+type whepPlayer struct {
+	pc      *webrtc.PeerConnection
+	packets chan struct{}
+}
+
+func newWHEPPlayer(t *testing.T) (*whepPlayer, string) {
+	t.Helper()
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	p := &whepPlayer{pc: pc, packets: make(chan struct{}, 1)}
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			if _, _, err := tr.ReadRTP(); err != nil {
+				return
+			}
+			if tr.Kind() == webrtc.RTPCodecTypeVideo {
+				select {
+				case p.packets <- struct{}{}:
+				default:
+				}
+			}
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	return p, pc.LocalDescription().SDP
+}
+
+// A WHEP player watches through the relay as watch.html does: a Go talker
+// on air serves one watcher itself (-max-watchers 1) and the player
+// through the room's relay, started for it; the player gets video; DELETE
+// ends its session, the relay lets it go, and the relay's cap counts it:
+// with -relay-max-watchers 1 a second player is refused as full (503).
+func TestWHEPPlayerWatchesThroughTheRelay(t *testing.T) {
+	url, _ := startServe(t, "-relay-max-watchers", "1")
+	onAirFromFiles(t, url, "cinema", 1)
+	waitOnAir(t, url, "cinema")
+	player, offer := newWHEPPlayer(t)
+	resp, answer := whipDo(t, http.MethodPost, url+"/whep/cinema", "application/sdp", "", offer)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST: %d %s", resp.StatusCode, answer)
+	}
+	loc := resp.Header.Get("Location")
+	if !strings.HasPrefix(loc, "/whep/cinema/") || !strings.Contains(answer, "a=candidate:") {
+		t.Fatalf("POST: Location %q, answer\n%s", loc, answer)
+	}
+	if err := player.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-player.packets:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no video reached the player in 30 s")
+	}
+
+	_, second := newWHEPPlayer(t)
+	resp, body := whipDo(t, http.MethodPost, url+"/whep/cinema", "application/sdp", "", second)
+	wantStatus(t, "a player past the relay's cap", resp, body, http.StatusServiceUnavailable, "full")
+
+	resp, body = whipDo(t, http.MethodDelete, url+loc, "", "", "")
+	wantStatus(t, "DELETE", resp, body, http.StatusOK, "")
+	third, offer3 := newWHEPPlayer(t)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, body = whipDo(t, http.MethodPost, url+"/whep/cinema", "application/sdp", "", offer3)
+		if resp.StatusCode == http.StatusCreated || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // polled: the relay drops the first player on its goroutine
+	}
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("the place the deleted player left: %d %s", resp.StatusCode, body)
+	}
+	if err := third.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-third.packets:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no video reached the third player in 30 s")
+	}
+}
+
+// The WHEP endpoint refuses a room with no broadcast (404), a private
+// room's player without its watch key (401), an offer that receives
+// nothing (422), and everything with -relay off (503).
+func TestWHEPRefusals(t *testing.T) {
+	private, _ := startServe(t, "-talk-secret", "s3cret", "-private-rooms")
+	off, _ := startServe(t, "-relay", "off")
+	sending, _ := offerSDP(t, webrtc.RTPTransceiverDirectionSendonly)
+	_, receiving := newWHEPPlayer(t)
+	keys := signaling.NewKeys([]byte("s3cret"))
+	onAir(t, broadcaster.Options{Server: private, Room: "film", Key: keys.TalkKey("film"), Video: testmedia.Make(t, 2).VP8, MaxWatchers: 1})
+	waitOnAir(t, private, "film")
+	for _, tc := range []struct {
+		what, url, body string
+		status          int
+		code            string
+	}{
+		{"no broadcast", private + "/whep/empty", receiving, 404, "not_on_air"},
+		{"no watch key", private + "/whep/film", receiving, 401, "token_needed"},
+		{"an offer that only sends", private + "/whep/film", sending, 422, "unprocessable"},
+		{"no relay", off + "/whep/film", receiving, 503, "no_relay"},
+	} {
+		resp, body := whipDo(t, http.MethodPost, tc.url, "application/sdp", "", tc.body)
+		wantStatus(t, tc.what, resp, body, tc.status, tc.code)
 	}
 }

@@ -72,6 +72,11 @@ type Config[P Peer] struct {
 	// OnAir, if set, returns how long the talker has been on air, sent in
 	// each offer (protocol.Offer.OnAirMs); 0 sends none.
 	OnAir func() time.Duration
+	// Go, if set, runs f on a goroutine its owner waits for, and reports
+	// whether it does (not once the owner is ending); nil runs f on a
+	// goroutine of its own. Answering a watcher that offered waits for
+	// the candidates on it (AnswerOffer).
+	Go func(f func()) bool
 	// Logger receives the Table's records; nil discards them.
 	Logger *slog.Logger
 }

@@ -195,3 +195,81 @@ func (t *Table[P]) onAir() int64 {
 	}
 	return max(t.cfg.OnAir().Milliseconds(), 0)
 }
+
+// AnswerOffer serves a talk_request from the watcher id that makes its own
+// SDP offer (protocol.TalkRequest.Offer: a WHEP player): its Peer is made
+// (Config.New), the offer taken, and the answer sent once ICE gathering is
+// done, every candidate in it (the watcher takes none trickled). The
+// watcher is then answered: its media connection is up within
+// OfferTimeout, or it is dropped. The same offer again (a repeated
+// request) gets the same answer; talk_reject {reason: "full"} over
+// Config.MaxWatchers. An offer that cannot be taken drops the watcher,
+// told under Config.RejectDropped.
+func (t *Table[P]) AnswerOffer(id, offer string) {
+	t.mu.Lock()
+	e := t.m[id]
+	t.mu.Unlock()
+	if e != nil && e.offer != "" && rtc.ICEUfrag(e.offer) == rtc.ICEUfrag(offer) {
+		if t.phaseOf(e) == phaseAnswered || t.phaseOf(e) == phaseLive {
+			t.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: id}, SDP: e.peer.PeerConnection().LocalDescription().SDP})
+		}
+		return // else its answer is on its way
+	}
+	if e != nil {
+		t.drop(e)
+	}
+	if t.Direct() >= t.cfg.MaxWatchers {
+		t.log.Info("watcher refused: full", "watcher", id, "max", t.cfg.MaxWatchers)
+		t.send(protocol.TalkReject{Head: protocol.Head{Type: protocol.TypeTalkReject, Sendto: id}, Reason: protocol.RejectFull})
+		return
+	}
+	e, err := t.takeOffer(id, offer)
+	if err != nil {
+		t.log.Warn("offer not taken", "watcher", id, "err", err)
+		t.fail(id)
+		return
+	}
+	answer := func() {
+		pc := e.peer.PeerConnection()
+		sdp, err := rtc.Answer(pc, true, nil)
+		if err == nil && !t.move(e, phaseAnswered) {
+			err = fmt.Errorf("answer %s: %w", id, ErrDropped)
+		}
+		if err != nil {
+			t.log.Warn("offer not answered", "watcher", id, "err", err)
+			t.fail(id)
+			return
+		}
+		t.send(protocol.Answer{Head: protocol.Head{Type: protocol.TypeAnswer, Sendto: t.idOf(e)}, SDP: sdp})
+		e.candidates.Ready(pc, "")
+		t.log.Info("watcher joined", "watcher", t.idOf(e), "offered", true)
+	}
+	if t.cfg.Go == nil {
+		go answer()
+	} else if !t.cfg.Go(answer) {
+		t.drop(e)
+	}
+}
+
+// takeOffer makes the Peer of the watcher id that offered, puts it in the
+// Table as offered (its answer to come) and sets its offer.
+func (t *Table[P]) takeOffer(id, offer string) (*entry[P], error) {
+	p, err := t.cfg.New(id, false)
+	if err != nil {
+		return nil, err
+	}
+	e := &entry[P]{id: id, peer: p, offer: offer, offerSent: true}
+	pc := p.PeerConnection()
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { t.connection(e, s) })
+	t.mu.Lock()
+	t.m[id] = e
+	offered := t.moveLocked(e, phaseOffered)
+	t.mu.Unlock()
+	if !offered {
+		return nil, fmt.Errorf("offer of %s: %w", id, ErrDropped)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return nil, fmt.Errorf("set remote description: %w", err)
+	}
+	return e, nil
+}

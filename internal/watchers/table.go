@@ -35,6 +35,9 @@ type entry[P Peer] struct {
 	// before (early) wait for it.
 	offerSent bool
 	early     []*webrtc.ICECandidate
+	// offer is the watcher's own SDP offer, when it made one
+	// (AnswerOffer); set once.
+	offer string
 
 	peer       P
 	candidates rtc.EarlyCandidates // the watcher's, held until its answer

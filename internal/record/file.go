@@ -1,4 +1,4 @@
-package viewer
+package record
 
 import (
 	"fmt"
@@ -13,11 +13,15 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// recorder writes audio and video into one file: WebM for VP8 and VP9,
-// Matroska for H.264. It starts at the first video keyframe (a file must
-// begin with one); audio before that is dropped. Timestamps come from the RTP timestamps, each track anchored at
-// its first sample's arrival, so the two stay in step.
-type recorder struct {
+// File writes audio and video into one file: WebM for VP8 and VP9,
+// Matroska for H.264, without decoding. It starts at the first video
+// keyframe (a file must begin with one); audio before that is dropped.
+// Timestamps come from the RTP timestamps, each track anchored at its
+// first frame's arrival, so the two stay in step. Its clusters go to the
+// file as they are written: a player reads it while it grows (its
+// segment's size is unknown until Close). Its methods are safe for
+// concurrent use.
+type File struct {
 	path      string
 	withAudio bool
 
@@ -27,6 +31,7 @@ type recorder struct {
 	video     webm.BlockWriteCloser
 	audio     webm.BlockWriteCloser
 	anchors   map[string]anchor // per kind
+	bytes     int64             // of frames written
 	closed    bool
 }
 
@@ -45,18 +50,31 @@ type anchor struct {
 // for its NACKed packet) got late, leaving holes in the recording.
 const maxTrackLag = 256
 
-// newRecorder records into path, a .webm (VP8, VP9) or .mkv (also H.264)
-// file; withAudio says whether the stream has audio.
-func newRecorder(path string, withAudio bool) (*recorder, error) {
+// New records into path, a .webm (VP8, VP9) or .mkv (also H.264) file,
+// created at the first video keyframe; withAudio says whether the stream
+// has audio. It returns ErrUnsupportedCodec for another extension.
+func New(path string, withAudio bool) (*File, error) {
 	if ext := strings.ToLower(filepath.Ext(path)); ext != ".webm" && ext != ".mkv" {
 		return nil, fmt.Errorf("%w: record to .webm (VP8/VP9) or .mkv (H.264), not %s", ErrUnsupportedCodec, filepath.Base(path))
 	}
-	return &recorder{path: path, withAudio: withAudio, anchors: map[string]anchor{}}, nil
+	return &File{path: path, withAudio: withAudio, anchors: map[string]anchor{}}, nil
 }
 
-// setVideo sets the video codec, the track's, and returns
+// Extension returns the file extension that holds video of mime: .mkv
+// for H.264, .webm for VP8 and VP9 (and for no video).
+func Extension(mime string) string {
+	if strings.EqualFold(mime, webrtc.MimeTypeH264) {
+		return ".mkv"
+	}
+	return ".webm"
+}
+
+// Path is the file's path.
+func (r *File) Path() string { return r.path }
+
+// SetVideo sets the video codec, the track's, and returns
 // ErrUnsupportedCodec if the file cannot hold it.
-func (r *recorder) setVideo(mime string) error {
+func (r *File) SetVideo(mime string) error {
 	ext := strings.ToLower(filepath.Ext(r.path))
 	switch {
 	case mime == webrtc.MimeTypeH264 && ext != ".mkv":
@@ -72,7 +90,7 @@ func (r *recorder) setVideo(mime string) error {
 
 // open creates the file at the first keyframe, of the given size;
 // codecPrivate is H.264's avcC record.
-func (r *recorder) open(width, height int, codecPrivate []byte) error {
+func (r *File) open(width, height int, codecPrivate []byte) error {
 	f, err := os.Create(r.path)
 	if err != nil {
 		return fmt.Errorf("create recording: %w", err)
@@ -118,18 +136,21 @@ func (r *recorder) open(width, height int, codecPrivate []byte) error {
 	return nil
 }
 
-// write adds one sample of kind ("video" or "audio") with its RTP timestamp
-// and clock rate; a video keyframe comes with its size and codecPrivate.
-// Samples before the first video keyframe, and audio the file has no track
-// for, are left out.
-func (r *recorder) write(kind string, data []byte, rtpTS uint32, clock float64, key bool, width, height int, codecPrivate []byte) error {
+// Write adds one frame; a video keyframe comes with its size and, for
+// H.264, its avcC record. Frames before the first video keyframe, and
+// audio the file has no track for, are left out. It returns the error of
+// creating or writing the file (a full disk, say); after Close it writes
+// nothing and returns nil.
+func (r *File) Write(f Frame) error {
+	kind, data, rtpTS, clock, key := f.Kind, f.Data, f.RTPTime, f.Clock, f.Key || f.Kind == KindAudio
+	width, height, codecPrivate := f.Picture.Width, f.Picture.Height, f.Picture.AVCConfig
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return nil
 	}
 	if r.video == nil {
-		if kind != "video" || !key {
+		if kind != KindVideo || !key {
 			return nil
 		}
 		if err := r.open(width, height, codecPrivate); err != nil {
@@ -137,7 +158,7 @@ func (r *recorder) write(kind string, data []byte, rtpTS uint32, clock float64, 
 		}
 	}
 	w := r.video
-	if kind == "audio" {
+	if kind == KindAudio {
 		if r.audio == nil {
 			return nil
 		}
@@ -152,11 +173,26 @@ func (r *recorder) write(kind string, data []byte, rtpTS uint32, clock float64, 
 	if _, err := w.Write(key, ms, data); err != nil {
 		return fmt.Errorf("write %s: %w", kind, err)
 	}
+	r.bytes += int64(len(data))
 	return nil
 }
 
-// close finalises the file; it is safe to call more than once.
-func (r *recorder) close() error {
+// Bytes returns how many bytes of frames were written.
+func (r *File) Bytes() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bytes
+}
+
+// Closed reports whether Close was called.
+func (r *File) Closed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
+// Close finalises the file; it is safe to call more than once.
+func (r *File) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
