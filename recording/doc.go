@@ -10,8 +10,9 @@
 // stopped, the talker leaves (its relay ends), or the server drains; the
 // talker reconnecting (its sessions resumed) keeps the relay, and the
 // file, going. Its file is named by room and start time
-// (<room, path-escaped>_<UTC start, 20060102T150405Z>.webm) and grows as it
-// is written: a player reads it meanwhile. The disk is never on the
+// (<room, percent-escaped but its letters and digits>_<UTC start,
+// 20060102T150405.000Z>.webm), is never written over, and grows as it is
+// written: a player reads it meanwhile. The disk is never on the
 // broadcast's path: the relay hands packets over a bounded queue (full, a
 // packet is dropped and counted), and a write error (a full disk) stops
 // that recording, logged and counted, and nothing else.

@@ -3,6 +3,8 @@ package recording
 import (
 	"errors"
 	"net/http"
+
+	"github.com/broadcast-service/broadcast/internal/httperr"
 )
 
 // Errors of the recorder, each with its HTTP status and the stable code
@@ -14,8 +16,10 @@ var (
 	// off, or its relays are all taken): nothing records without it.
 	ErrNoRelay = errors.New("no relay for the room")
 	// ErrNoVideo: the talker sends no video; a recording starts at a
-	// video keyframe.
+	// video keyframe. The recording stops (logged).
 	ErrNoVideo = errors.New("no video to record")
+	// ErrStopped: the relay began a recording that was stopped already.
+	ErrStopped = errors.New("recording stopped")
 	// ErrNoToken: no talk key where the server needs one.
 	ErrNoToken = errors.New("talk key needed")
 	// ErrBadToken: not the room's talk key.
@@ -29,28 +33,16 @@ var (
 )
 
 // statuses are the errors' HTTP statuses and codes.
-var statuses = []struct {
-	err    error
-	status int
-	code   string
-}{
-	{ErrNotOnAir, http.StatusConflict, "not_on_air"},
-	{ErrNoRelay, http.StatusServiceUnavailable, "no_relay"},
-	{ErrNoVideo, http.StatusConflict, "no_video"},
-	{ErrNoToken, http.StatusUnauthorized, "token_needed"},
-	{ErrBadToken, http.StatusForbidden, "bad_key"},
-	{ErrBadRoom, http.StatusBadRequest, "bad_room"},
-	{ErrNoFile, http.StatusNotFound, "no_recording"},
-	{ErrClosed, http.StatusServiceUnavailable, "closed"},
+var statuses = []httperr.Status{
+	{Err: ErrNotOnAir, Status: http.StatusConflict, Code: "not_on_air"},
+	{Err: ErrNoRelay, Status: http.StatusServiceUnavailable, Code: "no_relay"},
+	{Err: ErrNoToken, Status: http.StatusUnauthorized, Code: "token_needed"},
+	{Err: ErrBadToken, Status: http.StatusForbidden, Code: "bad_key"},
+	{Err: ErrBadRoom, Status: http.StatusBadRequest, Code: "bad_room"},
+	{Err: ErrNoFile, Status: http.StatusNotFound, Code: "no_recording"},
+	{Err: ErrClosed, Status: http.StatusServiceUnavailable, Code: "closed"},
 }
 
 // statusOf returns err's HTTP status and code: 500 "internal" for an
 // error not above.
-func statusOf(err error) (int, string) {
-	for _, s := range statuses {
-		if errors.Is(err, s.err) {
-			return s.status, s.code
-		}
-	}
-	return http.StatusInternalServerError, "internal"
-}
+func statusOf(err error) (int, string) { return httperr.Lookup(statuses, err) }

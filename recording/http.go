@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/broadcast-service/broadcast/internal/httperr"
@@ -110,7 +111,7 @@ func (r *Recorder) serveFile(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", contentType(info.Name))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+info.Name+`"`)
+	w.Header().Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(info.Name)) // RFC 6266 §4.3
 	// No modification time: a recording still being written grows, and
 	// no cache may take an earlier copy for it.
 	http.ServeContent(w, req, info.Name, time.Time{}, f)

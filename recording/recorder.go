@@ -92,6 +92,10 @@ func (r *Recorder) Start(room string) (State, error) {
 		r.mu.Unlock()
 		return State{}, ErrNotOnAir
 	}
+	if _, err := fileName(room, time.Now(), ".webm"); err != nil {
+		r.mu.Unlock()
+		return State{}, err
+	}
 	s := newSession(r, room)
 	r.active[room] = s
 	r.mu.Unlock()

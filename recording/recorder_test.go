@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,21 +111,29 @@ func TestRecordingNeedsVideoAndATalker(t *testing.T) {
 	}
 }
 
-// A recording's name gives its room and start back; other names do not
-// parse.
+// A recording's name gives its room and start back, and is no path nor
+// hidden file; other names do not parse; a room whose name would be over
+// a file name's 255 bytes is refused.
 func TestNames(t *testing.T) {
-	start := time.Date(2026, 12, 3, 15, 4, 5, 0, time.UTC)
-	for _, room := range []string{"lab", "Hörsaal 3", "a_b", "x/y", "(#1) @home"} {
-		name := fileName(room, start, ".webm")
+	start := time.Date(2026, 12, 3, 15, 4, 5, 123e6, time.UTC)
+	for _, room := range []string{"lab", "Hörsaal 3", "a_b", "x/y", "(#1) @home", ".hidden", "..", "講義室" + strings.Repeat("あ", 61)} {
+		name, err := fileName(room, start, ".webm")
+		if err != nil {
+			t.Errorf("%q: %v", room, err)
+			continue
+		}
 		got, at, ok := parseName(name)
 		if !ok || got != room || !at.Equal(start) {
 			t.Errorf("%q: %q → %q %v %v", room, name, got, at, ok)
 		}
-		if filepath.Base(name) != name {
-			t.Errorf("%q: %q is a path", room, name)
+		if filepath.Base(name) != name || strings.HasPrefix(name, ".") || len(name) > 255 {
+			t.Errorf("%q: %q is a path, hidden or too long", room, name)
 		}
 	}
-	for _, name := range []string{"notes.txt", "lab.webm", "lab_2026.webm", "../x_20261203T150405Z.webm", ".lab_20261203T150405Z.webm", "%zz_20261203T150405Z.mkv"} {
+	if name, err := fileName(strings.Repeat("\U00020000", 64), start, ".webm"); !errors.Is(err, ErrBadRoom) {
+		t.Errorf("64 four-byte letters: %q, %v; want ErrBadRoom", name, err)
+	}
+	for _, name := range []string{"notes.txt", "lab.webm", "lab_2026.webm", "../x_20261203T150405.000Z.webm", ".lab_20261203T150405.000Z.webm", "%zz_20261203T150405.000Z.mkv", "a%2Eb_20261203T150405.000Z.webm.part"} {
 		if _, _, ok := parseName(name); ok {
 			t.Errorf("%q parsed", name)
 		}
@@ -134,16 +143,36 @@ func TestNames(t *testing.T) {
 // A download's name, from the client: a recording's name or refused,
 // never a path out of the directory, never a panic.
 func FuzzParseName(f *testing.F) {
-	f.Add("lab_20261203T150405Z.webm")
-	f.Add("H%C3%B6rsaal%203_20261203T150405Z.mkv")
-	f.Add("..%2F.._20261203T150405Z.webm")
+	f.Add("lab_20261203T150405.000Z.webm")
+	f.Add("Hörsaal%203_20261203T150405.123Z.mkv")
+	f.Add("%2E%2E%2F%2E%2E_20261203T150405.000Z.webm")
 	f.Fuzz(func(t *testing.T, name string) {
 		room, start, ok := parseName(name)
 		if !ok {
 			return
 		}
-		if filepath.Base(name) != name || name == ".." || fileName(room, start, filepath.Ext(name)) != name {
+		again, err := fileName(room, start, filepath.Ext(name))
+		if filepath.Base(name) != name || strings.HasPrefix(name, ".") || err != nil || again != name {
 			t.Fatalf("%q taken as room %q", name, room)
 		}
 	})
+}
+
+// A recording stopped before the relay began it (the talker's tracks not
+// in yet) is not begun later: its session refuses, and no file is made.
+func TestStoppedBeforeBegun(t *testing.T) {
+	r, relays := newTestRecorder(t)
+	if _, err := r.Start("lab"); err != nil {
+		t.Fatal(err)
+	}
+	rec := <-relays.recs
+	if st := r.Stop("lab"); st.Recording {
+		t.Fatalf("stopped: %+v", st)
+	}
+	if _, err := rec.Begin([]relay.RecordedTrack{vp8}); !errors.Is(err, ErrStopped) {
+		t.Errorf("Begin after Stop: %v, want ErrStopped", err)
+	}
+	if entries, _ := os.ReadDir(r.cfg.Dir); len(entries) != 0 {
+		t.Errorf("files %v", entries)
+	}
 }

@@ -68,6 +68,11 @@ var _ relay.Recording = (*session)(nil)
 // room and the session's start; ErrNoVideo without a video track, and
 // record's errors for a codec it cannot hold.
 func (s *session) Begin(tracks []relay.RecordedTrack) ([]relay.Writer, error) {
+	select {
+	case <-s.stopped:
+		return nil, ErrStopped
+	default:
+	}
 	video, audio := "", false
 	for _, t := range tracks {
 		switch t.Kind {
@@ -81,8 +86,12 @@ func (s *session) Begin(tracks []relay.RecordedTrack) ([]relay.Writer, error) {
 		s.stop()
 		return nil, ErrNoVideo
 	}
-	name := fileName(s.room, s.start, record.Extension(video))
-	file, err := record.New(filepath.Join(s.rec.cfg.Dir, name), audio)
+	name, err := fileName(s.room, s.start, record.Extension(video))
+	if err != nil {
+		s.stop()
+		return nil, err
+	}
+	file, err := record.NewExclusive(filepath.Join(s.rec.cfg.Dir, name), audio)
 	if err == nil {
 		err = file.SetVideo(video)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -34,12 +35,14 @@ type Recording interface {
 	Ended(err error)
 }
 
-// roomRecording is a Recording the room writes into.
+// roomRecording is a Recording the room writes into. Its fields are
+// guarded by Room.mu.
 type roomRecording struct {
-	rec    Recording
-	tracks []*talkerTrack // those recorded, once begun
-	downs  []*Downstream  // theirs, in order
-	begun  bool
+	rec     Recording
+	tracks  []*talkerTrack // those recorded, once begun
+	downs   []*Downstream  // theirs, in order
+	begun   bool
+	stopped bool // the recording stopped: nothing attaches it again
 }
 
 // Record records the room into rec: at once if the talker's tracks are
@@ -68,12 +71,13 @@ func (r *Room) recordUntilStopped(rr *roomRecording) {
 	select {
 	case <-rr.rec.Stopped():
 		r.mu.Lock()
-		downs := rr.downs
-		rr.downs = nil
-		r.mu.Unlock()
-		for _, d := range downs {
+		rr.stopped = true
+		for _, d := range rr.downs {
 			d.Detach()
 		}
+		rr.downs = nil
+		r.recordings = slices.DeleteFunc(r.recordings, func(x *roomRecording) bool { return x == rr })
+		r.mu.Unlock()
 		rr.rec.Ended(nil)
 	case <-r.done:
 		rr.rec.Ended(ErrTalkerLeft)
@@ -91,12 +95,12 @@ func (r *Room) beginRecordings() {
 	}
 }
 
-// beginRecording begins rr, unless it has begun: its Downstreams, one per
-// track recorded, attached to their Upstreams (or, for a track whose
-// packets have not come, once they do: attachLate).
+// beginRecording begins rr, unless it has begun or stopped: its
+// Downstreams, one per track recorded, attached to their Upstreams (or,
+// for a track whose packets have not come, once they do).
 func (r *Room) beginRecording(rr *roomRecording) {
 	r.mu.Lock()
-	if rr.begun || r.closing {
+	if rr.begun || rr.stopped || r.closing {
 		r.mu.Unlock()
 		return
 	}
@@ -134,37 +138,45 @@ func (r *Room) beginRecording(rr *roomRecording) {
 		downs[i] = d
 	}
 	r.mu.Lock()
-	rr.tracks, rr.downs = tracks, downs
-	r.mu.Unlock()
-	for i, t := range tracks {
-		if up := t.layers.upstream(t.layers.nearest(len(t.layers.rids) - 1)); up != nil {
-			up.Add(downs[i])
-		}
+	defer r.mu.Unlock()
+	if rr.stopped {
+		return
 	}
+	rr.tracks, rr.downs = tracks, downs
+	r.retargetLocked(rr, nil)
 	r.log.Info("room recording", "tracks", len(tracks))
 }
 
-// attachRecordings attaches the recordings' Downstreams of talker's track
-// t, whose packets came after they began.
-func (r *Room) attachRecordings(t *talkerTrack) {
+// retargetRecordings attaches each recording's Downstreams of talker's
+// track t (every track, if t is nil) to the track's highest layer sending:
+// a track whose packets came after the recording began, or a simulcast
+// layer that started or stopped (the talk page fits its feed to its
+// uplink).
+func (r *Room) retargetRecordings(t *talkerTrack) {
 	r.mu.Lock()
-	var downs []*Downstream
+	defer r.mu.Unlock()
 	for _, rr := range r.recordings {
-		for i, rt := range rr.tracks {
-			if rt == t && i < len(rr.downs) {
-				downs = append(downs, rr.downs[i])
-			}
-		}
+		r.retargetLocked(rr, t)
 	}
-	r.mu.Unlock()
-	up := t.layers.upstream(t.layers.nearest(len(t.layers.rids) - 1))
-	for _, d := range downs {
-		switch {
+}
+
+// retargetLocked is retargetRecordings for rr, with r.mu held (a stop
+// detaches under it too, so none is attached after it).
+func (r *Room) retargetLocked(rr *roomRecording, only *talkerTrack) {
+	if rr.stopped {
+		return
+	}
+	for i, t := range rr.tracks {
+		if (only != nil && t != only) || i >= len(rr.downs) {
+			continue
+		}
+		up := t.layers.upstream(t.layers.nearest(len(t.layers.rids) - 1))
+		switch d := rr.downs[i]; {
 		case up == nil:
 		case d.Upstream() == nil:
 			up.Add(d)
-		case d.Upstream() != up: // a higher layer came
-			d.Switch(up)
+		case d.Upstream() != up:
+			d.Switch(up) // at the new layer's keyframe
 		}
 	}
 }

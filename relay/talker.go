@@ -412,7 +412,7 @@ func (r *Room) talkerTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRecei
 	if late {
 		r.attachLate(t)
 	}
-	r.attachRecordings(t)
+	r.retargetRecordings(t)
 	if firstOfKind {
 		r.trackArrived()
 	}

@@ -268,6 +268,7 @@ func (r *Room) chooseLayers(dt time.Duration) {
 	if !simulcast {
 		return
 	}
+	r.retargetRecordings(nil)
 	now := time.Now()
 	for _, w := range r.watchers.Live() {
 		if w.video != nil {

@@ -3,6 +3,8 @@ package whip
 import (
 	"errors"
 	"net/http"
+
+	"github.com/broadcast-service/broadcast/internal/httperr"
 )
 
 // Errors of the endpoints, each with its HTTP status and the stable code
@@ -43,34 +45,23 @@ var (
 )
 
 // statuses are the errors' HTTP statuses and codes, most specific first.
-var statuses = []struct {
-	err    error
-	status int
-	code   string
-}{
-	{ErrContentType, http.StatusUnsupportedMediaType, "unsupported_media_type"},
-	{ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
-	{ErrBadSDP, http.StatusBadRequest, "bad_sdp"},
-	{ErrUnacceptable, http.StatusUnprocessableEntity, "unprocessable"},
-	{ErrNoToken, http.StatusUnauthorized, "token_needed"},
-	{ErrBadToken, http.StatusForbidden, "bad_key"},
-	{ErrRoomTaken, http.StatusConflict, "room_taken"},
-	{ErrBadRoom, http.StatusBadRequest, "bad_room"},
-	{ErrNoSession, http.StatusNotFound, "no_session"},
-	{ErrNotOnAir, http.StatusNotFound, "not_on_air"},
-	{ErrFull, http.StatusServiceUnavailable, "full"},
-	{ErrNoRelay, http.StatusServiceUnavailable, "no_relay"},
-	{ErrBusy, http.StatusTooManyRequests, "too_many"},
-	{ErrClosed, http.StatusServiceUnavailable, "closed"},
+var statuses = []httperr.Status{
+	{Err: ErrContentType, Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type"},
+	{Err: ErrTooLarge, Status: http.StatusRequestEntityTooLarge, Code: "too_large"},
+	{Err: ErrBadSDP, Status: http.StatusBadRequest, Code: "bad_sdp"},
+	{Err: ErrUnacceptable, Status: http.StatusUnprocessableEntity, Code: "unprocessable"},
+	{Err: ErrNoToken, Status: http.StatusUnauthorized, Code: "token_needed"},
+	{Err: ErrBadToken, Status: http.StatusForbidden, Code: "bad_key"},
+	{Err: ErrRoomTaken, Status: http.StatusConflict, Code: "room_taken"},
+	{Err: ErrBadRoom, Status: http.StatusBadRequest, Code: "bad_room"},
+	{Err: ErrNoSession, Status: http.StatusNotFound, Code: "no_session"},
+	{Err: ErrNotOnAir, Status: http.StatusNotFound, Code: "not_on_air"},
+	{Err: ErrFull, Status: http.StatusServiceUnavailable, Code: "full"},
+	{Err: ErrNoRelay, Status: http.StatusServiceUnavailable, Code: "no_relay"},
+	{Err: ErrBusy, Status: http.StatusTooManyRequests, Code: "too_many"},
+	{Err: ErrClosed, Status: http.StatusServiceUnavailable, Code: "closed"},
 }
 
 // statusOf returns err's HTTP status and code: 500 "internal" for an
 // error not above.
-func statusOf(err error) (int, string) {
-	for _, s := range statuses {
-		if errors.Is(err, s.err) {
-			return s.status, s.code
-		}
-	}
-	return http.StatusInternalServerError, "internal"
-}
+func statusOf(err error) (int, string) { return httperr.Lookup(statuses, err) }

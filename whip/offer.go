@@ -46,10 +46,10 @@ func checkOffer(raw string, sends bool) (ufrag string, err error) {
 			continue
 		}
 		u, hasUfrag := attr(m, "ice-ufrag")
-		_, hasPwd := attr(m, "ice-pwd")
+		pwd, hasPwd := attr(m, "ice-pwd")
 		_, hasFingerprint := attr(m, "fingerprint")
 		switch {
-		case !hasUfrag || !hasPwd:
+		case !hasUfrag || !hasPwd || u == "" || pwd == "":
 			return "", fmt.Errorf("%w: the %s section has no ICE credentials (ice-ufrag, ice-pwd)", ErrBadSDP, kind)
 		case !hasFingerprint:
 			return "", fmt.Errorf("%w: the %s section has no DTLS fingerprint", ErrBadSDP, kind)

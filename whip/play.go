@@ -15,42 +15,33 @@ type player struct{}
 
 // begin asks for the stream with the client's offer.
 func (player) begin(s *resource) error {
-	if err := s.sess.Send(protocol.TalkRequest{Head: protocol.Head{Type: protocol.TypeTalkRequest}, Offer: s.offer}); err != nil {
-		return fmt.Errorf("%w: %w", ErrNoRelay, err)
-	}
-	return nil
+	return sendErr(s.sess.Send(protocol.TalkRequest{Head: protocol.Head{Type: protocol.TypeTalkRequest}, Offer: s.offer}))
 }
 
 // heard: the relay's answer is returned; a talk_reject ends the session
-// (ErrFull when full); the talker going off air or leaving ends it.
+// (ErrFull when full), as the talker's end_talk does. The talker's socket
+// leaving or coming back is not the player's business: the relay keeps
+// the talker's media for its resume, and ends (and leaves, which ends the
+// session: resource.heard) if the talker does not come back.
 func (player) heard(s *resource, ev session.Event) (string, error) {
-	switch e := ev.(type) {
-	case session.Message:
-		m := e.Message
-		switch m.Type {
-		case protocol.TypeAnswer:
-			if err := s.setRelay(m.From); err != nil {
-				return "", err
-			}
-			return m.SDP, nil
-		case protocol.TypeTalkReject:
-			if m.Reason == protocol.RejectFull {
-				return "", fmt.Errorf("%w: the room's relay serves its most watchers", ErrFull)
-			}
-			return "", fmt.Errorf("%w: refused (%s)", ErrNoRelay, m.Reason)
-		case protocol.TypeEndTalk:
-			return "", fmt.Errorf("%w: the broadcaster went off air", ErrNotOnAir)
-		case protocol.TypeTalkReady:
-			if m.From != s.relayID() && s.relayID() != "" && !m.Resumed {
-				// The talker back on air (a new session): this one's
-				// media went with the old.
-				return "", fmt.Errorf("%w: the broadcaster went on air again", ErrNotOnAir)
-			}
+	e, ok := ev.(session.Message)
+	if !ok {
+		return "", nil
+	}
+	m := e.Message
+	switch m.Type {
+	case protocol.TypeAnswer:
+		if err := s.setRelay(m.From); err != nil {
+			return "", err
 		}
-	case session.Left:
-		// The talker leaving (`user disconnected` reaches a watcher for
-		// its talker alone; the relay's is the session's).
-		return "", fmt.Errorf("%w: the broadcaster left", ErrNotOnAir)
+		return m.SDP, nil
+	case protocol.TypeTalkReject:
+		if m.Reason == protocol.RejectFull {
+			return "", fmt.Errorf("%w: the room's relay serves its most watchers", ErrFull)
+		}
+		return "", fmt.Errorf("%w: refused (%s)", ErrNoRelay, m.Reason)
+	case protocol.TypeEndTalk:
+		return "", fmt.Errorf("%w: the broadcaster went off air", ErrNotOnAir)
 	}
 	return "", nil
 }

@@ -41,7 +41,7 @@ func (p *publisher) heard(s *resource, ev session.Event) (string, error) {
 		// How long it has been on air, for the watchers' pages (at least
 		// 1 ms: 0 says nothing).
 		onAirMs := max(time.Since(p.onAir).Milliseconds(), 1)
-		s.send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: m.From}, SDP: s.offer, OnAirMs: onAirMs, NoTrickle: true})
+		return "", sendErr(s.sess.Send(protocol.Offer{Head: protocol.Head{Type: protocol.TypeOffer, Sendto: m.From}, SDP: s.offer, OnAirMs: onAirMs, NoTrickle: true}))
 	case m.Type == protocol.TypeTalkRequest:
 		s.send(protocol.TalkReject{Head: protocol.Head{Type: protocol.TypeTalkReject, Sendto: m.From}, Reason: protocol.RejectFull})
 	case m.Type == protocol.TypeAnswer && m.From == s.relayID():

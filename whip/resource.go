@@ -11,6 +11,7 @@ import (
 	"github.com/broadcast-service/broadcast/internal/local"
 	"github.com/broadcast-service/broadcast/internal/session"
 	"github.com/broadcast-service/broadcast/protocol"
+	"github.com/broadcast-service/broadcast/signaling"
 )
 
 // errRelayLeft: the room's relay left, and the client's media connection
@@ -111,6 +112,18 @@ func (s *resource) relayID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.relay
+}
+
+// sendErr maps the hub's refusal of the offer's message: too large for
+// the hub's message limit (ErrTooLarge, 413), or else no relay to take it.
+func sendErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, signaling.ErrTooLarge):
+		return fmt.Errorf("%w: the offer is over what the server takes: %w", ErrTooLarge, err)
+	}
+	return fmt.Errorf("%w: %w", ErrNoRelay, err)
 }
 
 // send sends msg; a failure is logged: the relay asks again, or leaves.

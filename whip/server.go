@@ -1,6 +1,7 @@
 package whip
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -132,15 +133,19 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request, kind string) {
 		s.fail(w, r, enterError(err, token))
 		return
 	}
+	// The session's URL is its own secret: not its socket id, which the
+	// room's other members see (an open server's URL is its only key).
+	id := rand.Text()
 	res := &resource{
-		kind: kind, id: sess.ID(), room: room, token: token, sess: sess, offer: body, ufrag: ufrag, role: role,
-		log: s.log.With("from", kind, "room", room, "session", sess.ID()), stop: make(chan struct{}), gone: make(chan struct{}),
+		kind: kind, id: id, room: room, token: token, sess: sess, offer: body, ufrag: ufrag, role: role,
+		log: s.log.With("from", kind, "room", room, "socket_id", sess.ID()), stop: make(chan struct{}), gone: make(chan struct{}),
 	}
 	answer, err := res.start(r.Context(), s.cfg.AnswerTimeout)
 	if err == nil {
 		err = s.add(res)
 	}
 	if err != nil {
+		res.role.leave(res) // a publisher off air: its room is not held for a retake it cannot make
 		_ = sess.Close()
 		s.fail(w, r, err)
 		return

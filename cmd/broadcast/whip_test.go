@@ -192,7 +192,7 @@ func wantStatus(t *testing.T, what string, resp *http.Response, body string, sta
 // another token refused (403); DELETE ends it, and the room with it; then
 // the session is gone (404).
 func TestWHIPSession(t *testing.T) {
-	url, _ := startServe(t, "-talk-secret", "studio-secret")
+	url, _ := startServe(t, "-talk-secret", "studio-secret", "-turn-urls", "turn:127.0.0.1:9?transport=udp", "-turn-secret", "turn-secret")
 	key := signaling.NewKeys([]byte("studio-secret")).TalkKey("lab")
 	offer, _ := offerSDP(t, webrtc.RTPTransceiverDirectionSendonly)
 
@@ -206,6 +206,10 @@ func TestWHIPSession(t *testing.T) {
 	}
 	if !strings.Contains(answer, "a=candidate:") || !strings.Contains(answer, "a=fingerprint:") {
 		t.Errorf("the answer carries no candidate or no fingerprint:\n%s", answer)
+	}
+	// The TURN server, with the credentials the pages get (RFC 9725 §4.4).
+	if links := resp.Header.Values("Link"); len(links) != 1 || !strings.HasPrefix(links[0], `<turn:127.0.0.1:9?transport=udp>; rel="ice-server"; username="`) || !strings.Contains(links[0], `credential-type="password"`) {
+		t.Errorf("Link headers %q", links)
 	}
 	if roomsOn(t, url) != 1 {
 		t.Error("no room on air")

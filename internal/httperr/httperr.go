@@ -5,6 +5,7 @@ package httperr
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -31,4 +32,22 @@ func Bearer(r *http.Request) string {
 		return ""
 	}
 	return strings.TrimSpace(token)
+}
+
+// Status is one error's HTTP status and the stable code of its body.
+type Status struct {
+	Err    error
+	Status int
+	Code   string
+}
+
+// Lookup returns the status and code of the first of table that err
+// wraps (errors.Is), most specific first: 500 "internal" for none.
+func Lookup(table []Status, err error) (int, string) {
+	for _, s := range table {
+		if errors.Is(err, s.Err) {
+			return s.Status, s.Code
+		}
+	}
+	return http.StatusInternalServerError, "internal"
 }

@@ -24,6 +24,7 @@ import (
 type File struct {
 	path      string
 	withAudio bool
+	exclusive bool // the file must not be there yet (NewExclusive)
 
 	mu        sync.Mutex // guards the fields below
 	videoMime string
@@ -35,10 +36,15 @@ type File struct {
 	closed    bool
 }
 
+// anchor is a track's time in the file: its first frame's time (ms from
+// the file's start) and RTP timestamp, and the last one's, with the ticks
+// since the first unwrapped into 64 bits (a 90 kHz clock wraps its 32
+// bits in 13 hours, past half of them in 6.6).
 type anchor struct {
-	rtp   uint32
 	clock float64
 	ms    int64
+	last  uint32
+	ticks int64
 }
 
 // maxTrackLag is how many blocks of one track the recording holds while
@@ -58,6 +64,16 @@ func New(path string, withAudio bool) (*File, error) {
 		return nil, fmt.Errorf("%w: record to .webm (VP8/VP9) or .mkv (H.264), not %s", ErrUnsupportedCodec, filepath.Base(path))
 	}
 	return &File{path: path, withAudio: withAudio, anchors: map[string]anchor{}}, nil
+}
+
+// NewExclusive is New for a file that must not be there yet: its
+// creation fails (an error from Write) rather than replace one.
+func NewExclusive(path string, withAudio bool) (*File, error) {
+	f, err := New(path, withAudio)
+	if err == nil {
+		f.exclusive = true
+	}
+	return f, err
 }
 
 // Extension returns the file extension that holds video of mime: .mkv
@@ -91,7 +107,11 @@ func (r *File) SetVideo(mime string) error {
 // open creates the file at the first keyframe, of the given size;
 // codecPrivate is H.264's avcC record.
 func (r *File) open(width, height int, codecPrivate []byte) error {
-	f, err := os.Create(r.path)
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if r.exclusive {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	}
+	f, err := os.OpenFile(r.path, flags, 0o644)
 	if err != nil {
 		return fmt.Errorf("create recording: %w", err)
 	}
@@ -166,10 +186,12 @@ func (r *File) Write(f Frame) error {
 	}
 	a, ok := r.anchors[kind]
 	if !ok {
-		a = anchor{rtp: rtpTS, clock: clock, ms: time.Since(r.start).Milliseconds()}
-		r.anchors[kind] = a
+		a = anchor{clock: clock, ms: time.Since(r.start).Milliseconds(), last: rtpTS}
 	}
-	ms := a.ms + int64(float64(int32(rtpTS-a.rtp))/a.clock*1000)
+	a.ticks += int64(int32(rtpTS - a.last)) // frames come within 2^31 ticks of each other
+	a.last = rtpTS
+	r.anchors[kind] = a
+	ms := a.ms + int64(float64(a.ticks)/a.clock*1000)
 	if _, err := w.Write(key, ms, data); err != nil {
 		return fmt.Errorf("write %s: %w", kind, err)
 	}
