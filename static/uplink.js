@@ -25,9 +25,14 @@
 // The measurement is checked before a watcher is served directly
 // (roomForOneMore: the uplink not congested), and after, in its first
 // trialMs (overCapacity): while the sum of the estimates says the uplink
-// is congested. An estimate that
-// promised too much is found out then, and the watcher goes to the relay,
-// or back into the queue.
+// is congested, or the direct watchers are squeezed: every one of them
+// sent under congestedShare of what a watcher counts for, its video held
+// back for bandwidth (qualityLimitationReason "bandwidth"). The estimates
+// of connections sharing a narrow link can sum to more than it carries
+// for a while; the watchers each getting less, all at once, is the
+// uplink's own doing (one watcher's poor link holds back its own
+// connection alone). An estimate that promised too much is found out
+// then, and the watcher goes to the relay, or back into the queue.
 
 // settleMs is how long a connection is up before its estimate counts:
 // the browser probes the link in its first seconds (and on a busy
@@ -65,13 +70,15 @@ export const cpuShare = 0.5;
 // sampleConnection reads one connection's statistics, stats (an
 // RTCStatsReport), against prev (what it returned the last time for this
 // connection, or null) at time now (ms). It returns the sample
-// measureUplink takes: { at, bytes, cpuSeconds, totalSeconds, avail, sent,
-// cpu } with avail and sent in bits/s (0 until known) and cpu the share of
-// the interval its video was limited by CPU.
+// measureUplink takes: { at, bytes, cpuSeconds, bandwidthSeconds,
+// totalSeconds, avail, sent, cpu, bandwidth } with avail and sent in
+// bits/s (0 until known), and cpu and bandwidth the shares of the
+// interval its video was limited by CPU and by bandwidth.
 export function sampleConnection(stats, prev, now) {
   let bytes = 0;
   let avail = 0;
   let cpuSeconds = 0;
+  let bandwidthSeconds = 0;
   let totalSeconds = 0;
   for (const s of stats.values()) {
     if (s.type === 'transport' && s.selectedCandidatePairId) {
@@ -82,17 +89,19 @@ export function sampleConnection(stats, prev, now) {
       if (s.kind === 'video' && s.qualityLimitationDurations) {
         const d = s.qualityLimitationDurations;
         cpuSeconds += d.cpu ?? 0;
+        bandwidthSeconds += d.bandwidth ?? 0;
         totalSeconds += (d.cpu ?? 0) + (d.bandwidth ?? 0) + (d.none ?? 0) + (d.other ?? 0);
       }
     }
   }
-  const sample = { at: now, bytes, cpuSeconds, totalSeconds, avail, sent: 0, cpu: 0 };
+  const sample = { at: now, bytes, cpuSeconds, bandwidthSeconds, totalSeconds, avail, sent: 0, cpu: 0, bandwidth: 0 };
   if (prev && now > prev.at) {
     // Smoothed: a keyframe makes one interval's rate jump.
     const rate = Math.max(0, ((bytes - prev.bytes) * 8 * 1000) / (now - prev.at));
     sample.sent = prev.sent > 0 ? (prev.sent + rate) / 2 : rate;
     const spent = totalSeconds - prev.totalSeconds;
     sample.cpu = spent > 0 ? (cpuSeconds - prev.cpuSeconds) / spent : 0;
+    sample.bandwidth = spent > 0 ? (bandwidthSeconds - (prev.bandwidthSeconds ?? 0)) / spent : 0;
   }
   return sample;
 }
@@ -111,12 +120,13 @@ export function probedCapacity(conn, conns) {
 // sent, and lastEach what one counted for at the last measurement (0 on
 // going on air), in bits/s. It returns { known, each } with known false until a
 // connection has settled, else { known, capacity, ceiling, each,
-// carried, cpu }: capacity what the uplink surely carries (the newest
+// carried, cpu, squeezed }: capacity what the uplink surely carries (the newest
 // probe or the sum of the estimates, whichever is less), ceiling what it
 // may carry (whichever is more), and each what a direct watcher counts
 // for, in bits/s; carried how many direct watchers the sum of the
 // estimates carries beside the relay's feed at congestedShare;
-// cpu whether the CPU holds the video back.
+// cpu whether the CPU holds the video back; squeezed whether every direct
+// watcher, held back for bandwidth, is sent under congestedShare of each.
 export function measureUplink(conns, directBitrate, lastEach = 0) {
   const settled = conns.filter((c) => c.upMs >= settleMs && c.probed > 0);
   const direct = settled.filter((c) => !c.relay);
@@ -134,7 +144,8 @@ export function measureUplink(conns, directBitrate, lastEach = 0) {
   const feed = conns.filter((c) => c.relay).reduce((n, c) => n + c.sample.sent, 0);
   const carried = Math.max(0, Math.floor((estimates - feed) / (each * congestedShare)));
   const cpu = settled.some((c) => c.sample.cpu >= cpuShare);
-  return { known: true, capacity, ceiling, each, carried, cpu };
+  const squeezed = direct.length > 1 && direct.every((c) => c.sample.bandwidth >= cpuShare && c.sample.sent < each * congestedShare);
+  return { known: true, capacity, ceiling, each, carried, cpu, squeezed };
 }
 
 // feedLayers returns which of encodings (the relay's simulcast layers,
@@ -153,12 +164,13 @@ export function feedLayers(encodings, active, budget) {
 
 // overCapacity reports whether uplink (measureUplink's) is congested by
 // the direct watchers served now, more than one: the estimates, which sum
-// to more than the uplink but when it is congested, carry fewer. A talker
+// to more than the uplink but when it is congested, carry fewer, or the
+// direct watchers are all squeezed. A talker
 // serves its first watcher itself whatever its uplink (the relay's feed
 // would cost as much). A probe that found less is no proof: a connection
 // that starts on a busy machine probes late.
 export function overCapacity(uplink, direct) {
-  return uplink.known && direct > 1 && uplink.carried < direct;
+  return uplink.known && direct > 1 && (uplink.carried < direct || Boolean(uplink.squeezed));
 }
 
 // feedFloorBitrate is the least the relay's lowest layer is sent, in
@@ -178,7 +190,7 @@ export function lowestLayerBitrate(max, budget) {
 // failed trial left); it may then be tried, and moved off in its trial if
 // the uplink proves too small (overCapacity).
 export function roomForOneMore(uplink, direct, cap = Infinity) {
-  return direct < cap && (!uplink.known || (!uplink.cpu && uplink.carried >= direct));
+  return direct < cap && (!uplink.known || (!uplink.cpu && !uplink.squeezed && uplink.carried >= direct));
 }
 
 // describe says what uplink means for the cap, for the talk page: the

@@ -9,11 +9,11 @@ const load = () => import('../static/uplink.js');
 // stats makes an RTCStatsReport-like Map: a selected candidate pair with
 // avail bits/s, and outbound video and audio that sent bytes, the video
 // held back cpu seconds of total.
-function stats({ avail, video, audio = 0, cpu = 0, total = 0 }) {
+function stats({ avail, video, audio = 0, cpu = 0, bandwidth = 0, total = 0 }) {
   return new Map([
     ['T', { type: 'transport', selectedCandidatePairId: 'P' }],
     ['P', { type: 'candidate-pair', availableOutgoingBitrate: avail }],
-    ['V', { type: 'outbound-rtp', kind: 'video', bytesSent: video, qualityLimitationDurations: { cpu, bandwidth: 0, none: total - cpu, other: 0 } }],
+    ['V', { type: 'outbound-rtp', kind: 'video', bytesSent: video, qualityLimitationDurations: { cpu, bandwidth, none: total - cpu - bandwidth, other: 0 } }],
     ['A', { type: 'outbound-rtp', kind: 'audio', bytesSent: audio }],
   ]);
 }
@@ -30,6 +30,9 @@ test('a connection sample: the selected pair\'s estimate, what video and audio s
   const third = sampleConnection(stats({ avail: 950_000, video: 185_000, audio: 2_500, cpu: 0.6, total: 2 }), second, 3000);
   assert.equal(third.sent, 750_000);
   assert.equal(third.cpu, 0);
+  // Held back for bandwidth for 0.75 of the next second.
+  const fourth = sampleConnection(stats({ avail: 400_000, video: 235_000, audio: 2_500, cpu: 0.6, bandwidth: 0.75, total: 3 }), third, 4000);
+  assert.equal(fourth.bandwidth, 0.75);
 });
 
 // conn makes one connection as measureUplink takes it.
@@ -86,6 +89,22 @@ test('the uplink is what the newest settled connection probed, its estimate plus
   assert.equal(measureUplink([{ ...a, sample: { ...a.sample, avail: 1_000_000 } }, { ...b, sample: { ...b.sample, avail: 1_000_000 } }, young], 1_500_000, u.each).capacity, 1_300_000);
   // At most -direct-bitrate.
   assert.equal(measureUplink([a, b], 400_000).each, 400_000);
+});
+
+test('direct watchers all held back for bandwidth and sent under 85 % of what each counts for are squeezed: congested, whatever the estimates sum to; one alone is not', async () => {
+  const { measureUplink, overCapacity, roomForOneMore } = await load();
+  const held = (sent) => ({ ...conn(10_000, sent, 900_000), probed: 1_400_000, sample: { avail: 900_000, sent, cpu: 0, bandwidth: 0.9 } });
+  // Each counted for 500 kbit/s on air; three now sent 300 each, all held back for bandwidth.
+  const u = measureUplink([held(300_000), held(300_000), held(310_000)], 1_500_000, 500_000);
+  assert.equal(u.carried >= 3, true, 'the estimates (2.7 Mbit/s) promise room');
+  assert.equal(u.squeezed, true);
+  assert.equal(overCapacity(u, 3), true);
+  assert.equal(roomForOneMore(u, 3), false);
+  // One watcher's own poor link holds back its connection alone: not the uplink.
+  const one = measureUplink([held(300_000), { ...held(480_000), sample: { avail: 900_000, sent: 480_000, cpu: 0, bandwidth: 0 } }], 1_500_000, 500_000);
+  assert.equal(one.squeezed, false);
+  // Held back but sent what each counts for: not squeezed.
+  assert.equal(measureUplink([held(480_000), held(490_000)], 1_500_000, 500_000).squeezed, false);
 });
 
 test('the relay\'s feed is taken off what the direct watchers get, and the CPU holding video back leaves no room', async () => {
