@@ -134,6 +134,18 @@
 // layer; its audio goes on. The layers' bitrates are measured each second;
 // one that stops sending is left for the nearest one still sending.
 //
+// # Watchers that offer, and recordings
+//
+// A watcher may make its own offer (talk_request {offer}: the server's
+// WHEP players): the Table's AnswerOffer takes it and answers with every
+// candidate gathered, and the watcher is then served as any other, in
+// the same cap. A talker that takes no trickled candidate (offer
+// {noTrickle}: the server's WHIP publishers) gets its answer the same
+// way. Room.Record (Manager.Record) records the room into a Recording as
+// into one more watcher with no PeerConnection: a Downstream per track
+// recorded (the audio, and the first video at its highest layer
+// sending), writing into the Recording's Writers, which must not block.
+//
 // # Not yet here
 //
 // RTX, and replacing the talker's tracks in place when it offers a new
