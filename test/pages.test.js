@@ -683,7 +683,14 @@ test('watch.html as a student sees it, on a laptop and on a phone: the state ove
       assert.equal(await w.$eval('#remote-video', (v) => v.muted), true);
       await w.keyboard.press('m');
       assert.equal(await w.$eval('#remote-video', (v) => v.muted), false);
-      assert.equal(await w.$eval('#unmute', (b) => `${b.textContent} ${b.getAttribute('aria-pressed')}`), 'Mute true');
+      // The button follows the video's volumechange event, which comes
+      // after the key's handler.
+      await w.waitForFunction(() => {
+        const b = document.getElementById('unmute');
+        return `${b.textContent} ${b.getAttribute('aria-pressed')}` === 'Mute true';
+      }, null, { timeout: 5000 }).catch(async (err) => {
+        throw new Error(`${err.message}: the button says ${await w.$eval('#unmute', (b) => `${b.textContent} ${b.getAttribute('aria-pressed')}`)}`);
+      });
       // Every control is labelled, and nothing sticks out of the viewport.
       assert.deepEqual(await w.evaluate(() => [...document.querySelectorAll('button, input')]
         .filter((el) => !(el.textContent.trim() || el.getAttribute('aria-label'))).map((el) => el.id)), []);
