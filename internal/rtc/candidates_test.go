@@ -3,6 +3,7 @@ package rtc_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -59,10 +60,18 @@ func TestEarlyCandidatesSurviveTheOffer(t *testing.T) {
 	if e.Held() != 2 {
 		t.Errorf("%d held after Hold, want the stranger's and the held talker's", e.Held())
 	}
+	// pion's ICE agent takes an added candidate on its own goroutine:
+	// its stats have it a moment later.
 	remote := map[string]bool{}
-	for _, s := range pc.GetStats() {
-		if c, ok := s.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeRemoteCandidate {
-			remote[c.IP] = true
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !(remote["127.0.0.7"] && remote["127.0.0.9"]); {
+		remote = map[string]bool{}
+		for _, s := range pc.GetStats() {
+			if c, ok := s.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeRemoteCandidate {
+				remote[c.IP] = true
+			}
+		}
+		if !(remote["127.0.0.7"] && remote["127.0.0.9"]) {
+			time.Sleep(10 * time.Millisecond) // polled: the agent's goroutine
 		}
 	}
 	if !remote["127.0.0.7"] || !remote["127.0.0.9"] || remote["127.0.0.8"] || remote["127.0.0.10"] || remote["127.0.0.11"] {
