@@ -258,13 +258,6 @@ func (s *Server) forget(id string) {
 	delete(s.sessions, id)
 }
 
-// Sessions returns how many WHIP and WHEP sessions are up.
-func (s *Server) Sessions() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sessions)
-}
-
 // Close ends every session (a publisher goes off air, each leaves its
 // room) and refuses new ones with ErrClosed; it returns once they have
 // left.

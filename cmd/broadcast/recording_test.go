@@ -169,19 +169,7 @@ func waitOnAir(t *testing.T, url, room string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(url + "/healthz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var h struct {
-			OnAir int `json:"on_air"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&h)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.OnAir > 0 {
+		if healthOf(t, url).OnAir > 0 {
 			return
 		}
 		if time.Now().After(deadline) {

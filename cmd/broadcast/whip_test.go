@@ -58,20 +58,28 @@ func probeCodecs(t *testing.T, path string) []string {
 	return strings.Fields(string(out))
 }
 
-// roomsOn returns how many rooms the server at url has, by /healthz.
-func roomsOn(t *testing.T, url string) int {
+// health is the server at url's /healthz: its rooms, and those on air.
+type health struct {
+	Rooms int
+	OnAir int `json:"on_air"`
+}
+
+func healthOf(t *testing.T, url string) health {
 	t.Helper()
 	resp, err := http.Get(url + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var h struct{ Rooms int }
+	var h health
 	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
 		t.Fatal(err)
 	}
-	return h.Rooms
+	return h
 }
+
+// roomsOn returns how many rooms the server at url has, by /healthz.
+func roomsOn(t *testing.T, url string) int { return healthOf(t, url).Rooms }
 
 // A WHIP publisher is its room's talker: Debian's whip-client publishes a
 // test pattern over WHIP to a server on its defaults (-relay auto), and a

@@ -85,9 +85,6 @@ func Extension(mime string) string {
 	return ".webm"
 }
 
-// Path is the file's path.
-func (r *File) Path() string { return r.path }
-
 // SetVideo sets the video codec, the track's, and returns
 // ErrUnsupportedCodec if the file cannot hold it.
 func (r *File) SetVideo(mime string) error {
